@@ -39,26 +39,25 @@ symmetric-routing.tenant: the tenant this release serves (values.tenant, else th
 {{- end }}
 
 {{/*
-symmetric-routing.labels: the labels of every object, standard ones first, then the tenant,
-then commonLabels. The only place labels are written.
+symmetric-routing.labels: the labels every object carries: the standard ones, the tenant,
+then commonLabels (which cannot replace the chart's own). The only place labels are made.
 */}}
 {{- define "symmetric-routing.labels" -}}
-helm.sh/chart: {{ include "symmetric-routing.chart" . }}
-app.kubernetes.io/name: {{ include "symmetric-routing.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: {{ include "symmetric-routing.name" . }}
-symmetric-routing/tenant: {{ include "symmetric-routing.tenant" . }}
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
-{{- end }}
+{{- $own := dict
+  "helm.sh/chart" (include "symmetric-routing.chart" .)
+  "app.kubernetes.io/name" (include "symmetric-routing.name" .)
+  "app.kubernetes.io/instance" .Release.Name
+  "app.kubernetes.io/version" .Chart.AppVersion
+  "app.kubernetes.io/managed-by" .Release.Service
+  "symmetric-routing/tenant" (include "symmetric-routing.tenant" .) }}
+{{- toYaml (merge $own (.Values.commonLabels | default dict)) }}
 {{- end }}
 
 {{/*
-symmetric-routing.metadata: name, optional namespace and labels of an object.
+symmetric-routing.metadata: name, optional namespace, labels and annotations of an object.
 Takes a dict: root (the top context), name, namespace (optional), component (the
-app.kubernetes.io/component label), extraLabels and annotations (optional maps).
+app.kubernetes.io/component label), extraLabels and annotations (optional maps; the
+chart's own labels win over extraLabels).
 */}}
 {{- define "symmetric-routing.metadata" -}}
 name: {{ .name }}
@@ -66,11 +65,7 @@ name: {{ .name }}
 namespace: {{ . }}
 {{- end }}
 labels:
-  {{- include "symmetric-routing.labels" .root | nindent 2 }}
-  app.kubernetes.io/component: {{ .component }}
-  {{- with .extraLabels }}
-  {{- toYaml . | nindent 2 }}
-  {{- end }}
+  {{- merge (include "symmetric-routing.labels" .root | fromYaml) (dict "app.kubernetes.io/component" .component) (.extraLabels | default dict) | toYaml | nindent 2 }}
 {{- with .annotations }}
 annotations:
   {{- toYaml . | nindent 2 }}
@@ -156,4 +151,55 @@ Takes a dict: adv, vrf.
 {{- else }}
 {{- keys (.vrf.addressPools | default dict) | sortAlpha | toJson }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.durationMs: a Go duration string ("90s", "1m30s", "500ms") in whole
+milliseconds, for comparing BGP timers. The schema has already checked the form.
+*/}}
+{{- define "symmetric-routing.durationMs" -}}
+{{- $unitMs := dict "h" 3600000 "m" 60000 "s" 1000 "ms" 1 }}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9.]+(ms|h|m|s)" . -1 }}
+{{- $unit := regexFind "(ms|h|m|s)$" . }}
+{{- $total = addf $total (mulf (float64 (trimSuffix $unit .)) (get $unitMs $unit)) }}
+{{- end }}
+{{- int64 $total }}
+{{- end }}
+
+{{/*
+symmetric-routing.selectorsDisjoint: "true" when no node can match both lists of label
+selectors, judged on matchLabels only (two selectors are disjoint when they require
+different values for one key). An empty list matches every node. Takes a dict: a, b.
+*/}}
+{{- define "symmetric-routing.selectorsDisjoint" -}}
+{{- $disjoint := and (not (empty .a)) (not (empty .b)) }}
+{{- range $sa := .a }}
+{{- range $sb := $.b }}
+{{- $pairDisjoint := false }}
+{{- range $k, $v := ($sa.matchLabels | default dict) }}
+{{- if and (hasKey ($sb.matchLabels | default dict) $k) (ne (toString $v) (toString (get $sb.matchLabels $k))) }}
+{{- $pairDisjoint = true }}
+{{- end }}
+{{- end }}
+{{- if not $pairDisjoint }}
+{{- $disjoint = false }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $disjoint }}
+{{- end }}
+
+{{/*
+symmetric-routing.selectsLabel: "true" when a label selector (matchLabels and
+matchExpressions) mentions the label key. Takes a dict: selector, label.
+*/}}
+{{- define "symmetric-routing.selectsLabel" -}}
+{{- $found := hasKey (.selector.matchLabels | default dict) .label }}
+{{- range (.selector.matchExpressions | default list) }}
+{{- if eq .key $.label }}
+{{- $found = true }}
+{{- end }}
+{{- end }}
+{{- $found }}
 {{- end }}

@@ -1,0 +1,71 @@
+"""Runs Helm the way a user does and hands back what it printed.
+
+Both Helm majors are tested. The binaries come from scripts/bootstrap.sh (.tools/bin/helm3,
+.tools/bin/helm4); HELM3_BIN / HELM4_BIN point elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+CHART = Path(__file__).resolve().parents[2]
+TOOLS = CHART / ".tools" / "bin"
+HELM_VERSIONS = ("helm3", "helm4")
+RELEASE = "tenant-a"
+NAMESPACE = "test"
+
+
+def helm_binary(version: str) -> Path:
+    return Path(os.environ.get(f"{version.upper()}_BIN", TOOLS / version))
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def documents(self) -> list[dict[str, Any]]:
+        return [doc for doc in yaml.safe_load_all(self.stdout) if doc]
+
+
+def run(version: str, *args: str, chart: Path = CHART) -> Result:
+    proc = subprocess.run(
+        [str(helm_binary(version)), *args],
+        cwd=chart,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HELM_CACHE_HOME": "/tmp/helm-cache", "HELM_CONFIG_HOME": "/tmp/helm-config"},
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def template(
+    version: str,
+    values_files: Iterable[Path] = (),
+    *,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+    extra: Iterable[str] = (),
+    chart: Path = CHART,
+) -> Result:
+    args = ["template", release, str(chart), "--namespace", namespace]
+    for path in values_files:
+        args += ["--values", str(path)]
+    return run(version, *args, *extra, chart=chart)
+
+
+def site_files() -> list[Path]:
+    return sorted((CHART / "ci").glob("*-values.yaml"))
+
+
+def site_name(path: Path) -> str:
+    return path.name.removesuffix("-values.yaml")
