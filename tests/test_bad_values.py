@@ -1,0 +1,45 @@
+"""Every file under tests/bad_values/ is an override of ci/seed-values.yaml that breaks one
+rule of the chart. Helm must refuse it, print nothing, and name the offending value path.
+
+Each file starts with two comments: `# Rule: <what is wrong>` and `# error: <text>`, a piece
+of Helm's error message that must appear (for schema rules the JSON pointer of the value,
+for template rules the dotted value path and the fix).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import helm
+
+CASES = sorted((Path(__file__).parent / "bad_values").glob("*.yaml"))
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+
+
+def expected_error(case: Path) -> str:
+    for line in case.read_text().splitlines():
+        if line.startswith("# error: "):
+            return line.removeprefix("# error: ")
+    raise AssertionError(f"{case.name} has no '# error:' line")
+
+
+def test_corpus_covers_enough_rules() -> None:
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_bad_values_are_refused_with_the_value_path(case: Path, helm_version: str) -> None:
+    result = helm.template(helm_version, [SEED, case])
+    assert result.returncode != 0, f"{case.name} rendered:\n{result.stdout[:400]}"
+    assert result.stdout == "", "a refused render must print no manifest"
+    assert expected_error(case) in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_each_case_breaks_only_its_own_rule(case: Path) -> None:
+    """A case whose error is one of several would hide a broken rule behind another."""
+    result = helm.template("helm3", [SEED, case])
+    messages = [line for line in result.stderr.splitlines() if line.startswith("  ") and not line.startswith("  -")]
+    assert len(messages) <= 1, f"{case.name} breaks several template rules:\n" + "\n".join(messages)
