@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole suite: installs the tools (Helm 3 and 4, the Python test tools) into .tools/,
+# then pytest over tests/ (golden renders, seed, bad values, schema and docs, conformance,
+# lint). Extra arguments go to pytest, e.g. scripts/test.sh -k seed or --update-golden.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/bootstrap.sh" all
+cd "$root"
+exec "$root/.tools/venv/bin/python" -m pytest "$@"

@@ -1,0 +1,97 @@
+"""values.yaml documents every key, values.schema.json and the docs name the same keys,
+and README.md's values table is what scripts/values_table.py makes of values.yaml."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from jsonschema import Draft7Validator
+
+from tests.support import helm
+
+
+def _load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("values_table", helm.CHART / "scripts" / "values_table.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+values_table = _load_generator()
+SCHEMA = json.loads((helm.CHART / "values.schema.json").read_text())
+
+
+def schema_paths(node: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Every key the schema allows, map keys as <*> and list items as []. $refs are leaves."""
+    for key, child in node.get("properties", {}).items():
+        path = f"{prefix}{key}"
+        yield path
+        yield from schema_paths(child, path + ".")
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict) and "properties" in extra:
+        yield from schema_paths(extra, prefix + "<*>.")
+    items = node.get("items")
+    if isinstance(items, dict) and "properties" in items:
+        yield from schema_paths(items, prefix.removesuffix(".") + "[].")
+
+
+def documented_paths() -> set[str]:
+    rows, _ = values_table.parse((helm.CHART / "values.yaml").read_text())
+    return {re.sub(r"<[^>]+>", "<*>", row.path) for row in rows}
+
+
+def test_every_values_key_has_a_comment() -> None:
+    _, undocumented = values_table.parse((helm.CHART / "values.yaml").read_text())
+    assert undocumented == []
+
+
+def test_every_schema_key_is_documented() -> None:
+    """A key is documented by its own row, or (for a group such as `cluster`) by its keys' rows."""
+    documented = documented_paths()
+    missing = [
+        path
+        for path in schema_paths(SCHEMA)
+        if "[]" not in path and not any(doc == path or doc.startswith(path + ".") for doc in documented)
+    ]
+    assert missing == []
+
+
+def test_every_documented_key_is_in_the_schema() -> None:
+    assert sorted(documented_paths() - set(schema_paths(SCHEMA))) == []
+
+
+def test_readme_values_table_is_current() -> None:
+    rows, _ = values_table.parse((helm.CHART / "values.yaml").read_text())
+    readme = (helm.CHART / "README.md").read_text()
+    assert values_table.readme_with_table(readme, values_table.render_table(rows)) == readme, (
+        "README.md's values table is stale: run scripts/values_table.py --write"
+    )
+
+
+def test_schema_is_valid_draft7() -> None:
+    Draft7Validator.check_schema(SCHEMA)
+    assert SCHEMA["$schema"] == "http://json-schema.org/draft-07/schema#"
+
+
+@pytest.mark.parametrize("site", helm.site_files(), ids=helm.site_name)
+def test_sites_validate_against_the_schema_in_python_too(site: Any) -> None:
+    """The same schema, checked by a second implementation than Helm's."""
+    import yaml
+
+    values = yaml.safe_load((helm.CHART / "values.yaml").read_text())
+    override = yaml.safe_load(site.read_text())
+    merged = {**values, **{k: v for k, v in override.items() if not isinstance(v, dict)}}
+    for key, value in override.items():
+        if isinstance(value, dict):
+            merged[key] = {**(values.get(key) or {}), **value}
+    errors = sorted(Draft7Validator(SCHEMA).iter_errors(merged), key=str)
+    assert errors == []
