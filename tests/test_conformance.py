@@ -1,0 +1,125 @@
+"""Every rendered object is valid against the real schemas, in strict mode (kubeconform's
+job): core kinds against Kubernetes' own for the oldest and newest supported minor, custom
+kinds against the pinned upstream CRDs. Together the ci/ sites reach every top-level spec
+field of the custom kinds the chart renders."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from tests.support import helm, kubeschema, upstream
+
+KUBERNETES_VERSIONS = (kubeschema.OLDEST_KUBERNETES, kubeschema.NEWEST_KUBERNETES)
+
+
+def _rendered() -> list[tuple[str, dict[str, Any]]]:
+    objects = []
+    for site in helm.site_files():
+        result = helm.template("helm3", [site])
+        assert result.returncode == 0, result.stderr
+        objects += [(f"{helm.site_name(site)}/{d['kind']}/{d['metadata']['name']}", d) for d in result.documents]
+    return objects
+
+
+RENDERED = _rendered()
+
+
+@pytest.mark.parametrize("kubernetes_version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize(("name", "obj"), RENDERED, ids=[name for name, _ in RENDERED])
+def test_object_is_valid_in_strict_mode(name: str, obj: dict[str, Any], kubernetes_version: str) -> None:
+    assert kubeschema.validate(obj, kubernetes_version) == []
+
+
+def test_chart_states_the_supported_kubernetes_range() -> None:
+    import yaml
+
+    chart = yaml.safe_load((helm.CHART / "Chart.yaml").read_text())
+    oldest_minor = ".".join(kubeschema.OLDEST_KUBERNETES.split(".")[:2])
+    assert chart["kubeVersion"] == f">={oldest_minor}.0-0"
+    newest_minor = ".".join(kubeschema.NEWEST_KUBERNETES.split(".")[:2])
+    assert f"Kubernetes {oldest_minor} to {newest_minor}" in (helm.CHART / "README.md").read_text()
+
+
+def test_strict_validation_rejects_a_misspelt_field() -> None:
+    """The check that guards against `localpref` for `localPref` must actually bite."""
+    advertisement = copy.deepcopy(next(obj for _, obj in RENDERED if obj["kind"] == "BGPAdvertisement"))
+    advertisement["spec"]["localpref"] = 100
+    assert any("localpref" in problem for problem in kubeschema.validate(advertisement, kubeschema.NEWEST_KUBERNETES))
+    service = copy.deepcopy(next(obj for _, obj in RENDERED if obj["kind"] == "Service"))
+    service["spec"]["externalTraficPolicy"] = "Local"
+    assert kubeschema.validate(service, kubeschema.OLDEST_KUBERNETES) != []
+
+
+def test_int_or_string_and_preserved_fields_are_honoured() -> None:
+    policy = copy.deepcopy(next(obj for _, obj in RENDERED if obj["kind"] == "NodeNetworkConfigurationPolicy"))
+    for max_unavailable in (3, "50%"):
+        policy["spec"]["maxUnavailable"] = max_unavailable
+        assert kubeschema.validate(policy, kubeschema.NEWEST_KUBERNETES) == []
+    policy["spec"]["desiredState"]["anything-nmstate-knows"] = {"x": 1}
+    assert kubeschema.validate(policy, kubeschema.NEWEST_KUBERNETES) == []
+    policy["spec"]["maxUnavailable"] = 1.5
+    assert kubeschema.validate(policy, kubeschema.NEWEST_KUBERNETES) != []
+
+
+def test_a_kind_without_schema_fails() -> None:
+    with pytest.raises(LookupError, match="no CRD"):
+        kubeschema.validate({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}, "1.29.0")
+    with pytest.raises(LookupError, match="not served"):
+        kubeschema.validate({"apiVersion": "metallb.io/v9", "kind": "BGPPeer", "metadata": {"name": "p"}}, "1.29.0")
+
+
+# The kinds whose every top-level spec field the ci/ sites must set, with the version rendered.
+COVERED_KINDS = {
+    "BGPPeer": "v1beta2",
+    "BGPAdvertisement": "v1beta1",
+    "IPAddressPool": "v1beta1",
+    "BFDProfile": "v1beta1",
+    "Community": "v1beta1",
+    "EgressService": "v1",
+    "NodeNetworkConfigurationPolicy": "v1",
+}
+
+
+def test_ci_sites_reach_every_spec_field() -> None:
+    crds = {crd["spec"]["names"]["kind"]: crd for crd in upstream.crds()}
+    upstream_fields = {}
+    for kind, version in COVERED_KINDS.items():
+        served = next(v for v in crds[kind]["spec"]["versions"] if v["name"] == version)
+        upstream_fields[kind] = set(served["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"])
+    used: dict[str, set[str]] = defaultdict(set)
+    for _, obj in RENDERED:
+        if obj["kind"] in COVERED_KINDS:
+            assert obj["apiVersion"].endswith("/" + COVERED_KINDS[obj["kind"]])
+            used[obj["kind"]] |= set(obj.get("spec", {}))
+    missing = {kind: sorted(fields - used[kind]) for kind, fields in upstream_fields.items() if fields - used[kind]}
+    assert missing == {}
+    assert sum(len(fields) for fields in upstream_fields.values()) == 49
+
+
+def test_pins_match_the_shared_files(shared_dir: Any) -> None:
+    if shared_dir is None:
+        pytest.skip("no shared/ folder; scripts/fetch_upstream.py checks blob ids when it downloads")
+    for pin in upstream.pins():
+        assert upstream.git_blob_id(shared_dir / pin["local"]) == pin["blob"], pin["local"]
+
+
+_LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+@pytest.mark.parametrize(("name", "obj"), RENDERED, ids=[name for name, _ in RENDERED])
+def test_metadata_is_valid(name: str, obj: dict[str, Any]) -> None:
+    """The CRD schemas leave metadata unchecked; the API server does not."""
+    meta = obj["metadata"]
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", meta["name"])
+    for key, value in meta.get("labels", {}).items():
+        assert _LABEL_NAME.match(key) and len(key.rpartition("/")[2]) <= 63, key
+        assert isinstance(value, str) and len(value) <= 63 and _LABEL_VALUE.match(value), (key, value)
+    for label in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by",
+                  "helm.sh/chart", "symmetric-routing/tenant"):
+        assert label in meta["labels"], label
