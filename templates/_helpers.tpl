@@ -203,3 +203,147 @@ matchExpressions) mentions the label key. Takes a dict: selector, label.
 {{- end }}
 {{- $found }}
 {{- end }}
+
+{{/*
+symmetric-routing.clusterNetworks: the cluster's CIDRs as JSON (serviceNetwork,
+clusterNetwork, masqueradeSubnet). Values win; with cluster.lookup, lists left empty are
+read from the cluster at install time. lookup returns nothing under `helm template` and
+Argo CD, and the lists stay empty: the preflight then stops the install.
+*/}}
+{{- define "symmetric-routing.clusterNetworks" -}}
+{{- $cluster := .Values.cluster }}
+{{- $networks := dict "serviceNetwork" ($cluster.serviceNetwork | default list) "clusterNetwork" ($cluster.clusterNetwork | default list) "masqueradeSubnet" ($cluster.masqueradeSubnet | default list) }}
+{{- if $cluster.lookup }}
+{{- $config := lookup "config.openshift.io/v1" "Network" "" "cluster" | default dict }}
+{{- $source := $config.status | default dict }}
+{{- if not $source.serviceNetwork }}
+{{- $source = $config.spec | default dict }}
+{{- end }}
+{{- if and (not $networks.serviceNetwork) $source.serviceNetwork }}
+{{- $_ := set $networks "serviceNetwork" $source.serviceNetwork }}
+{{- end }}
+{{- if and (not $networks.clusterNetwork) $source.clusterNetwork }}
+{{- $_ := set $networks "clusterNetwork" (pluck "cidr" $source.clusterNetwork | uniq) }}
+{{- end }}
+{{- if not $config }}
+{{- $kubeadm := lookup "v1" "ConfigMap" "kube-system" "kubeadm-config" | default dict }}
+{{- $kubeadmConfig := (($kubeadm.data | default dict).ClusterConfiguration | default "") | fromYaml }}
+{{- with $kubeadmConfig.networking }}
+{{- if and (not $networks.serviceNetwork) .serviceSubnet }}
+{{- $_ := set $networks "serviceNetwork" (splitList "," .serviceSubnet) }}
+{{- end }}
+{{- if and (not $networks.clusterNetwork) .podSubnet }}
+{{- $_ := set $networks "clusterNetwork" (splitList "," .podSubnet) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $networks.masqueradeSubnet }}
+{{- $nodes := (lookup "v1" "Node" "" "" | default dict).items | default list }}
+{{- with $nodes }}
+{{- $annotation := get ((first .).metadata.annotations | default dict) "k8s.ovn.org/node-masquerade-subnet" }}
+{{- with $annotation }}
+{{- $_ := set $networks "masqueradeSubnet" (values (fromJson .) | sortAlpha) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $networks }}
+{{- end }}
+
+{{/*
+symmetric-routing.preflightPlan: what the release is about to create, as the JSON the
+preflight hook reads (hooks/symrouting/plan.py). Rendered from the same values and helpers
+as the objects themselves, so the hook checks exactly what will be applied.
+*/}}
+{{- define "symmetric-routing.preflightPlan" -}}
+{{- $root := . }}
+{{- $v := .Values }}
+{{- $vrfs := list }}
+{{- $kinds := list }}
+{{- $has := dict }}
+{{- range $vrfName, $vrf := $v.vrfs }}
+{{- $_ := set $has "NodeNetworkConfigurationPolicy" true }}
+{{- $pools := list }}
+{{- range $key := keys ($vrf.addressPools | default dict) | sortAlpha }}
+{{- $pool := get $vrf.addressPools $key }}
+{{- $_ := set $has "IPAddressPool" true }}
+{{- $pools = append $pools (dict "name" (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $key "item" $pool)) "addresses" $pool.addresses) }}
+{{- end }}
+{{- $peers := list }}
+{{- range $key := keys ($vrf.bgpPeers | default dict) | sortAlpha }}
+{{- $_ := set $has "BGPPeer" true }}
+{{- $peers = append $peers (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $key "item" (get $vrf.bgpPeers $key))) }}
+{{- end }}
+{{- if $vrf.bgpAdvertisements }}
+{{- $_ := set $has "BGPAdvertisement" true }}
+{{- end }}
+{{- $egress := list }}
+{{- range $key := keys ($vrf.egressServices | default dict) | sortAlpha }}
+{{- $svc := get $vrf.egressServices $key }}
+{{- $ctx := dict "root" $root "key" $key "svc" $svc }}
+{{- $_ := set $has "EgressService" true }}
+{{- $egress = append $egress (dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc)) }}
+{{- end }}
+{{- $policy := $vrf.policy | default dict }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" (include "symmetric-routing.policyName" (dict "root" $root "vrfName" $vrfName "vrf" $vrf)) "nodeSelector" ($policy.nodeSelector | default dict) "pools" $pools "peers" $peers "egressServices" $egress) }}
+{{- end }}
+{{- if $v.bfdProfiles }}
+{{- $_ := set $has "BFDProfile" true }}
+{{- end }}
+{{- if $v.communities.aliases }}
+{{- $_ := set $has "Community" true }}
+{{- end }}
+{{- $apis := dict "NodeNetworkConfigurationPolicy" "nmstate.io/v1" "BGPPeer" "metallb.io/v1beta2" "IPAddressPool" "metallb.io/v1beta1" "BGPAdvertisement" "metallb.io/v1beta1" "BFDProfile" "metallb.io/v1beta1" "Community" "metallb.io/v1beta1" "EgressService" "k8s.ovn.org/v1" }}
+{{- range $kind := keys $has | sortAlpha }}
+{{- $api := get $apis $kind }}
+{{- $kinds = append $kinds (dict "group" (dir $api) "version" (base $api) "kind" $kind) }}
+{{- end }}
+{{- $plan := dict
+  "release" (dict "name" .Release.Name "namespace" .Release.Namespace)
+  "platform" $v.platform
+  "metallbNamespace" $v.metallb.namespace
+  "cluster" (include "symmetric-routing.clusterNetworks" . | fromJson)
+  "vrfs" $vrfs
+  "kinds" $kinds }}
+{{- toPrettyJson $plan }}
+{{- end }}
+
+{{/*
+symmetric-routing.preflightName: the name of the preflight's namespaced hook objects.
+symmetric-routing.preflightClusterName: the same for cluster-scoped ones, with the
+namespace in it, since two namespaces may hold releases of one name.
+*/}}
+{{- define "symmetric-routing.preflightName" -}}
+{{- printf "%s-preflight" (include "symmetric-routing.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "symmetric-routing.preflightClusterName" -}}
+{{- printf "%s-%s-preflight" .Release.Namespace (include "symmetric-routing.fullname" .) }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookAnnotations: Helm hook annotations of a preflight object; Argo CD maps
+pre-install/pre-upgrade to PreSync and keeps the weights and delete policies. Takes a dict:
+weight, and deletePolicy (default: before-hook-creation,hook-succeeded).
+*/}}
+{{- define "symmetric-routing.hookAnnotations" -}}
+helm.sh/hook: pre-install,pre-upgrade
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: {{ .deletePolicy | default "before-hook-creation,hook-succeeded" }}
+{{- end }}
+
+{{/*
+symmetric-routing.image: "registry/repository:tag", or "registry/repository@digest" when a
+digest pins it.
+*/}}
+{{- define "symmetric-routing.image" -}}
+{{- $prefix := .repository }}
+{{- if .registry }}
+{{- $prefix = printf "%s/%s" .registry .repository }}
+{{- end }}
+{{- if .digest }}
+{{- printf "%s@%s" $prefix .digest }}
+{{- else }}
+{{- printf "%s:%s" $prefix .tag }}
+{{- end }}
+{{- end }}

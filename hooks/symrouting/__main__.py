@@ -1,0 +1,5 @@
+import sys
+
+from symrouting.cli import main
+
+sys.exit(main())

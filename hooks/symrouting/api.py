@@ -1,0 +1,172 @@
+"""The thin shell around the Kubernetes API: GET a path, get JSON back.
+
+Two transports: in the cluster, HTTPS with the service account's token and CA; from a
+laptop, `kubectl get --raw`, so that any kubeconfig works. Both retry what may pass
+(connection failures, timeouts, 429, 5xx) with backoff inside a deadline, return None for
+404, and raise ApiError, naming the missing permission, for 401 and 403. The token never
+appears in a message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+class ApiError(Exception):
+    """The API answered, and the answer was a refusal the preflight cannot work around."""
+
+
+class Unreachable(Exception):
+    """The API did not answer within the deadline."""
+
+
+class Transport(Protocol):
+    def get(self, path: str) -> Any | None:
+        """The decoded JSON at path, or None when the API says 404."""
+
+
+def describe_request(path: str) -> str:
+    """'list nodes', 'get networks.config.openshift.io "cluster"', ... for messages."""
+    bare = path.split("?", 1)[0].strip("/").split("/")
+    if bare[:1] == ["api"]:
+        group, rest = "", bare[2:]
+    elif bare[:1] == ["apis"]:
+        group, rest = bare[1], bare[3:]
+    else:
+        return f"GET {path}"
+    namespace = ""
+    if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) > 2:
+        namespace, rest = rest[1], rest[2:]
+    if not rest:
+        return f"discover {group or 'core'}"
+    resource = f"{rest[0]}.{group}" if group else rest[0]
+    where = f" in namespace {namespace}" if namespace else ""
+    if len(rest) >= 2:
+        return f'get {resource} "{rest[1]}"{where}'
+    return f"list {resource}{where}"
+
+
+def refusal(status: int, path: str) -> ApiError:
+    what = describe_request(path)
+    if status == 401:
+        return ApiError(f"401 Unauthorized for {what}: the credentials were rejected (expired or revoked token?)")
+    return ApiError(
+        f"403 Forbidden: the preflight may not {what}. Grant it in the preflight's (Cluster)Role, "
+        "or skip the check that needs it with preflight.skipChecks"
+    )
+
+
+class Backoff:
+    """Waits between attempts: 0.2 s doubling to at most 5 s, never past the deadline."""
+
+    def __init__(self, deadline: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.deadline, self.clock, self.sleep = deadline, clock, sleep
+        self.delay = 0.2
+
+    def wait(self) -> bool:
+        remaining = self.deadline - self.clock()
+        if remaining <= 0:
+            return False
+        self.sleep(min(self.delay, remaining))
+        self.delay = min(self.delay * 2, 5.0)
+        return self.clock() < self.deadline
+
+
+class HttpsTransport:
+    """HTTPS with a bearer token and a CA bundle: the service account, in the cluster."""
+
+    def __init__(self, server: str, token: str, ca_file: Path, *, timeout: float = 10.0,
+                 deadline_seconds: float = 60.0) -> None:
+        self.server = server.rstrip("/")
+        self._token = token
+        self.context = ssl.create_default_context(cafile=str(ca_file))
+        self.timeout = timeout
+        self.deadline_seconds = deadline_seconds
+
+    @classmethod
+    def in_cluster(cls, env: dict[str, str], **kwargs: float) -> "HttpsTransport":
+        host, port = env.get("KUBERNETES_SERVICE_HOST"), env.get("KUBERNETES_SERVICE_PORT", "443")
+        if not host:
+            raise ApiError("not in a cluster: KUBERNETES_SERVICE_HOST is unset (use --kubectl from a laptop)")
+        host = f"[{host}]" if ":" in host else host
+        token = (SERVICE_ACCOUNT / "token").read_text().strip()
+        return cls(f"https://{host}:{port}", token, SERVICE_ACCOUNT / "ca.crt", **kwargs)
+
+    def get(self, path: str) -> Any | None:
+        request = urllib.request.Request(
+            self.server + path,
+            headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+        )
+        backoff = Backoff(time.monotonic() + self.deadline_seconds)
+        last_problem = ""
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:
+                    return _decode(response.read(), path)
+            except urllib.error.HTTPError as error:
+                if error.code == 404:
+                    return None
+                if error.code in (401, 403):
+                    raise refusal(error.code, path) from None
+                if error.code != 429 and error.code < 500:
+                    raise ApiError(f"{error.code} {error.reason} for {describe_request(path)}") from None
+                last_problem = f"{error.code} {error.reason}"
+            except (urllib.error.URLError, TimeoutError, ConnectionError, ssl.SSLError) as error:
+                reason = getattr(error, "reason", error)
+                last_problem = str(reason)
+                if isinstance(reason, ssl.SSLCertVerificationError):
+                    raise ApiError(f"TLS verification of {self.server} failed: {reason.verify_message}") from None
+            if not backoff.wait():
+                raise Unreachable(
+                    f"the API at {self.server} did not answer {describe_request(path)} within "
+                    f"{self.deadline_seconds:g}s (last problem: {last_problem})"
+                )
+
+
+class KubectlTransport:
+    """`kubectl get --raw PATH`, with the user's kubeconfig and context."""
+
+    _STATUS = re.compile(r"\((NotFound|Forbidden|Unauthorized|TooManyRequests|InternalError|ServiceUnavailable)\)")
+
+    def __init__(self, kubectl: str = "kubectl", context: str | None = None, *,
+                 deadline_seconds: float = 60.0) -> None:
+        found = shutil.which(kubectl)
+        if not found:
+            raise ApiError(f"{kubectl} not found on PATH")
+        self.command = [found] + (["--context", context] if context else [])
+        self.deadline_seconds = deadline_seconds
+
+    def get(self, path: str) -> Any | None:
+        backoff = Backoff(time.monotonic() + self.deadline_seconds)
+        while True:
+            proc = subprocess.run([*self.command, "get", "--raw", path], capture_output=True, text=True, check=False)
+            if proc.returncode == 0:
+                return _decode(proc.stdout.encode(), path)
+            match = self._STATUS.search(proc.stderr)
+            status = match.group(1) if match else ""
+            if status == "NotFound":
+                return None
+            if status in ("Forbidden", "Unauthorized"):
+                raise refusal(403 if status == "Forbidden" else 401, path)
+            if not backoff.wait():
+                raise Unreachable(f"kubectl get --raw {path} kept failing: {proc.stderr.strip()[:300]}")
+
+
+def _decode(body: bytes, path: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ApiError(f"the answer to {describe_request(path)} is not JSON") from None

@@ -1,0 +1,248 @@
+"""The preflight checks: pure functions of the plan and the facts.
+
+Each check returns a Result: pass, warn, fail or skip, a one-line summary, detail lines, and
+for failures the fix in values terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from symrouting import cidr
+from symrouting.facts import Facts, Node, Sourced, selector_matches
+from symrouting.plan import Plan
+
+PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
+VRF_BACKENDS = ("frr", "frr-k8s")
+SHOWN_NODES = 5
+
+
+@dataclass(frozen=True)
+class Result:
+    check: str
+    status: str
+    summary: str
+    details: tuple[str, ...] = ()
+    fix: str = ""
+
+
+def _values_lines(key_values: dict[str, Iterable[str]]) -> str:
+    lines = ["cluster:"] + [f"  {key}: [{', '.join(values)}]" for key, values in key_values.items()]
+    return "\n".join(lines)
+
+
+def check_cluster_cidrs(plan: Plan, facts: Facts) -> Result:
+    name = "cluster-cidrs"
+    if "networks" in facts.unreadable:
+        return Result(name, FAIL, "could not read the cluster's networks", (facts.unreadable["networks"],))
+    expected: dict[str, Sourced | None] = {
+        "serviceNetwork": facts.service_network,
+        "clusterNetwork": facts.cluster_network,
+        "masqueradeSubnet": facts.masquerade_subnet,
+    }
+    planned = {
+        "serviceNetwork": plan.service_network,
+        "clusterNetwork": plan.cluster_network,
+        "masqueradeSubnet": plan.masquerade_subnet,
+    }
+    rules = [cidr.network(c) for c in plan.rule_cidrs]
+    details: list[str] = []
+    wrong: dict[str, tuple[str, ...]] = {}
+    unknown = []
+    for key, sourced in expected.items():
+        if sourced is None:
+            unknown.append(key)
+            continue
+        missing = cidr.uncovered([cidr.network(c) for c in sourced.cidrs], rules)
+        if missing:
+            details.append(f"{key}: no route rule covers {', '.join(map(str, missing))} (read from {sourced.source})")
+            wrong[key] = sourced.cidrs
+    if facts.nodes and facts.cluster_network is None:
+        pod_cidrs = [cidr.network(c) for node in facts.nodes for c in node.pod_cidrs]
+        missing = cidr.uncovered(pod_cidrs, rules)
+        if missing:
+            details.append(f"clusterNetwork: no route rule covers the nodes' podCIDRs {', '.join(sorted({str(m) for m in missing}))}")
+            wrong.setdefault("clusterNetwork", plan.cluster_network)
+    known = [cidr.network(c) for s in expected.values() if s for c in s.cidrs]
+    known += [cidr.network(c) for node in facts.nodes or () for c in node.pod_cidrs]
+    stale = [rule for rule in rules if known and not any(rule.version == k.version and (rule.overlaps(k)) for k in known)]
+    if wrong:
+        fix = "set in the site's values file (lists replace, so give each whole):\n" + _values_lines(wrong)
+        return Result(name, FAIL, "the route rules miss some of the cluster's own CIDRs", tuple(details), fix)
+    if stale:
+        return Result(name, WARN, "route rules for CIDRs the cluster does not use",
+                      tuple(f"{rule} matches no cluster, service or masquerade CIDR" for rule in stale),
+                      "remove them from cluster.* in the site's values file")
+    if unknown:
+        planned_text = "; ".join(f"{k}: {', '.join(planned[k]) or '(none)'}" for k in unknown)
+        return Result(name, WARN, f"could not read {', '.join(unknown)} from the cluster; check them by hand",
+                      (f"the values say {planned_text}",))
+    return Result(name, PASS, f"route rules cover all {len(known)} cluster, service and masquerade CIDRs")
+
+
+def _nodes_of(selector: dict[str, str], nodes: Iterable[Node]) -> set[str]:
+    return {node.name for node in nodes if selector_matches(selector, node.labels)}
+
+
+def _shown(names: Iterable[str]) -> str:
+    ordered = sorted(names)
+    more = len(ordered) - SHOWN_NODES
+    return ", ".join(ordered[:SHOWN_NODES]) + (f" and {more} more" if more > 0 else "")
+
+
+def check_node_selectors(plan: Plan, facts: Facts) -> Result:
+    name = "node-selectors"
+    if facts.nodes is None:
+        return Result(name, FAIL, "could not read the nodes", (facts.unreadable.get("nodes", ""),))
+    details, empty = [], []
+    for vrf in plan.vrfs:
+        matched = _nodes_of(vrf.node_selector, facts.nodes)
+        selector = ",".join(f"{k}={v}" for k, v in sorted(vrf.node_selector.items())) or "(every node)"
+        details.append(f"{vrf.name}: {len(matched)} node(s) match {selector}")
+        if not matched:
+            empty.append((vrf.name, selector))
+    if empty:
+        fix = "\n".join(
+            f"label the nodes that carry {vrf}: kubectl label node <node> {selector.replace(',', ' ')}, "
+            f"or correct vrfs.{vrf}.policy.nodeSelector" for vrf, selector in empty
+        )
+        return Result(name, FAIL, "a VRF's node selector matches no node", tuple(details), fix)
+    return Result(name, PASS, "every VRF's node selector matches at least one node", tuple(details))
+
+
+def check_vrf_conflicts(plan: Plan, facts: Facts) -> Result:
+    name = "vrf-conflicts"
+    if facts.policies is None:
+        return Result(name, FAIL, "could not read the NodeNetworkConfigurationPolicies", (facts.unreadable.get("policies", ""),))
+    nodes = facts.nodes or ()
+    conflicts = []
+    for vrf in plan.vrfs:
+        ours = _nodes_of(vrf.node_selector, nodes) if facts.nodes is not None else None
+        for policy in facts.policies:
+            for other_name, other_table in policy.vrfs:
+                clash = [what for what, same in (("name", other_name == vrf.name), ("table id", other_table == vrf.table_id)) if same]
+                if not clash:
+                    continue
+                owner = f" of release {policy.owner}" if policy.owner else ""
+                if ours is None:
+                    conflicts.append(f"{vrf.name}: policy {policy.name}{owner} uses the same VRF {' and '.join(clash)} (nodes unknown)")
+                    continue
+                shared = ours & _nodes_of(policy.node_selector, nodes)
+                if shared:
+                    conflicts.append(
+                        f"{vrf.name} (table {vrf.table_id}): policy {policy.name}{owner} sets VRF {other_name} "
+                        f"(table {other_table}), same {' and '.join(clash)}, on {_shown(shared)}"
+                    )
+    if conflicts:
+        return Result(name, FAIL, "another policy uses the same VRF name or table on the same nodes", tuple(conflicts),
+                      "give the VRF another name (the vrfs key) and another vrfs.<vrf>.tableId, or nodes of its own")
+    return Result(name, PASS, f"no other policy ({len(facts.policies)} read) uses these VRF names or tables on shared nodes")
+
+
+def check_pool_overlaps(plan: Plan, facts: Facts) -> Result:
+    name = "pool-overlaps"
+    if facts.pools is None:
+        return Result(name, FAIL, "could not read the IPAddressPools", (facts.unreadable.get("pools", ""),))
+    cluster_ranges = [
+        (key, cidr.network(c))
+        for key, sourced in (("service network", facts.service_network), ("cluster network", facts.cluster_network),
+                             ("masquerade subnet", facts.masquerade_subnet))
+        if sourced for c in sourced.cidrs
+    ]
+    problems = []
+    for vrf in plan.vrfs:
+        for pool in vrf.pools:
+            ours = [net for entry in pool.addresses for net in cidr.pool_networks(entry)]
+            for key, net in cluster_ranges:
+                for mine, _ in cidr.overlaps(ours, [net]):
+                    problems.append(f"vrfs.{vrf.name} pool {pool.name}: {mine} overlaps the {key} {net}")
+            for other in facts.pools:
+                theirs = [net for entry in other.addresses for net in cidr.pool_networks(entry)]
+                for mine, their in cidr.overlaps(ours, theirs):
+                    owner = f" of release {other.owner}" if other.owner else ""
+                    problems.append(f"vrfs.{vrf.name} pool {pool.name}: {mine} overlaps {their} of pool {other.name}{owner}")
+    if problems:
+        return Result(name, FAIL, "address pools overlap the cluster's ranges or another release's pools",
+                      tuple(problems), "give vrfs.<vrf>.addressPools.<pool>.addresses a range of its own")
+    return Result(name, PASS, f"pools overlap neither the cluster's ranges nor {len(facts.pools)} other pool(s)")
+
+
+def check_routing_via_host(plan: Plan, facts: Facts) -> Result:
+    name = "routing-via-host"
+    network_mode = [f"{s.namespace}/{s.name}" for vrf in plan.vrfs for s in vrf.egress_services if s.source_ip_by == "Network"]
+    if not network_mode:
+        return Result(name, SKIP, "no egress service uses sourceIPBy: Network")
+    if facts.routing_via_host is True:
+        return Result(name, PASS, f"routingViaHost is on ({facts.routing_via_host_source})")
+    services = ", ".join(network_mode)
+    if facts.routing_via_host is False:
+        return Result(name, FAIL, f"sourceIPBy: Network ({services}) needs routingViaHost, which is off",
+                      (f"read from {facts.routing_via_host_source}",),
+                      "turn on gatewayConfig.routingViaHost in the cluster's OVN-Kubernetes config "
+                      "(oc patch network.operator cluster --type merge -p "
+                      "'{\"spec\":{\"defaultNetwork\":{\"ovnKubernetesConfig\":{\"gatewayConfig\":{\"routingViaHost\":true}}}}}'), "
+                      "or use sourceIPBy: LoadBalancerIP")
+    return Result(name, WARN, f"could not tell whether routingViaHost is on, which sourceIPBy: Network ({services}) needs",
+                  tuple(v for v in (facts.unreadable.get("networks"),) if v))
+
+
+def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
+    name = "metallb-mode"
+    if not any(vrf.peers for vrf in plan.vrfs):
+        return Result(name, SKIP, "no BGP peers in this release")
+    if facts.metallb_mode in VRF_BACKENDS:
+        return Result(name, PASS, f"MetalLB runs {facts.metallb_mode}, which peers in VRFs ({facts.metallb_mode_source})")
+    if facts.metallb_mode:
+        return Result(name, FAIL, f"MetalLB runs {facts.metallb_mode}, which cannot peer in a VRF",
+                      (f"read from {facts.metallb_mode_source}",), "set the MetalLB resource's spec.bgpBackend to frr or frr-k8s")
+    return Result(name, WARN, "no MetalLB resource found; make sure MetalLB runs in FRR or FRR-K8s mode",
+                  tuple(v for v in (facts.unreadable.get("metallb"),) if v))
+
+
+def check_crds(plan: Plan, facts: Facts) -> Result:
+    name = "crds"
+    if facts.missing_kinds is None:
+        return Result(name, FAIL, "could not read the API's discovery", (facts.unreadable.get("kinds", ""),))
+    if facts.missing_kinds:
+        missing = tuple(f"{k.kind} ({k.api_version})" for k in facts.missing_kinds)
+        return Result(name, FAIL, "kinds the release renders are not served", missing,
+                      "install the operators that serve them: kubernetes-nmstate (nmstate.io), MetalLB (metallb.io), "
+                      "OVN-Kubernetes with EgressService (k8s.ovn.org)")
+    return Result(name, PASS, f"all {len(plan.kinds)} kinds the release renders are served")
+
+
+CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
+    "crds": check_crds,
+    "cluster-cidrs": check_cluster_cidrs,
+    "node-selectors": check_node_selectors,
+    "vrf-conflicts": check_vrf_conflicts,
+    "pool-overlaps": check_pool_overlaps,
+    "routing-via-host": check_routing_via_host,
+    "metallb-mode": check_metallb_mode,
+}
+
+
+@dataclass
+class Options:
+    skip: frozenset[str] = frozenset()
+    warnings_fail: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def run_checks(plan: Plan, facts: Facts, options: Options) -> list[Result]:
+    results = []
+    for name, check in CHECKS.items():
+        if name in options.skip:
+            results.append(Result(name, SKIP, "skipped by preflight.skipChecks"))
+            continue
+        results.append(check(plan, facts))
+    if facts.malformed:
+        results.append(Result("malformed-objects", WARN, "objects without the expected shape were left out",
+                              tuple(facts.malformed)))
+    return results
+
+
+def failed(results: Iterable[Result], warnings_fail: bool) -> bool:
+    bad = {FAIL, WARN} if warnings_fail else {FAIL}
+    return any(result.status in bad for result in results)

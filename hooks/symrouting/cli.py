@@ -1,0 +1,151 @@
+"""Command line: `python -m symrouting preflight|discover`.
+
+In the cluster (the Helm hook Job) it authenticates with the pod's service account; from a
+laptop, `--kubectl` goes through `kubectl get --raw` with any kubeconfig, and `--server`,
+`--token-file` and `--ca-file` name an API server directly.
+
+Exit codes: 0 all checks passed; 1 a check failed (or warned, with --warnings-fail);
+2 bad arguments or plan; 3 the API could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from symrouting import report
+from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unreachable
+from symrouting.checks import CHECKS, Options, failed, run_checks
+from symrouting.facts import Facts
+from symrouting.gather import gather, read_nodes, read_openshift_networks, read_upstream_networks
+from symrouting.plan import Plan, PlanError, parse_plan
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="symrouting", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("preflight", "check the cluster before the release touches a node"),
+                            ("discover", "print a values override with the cluster's CIDRs")):
+        command = sub.add_parser(name, help=help_text)
+        api = command.add_argument_group("API access (default: the pod's service account)")
+        api.add_argument("--kubectl", action="store_true", help="go through `kubectl get --raw`")
+        api.add_argument("--context", help="kubeconfig context, with --kubectl")
+        api.add_argument("--server", help="API server URL, with --token-file and --ca-file")
+        api.add_argument("--token-file", type=Path)
+        api.add_argument("--ca-file", type=Path)
+        api.add_argument("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
+        api.add_argument("--deadline", type=float, default=60.0,
+                         help="seconds of retries for one request before giving up (default 60)")
+        if name == "preflight":
+            plan = command.add_mutually_exclusive_group(required=True)
+            plan.add_argument("--plan", type=Path, help="plan.json as the chart renders it ('-' for stdin)")
+            plan.add_argument("--plan-from-manifest", type=Path,
+                              help="`helm template` output holding the preflight ConfigMap ('-' for stdin)")
+            command.add_argument("--json", action="store_true", help="print the report as JSON")
+            command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
+            command.add_argument("--skip", action="append", default=[], metavar="CHECK",
+                                 help=f"skip a check (repeatable, or comma-separated): {', '.join(CHECKS)}")
+    return parser
+
+
+def _transport(args: argparse.Namespace) -> Transport:
+    timing = {"deadline_seconds": args.deadline}
+    if args.kubectl:
+        return KubectlTransport(context=args.context, **timing)
+    if args.server:
+        if not (args.token_file and args.ca_file):
+            raise ApiError("--server needs --token-file and --ca-file")
+        return HttpsTransport(args.server, args.token_file.read_text().strip(), args.ca_file,
+                              timeout=args.request_timeout, **timing)
+    return HttpsTransport.in_cluster(dict(os.environ), timeout=args.request_timeout, **timing)
+
+
+def _read(path: Path, stdin: TextIO) -> str:
+    return stdin.read() if str(path) == "-" else path.read_text()
+
+
+def plan_from_manifest(manifest: str) -> str:
+    """The plan.json block of the preflight ConfigMap in `helm template` output."""
+    lines = manifest.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() in ("plan.json: |", "plan.json: |-"):
+            indent = len(line) - len(line.lstrip()) + 2
+            block = []
+            for body in lines[index + 1:]:
+                if body.strip() and len(body) - len(body.lstrip()) < indent:
+                    break
+                block.append(body[indent:])
+            return "\n".join(block)
+    raise PlanError("no plan.json in the manifest: render with preflight.enabled=true")
+
+
+def _load_plan(args: argparse.Namespace, stdin: TextIO) -> Plan:
+    if args.plan is not None:
+        raw = _read(args.plan, stdin)
+    else:
+        raw = plan_from_manifest(_read(args.plan_from_manifest, stdin))
+    try:
+        return parse_plan(json.loads(raw))
+    except ValueError as error:
+        raise PlanError(f"plan is not valid JSON: {error}") from None
+
+
+def preflight(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    plan = _load_plan(args, stdin)
+    skip = frozenset(name.strip() for value in args.skip for name in value.split(",") if name.strip())
+    unknown = sorted(skip - set(CHECKS))
+    if unknown:
+        raise PlanError(f"unknown check(s) to skip: {', '.join(unknown)}; known: {', '.join(CHECKS)}")
+    facts = gather(_transport(args), plan)
+    results = run_checks(plan, facts, Options(skip=skip, warnings_fail=args.warnings_fail))
+    bad = failed(results, args.warnings_fail)
+    verdict = (f"preflight FAILED for release {plan.namespace}/{plan.release}: nothing was changed on the nodes"
+               if bad else f"preflight passed for release {plan.namespace}/{plan.release}")
+    stdout.write(report.as_json(results, verdict, not bad) if args.json else report.text(results, verdict))
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def discover(args: argparse.Namespace, stdout: TextIO) -> int:
+    transport = _transport(args)
+    facts = Facts()
+    if not read_openshift_networks(transport, facts):
+        read_upstream_networks(transport, facts)
+    read_nodes(transport, facts)
+    lines = ["# The cluster's own CIDRs, for the site's values file (symrouting discover)."]
+    lines.append("cluster:")
+    for key, sourced in (("serviceNetwork", facts.service_network), ("clusterNetwork", facts.cluster_network),
+                         ("masqueradeSubnet", facts.masquerade_subnet)):
+        if sourced is None:
+            lines.append(f"  # {key}: not found in the cluster; fill it in by hand")
+        else:
+            lines.append(f"  {key}: [{', '.join(sourced.cidrs)}]  # from {sourced.source}")
+    if facts.cluster_network is None and facts.nodes:
+        pod_cidrs = sorted({c for node in facts.nodes for c in node.pod_cidrs})
+        if pod_cidrs:
+            lines.append(f"  # the nodes' podCIDRs are {', '.join(pod_cidrs)}: clusterNetwork must contain them")
+    stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
+         stdin: TextIO = sys.stdin) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "preflight":
+            return preflight(args, stdout, stdin)
+        return discover(args, stdout)
+    except PlanError as error:
+        stderr.write(f"symrouting: {error}\n")
+        return EXIT_USAGE
+    except (ApiError, Unreachable) as error:
+        stderr.write(f"symrouting: {error}\n")
+        return EXIT_API
+    except OSError as error:
+        stderr.write(f"symrouting: {error}\n")
+        return EXIT_USAGE

@@ -1,0 +1,63 @@
+"""What the preflight learned about the cluster: plain data, filled by gather.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from symrouting.plan import Kind
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A list of CIDRs and the object it was read from."""
+
+    cidrs: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    labels: dict[str, str]
+    pod_cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ForeignPolicy:
+    """A NodeNetworkConfigurationPolicy of another release (or of no release)."""
+
+    name: str
+    owner: str
+    node_selector: dict[str, str]
+    vrfs: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class ForeignPool:
+    name: str
+    owner: str
+    addresses: tuple[str, ...]
+
+
+@dataclass
+class Facts:
+    service_network: Sourced | None = None
+    cluster_network: Sourced | None = None
+    masquerade_subnet: Sourced | None = None
+    routing_via_host: bool | None = None
+    routing_via_host_source: str = ""
+    nodes: tuple[Node, ...] | None = None
+    policies: tuple[ForeignPolicy, ...] | None = None
+    pools: tuple[ForeignPool, ...] | None = None
+    metallb_mode: str | None = None
+    metallb_mode_source: str = ""
+    missing_kinds: tuple[Kind, ...] | None = None
+    # What could not be read, by fact name ("nodes", "policies", ...): the reason, in words.
+    unreadable: dict[str, str] = field(default_factory=dict)
+    # Objects skipped because they did not have the expected shape.
+    malformed: list[str] = field(default_factory=list)
+
+
+def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    """A NNCP nodeSelector (a plain label map) matches a node's labels."""
+    return all(labels.get(key) == value for key, value in selector.items())

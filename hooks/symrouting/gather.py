@@ -1,0 +1,210 @@
+"""Reads the facts the checks need from the API, through any Transport.
+
+OpenShift keeps the cluster's networks in config.openshift.io and operator.openshift.io
+Network "cluster"; upstream Kubernetes has none of those, so the fallbacks are ServiceCIDRs,
+the kubeadm-config ConfigMap and the nodes' podCIDRs. Lists are read page by page and only
+the fields needed are kept, so that memory stays flat on large clusters.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import urllib.parse
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from symrouting.api import ApiError, Transport
+from symrouting.facts import Facts, ForeignPolicy, ForeignPool, Node, Sourced
+from symrouting.plan import Kind, Plan
+
+T = TypeVar("T")
+PAGE = 250
+MASQUERADE_ANNOTATION = "k8s.ovn.org/node-masquerade-subnet"
+RELEASE_ANNOTATION = "meta.helm.sh/release-name"
+RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace"
+
+
+def collect(transport: Transport, path: str, extract: Callable[[dict[str, Any]], T | None],
+            malformed: list[str]) -> list[T] | None:
+    """Every item of a list, page by page, through extract; None when the list is 404.
+
+    An item that extract cannot read (KeyError, TypeError, ValueError) is skipped and named
+    in malformed, so that one broken object does not hide the others.
+    """
+    found: list[T] = []
+    token = ""
+    while True:
+        query = f"limit={PAGE}" + (f"&continue={urllib.parse.quote(token)}" if token else "")
+        page = transport.get(f"{path}{'&' if '?' in path else '?'}{query}")
+        if page is None:
+            return None
+        for item in page.get("items") or []:
+            try:
+                value = extract(item)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                name = (item.get("metadata") or {}).get("name", "?") if isinstance(item, dict) else "?"
+                malformed.append(f"{path.rsplit('/', 1)[-1]} {name}")
+                continue
+            if value is not None:
+                found.append(value)
+        token = (page.get("metadata") or {}).get("continue") or ""
+        if not token:
+            return found
+
+
+def _owner(meta: dict[str, Any]) -> str:
+    annotations = meta.get("annotations") or {}
+    name = annotations.get(RELEASE_ANNOTATION)
+    return f"{annotations.get(RELEASE_NAMESPACE_ANNOTATION, '?')}/{name}" if name else ""
+
+
+def _cidr_list(values: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in values or [] if v)
+
+
+def read_openshift_networks(transport: Transport, facts: Facts) -> bool:
+    """Fills the networks from OpenShift's objects; False when this is not OpenShift."""
+    config = transport.get("/apis/config.openshift.io/v1/networks/cluster")
+    if config is None:
+        return False
+    for part in ("status", "spec"):
+        section = config.get(part) or {}
+        cluster = _cidr_list(entry.get("cidr") for entry in section.get("clusterNetwork") or [])
+        service = _cidr_list(section.get("serviceNetwork"))
+        if cluster and service:
+            source = f"network.config.openshift.io/cluster {part}"
+            facts.cluster_network, facts.service_network = Sourced(cluster, source), Sourced(service, source)
+            break
+    operator = transport.get("/apis/operator.openshift.io/v1/networks/cluster")
+    if operator is not None:
+        ovn = ((operator.get("spec") or {}).get("defaultNetwork") or {}).get("ovnKubernetesConfig") or {}
+        gateway = ovn.get("gatewayConfig") or {}
+        facts.routing_via_host = bool(gateway.get("routingViaHost", False))
+        facts.routing_via_host_source = "network.operator.openshift.io/cluster gatewayConfig.routingViaHost"
+        masquerade = _cidr_list(
+            (gateway.get(family) or {}).get("internalMasqueradeSubnet") for family in ("ipv4", "ipv6")
+        )
+        if masquerade:
+            facts.masquerade_subnet = Sourced(masquerade, "network.operator.openshift.io/cluster gatewayConfig")
+    return True
+
+
+_KUBEADM_FIELD = re.compile(r"^\s*(podSubnet|serviceSubnet):\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+
+
+def read_upstream_networks(transport: Transport, facts: Facts) -> None:
+    service_cidrs = collect(transport, "/apis/networking.k8s.io/v1/servicecidrs",
+                            lambda item: _cidr_list(item["spec"]["cidrs"]), facts.malformed)
+    if service_cidrs:
+        facts.service_network = Sourced(tuple(c for cidrs in service_cidrs for c in cidrs), "ServiceCIDR objects")
+    kubeadm = transport.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config")
+    if kubeadm is not None:
+        fields = dict(_KUBEADM_FIELD.findall((kubeadm.get("data") or {}).get("ClusterConfiguration", "")))
+        if "podSubnet" in fields:
+            facts.cluster_network = Sourced(tuple(fields["podSubnet"].split(",")), "kube-system/kubeadm-config")
+        if "serviceSubnet" in fields and facts.service_network is None:
+            facts.service_network = Sourced(tuple(fields["serviceSubnet"].split(",")), "kube-system/kubeadm-config")
+    ovnkube = transport.get("/api/v1/namespaces/ovn-kubernetes/configmaps/ovnkube-config")
+    if ovnkube is not None:
+        parser = configparser.ConfigParser()
+        parser.read_string((ovnkube.get("data") or {}).get("ovnkube.conf", ""))
+        mode = parser.get("gateway", "mode", fallback="")
+        if mode:
+            facts.routing_via_host = mode == "local"
+            facts.routing_via_host_source = f"ovn-kubernetes/ovnkube-config [gateway] mode={mode}"
+
+
+def _node(item: dict[str, Any]) -> tuple[Node, dict[str, str]]:
+    meta = item["metadata"]
+    annotation = (meta.get("annotations") or {}).get(MASQUERADE_ANNOTATION)
+    masquerade = {str(k): str(v) for k, v in json.loads(annotation).items()} if annotation else {}
+    spec = item.get("spec") or {}
+    node = Node(str(meta["name"]), {str(k): str(v) for k, v in (meta.get("labels") or {}).items()},
+                _cidr_list(spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])))
+    return node, masquerade
+
+
+def read_nodes(transport: Transport, facts: Facts) -> None:
+    entries = collect(transport, "/api/v1/nodes", _node, facts.malformed) or []
+    facts.nodes = tuple(node for node, _ in entries)
+    masquerade = sorted({cidr for _, subnets in entries for cidr in subnets.values()})
+    if masquerade:
+        # Newer OVN-Kubernetes writes the subnet it really uses on every node: it wins.
+        facts.masquerade_subnet = Sourced(tuple(masquerade), f"node annotation {MASQUERADE_ANNOTATION}")
+
+
+def _policy(item: dict[str, Any]) -> ForeignPolicy:
+    meta, spec = item["metadata"], item.get("spec") or {}
+    interfaces = (spec.get("desiredState") or {}).get("interfaces") or []
+    vrfs = tuple(
+        (str(iface["name"]), int((iface.get("vrf") or {})["route-table-id"]))
+        for iface in interfaces
+        if iface.get("type") == "vrf" and iface.get("state", "up") != "absent"
+    )
+    return ForeignPolicy(str(meta["name"]), _owner(meta), {str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()}, vrfs)
+
+
+def _pool(item: dict[str, Any]) -> ForeignPool:
+    meta = item["metadata"]
+    return ForeignPool(str(meta["name"]), _owner(meta), _cidr_list(item["spec"]["addresses"]))
+
+
+def _is_ours(owner: str, plan: Plan) -> bool:
+    return owner == f"{plan.namespace}/{plan.release}"
+
+
+def read_kinds(transport: Transport, plan: Plan) -> tuple[Kind, ...]:
+    missing = []
+    for kind in plan.kinds:
+        if not kind.group:
+            continue
+        resources = transport.get(f"/apis/{kind.group}/{kind.version}")
+        if resources is None or kind.kind not in {r.get("kind") for r in resources.get("resources") or []}:
+            missing.append(kind)
+    return tuple(missing)
+
+
+def read_metallb_mode(transport: Transport, plan: Plan, facts: Facts) -> None:
+    instances = collect(transport, f"/apis/metallb.io/v1beta1/namespaces/{plan.metallb_namespace}/metallbs",
+                        lambda item: (item["metadata"]["name"], (item.get("spec") or {}).get("bgpBackend") or "frr"),
+                        facts.malformed)
+    if instances:
+        name, backend = instances[0]
+        facts.metallb_mode, facts.metallb_mode_source = backend, f"MetalLB {plan.metallb_namespace}/{name} spec.bgpBackend"
+
+
+def gather(transport: Transport, plan: Plan) -> Facts:
+    """Every fact; a refusal (ApiError) for one fact is recorded and the others still read."""
+    facts = Facts()
+
+    def attempt(name: str, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except ApiError as error:
+            facts.unreadable[name] = str(error)
+
+    def networks() -> None:
+        if not read_openshift_networks(transport, facts):
+            read_upstream_networks(transport, facts)
+
+    def policies() -> None:
+        found = collect(transport, "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies", _policy, facts.malformed)
+        facts.policies = tuple(p for p in found or [] if not _is_ours(p.owner, plan))
+
+    def pools() -> None:
+        found = collect(transport, f"/apis/metallb.io/v1beta1/namespaces/{plan.metallb_namespace}/ipaddresspools",
+                        _pool, facts.malformed)
+        facts.pools = tuple(p for p in found or [] if not _is_ours(p.owner, plan))
+
+    def kinds() -> None:
+        facts.missing_kinds = read_kinds(transport, plan)
+
+    attempt("kinds", kinds)
+    attempt("networks", networks)
+    attempt("nodes", lambda: read_nodes(transport, facts))
+    attempt("policies", policies)
+    attempt("pools", pools)
+    attempt("metallb", lambda: read_metallb_mode(transport, plan, facts))
+    return facts

@@ -1,0 +1,104 @@
+"""What the release is about to create, as the chart renders it into plan.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EgressService:
+    namespace: str
+    name: str
+    source_ip_by: str
+
+
+@dataclass(frozen=True)
+class Vrf:
+    name: str
+    table_id: int
+    policy_name: str
+    node_selector: dict[str, str]
+    pools: tuple[Pool, ...] = ()
+    peers: tuple[str, ...] = ()
+    egress_services: tuple[EgressService, ...] = ()
+
+
+@dataclass(frozen=True)
+class Kind:
+    group: str
+    version: str
+    kind: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+@dataclass(frozen=True)
+class Plan:
+    release: str
+    namespace: str
+    platform: str
+    metallb_namespace: str
+    service_network: tuple[str, ...]
+    cluster_network: tuple[str, ...]
+    masquerade_subnet: tuple[str, ...]
+    vrfs: tuple[Vrf, ...]
+    kinds: tuple[Kind, ...] = field(default_factory=tuple)
+
+    @property
+    def rule_cidrs(self) -> tuple[str, ...]:
+        """The CIDRs every VRF's route rules send to the main table."""
+        return self.service_network + self.cluster_network + self.masquerade_subnet
+
+
+class PlanError(ValueError):
+    """plan.json is not what the chart renders."""
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise PlanError(f"{where}: expected a list of strings")
+    return tuple(value)
+
+
+def parse_plan(data: Any) -> Plan:
+    try:
+        cluster = data["cluster"]
+        vrfs = tuple(
+            Vrf(
+                name=str(vrf["name"]),
+                table_id=int(vrf["tableId"]),
+                policy_name=str(vrf["policyName"]),
+                node_selector={str(k): str(v) for k, v in (vrf.get("nodeSelector") or {}).items()},
+                pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses")) for p in vrf.get("pools", [])),
+                peers=_strings(vrf.get("peers", []), "peers"),
+                egress_services=tuple(
+                    EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]))
+                    for s in vrf.get("egressServices", [])
+                ),
+            )
+            for vrf in data["vrfs"]
+        )
+        return Plan(
+            release=str(data["release"]["name"]),
+            namespace=str(data["release"]["namespace"]),
+            platform=str(data["platform"]),
+            metallb_namespace=str(data["metallbNamespace"]),
+            service_network=_strings(cluster.get("serviceNetwork", []), "cluster.serviceNetwork"),
+            cluster_network=_strings(cluster.get("clusterNetwork", []), "cluster.clusterNetwork"),
+            masquerade_subnet=_strings(cluster.get("masqueradeSubnet", []), "cluster.masqueradeSubnet"),
+            vrfs=vrfs,
+            kinds=tuple(Kind(str(k["group"]), str(k["version"]), str(k["kind"])) for k in data.get("kinds", [])),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, PlanError):
+            raise
+        raise PlanError(f"plan.json is malformed: {error!r}") from error
