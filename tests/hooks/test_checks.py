@@ -1,0 +1,141 @@
+"""The checks as pure functions: a plan, facts, and the verdict with its fix."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from symrouting import checks
+from symrouting.facts import Facts, ForeignPolicy, ForeignPool, Node, Sourced
+from symrouting.plan import EgressService, Kind, Plan, Pool, Vrf
+
+OCP = "network.config.openshift.io/cluster status"
+
+
+def make_plan(**changes: object) -> Plan:
+    vrf = Vrf("ens4vrf", 2, "vrfpolicy", {"vrf": "true"}, pools=(Pool("first-pool", ("192.169.10.0/32",)),),
+              peers=("frrviavrf",), egress_services=(EgressService("test", "server1", "LoadBalancerIP"),))
+    plan = Plan("tenant-a", "test", "openshift", "metallb-system", ("172.30.0.0/16",), ("10.132.0.0/14",),
+                ("169.254.0.0/17",), (vrf,), (Kind("nmstate.io", "v1", "NodeNetworkConfigurationPolicy"),))
+    return replace(plan, **changes)  # type: ignore[arg-type]
+
+
+def make_facts(**changes: object) -> Facts:
+    facts = Facts(
+        service_network=Sourced(("172.30.0.0/16",), OCP), cluster_network=Sourced(("10.132.0.0/14",), OCP),
+        masquerade_subnet=Sourced(("169.254.0.0/17",), "node annotation"), routing_via_host=False,
+        routing_via_host_source="network.operator", nodes=(Node("w1", {"vrf": "true"}), Node("w2", {})),
+        policies=(), pools=(), metallb_mode="frr", metallb_mode_source="MetalLB", missing_kinds=(),
+    )
+    for key, value in changes.items():
+        setattr(facts, key, value)
+    return facts
+
+
+def statuses(plan: Plan, facts: Facts) -> dict[str, str]:
+    return {r.check: r.status for r in checks.run_checks(plan, facts, checks.Options())}
+
+
+def test_a_healthy_cluster_passes_every_check() -> None:
+    assert statuses(make_plan(), make_facts()) == {
+        "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "vrf-conflicts": "pass",
+        "pool-overlaps": "pass", "routing-via-host": "skip", "metallb-mode": "pass"}
+
+
+def test_missing_cidr_fails_with_the_values_lines_to_add() -> None:
+    facts = make_facts(cluster_network=Sourced(("10.128.0.0/14", "10.132.0.0/14"), OCP))
+    result = checks.check_cluster_cidrs(make_plan(), facts)
+    assert result.status == "fail"
+    assert "no route rule covers 10.128.0.0/14" in result.details[0] and OCP in result.details[0]
+    assert result.fix.splitlines()[1:] == ["cluster:", "  clusterNetwork: [10.128.0.0/14, 10.132.0.0/14]"]
+
+
+def test_a_rule_wider_than_the_cidr_covers_it() -> None:
+    assert checks.check_cluster_cidrs(make_plan(cluster_network=("10.128.0.0/12",)), make_facts()).status == "pass"
+
+
+def test_rules_left_empty_by_lookup_fail_with_every_list() -> None:
+    plan = make_plan(service_network=(), cluster_network=(), masquerade_subnet=())
+    result = checks.check_cluster_cidrs(plan, make_facts())
+    assert result.status == "fail"
+    assert result.fix.splitlines()[1:] == ["cluster:", "  serviceNetwork: [172.30.0.0/16]",
+                                           "  clusterNetwork: [10.132.0.0/14]", "  masqueradeSubnet: [169.254.0.0/17]"]
+
+
+def test_node_pod_cidrs_are_evidence_when_the_cluster_network_is_unknown() -> None:
+    facts = make_facts(cluster_network=None, nodes=(Node("n1", {"vrf": "true"}, ("10.244.1.0/24",)),))
+    result = checks.check_cluster_cidrs(make_plan(cluster_network=("10.132.0.0/14",)), facts)
+    assert result.status == "fail" and "10.244.1.0/24" in result.details[0]
+
+
+def test_stale_rule_warns() -> None:
+    result = checks.check_cluster_cidrs(make_plan(masquerade_subnet=("169.254.0.0/17", "192.0.2.0/24")), make_facts())
+    assert result.status == "warn" and "192.0.2.0/24" in result.details[0]
+
+
+def test_unknown_masquerade_warns() -> None:
+    assert checks.check_cluster_cidrs(make_plan(), make_facts(masquerade_subnet=None)).status == "warn"
+
+
+def test_selector_matching_no_node_fails_with_the_label_command() -> None:
+    result = checks.check_node_selectors(make_plan(), make_facts(nodes=(Node("w1", {"vrf": "false"}),)))
+    assert result.status == "fail"
+    assert "kubectl label node <node> vrf=true" in result.fix
+
+
+def test_same_table_on_shared_nodes_fails_naming_the_other_release() -> None:
+    other = ForeignPolicy("blue-vrf", "blue/blue", {"vrf": "true"}, (("bluevrf", 2),))
+    result = checks.check_vrf_conflicts(make_plan(), make_facts(policies=(other,)))
+    assert result.status == "fail"
+    assert "blue-vrf of release blue/blue" in result.details[0] and "same table id" in result.details[0]
+
+
+def test_same_vrf_name_on_other_nodes_passes() -> None:
+    other = ForeignPolicy("far", "", {"rack": "b"}, (("ens4vrf", 7),))
+    facts = make_facts(nodes=(Node("w1", {"vrf": "true"}), Node("w9", {"rack": "b"})), policies=(other,))
+    assert checks.check_vrf_conflicts(make_plan(), facts).status == "pass"
+
+
+def test_pool_overlapping_another_release_or_the_cluster_fails() -> None:
+    plan = make_plan(vrfs=(replace(make_plan().vrfs[0], pools=(Pool("p", ("192.169.10.0/31", "172.30.0.8/29")),)),))
+    facts = make_facts(pools=(ForeignPool("blue-pool", "blue/blue", ("192.169.10.1-192.169.10.3",)),))
+    result = checks.check_pool_overlaps(plan, facts)
+    assert result.status == "fail"
+    assert any("overlaps the service network 172.30.0.0/16" in d for d in result.details)
+    assert any("pool blue-pool of release blue/blue" in d for d in result.details)
+
+
+def test_network_mode_needs_routing_via_host() -> None:
+    vrf = replace(make_plan().vrfs[0], egress_services=(EgressService("media", "tx", "Network"),))
+    plan = make_plan(vrfs=(vrf,))
+    assert checks.check_routing_via_host(plan, make_facts(routing_via_host=True)).status == "pass"
+    off = checks.check_routing_via_host(plan, make_facts(routing_via_host=False))
+    assert off.status == "fail" and "routingViaHost" in off.fix and "media/tx" in off.summary
+    assert checks.check_routing_via_host(plan, make_facts(routing_via_host=None)).status == "warn"
+
+
+@pytest.mark.parametrize(("mode", "status"), [("frr", "pass"), ("frr-k8s", "pass"), ("native", "fail"), (None, "warn")])
+def test_metallb_mode(mode: str | None, status: str) -> None:
+    assert checks.check_metallb_mode(make_plan(), make_facts(metallb_mode=mode)).status == status
+
+
+def test_missing_crds_fail() -> None:
+    kind = Kind("k8s.ovn.org", "v1", "EgressService")
+    result = checks.check_crds(make_plan(), make_facts(missing_kinds=(kind,)))
+    assert result.status == "fail" and result.details == ("EgressService (k8s.ovn.org/v1)",)
+
+
+def test_unreadable_facts_fail_their_checks_with_the_reason() -> None:
+    facts = make_facts(nodes=None, policies=None)
+    facts.unreadable["nodes"] = "403 Forbidden: the preflight may not list nodes."
+    result = checks.check_node_selectors(make_plan(), facts)
+    assert result.status == "fail" and "may not list nodes" in result.details[0]
+
+
+def test_skips_and_warnings_as_failures() -> None:
+    facts = make_facts(metallb_mode=None)
+    results = checks.run_checks(make_plan(), facts, checks.Options(skip=frozenset({"crds"})))
+    assert next(r for r in results if r.check == "crds").status == "skip"
+    assert not checks.failed(results, warnings_fail=False)
+    assert checks.failed(results, warnings_fail=True)

@@ -1,0 +1,232 @@
+"""The real entry point, `python3 -S -m symrouting`, against stand-in clusters over HTTPS:
+the plan comes from the chart, the cluster from objects shaped like the API's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hooks.conftest import TOKEN, render_plan
+from tests.support import clusters, helm
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+Serve = Callable[..., Any]
+SEED_CLUSTER: dict[str, Any] = dict(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                    masquerade={"ipv4": "169.254.0.0/17"})
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    return {check["check"]: check["status"] for check in json.loads(stdout)["checks"]}
+
+
+@pytest.fixture(scope="module")
+def seed_plan(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The seed site plus the masquerade subnet that OVN-Kubernetes reports on the nodes;
+    the seed document predates it, and the preflight rightly asks for it."""
+    override = tmp_path_factory.mktemp("plan") / "masquerade.yaml"
+    override.write_text("cluster:\n  masqueradeSubnet: [169.254.0.0/17]\n")
+    return render_plan([SEED, override])
+
+
+def no_secret(*outputs: str) -> None:
+    for output in outputs:
+        assert TOKEN not in output
+
+
+def test_seed_site_on_a_matching_openshift_cluster_passes(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    result = run_cli("preflight", api=api, plan=seed_plan)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  cluster-cidrs" in result.stdout
+    assert result.stdout.rstrip().endswith(f"preflight passed for release {helm.NAMESPACE}/{helm.RELEASE}")
+    no_secret(result.stdout, result.stderr)
+
+
+def test_the_seed_document_alone_misses_the_masquerade_subnet(run_cli: Run, serve: Serve) -> None:
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    result = run_cli("preflight", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 1
+    assert ("masqueradeSubnet: no route rule covers 169.254.0.0/17 "
+            "(read from node annotation k8s.ovn.org/node-masquerade-subnet)") in result.stdout
+
+
+def test_unknown_masquerade_subnet_warns(run_cli: Run, serve: Serve) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    result = run_cli("preflight", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0
+    assert "WARN  cluster-cidrs     could not read masqueradeSubnet from the cluster" in result.stdout
+
+
+def test_operator_masquerade_subnet_is_read_when_nodes_have_no_annotation(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], operator_masquerade="169.254.0.0/17"))
+    assert statuses(run_cli("preflight", "--json", api=api, plan=seed_plan).stdout)["cluster-cidrs"] == "pass"
+
+
+def test_a_cluster_network_the_rules_miss_fails_with_the_lines_to_add(run_cli: Run, serve: Serve) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"],
+                                   masquerade={"ipv4": "169.254.0.0/17"}))
+    result = run_cli("preflight", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 1
+    assert "FAIL  cluster-cidrs" in result.stdout
+    assert "        cluster:\n          clusterNetwork: [10.128.0.0/14]\n          masqueradeSubnet: [169.254.0.0/17]" in result.stdout
+    assert "nothing was changed on the nodes" in result.stdout
+
+
+def test_spec_is_read_when_status_is_empty(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    api = serve(clusters.openshift(**SEED_CLUSTER, status=False))
+    result = run_cli("preflight", "--json", api=api, plan=seed_plan)
+    assert statuses(result.stdout)["cluster-cidrs"] == "pass", result.stdout
+
+
+def test_kubeadm_cluster_is_read_from_kubeadm_config_and_node_annotations(run_cli: Run, serve: Serve) -> None:
+    plan = render_plan([helm.CHART / "ci" / "dualstack-values.yaml"])
+    routes = clusters.kubeadm(pod_subnet="10.244.0.0/16,fd00:10:244::/56", service_subnet="10.96.0.0/16,fd00:10:96::/112",
+                              node_pod_cidrs=[["10.244.1.0/24", "fd00:10:244:1::/64"]] * 2, gateway_mode="local",
+                              masquerade={"ipv4": "169.254.0.0/17", "ipv6": "fd69::/112"})
+    for node in routes["/api/v1/nodes"]:
+        node["metadata"]["labels"].update({"research.example.org/lab-uplink": "true", "research.example.org/v6-uplink": "true"})
+    api = serve(routes)
+    result = run_cli("preflight", api=api, plan=plan)
+    assert result.returncode == 0, result.stdout
+    assert "kube-system/kubeadm-config" not in result.stdout  # sources only show on failures
+    data = json.loads(run_cli("preflight", "--json", api=api, plan=plan).stdout)
+    assert all(check["status"] in ("pass", "skip") for check in data["checks"])
+
+
+def test_service_cidr_objects_are_read_on_new_clusters(run_cli: Run, serve: Serve) -> None:
+    plan = render_plan([helm.CHART / "ci" / "dualstack-values.yaml"])
+    routes = clusters.with_service_cidrs(
+        clusters.kubeadm(pod_subnet="10.244.0.0/16,fd00:10:244::/56", service_subnet="10.96.0.0/12",
+                         node_pod_cidrs=[["10.244.1.0/24"]], masquerade={"ipv4": "169.254.0.0/17", "ipv6": "fd69::/112"}),
+        ["10.96.0.0/16", "fd00:10:96::/112", "10.97.0.0/16"])
+    api = serve(routes)
+    result = run_cli("preflight", api=api, plan=plan)
+    assert result.returncode == 1
+    assert "serviceNetwork: no route rule covers 10.97.0.0/16 (read from ServiceCIDR objects)" in result.stdout
+
+
+def test_other_tenants_table_and_pool_stop_the_install(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    routes = clusters.openshift(**SEED_CLUSTER)
+    clusters.add_policy(routes, "blue-vrf", vrf="bluevrf", table=2, selector={"vrf": "true"}, owner="blue/blue")
+    clusters.add_policy(routes, "vrfpolicy", vrf="ens4vrf", table=2, selector={"vrf": "true"},
+                        owner=f"{helm.NAMESPACE}/{helm.RELEASE}")  # our own, on upgrade: not a conflict
+    clusters.add_pool(routes, "blue-pool", ["192.169.10.0/30"], owner="blue/blue")
+    api = serve(routes)
+    result = run_cli("preflight", "--json", api=api, plan=seed_plan)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    found = {c["check"]: c for c in data["checks"]}
+    assert found["vrf-conflicts"]["status"] == "fail"
+    assert len(found["vrf-conflicts"]["details"]) == 1 and "blue-vrf of release blue/blue" in found["vrf-conflicts"]["details"][0]
+    assert found["pool-overlaps"]["status"] == "fail" and "blue-pool" in found["pool-overlaps"]["details"][0]
+    assert data["ok"] is False
+
+
+@pytest.mark.parametrize(("routing_via_host", "status", "code"), [(True, "pass", 0), (False, "fail", 1)])
+def test_network_mode_needs_routing_via_host(run_cli: Run, serve: Serve, routing_via_host: bool, status: str, code: int) -> None:
+    plan = render_plan([helm.CHART / "ci" / "network-mode-values.yaml"])
+    nodes = [clusters.node("w1", {"vrf.example.com/media": "true"}, masquerade={"ipv4": "169.254.169.0/29"})]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"], nodes=nodes,
+                                   routing_via_host=routing_via_host))
+    result = run_cli("preflight", "--json", api=api, plan=plan)
+    assert result.returncode == code, result.stdout
+    assert statuses(result.stdout)["routing-via-host"] == status
+
+
+def test_native_metallb_and_missing_crds_fail(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    routes = clusters.openshift(**SEED_CLUSTER, metallb_backend="native")
+    del routes["/apis/k8s.ovn.org/v1"]
+    api = serve(routes)
+    result = run_cli("preflight", "--json", api=api, plan=seed_plan)
+    found = statuses(result.stdout)
+    assert (found["metallb-mode"], found["crds"], result.returncode) == ("fail", "fail", 1)
+
+
+def test_forbidden_list_names_the_permission_and_fails(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    api.api.fail("/api/v1/nodes", status=403, times=10)
+    result = run_cli("preflight", api=api, plan=seed_plan)
+    assert result.returncode == 1
+    assert "FAIL  node-selectors" in result.stdout and "may not list nodes" in result.stdout
+    no_secret(result.stdout, result.stderr)
+
+
+def test_malformed_objects_are_skipped_and_named(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    routes = clusters.openshift(**SEED_CLUSTER)
+    routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"].append(
+        {"metadata": {"name": "broken"}, "spec": {"desiredState": {"interfaces": [{"name": "x", "type": "vrf", "vrf": {}}]}}})
+    clusters.add_policy(routes, "blue-vrf", vrf="bluevrf", table=2, selector={"vrf": "true"}, owner="blue/blue")
+    api = serve(routes)
+    data = json.loads(run_cli("preflight", "--json", api=api, plan=seed_plan).stdout)
+    found = {c["check"]: c for c in data["checks"]}
+    assert found["malformed-objects"]["details"] == ["nodenetworkconfigurationpolicies broken"]
+    assert found["vrf-conflicts"]["status"] == "fail"
+
+
+def test_unreachable_api_exits_3_within_the_deadline(run_cli: Run, seed_plan: str, tls: Any, tmp_path: Path) -> None:
+    token = tmp_path / "t"
+    token.write_text(TOKEN)
+    result = run_cli("preflight", "--server=https://127.0.0.1:9", f"--token-file={token}", f"--ca-file={tls.ca_file}",
+                     "--deadline=1", "--request-timeout=0.5", plan=seed_plan, timeout=20)
+    assert result.returncode == 3
+    assert "did not answer" in result.stderr
+    no_secret(result.stdout, result.stderr)
+
+
+def test_warnings_fail_and_skip(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    routes = clusters.openshift(**SEED_CLUSTER, metallb_backend=None)
+    api = serve(routes)
+    assert run_cli("preflight", api=api, plan=seed_plan).returncode == 0
+    assert run_cli("preflight", "--warnings-fail", api=api, plan=seed_plan).returncode == 1
+    assert run_cli("preflight", "--warnings-fail", "--skip=metallb-mode", api=api, plan=seed_plan).returncode == 0
+    bad = run_cli("preflight", "--skip=nope", api=api, plan=seed_plan)
+    assert bad.returncode == 2 and "unknown check(s) to skip: nope" in bad.stderr
+
+
+def test_plan_from_helm_template_output_on_stdin(run_cli: Run, serve: Serve) -> None:
+    manifest = helm.template("helm3", [SEED]).stdout
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    result = run_cli("preflight", "--plan-from-manifest=-", api=api, stdin=manifest)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_lookup_site_rendered_offline_fails_with_the_override(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """cluster.lookup under `helm template` (Argo CD): no CIDRs, no rules; the preflight stops it."""
+    override = tmp_path / "lookup.yaml"
+    override.write_text("cluster:\n  serviceNetwork: []\n  clusterNetwork: []\n  lookup: true\n")
+    rendered = helm.template("helm3", [SEED, override])
+    assert rendered.returncode == 0, rendered.stderr
+    policy = next(d for d in rendered.documents if d["kind"] == "NodeNetworkConfigurationPolicy")
+    assert "route-rules" not in policy["spec"]["desiredState"]
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    result = run_cli("preflight", api=api, plan=render_plan([SEED, override]))
+    assert result.returncode == 1
+    assert "serviceNetwork: [172.30.0.0/16]" in result.stdout and "clusterNetwork: [10.132.0.0/14]" in result.stdout
+
+
+def test_discover_prints_a_values_override(run_cli: Run, serve: Serve) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14", "10.132.0.0/14"],
+                                   masquerade={"ipv4": "169.254.0.0/17", "ipv6": "fd69::/112"}))
+    result = run_cli("discover", api=api)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        "cluster:",
+        "  serviceNetwork: [172.30.0.0/16]  # from network.config.openshift.io/cluster status",
+        "  clusterNetwork: [10.128.0.0/14, 10.132.0.0/14]  # from network.config.openshift.io/cluster status",
+        "  masqueradeSubnet: [169.254.0.0/17, fd69::/112]  # from node annotation k8s.ovn.org/node-masquerade-subnet",
+    ]
+
+
+def test_large_lists_are_read_page_by_page(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    nodes = [clusters.node(f"w{i}", {"vrf": "true"} if i % 2 else {}) for i in range(600)]
+    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
+    result = run_cli("preflight", "--json", api=api, plan=seed_plan)
+    node_pages = [r.path for r in api.api.requests if r.path.startswith("/api/v1/nodes")]
+    assert len(node_pages) == 3 and "continue=250" in node_pages[1]
+    assert statuses(result.stdout)["node-selectors"] == "pass"

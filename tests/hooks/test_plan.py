@@ -1,0 +1,55 @@
+"""plan.json: the chart renders it, plan.py reads it; both sides are tested together."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from symrouting.plan import PlanError, parse_plan
+from tests.hooks.conftest import render_plan
+from tests.support import helm
+
+
+def test_seed_plan_says_what_the_release_creates() -> None:
+    plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml"])))
+    assert (plan.release, plan.namespace, plan.platform, plan.metallb_namespace) == (
+        helm.RELEASE, helm.NAMESPACE, "openshift", "metallb-system")
+    assert plan.rule_cidrs == ("172.30.0.0/16", "10.132.0.0/14")
+    [vrf] = plan.vrfs
+    assert (vrf.name, vrf.table_id, vrf.policy_name, vrf.node_selector) == ("ens4vrf", 2, "vrfpolicy", {"vrf": "true"})
+    assert [(p.name, p.addresses) for p in vrf.pools] == [("first-pool", ("192.169.10.0/32",))]
+    assert vrf.peers == ("frrviavrf",)
+    assert [(s.namespace, s.name, s.source_ip_by) for s in vrf.egress_services] == [("test", "server1", "LoadBalancerIP")]
+    assert {k.kind for k in plan.kinds} == {"NodeNetworkConfigurationPolicy", "BGPPeer", "IPAddressPool",
+                                            "BGPAdvertisement", "EgressService"}
+
+
+def test_plan_kinds_follow_what_renders() -> None:
+    plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "multi-vrf-values.yaml"])))
+    assert {k.api_version for k in plan.kinds} == {"nmstate.io/v1", "metallb.io/v1beta2", "metallb.io/v1beta1", "k8s.ovn.org/v1"}
+    assert {"BFDProfile", "Community"} <= {k.kind for k in plan.kinds}
+    assert [v.name for v in plan.vrfs] == ["mgmt", "pay-a", "pay-b"]
+
+
+def test_plan_matches_the_rendered_route_rules() -> None:
+    """One source of truth: the CIDRs the hook checks are the ones the NNCP rules name."""
+    for site in helm.site_files():
+        plan = parse_plan(json.loads(render_plan([site])))
+        result = helm.template("helm3", [site])
+        for doc in result.documents:
+            if doc["kind"] == "NodeNetworkConfigurationPolicy":
+                rules = [r["ip-to"] for r in doc["spec"]["desiredState"].get("route-rules", {}).get("config", [])
+                         if r.get("route-table") == 254]
+                assert tuple(rules) == plan.rule_cidrs, site.name
+
+
+@pytest.mark.parametrize("broken", [
+    {},
+    {"release": {"name": "x"}},
+    {"release": {"name": "x", "namespace": "y"}, "platform": "openshift", "metallbNamespace": "m",
+     "cluster": {"serviceNetwork": "172.30.0.0/16"}, "vrfs": []},
+])
+def test_malformed_plans_are_refused(broken: dict[str, object]) -> None:
+    with pytest.raises(PlanError):
+        parse_plan(broken)

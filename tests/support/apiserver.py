@@ -1,0 +1,194 @@
+"""A local HTTPS stand-in for the Kubernetes API, on 127.0.0.1, for the hook's tests.
+
+It serves objects shaped like real API responses from a dict of paths, pages lists with
+`limit` and `continue` as the API server does, checks the bearer token, and can be told to
+misbehave: fail a path N times with a status, answer slowly, or answer garbage. It records
+every request, and accepts PUT of NNCPs so that the uninstall hook can be watched.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def make_tls(folder: Path) -> Tls:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "symrouting test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    tls = Tls(folder / "ca.crt", folder / "server.crt", folder / "server.key")
+    tls.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    tls.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    tls.key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    return tls
+
+
+@dataclass
+class Fault:
+    status: int = 503
+    times: int = 1
+    delay: float = 0.0
+    body: bytes | None = None
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    authorization: str
+    body: Any = None
+
+
+@dataclass
+class FakeApi:
+    """Paths to objects (dict) or collections (list of items)."""
+
+    routes: dict[str, Any]
+    token: str
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None) -> None:
+        self.faults.setdefault(path, []).append(Fault(status, times, delay, body))
+
+    def answer(self, method: str, raw_path: str, authorization: str, body: bytes) -> tuple[int, bytes]:
+        parsed = urllib.parse.urlsplit(raw_path)
+        path, query = parsed.path, urllib.parse.parse_qs(parsed.query)
+        decoded = json.loads(body) if body else None
+        with self.lock:
+            self.requests.append(Request(method, raw_path, authorization, decoded))
+            queue = self.faults.get(path, [])
+            fault = queue[0] if queue else None
+            if fault:
+                fault.times -= 1
+                if fault.times <= 0:
+                    queue.pop(0)
+        if fault:
+            time.sleep(fault.delay)
+            if fault.body is not None:
+                return fault.status, fault.body
+            if fault.status != 200:
+                return fault.status, _status(fault.status, path)
+        if authorization != f"Bearer {self.token}":
+            return 401, _status(401, path)
+        with self.lock:
+            target = self.routes.get(path)
+            if method == "PUT":
+                if not isinstance(target, dict):
+                    return 404, _status(404, path)
+                self.routes[path] = decoded
+                return 200, json.dumps(decoded).encode()
+        if target is None:
+            return 404, _status(404, path)
+        if isinstance(target, list):
+            limit = int(query.get("limit", ["0"])[0]) or len(target) or 1
+            start = int(query.get("continue", ["0"])[0])
+            page = target[start:start + limit]
+            next_start = start + limit
+            meta = {"continue": str(next_start)} if next_start < len(target) else {}
+            return 200, json.dumps({"kind": "List", "apiVersion": "v1", "metadata": meta, "items": page}).encode()
+        return 200, json.dumps(target).encode()
+
+
+def _status(code: int, path: str) -> bytes:
+    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 429: "TooManyRequests",
+              500: "InternalError", 503: "ServiceUnavailable"}.get(code, "Error")
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                       "message": f"{reason} {path}", "code": code}).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        status, body = self.server.api.answer(method, self.path, self.headers.get("Authorization", ""),
+                                              self.rfile.read(length) if length else b"")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve("GET")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._serve("PUT")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, api: FakeApi, tls: Tls) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.api = api
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+        self.socket = context.wrap_socket(self.socket, server_side=True)
+
+
+class RunningApi:
+    """A FakeApi served over HTTPS until stop()."""
+
+    def __init__(self, api: FakeApi, tls: Tls) -> None:
+        self.api, self.tls = api, tls
+        self._server = _Server(api, tls)
+        self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,141 @@
+"""API responses of stand-in clusters, shaped like the real ones.
+
+Each builder returns the routes of a FakeApi: an OpenShift cluster, a kubeadm cluster, a
+cluster with ServiceCIDR objects; helpers add other tenants' policies and pools.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+DISCOVERY = {
+    "/apis/nmstate.io/v1": ["NodeNetworkConfigurationPolicy", "NodeNetworkConfigurationEnactment", "NodeNetworkState"],
+    "/apis/metallb.io/v1beta2": ["BGPPeer"],
+    "/apis/metallb.io/v1beta1": ["BGPPeer", "IPAddressPool", "BGPAdvertisement", "BFDProfile", "Community",
+                                 "L2Advertisement", "MetalLB"],
+    "/apis/k8s.ovn.org/v1": ["EgressService", "EgressIP", "EgressFirewall"],
+}
+
+
+def _discovery(group_version: str, kinds: list[str]) -> dict[str, Any]:
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version.removeprefix("/apis/"),
+        "resources": [{"name": kind.lower() + "s", "namespaced": kind not in ("NodeNetworkConfigurationPolicy",),
+                       "kind": kind, "verbs": ["get", "list", "watch"]} for kind in kinds],
+    }
+
+
+def node(name: str, labels: dict[str, str], *, pod_cidrs: list[str] | None = None,
+         masquerade: dict[str, str] | None = None, images: int = 0) -> dict[str, Any]:
+    annotations = {"volumes.kubernetes.io/controller-managed-attach-detach": "true",
+                   "k8s.ovn.org/node-primary-ifaddr": json.dumps({"ipv4": "192.168.1.10/24"})}
+    if masquerade:
+        annotations["k8s.ovn.org/node-masquerade-subnet"] = json.dumps(masquerade)
+    spec: dict[str, Any] = {}
+    if pod_cidrs:
+        spec = {"podCIDR": pod_cidrs[0], "podCIDRs": pod_cidrs}
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "uid": f"uid-{name}", "resourceVersion": "1",
+                     "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", **labels},
+                     "annotations": annotations},
+        "spec": spec,
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "192.168.1.10"}, {"type": "Hostname", "address": name}],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            "nodeInfo": {"kubeletVersion": "v1.31.4", "osImage": "Red Hat Enterprise Linux CoreOS"},
+            "images": [{"names": [f"quay.io/example/image-{i}@sha256:{i:064x}"], "sizeBytes": 100000 + i}
+                       for i in range(images)],
+        },
+    }
+
+
+def base(nodes: list[dict[str, Any]], metallb_backend: str | None = "frr") -> dict[str, Any]:
+    routes: dict[str, Any] = {path: _discovery(path, kinds) for path, kinds in DISCOVERY.items()}
+    routes["/api/v1/nodes"] = nodes
+    routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"] = []
+    routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools"] = []
+    routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs"] = (
+        [{"apiVersion": "metallb.io/v1beta1", "kind": "MetalLB",
+          "metadata": {"name": "metallb", "namespace": "metallb-system"},
+          "spec": {"bgpBackend": metallb_backend} if metallb_backend != "default" else {}}]
+        if metallb_backend else []
+    )
+    return routes
+
+
+def openshift(*, service: list[str], cluster: list[str], masquerade: dict[str, str] | None = None,
+              operator_masquerade: str | None = None, routing_via_host: bool = False,
+              nodes: list[dict[str, Any]] | None = None, status: bool = True, **kwargs: Any) -> dict[str, Any]:
+    routes = base(nodes if nodes is not None else [node(f"worker-{i}", {"vrf": "true"}, masquerade=masquerade)
+                                                     for i in range(3)], **kwargs)
+    networks = {"clusterNetwork": [{"cidr": c, "hostPrefix": 23} for c in cluster], "serviceNetwork": service,
+                "networkType": "OVNKubernetes"}
+    routes["/apis/config.openshift.io/v1/networks/cluster"] = {
+        "apiVersion": "config.openshift.io/v1", "kind": "Network", "metadata": {"name": "cluster"},
+        "spec": networks, "status": networks if status else {},
+    }
+    gateway: dict[str, Any] = {"routingViaHost": routing_via_host}
+    if operator_masquerade:
+        gateway["ipv4"] = {"internalMasqueradeSubnet": operator_masquerade}
+    routes["/apis/operator.openshift.io/v1/networks/cluster"] = {
+        "apiVersion": "operator.openshift.io/v1", "kind": "Network", "metadata": {"name": "cluster"},
+        "spec": {"defaultNetwork": {"type": "OVNKubernetes", "ovnKubernetesConfig": {"gatewayConfig": gateway}}},
+    }
+    return routes
+
+
+def kubeadm(*, pod_subnet: str, service_subnet: str, node_pod_cidrs: list[list[str]],
+            gateway_mode: str | None = "shared", masquerade: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+    nodes = [node(f"node-{i}", {"vrf": "true"}, pod_cidrs=cidrs, masquerade=masquerade)
+             for i, cidrs in enumerate(node_pod_cidrs)]
+    routes = base(nodes, **kwargs)
+    routes["/api/v1/namespaces/kube-system/configmaps/kubeadm-config"] = {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
+        "data": {"ClusterConfiguration": (
+            "apiServer: {}\napiVersion: kubeadm.k8s.io/v1beta4\nclusterName: kubernetes\nkind: ClusterConfiguration\n"
+            f"networking:\n  dnsDomain: cluster.local\n  podSubnet: {pod_subnet}\n  serviceSubnet: {service_subnet}\n")},
+    }
+    if gateway_mode:
+        routes["/api/v1/namespaces/ovn-kubernetes/configmaps/ovnkube-config"] = {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ovnkube-config", "namespace": "ovn-kubernetes"},
+            "data": {"ovnkube.conf": f"[default]\nmtu=1400\n\n[gateway]\nmode={gateway_mode}\nnodeport=true\n"},
+        }
+    return routes
+
+
+def with_service_cidrs(routes: dict[str, Any], cidrs: list[str]) -> dict[str, Any]:
+    routes["/apis/networking.k8s.io/v1/servicecidrs"] = [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": {"name": "kubernetes"},
+         "spec": {"cidrs": cidrs}}
+    ]
+    return routes
+
+
+def release_annotations(owner: str | None) -> dict[str, str]:
+    if not owner:
+        return {}
+    namespace, name = owner.split("/")
+    return {"meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": namespace}
+
+
+def add_policy(routes: dict[str, Any], name: str, *, vrf: str, table: int, selector: dict[str, str],
+               owner: str | None = None) -> None:
+    routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"].append({
+        "apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy",
+        "metadata": {"name": name, "annotations": release_annotations(owner)},
+        "spec": {"nodeSelector": selector, "desiredState": {"interfaces": [
+            {"name": vrf, "type": "vrf", "state": "up", "vrf": {"port": ["ens9"], "route-table-id": table}},
+            {"name": "ens9", "type": "ethernet", "state": "up"}]}},
+    })
+
+
+def add_pool(routes: dict[str, Any], name: str, addresses: list[str], owner: str | None = None) -> None:
+    routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools"].append({
+        "apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+        "metadata": {"name": name, "namespace": "metallb-system", "annotations": release_annotations(owner)},
+        "spec": {"addresses": addresses},
+    })
