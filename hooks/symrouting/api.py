@@ -9,14 +9,11 @@ appears in a message.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
-import shutil
 import ssl
-import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,9 +29,14 @@ class Unreachable(Exception):
     """The API did not answer within the deadline."""
 
 
+# Asks the API server for metadata only (labels, annotations): a fraction of a Node's bytes.
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+
 class Transport(Protocol):
-    def get(self, path: str) -> Any | None:
-        """The decoded JSON at path, or None when the API says 404."""
+    def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
+        """The decoded JSON at path, or None when the API says 404. metadata_only is a hint
+        that the caller reads nothing but metadata; a transport may ignore it."""
 
 
 def describe_request(path: str) -> str:
@@ -86,7 +88,11 @@ class Backoff:
 
 
 class HttpsTransport:
-    """HTTPS with a bearer token and a CA bundle: the service account, in the cluster."""
+    """HTTPS with a bearer token and a CA bundle: the service account, in the cluster.
+
+    One connection is kept open and reused (the API server keeps connections alive), so a
+    run costs one TLS handshake, not one per request.
+    """
 
     def __init__(self, server: str, token: str, ca_file: Path, *, timeout: float = 10.0,
                  deadline_seconds: float = 60.0) -> None:
@@ -95,6 +101,7 @@ class HttpsTransport:
         self.context = ssl.create_default_context(cafile=str(ca_file))
         self.timeout = timeout
         self.deadline_seconds = deadline_seconds
+        self._connection: http.client.HTTPSConnection | None = None
 
     @classmethod
     def in_cluster(cls, env: dict[str, str], **kwargs: float) -> "HttpsTransport":
@@ -105,34 +112,49 @@ class HttpsTransport:
         token = (SERVICE_ACCOUNT / "token").read_text().strip()
         return cls(f"https://{host}:{port}", token, SERVICE_ACCOUNT / "ca.crt", **kwargs)
 
-    def get(self, path: str) -> Any | None:
-        request = urllib.request.Request(
-            self.server + path,
-            headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
-        )
+    def _connect(self) -> http.client.HTTPSConnection:
+        if self._connection is None:
+            host = self.server.removeprefix("https://")
+            self._connection = http.client.HTTPSConnection(host, timeout=self.timeout, context=self.context)
+        return self._connection
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": METADATA_ONLY if metadata_only else "application/json"}
         backoff = Backoff(time.monotonic() + self.deadline_seconds)
-        last_problem = ""
         while True:
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:
-                    return _decode(response.read(), path)
-            except urllib.error.HTTPError as error:
-                if error.code == 404:
+                connection = self._connect()
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                body = response.read()
+                status = response.status
+                if response.will_close:
+                    self._drop()
+            except ssl.SSLCertVerificationError as error:
+                self._drop()
+                raise ApiError(f"TLS verification of {self.server} failed: {error.verify_message}") from None
+            except (OSError, http.client.HTTPException) as error:
+                self._drop()
+                problem = str(error) or type(error).__name__
+            else:
+                if status == 200:
+                    return _decode(body, path)
+                if status == 404:
                     return None
-                if error.code in (401, 403):
-                    raise refusal(error.code, path) from None
-                if error.code != 429 and error.code < 500:
-                    raise ApiError(f"{error.code} {error.reason} for {describe_request(path)}") from None
-                last_problem = f"{error.code} {error.reason}"
-            except (urllib.error.URLError, TimeoutError, ConnectionError, ssl.SSLError) as error:
-                reason = getattr(error, "reason", error)
-                last_problem = str(reason)
-                if isinstance(reason, ssl.SSLCertVerificationError):
-                    raise ApiError(f"TLS verification of {self.server} failed: {reason.verify_message}") from None
+                if status in (401, 403):
+                    raise refusal(status, path)
+                if status != 429 and status < 500:
+                    raise ApiError(f"{status} for {describe_request(path)}")
+                problem = f"{status} {http.client.responses.get(status, '')}".strip()
             if not backoff.wait():
                 raise Unreachable(
                     f"the API at {self.server} did not answer {describe_request(path)} within "
-                    f"{self.deadline_seconds:g}s (last problem: {last_problem})"
+                    f"{self.deadline_seconds:g}s (last problem: {problem})"
                 )
 
 
@@ -143,13 +165,17 @@ class KubectlTransport:
 
     def __init__(self, kubectl: str = "kubectl", context: str | None = None, *,
                  deadline_seconds: float = 60.0) -> None:
+        import shutil
+
         found = shutil.which(kubectl)
         if not found:
             raise ApiError(f"{kubectl} not found on PATH")
         self.command = [found] + (["--context", context] if context else [])
         self.deadline_seconds = deadline_seconds
 
-    def get(self, path: str) -> Any | None:
+    def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
+        import subprocess
+
         backoff = Backoff(time.monotonic() + self.deadline_seconds)
         while True:
             proc = subprocess.run([*self.command, "get", "--raw", path], capture_output=True, text=True, check=False)

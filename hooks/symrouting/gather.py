@@ -8,7 +8,6 @@ the fields needed are kept, so that memory stays flat on large clusters.
 
 from __future__ import annotations
 
-import configparser
 import json
 import re
 import urllib.parse
@@ -27,7 +26,7 @@ RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace"
 
 
 def collect(transport: Transport, path: str, extract: Callable[[dict[str, Any]], T | None],
-            malformed: list[str]) -> list[T] | None:
+            malformed: list[str], *, metadata_only: bool = False) -> list[T] | None:
     """Every item of a list, page by page, through extract; None when the list is 404.
 
     An item that extract cannot read (KeyError, TypeError, ValueError) is skipped and named
@@ -37,7 +36,7 @@ def collect(transport: Transport, path: str, extract: Callable[[dict[str, Any]],
     token = ""
     while True:
         query = f"limit={PAGE}" + (f"&continue={urllib.parse.quote(token)}" if token else "")
-        page = transport.get(f"{path}{'&' if '?' in path else '?'}{query}")
+        page = transport.get(f"{path}{'&' if '?' in path else '?'}{query}", metadata_only=metadata_only)
         if page is None:
             return None
         for item in page.get("items") or []:
@@ -108,6 +107,8 @@ def read_upstream_networks(transport: Transport, facts: Facts) -> None:
             facts.service_network = Sourced(tuple(fields["serviceSubnet"].split(",")), "kube-system/kubeadm-config")
     ovnkube = transport.get("/api/v1/namespaces/ovn-kubernetes/configmaps/ovnkube-config")
     if ovnkube is not None:
+        import configparser
+
         parser = configparser.ConfigParser()
         parser.read_string((ovnkube.get("data") or {}).get("ovnkube.conf", ""))
         mode = parser.get("gateway", "mode", fallback="")
@@ -127,7 +128,10 @@ def _node(item: dict[str, Any]) -> tuple[Node, dict[str, str]]:
 
 
 def read_nodes(transport: Transport, facts: Facts) -> None:
-    entries = collect(transport, "/api/v1/nodes", _node, facts.malformed) or []
+    """Nodes' labels and masquerade annotation; their podCIDRs (in spec, so the whole object)
+    only where the cluster network is not known otherwise."""
+    entries = collect(transport, "/api/v1/nodes", _node, facts.malformed,
+                      metadata_only=facts.cluster_network is not None) or []
     facts.nodes = tuple(node for node, _ in entries)
     masquerade = sorted({cidr for _, subnets in entries for cidr in subnets.values()})
     if masquerade:

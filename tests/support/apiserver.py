@@ -1,7 +1,9 @@
 """A local HTTPS stand-in for the Kubernetes API, on 127.0.0.1, for the hook's tests.
 
 It serves objects shaped like real API responses from a dict of paths, pages lists with
-`limit` and `continue` as the API server does, checks the bearer token, and can be told to
+`limit` and `continue` as the API server does, answers metadata-only lists
+(PartialObjectMetadataList) when asked, keeps connections alive, checks the bearer token,
+and can be told to
 misbehave: fail a path N times with a status, answer slowly, or answer garbage. It records
 every request, and accepts PUT of NNCPs so that the uninstall hook can be watched.
 """
@@ -92,11 +94,14 @@ class FakeApi:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Serialized answers, so that a benchmark measures the client, not this server's json.dumps.
+    cache: dict[tuple[str, bool], bytes] = field(default_factory=dict)
 
     def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None) -> None:
         self.faults.setdefault(path, []).append(Fault(status, times, delay, body))
 
-    def answer(self, method: str, raw_path: str, authorization: str, body: bytes) -> tuple[int, bytes]:
+    def answer(self, method: str, raw_path: str, authorization: str, body: bytes,
+               accept: str = "application/json") -> tuple[int, bytes]:
         parsed = urllib.parse.urlsplit(raw_path)
         path, query = parsed.path, urllib.parse.parse_qs(parsed.query)
         decoded = json.loads(body) if body else None
@@ -116,13 +121,18 @@ class FakeApi:
                 return fault.status, _status(fault.status, path)
         if authorization != f"Bearer {self.token}":
             return 401, _status(401, path)
+        metadata_only = "as=PartialObjectMetadataList" in accept
         with self.lock:
             target = self.routes.get(path)
             if method == "PUT":
                 if not isinstance(target, dict):
                     return 404, _status(404, path)
                 self.routes[path] = decoded
+                self.cache.clear()
                 return 200, json.dumps(decoded).encode()
+            cached = self.cache.get((raw_path, metadata_only))
+        if cached is not None:
+            return 200, cached
         if target is None:
             return 404, _status(404, path)
         if isinstance(target, list):
@@ -131,8 +141,16 @@ class FakeApi:
             page = target[start:start + limit]
             next_start = start + limit
             meta = {"continue": str(next_start)} if next_start < len(target) else {}
-            return 200, json.dumps({"kind": "List", "apiVersion": "v1", "metadata": meta, "items": page}).encode()
-        return 200, json.dumps(target).encode()
+            if metadata_only:
+                page = [{"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": item["metadata"]}
+                        for item in page]
+            kind = "PartialObjectMetadataList" if metadata_only else "List"
+            answer = json.dumps({"kind": kind, "apiVersion": "v1", "metadata": meta, "items": page}).encode()
+        else:
+            answer = json.dumps(target).encode()
+        with self.lock:
+            self.cache[(raw_path, metadata_only)] = answer
+        return 200, answer
 
 
 def _status(code: int, path: str) -> bytes:
@@ -144,11 +162,14 @@ def _status(code: int, path: str) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         status, body = self.server.api.answer(method, self.path, self.headers.get("Authorization", ""),
-                                              self.rfile.read(length) if length else b"")
+                                              self.rfile.read(length) if length else b"",
+                                              self.headers.get("Accept", "application/json"))
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
