@@ -40,7 +40,9 @@ symmetric-routing.tenant: the tenant this release serves (values.tenant, else th
 
 {{/*
 symmetric-routing.labels: the labels every object carries: the standard ones, the tenant,
-then commonLabels (which cannot replace the chart's own). The only place labels are made.
+the release's namespace (with app.kubernetes.io/instance it names the release that owns a
+cluster-scoped object, also under Argo CD, which sets no Helm annotations), then
+commonLabels (which cannot replace the chart's own). The only place labels are made.
 */}}
 {{- define "symmetric-routing.labels" -}}
 {{- $own := dict
@@ -49,7 +51,8 @@ then commonLabels (which cannot replace the chart's own). The only place labels 
   "app.kubernetes.io/instance" .Release.Name
   "app.kubernetes.io/version" .Chart.AppVersion
   "app.kubernetes.io/managed-by" .Release.Service
-  "symmetric-routing/tenant" (include "symmetric-routing.tenant" .) }}
+  "symmetric-routing/tenant" (include "symmetric-routing.tenant" .)
+  "symmetric-routing/release-namespace" .Release.Namespace }}
 {{- toYaml (merge $own (.Values.commonLabels | default dict)) }}
 {{- end }}
 
@@ -258,6 +261,7 @@ as the objects themselves, so the hook checks exactly what will be applied.
 {{- define "symmetric-routing.preflightPlan" -}}
 {{- $root := . }}
 {{- $v := .Values }}
+{{- $networks := include "symmetric-routing.clusterNetworks" . | fromJson }}
 {{- $vrfs := list }}
 {{- $kinds := list }}
 {{- $has := dict }}
@@ -285,7 +289,8 @@ as the objects themselves, so the hook checks exactly what will be applied.
 {{- $egress = append $egress (dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc)) }}
 {{- end }}
 {{- $policy := $vrf.policy | default dict }}
-{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" (include "symmetric-routing.policyName" (dict "root" $root "vrfName" $vrfName "vrf" $vrf)) "nodeSelector" ($policy.nodeSelector | default dict) "pools" $pools "peers" $peers "egressServices" $egress) }}
+{{- $desiredState := include "symmetric-routing.desiredState" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "networks" $networks) | fromJson }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" (include "symmetric-routing.policyName" (dict "root" $root "vrfName" $vrfName "vrf" $vrf)) "nodeSelector" ($policy.nodeSelector | default dict) "pools" $pools "peers" $peers "egressServices" $egress "desiredState" $desiredState) }}
 {{- end }}
 {{- if $v.bfdProfiles }}
 {{- $_ := set $has "BFDProfile" true }}
@@ -302,34 +307,149 @@ as the objects themselves, so the hook checks exactly what will be applied.
   "release" (dict "name" .Release.Name "namespace" .Release.Namespace)
   "platform" $v.platform
   "metallbNamespace" $v.metallb.namespace
-  "cluster" (include "symmetric-routing.clusterNetworks" . | fromJson)
+  "cluster" $networks
   "vrfs" $vrfs
   "kinds" $kinds }}
 {{- toPrettyJson $plan }}
 {{- end }}
 
 {{/*
-symmetric-routing.preflightName: the name of the preflight's namespaced hook objects.
-symmetric-routing.preflightClusterName: the same for cluster-scoped ones, with the
-namespace in it, since two namespaces may hold releases of one name.
+symmetric-routing.hooksName: the name of the hooks' namespaced objects (ServiceAccount,
+ConfigMap) and, with a suffix, of their Jobs.
+symmetric-routing.hooksClusterName: the name of a hook's cluster-scoped RBAC; it holds the
+namespace, since two namespaces may hold releases of one name. Takes a dict: root, role.
 */}}
-{{- define "symmetric-routing.preflightName" -}}
-{{- printf "%s-preflight" (include "symmetric-routing.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- define "symmetric-routing.hooksName" -}}
+{{- printf "%s-hooks" (include "symmetric-routing.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{- define "symmetric-routing.preflightClusterName" -}}
-{{- printf "%s-%s-preflight" .Release.Namespace (include "symmetric-routing.fullname" .) }}
+{{- define "symmetric-routing.hooksClusterName" -}}
+{{- printf "%s-%s-%s" .root.Release.Namespace (include "symmetric-routing.fullname" .root) .role }}
 {{- end }}
 
 {{/*
-symmetric-routing.hookAnnotations: Helm hook annotations of a preflight object; Argo CD maps
-pre-install/pre-upgrade to PreSync and keeps the weights and delete policies. Takes a dict:
-weight, and deletePolicy (default: before-hook-creation,hook-succeeded).
+symmetric-routing.hookPhases: the Helm hooks the shared hook objects (ServiceAccount,
+ConfigMap) serve: the union of what the enabled Jobs need. Empty when no Job is enabled.
+*/}}
+{{- define "symmetric-routing.hookPhases" -}}
+{{- $phases := list }}
+{{- if .Values.vrfs }}
+{{- if .Values.preflight.enabled }}
+{{- $phases = concat $phases (list "pre-install" "pre-upgrade") }}
+{{- end }}
+{{- if .Values.cleanup.onUpgrade }}
+{{- $phases = append $phases "pre-upgrade" }}
+{{- end }}
+{{- if .Values.cleanup.onUninstall }}
+{{- $phases = append $phases "pre-delete" }}
+{{- end }}
+{{- end }}
+{{- $phases | uniq | join "," }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookAnnotations: Helm hook annotations of a hook object. Takes a dict:
+hooks (e.g. "pre-install,pre-upgrade"), weight, and deletePolicy (default:
+before-hook-creation,hook-succeeded, so a failed Job stays for its logs until the next
+attempt). Argo CD maps pre-install and pre-upgrade to PreSync and keeps weights and delete
+policies; pre-delete is also given as Argo CD's own PreDelete.
 */}}
 {{- define "symmetric-routing.hookAnnotations" -}}
-helm.sh/hook: pre-install,pre-upgrade
+helm.sh/hook: {{ .hooks }}
 helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: {{ .deletePolicy | default "before-hook-creation,hook-succeeded" }}
+{{- if eq .hooks "pre-delete" }}
+argocd.argoproj.io/hook: PreDelete
+argocd.argoproj.io/hook-delete-policy: BeforeHookCreation,HookSucceeded
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookJob: a hook Job running `python3 -m symrouting <args>` from the hooks
+ConfigMap on a stock Python image. The pod meets the restricted Pod Security Standard and
+OpenShift's restricted-v2 (no fixed UID there). Takes a dict: root, name (suffix), hooks,
+weight, component, args (list), deadline (seconds).
+*/}}
+{{- define "symmetric-routing.hookJob" -}}
+{{- $root := .root }}
+{{- $settings := $root.Values.hooks }}
+{{- $mount := "/opt/symrouting" }}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  {{- include "symmetric-routing.metadata" (dict "root" $root "name" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name | trunc 63 | trimSuffix "-") "namespace" $root.Release.Namespace "component" .component "annotations" (include "symmetric-routing.hookAnnotations" (dict "hooks" .hooks "weight" .weight) | fromYaml)) | nindent 2 }}
+spec:
+  backoffLimit: {{ $settings.backoffLimit }}
+  activeDeadlineSeconds: {{ .deadline }}
+  template:
+    metadata:
+      labels:
+        {{- merge (include "symmetric-routing.labels" $root | fromYaml) (dict "app.kubernetes.io/component" .component) | toYaml | nindent 8 }}
+    spec:
+      serviceAccountName: {{ include "symmetric-routing.hooksName" $root }}
+      automountServiceAccountToken: true
+      restartPolicy: Never
+      {{- with $settings.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $settings.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $settings.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        runAsNonRoot: true
+        {{- if ne $root.Values.platform "openshift" }}
+        runAsUser: {{ $settings.runAsUser }}
+        runAsGroup: {{ $settings.runAsUser }}
+        {{- end }}
+        seccompProfile:
+          type: RuntimeDefault
+      containers:
+        - name: {{ .name }}
+          image: {{ include "symmetric-routing.image" $settings.image | quote }}
+          imagePullPolicy: {{ $settings.image.pullPolicy }}
+          command:
+            - python3
+            - -m
+            - symrouting
+            {{- range .args }}
+            - {{ . }}
+            {{- end }}
+            - --plan={{ $mount }}/plan.json
+            - --request-timeout={{ $settings.requestTimeoutSeconds }}
+            - --deadline={{ $settings.retryDeadlineSeconds }}
+          env:
+            - name: PYTHONPATH
+              value: {{ $mount }}
+            - name: PYTHONDONTWRITEBYTECODE
+              value: "1"
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: [ALL]
+          resources:
+            {{- toYaml $settings.resources | nindent 12 }}
+          volumeMounts:
+            - name: code
+              mountPath: {{ $mount }}
+              readOnly: true
+      volumes:
+        - name: code
+          configMap:
+            name: {{ include "symmetric-routing.hooksName" $root }}
+            items:
+              - key: plan.json
+                path: plan.json
+              {{- range $path, $_ := $root.Files.Glob "hooks/symrouting/*.py" }}
+              - key: {{ base $path }}
+                path: symrouting/{{ base $path }}
+              {{- end }}
 {{- end }}
 
 {{/*
@@ -346,4 +466,84 @@ digest pins it.
 {{- else }}
 {{- printf "%s:%s" $prefix .tag }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.desiredState: the nmstate desiredState of a VRF's policy, as JSON: the VRF
+interface, its ports with their static addresses, the routes of the VRF table, and the route
+rules that keep the cluster's own CIDRs on the main table (254), so that pods and services
+stay reachable from the VRF. Takes a dict: root, vrfName, vrf, and networks (the JSON of
+symmetric-routing.clusterNetworks, decoded).
+*/}}
+{{- define "symmetric-routing.desiredState" -}}
+{{- $vrfName := .vrfName }}
+{{- $vrf := .vrf }}
+{{- $policy := $vrf.policy | default dict }}
+{{- $ports := $vrf.ports | default dict }}
+{{- $interfaces := list (dict "name" $vrfName "type" "vrf" "state" "up" "vrf" (dict "port" (keys $ports | sortAlpha) "route-table-id" (int64 $vrf.tableId))) }}
+{{- range $portName := keys $ports | sortAlpha }}
+{{- $port := get $ports $portName }}
+{{- $iface := dict "name" $portName "type" ($port.type | default "ethernet") "state" "up" }}
+{{- with $port.ipv4 }}
+{{- $addresses := list }}
+{{- range . }}
+{{- $addresses = append $addresses (dict "ip" (split "/" .)._0 "prefix-length" (atoi (split "/" .)._1)) }}
+{{- end }}
+{{- $_ := set $iface "ipv4" (dict "enabled" true "dhcp" false "address" $addresses) }}
+{{- end }}
+{{- with $port.ipv6 }}
+{{- $addresses := list }}
+{{- range . }}
+{{- $addresses = append $addresses (dict "ip" (split "/" .)._0 "prefix-length" (atoi (split "/" .)._1)) }}
+{{- end }}
+{{- $_ := set $iface "ipv6" (dict "enabled" true "dhcp" false "autoconf" false "address" $addresses) }}
+{{- end }}
+{{- with $port.mtu }}
+{{- $_ := set $iface "mtu" (int64 .) }}
+{{- end }}
+{{- $vlan := $port.vlan | default dict }}
+{{- $bond := $port.bond | default dict }}
+{{- if eq $iface.type "vlan" }}
+{{- $_ := set $iface "vlan" (dict "base-iface" $vlan.baseInterface "id" (int64 $vlan.id)) }}
+{{- end }}
+{{- $bondMembers := list }}
+{{- if eq $iface.type "bond" }}
+{{- $aggregation := dict "mode" $bond.mode "port" $bond.ports }}
+{{- with $bond.options }}
+{{- $_ := set $aggregation "options" . }}
+{{- end }}
+{{- $_ := set $iface "link-aggregation" $aggregation }}
+{{- range $bond.ports }}
+{{- $bondMembers = append $bondMembers (dict "name" . "type" "ethernet" "state" "up") }}
+{{- end }}
+{{- end }}
+{{- $interfaces = concat $interfaces (list $iface) $bondMembers }}
+{{- end }}
+{{- $interfaces = concat $interfaces ($policy.extraInterfaces | default list) }}
+{{- $routes := list }}
+{{- range $vrf.routes }}
+{{- $route := dict "destination" .destination "next-hop-address" .nextHopAddress "next-hop-interface" (.nextHopInterface | default (keys $ports | first)) "table-id" (int64 $vrf.tableId) }}
+{{- if hasKey . "metric" }}
+{{- $_ := set $route "metric" (int64 .metric) }}
+{{- end }}
+{{- with .source }}
+{{- $_ := set $route "source" . }}
+{{- end }}
+{{- $routes = append $routes $route }}
+{{- end }}
+{{- $routes = concat $routes ($policy.extraRoutes | default list) }}
+{{- $rules := list }}
+{{- $priority := int64 (hasKey $vrf "mainTableRulePriority" | ternary $vrf.mainTableRulePriority .root.Values.mainTableRulePriority) }}
+{{- range (concat .networks.serviceNetwork .networks.clusterNetwork .networks.masqueradeSubnet) }}
+{{- $rules = append $rules (dict "ip-to" . "priority" $priority "route-table" 254) }}
+{{- end }}
+{{- $rules = concat $rules ($policy.extraRouteRules | default list) }}
+{{- $desiredState := dict "interfaces" $interfaces }}
+{{- with $routes }}
+{{- $_ := set $desiredState "routes" (dict "config" .) }}
+{{- end }}
+{{- with $rules }}
+{{- $_ := set $desiredState "route-rules" (dict "config" .) }}
+{{- end }}
+{{- toJson $desiredState }}
 {{- end }}

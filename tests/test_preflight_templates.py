@@ -1,4 +1,5 @@
-"""The preflight's hook objects: ordering, deletion, least privilege, and the Job's wiring."""
+"""The hook objects (preflight, prune, teardown): ordering, deletion, least privilege, and
+the Jobs' wiring."""
 
 from __future__ import annotations
 
@@ -10,58 +11,100 @@ SEED = helm.CHART / "ci" / "seed-values.yaml"
 
 
 def hooks(*extra: str) -> dict[str, dict[str, Any]]:
+    """Hook objects by "<kind>/<name suffix>", e.g. "Job/preflight", "ClusterRole/cleanup"."""
     result = helm.template("helm3", [SEED], extra=extra)
     assert result.returncode == 0, result.stderr
-    return {d["kind"]: d for d in result.documents if "helm.sh/hook" in d["metadata"].get("annotations", {})}
+    return {f"{d['kind']}/{d['metadata']['name'].rsplit('-', 1)[-1]}": d for d in result.documents
+            if "helm.sh/hook" in d["metadata"].get("annotations", {})}
 
 
-def test_hook_objects_are_ordered_before_the_job_and_cleaned_up() -> None:
+def annotation(doc: dict[str, Any], key: str) -> str:
+    return str(doc["metadata"]["annotations"][key])
+
+
+def phases(doc: dict[str, Any]) -> set[str]:
+    return set(annotation(doc, "helm.sh/hook").split(","))
+
+
+def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -> None:
     objects = hooks()
-    assert set(objects) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "Job"}
-    weight = {kind: int(doc["metadata"]["annotations"]["helm.sh/hook-weight"]) for kind, doc in objects.items()}
-    assert weight["ServiceAccount"] < weight["ClusterRole"] == weight["Role"] < weight["ClusterRoleBinding"] == weight["RoleBinding"]
-    assert weight["RoleBinding"] < weight["ConfigMap"] < weight["Job"]
+    assert set(objects) == {"ServiceAccount/hooks", "ConfigMap/hooks", "ClusterRole/preflight", "ClusterRoleBinding/preflight",
+                            "Role/preflight", "RoleBinding/preflight", "ClusterRole/cleanup", "ClusterRoleBinding/cleanup",
+                            "Job/preflight", "Job/prune", "Job/teardown"}
+    for job_key in ("Job/preflight", "Job/prune", "Job/teardown"):
+        job = objects[job_key]
+        for phase in phases(job):
+            before = [doc for key, doc in objects.items() if not key.startswith("Job/") and phase in phases(doc)]
+            kinds = {doc["kind"] for doc in before}
+            assert {"ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding"} <= kinds, (job_key, phase)
+            assert all(int(annotation(doc, "helm.sh/hook-weight")) < int(annotation(job, "helm.sh/hook-weight")) for doc in before)
+            roles = [d for d in before if d["kind"].endswith("Role")]
+            bindings = [d for d in before if d["kind"].endswith("Binding")]
+            assert max(int(annotation(d, "helm.sh/hook-weight")) for d in roles) < min(int(annotation(d, "helm.sh/hook-weight")) for d in bindings)
+    assert int(annotation(objects["Job/preflight"], "helm.sh/hook-weight")) < int(annotation(objects["Job/prune"], "helm.sh/hook-weight"))
     for doc in objects.values():
-        annotations = doc["metadata"]["annotations"]
-        assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
-        assert set(annotations["helm.sh/hook-delete-policy"].split(",")) == {"before-hook-creation", "hook-succeeded"}
+        assert set(annotation(doc, "helm.sh/hook-delete-policy").split(",")) == {"before-hook-creation", "hook-succeeded"}
 
 
-def test_rbac_is_read_only_and_named_where_the_api_allows() -> None:
+def test_phases_of_each_job() -> None:
     objects = hooks()
-    rules = objects["ClusterRole"]["rules"] + objects["Role"]["rules"]
+    assert phases(objects["Job/preflight"]) == {"pre-install", "pre-upgrade"}
+    assert phases(objects["Job/prune"]) == {"pre-upgrade"}
+    assert phases(objects["Job/teardown"]) == {"pre-delete"}
+    assert annotation(objects["Job/teardown"], "argocd.argoproj.io/hook") == "PreDelete"
+
+
+def test_preflight_rbac_is_read_only_and_named_where_the_api_allows() -> None:
+    objects = hooks()
+    rules = objects["ClusterRole/preflight"]["rules"] + objects["Role/preflight"]["rules"]
     assert {verb for rule in rules for verb in rule["verbs"]} <= {"get", "list"}
     for rule in rules:
         if rule["verbs"] == ["get"]:
             assert rule.get("resourceNames"), rule
-    assert objects["Role"]["metadata"]["namespace"] == "metallb-system"
-    subjects = objects["ClusterRoleBinding"]["subjects"] + objects["RoleBinding"]["subjects"]
-    assert {(s["name"], s["namespace"]) for s in subjects} == {(objects["ServiceAccount"]["metadata"]["name"], helm.NAMESPACE)}
+    assert objects["Role/preflight"]["metadata"]["namespace"] == "metallb-system"
+    subjects = [s for key, doc in objects.items() if key.endswith("Binding/preflight") or key.endswith("Binding/cleanup")
+                for s in doc["subjects"]]
+    assert {(s["name"], s["namespace"]) for s in subjects} == {(objects["ServiceAccount/hooks"]["metadata"]["name"], helm.NAMESPACE)}
+
+
+def test_cleanup_may_only_update_policies_and_read() -> None:
+    rules = hooks()["ClusterRole/cleanup"]["rules"]
+    writes = [(rule["resources"], verb) for rule in rules for verb in rule["verbs"] if verb not in ("get", "list")]
+    assert writes == [(["nodenetworkconfigurationpolicies"], "update")]
 
 
 def test_cluster_scoped_names_carry_the_namespace() -> None:
-    first = hooks()["ClusterRole"]["metadata"]["name"]
+    first = hooks()["ClusterRole/preflight"]["metadata"]["name"]
     result = helm.template("helm3", [SEED], namespace="other")
     second = next(d for d in result.documents if d["kind"] == "ClusterRole")["metadata"]["name"]
     assert first != second
 
 
-def test_job_mounts_every_module_of_the_package() -> None:
-    job = hooks()["Job"]
-    items = job["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"]
+def test_jobs_mount_every_module_of_the_package() -> None:
+    objects = hooks()
     modules = sorted(p.name for p in (helm.CHART / "hooks" / "symrouting").glob("*.py"))
-    assert sorted(i["key"] for i in items if i["key"] != "plan.json") == modules
-    assert all(i["path"] == f"symrouting/{i['key']}" for i in items if i["key"] != "plan.json")
-    assert set(hooks()["ConfigMap"]["data"]) == {"plan.json", *modules}
+    for key in ("Job/preflight", "Job/prune", "Job/teardown"):
+        items = objects[key]["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"]
+        assert sorted(i["key"] for i in items if i["key"] != "plan.json") == modules
+        assert all(i["path"] == f"symrouting/{i['key']}" for i in items if i["key"] != "plan.json")
+    assert set(objects["ConfigMap/hooks"]["data"]) == {"plan.json", *modules}
 
 
-def test_values_reach_the_job() -> None:
-    job = hooks("--set", "preflight.warningsFail=true", "--set", "preflight.skipChecks={metallb-mode,crds}",
-                "--set", "preflight.image.digest=sha256:" + "ab" * 32)["Job"]
-    container = job["spec"]["template"]["spec"]["containers"][0]
+def test_values_reach_the_jobs() -> None:
+    objects = hooks("--set", "preflight.warningsFail=true", "--set", "preflight.skipChecks={metallb-mode,crds}",
+                    "--set", "hooks.image.digest=sha256:" + "ab" * 32, "--set", "cleanup.failOnError=false",
+                    "--set", "cleanup.timeoutSeconds=900")
+    container = objects["Job/preflight"]["spec"]["template"]["spec"]["containers"][0]
     assert "--warnings-fail" in container["command"] and "--skip=metallb-mode,crds" in container["command"]
     assert container["image"] == "docker.io/library/python@sha256:" + "ab" * 32
+    teardown = objects["Job/teardown"]
+    assert {"teardown", "--timeout=900", "--continue-on-failure"} <= set(teardown["spec"]["template"]["spec"]["containers"][0]["command"])
+    assert teardown["spec"]["activeDeadlineSeconds"] > 900
 
 
-def test_preflight_can_be_turned_off() -> None:
-    assert hooks("--set", "preflight.enabled=false") == {}
+def test_hooks_can_be_turned_off_one_by_one() -> None:
+    assert "Job/preflight" not in hooks("--set", "preflight.enabled=false")
+    without_uninstall = hooks("--set", "cleanup.onUninstall=false")
+    assert "Job/teardown" not in without_uninstall
+    assert "pre-delete" not in phases(without_uninstall["ServiceAccount/hooks"])
+    assert hooks("--set", "preflight.enabled=false", "--set", "cleanup.onUninstall=false", "--set", "cleanup.onUpgrade=false") == {}

@@ -38,6 +38,9 @@ class Transport(Protocol):
         """The decoded JSON at path, or None when the API says 404. metadata_only is a hint
         that the caller reads nothing but metadata; a transport may ignore it."""
 
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        """Replaces the object at path with body (which carries its resourceVersion)."""
+
 
 def describe_request(path: str) -> str:
     """'list nodes', 'get networks.config.openshift.io "cluster"', ... for messages."""
@@ -60,8 +63,10 @@ def describe_request(path: str) -> str:
     return f"list {resource}{where}"
 
 
-def refusal(status: int, path: str) -> ApiError:
+def refusal(status: int, path: str, method: str = "GET") -> ApiError:
     what = describe_request(path)
+    if method == "PUT":
+        what = "update" + what.removeprefix("get")
     if status == 401:
         return ApiError(f"401 Unauthorized for {what}: the credentials were rejected (expired or revoked token?)")
     return ApiError(
@@ -124,12 +129,23 @@ class HttpsTransport:
             self._connection = None
 
     def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": METADATA_ONLY if metadata_only else "application/json"}
+        return self._request("GET", path, None, METADATA_ONLY if metadata_only else "application/json")
+
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        answer = self._request("PUT", path, json.dumps(body).encode(), "application/json")
+        if answer is None:
+            raise ApiError(f"{describe_request(path)} is gone: it cannot be updated")
+        return answer
+
+    def _request(self, method: str, path: str, body: bytes | None, accept: str) -> Any | None:
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         backoff = Backoff(time.monotonic() + self.deadline_seconds)
         while True:
             try:
                 connection = self._connect()
-                connection.request("GET", path, headers=headers)
+                connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 body = response.read()
                 status = response.status
@@ -147,7 +163,9 @@ class HttpsTransport:
                 if status == 404:
                     return None
                 if status in (401, 403):
-                    raise refusal(status, path)
+                    raise refusal(status, path, method)
+                if status == 409:
+                    raise ApiError(f"409 Conflict: {describe_request(path)} changed while the hook updated it; run it again")
                 if status != 429 and status < 500:
                     raise ApiError(f"{status} for {describe_request(path)}")
                 problem = f"{status} {http.client.responses.get(status, '')}".strip()
@@ -189,6 +207,18 @@ class KubectlTransport:
                 raise refusal(403 if status == "Forbidden" else 401, path)
             if not backoff.wait():
                 raise Unreachable(f"kubectl get --raw {path} kept failing: {proc.stderr.strip()[:300]}")
+
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        import subprocess
+
+        proc = subprocess.run([*self.command, "replace", "-o", "json", "-f", "-"], input=json.dumps(body),
+                              capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return _decode(proc.stdout.encode(), path)
+        status = self._STATUS.search(proc.stderr)
+        if status and status.group(1) in ("Forbidden", "Unauthorized"):
+            raise refusal(403 if status.group(1) == "Forbidden" else 401, path, "PUT")
+        raise ApiError(f"kubectl replace of {describe_request(path)} failed: {proc.stderr.strip()[:300]}")
 
 
 def _decode(body: bytes, path: str) -> Any:

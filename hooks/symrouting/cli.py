@@ -1,11 +1,12 @@
-"""Command line: `python -m symrouting preflight|discover`.
+"""Command line: `python -m symrouting preflight|discover|teardown|prune`.
 
 In the cluster (the Helm hook Job) it authenticates with the pod's service account; from a
 laptop, `--kubectl` goes through `kubectl get --raw` with any kubeconfig, and `--server`,
 `--token-file` and `--ca-file` name an API server directly.
 
-Exit codes: 0 all checks passed; 1 a check failed (or warned, with --warnings-fail);
-2 bad arguments or plan; 3 the API could not be read.
+Exit codes: 0 all checks passed (or the nodes were cleaned); 1 a check failed (or warned,
+with --warnings-fail), or a node did not apply a removal; 2 bad arguments or plan; 3 the API
+could not be read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symrouting", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("preflight", "check the cluster before the release touches a node"),
-                            ("discover", "print a values override with the cluster's CIDRs")):
+                            ("discover", "print a values override with the cluster's CIDRs"),
+                            ("teardown", "remove the release's VRFs from the nodes (before uninstall)"),
+                            ("prune", "remove from the nodes what the new values drop (before upgrade)")):
         command = sub.add_parser(name, help=help_text)
         api = command.add_argument_group("API access (default: the pod's service account)")
         api.add_argument("--kubectl", action="store_true", help="go through `kubectl get --raw`")
@@ -42,11 +45,18 @@ def _parser() -> argparse.ArgumentParser:
         api.add_argument("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
         api.add_argument("--deadline", type=float, default=60.0,
                          help="seconds of retries for one request before giving up (default 60)")
-        if name == "preflight":
+        if name != "discover":
             plan = command.add_mutually_exclusive_group(required=True)
             plan.add_argument("--plan", type=Path, help="plan.json as the chart renders it ('-' for stdin)")
             plan.add_argument("--plan-from-manifest", type=Path,
                               help="`helm template` output holding the preflight ConfigMap ('-' for stdin)")
+        if name in ("teardown", "prune"):
+            command.add_argument("--timeout", type=float, default=600.0,
+                                 help="seconds to wait for nmstate to apply the removals on every node (default 600)")
+            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
+            command.add_argument("--continue-on-failure", action="store_true",
+                                 help="exit 0 even when a node did not apply a removal (the report still says so)")
+        if name == "preflight":
             command.add_argument("--json", action="store_true", help="print the report as JSON")
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
             command.add_argument("--skip", action="append", default=[], metavar="CHECK",
@@ -111,6 +121,18 @@ def preflight(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
+def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    from symrouting import cleanup
+
+    plan = _load_plan(args, stdin)
+    uninstall = args.command == "teardown"
+    outcomes = cleanup.run(_transport(args), plan, uninstall=uninstall, timeout=args.timeout, poll=args.poll)
+    stdout.write(cleanup.report(outcomes, f"{args.command} of release {plan.namespace}/{plan.release}"))
+    if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
+        return EXIT_OK
+    return EXIT_FAILED
+
+
 def discover(args: argparse.Namespace, stdout: TextIO) -> int:
     transport = _transport(args)
     facts = Facts()
@@ -139,6 +161,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
     try:
         if args.command == "preflight":
             return preflight(args, stdout, stdin)
+        if args.command in ("teardown", "prune"):
+            return clean(args, stdout, stdin)
         return discover(args, stdout)
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")

@@ -53,7 +53,19 @@ def collect(transport: Transport, path: str, extract: Callable[[dict[str, Any]],
             return found
 
 
-def _owner(meta: dict[str, Any]) -> str:
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+RELEASE_NAMESPACE_LABEL = "symmetric-routing/release-namespace"
+
+
+def owner_of(meta: dict[str, Any]) -> str:
+    """"<namespace>/<release>" of the release that made an object, or "" when none did.
+
+    The chart's labels say it under Helm and Argo CD alike; Helm's own annotations are the
+    fallback for objects other charts made.
+    """
+    labels = meta.get("labels") or {}
+    if labels.get(INSTANCE_LABEL) and labels.get(RELEASE_NAMESPACE_LABEL):
+        return f"{labels[RELEASE_NAMESPACE_LABEL]}/{labels[INSTANCE_LABEL]}"
     annotations = meta.get("annotations") or {}
     name = annotations.get(RELEASE_ANNOTATION)
     return f"{annotations.get(RELEASE_NAMESPACE_ANNOTATION, '?')}/{name}" if name else ""
@@ -147,16 +159,12 @@ def _policy(item: dict[str, Any]) -> ForeignPolicy:
         for iface in interfaces
         if iface.get("type") == "vrf" and iface.get("state", "up") != "absent"
     )
-    return ForeignPolicy(str(meta["name"]), _owner(meta), {str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()}, vrfs)
+    return ForeignPolicy(str(meta["name"]), owner_of(meta), {str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()}, vrfs)
 
 
 def _pool(item: dict[str, Any]) -> ForeignPool:
     meta = item["metadata"]
-    return ForeignPool(str(meta["name"]), _owner(meta), _cidr_list(item["spec"]["addresses"]))
-
-
-def _is_ours(owner: str, plan: Plan) -> bool:
-    return owner == f"{plan.namespace}/{plan.release}"
+    return ForeignPool(str(meta["name"]), owner_of(meta), _cidr_list(item["spec"]["addresses"]))
 
 
 def read_kinds(transport: Transport, plan: Plan) -> tuple[Kind, ...]:
@@ -195,12 +203,12 @@ def gather(transport: Transport, plan: Plan) -> Facts:
 
     def policies() -> None:
         found = collect(transport, "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies", _policy, facts.malformed)
-        facts.policies = tuple(p for p in found or [] if not _is_ours(p.owner, plan))
+        facts.policies = tuple(p for p in found or [] if not plan.owns(p.owner))
 
     def pools() -> None:
         found = collect(transport, f"/apis/metallb.io/v1beta1/namespaces/{plan.metallb_namespace}/ipaddresspools",
                         _pool, facts.malformed)
-        facts.pools = tuple(p for p in found or [] if not _is_ours(p.owner, plan))
+        facts.pools = tuple(p for p in found or [] if not plan.owns(p.owner))
 
     def kinds() -> None:
         facts.missing_kinds = read_kinds(transport, plan)

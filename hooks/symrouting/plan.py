@@ -28,6 +28,8 @@ class Vrf:
     pools: tuple[Pool, ...] = ()
     peers: tuple[str, ...] = ()
     egress_services: tuple[EgressService, ...] = ()
+    # The nmstate desiredState the release's policy for this VRF will carry.
+    desired_state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class Plan:
     masquerade_subnet: tuple[str, ...]
     vrfs: tuple[Vrf, ...]
     kinds: tuple[Kind, ...] = field(default_factory=tuple)
+
+    def owns(self, owner: str) -> bool:
+        """Whether an object's owner ("<namespace>/<release>") is this release."""
+        return owner == f"{self.namespace}/{self.release}"
 
     @property
     def rule_cidrs(self) -> tuple[str, ...]:
@@ -84,6 +90,7 @@ def parse_plan(data: Any) -> Plan:
                     EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]))
                     for s in vrf.get("egressServices", [])
                 ),
+                desired_state=dict(vrf.get("desiredState") or {}),
             )
             for vrf in data["vrfs"]
         )

@@ -45,7 +45,7 @@ def render_plan(values_files: list[Path], *, release: str = helm.RELEASE, namesp
                 extra: tuple[str, ...] = ()) -> str:
     """plan.json exactly as the chart puts it in the preflight ConfigMap."""
     result = helm.template("helm3", values_files, release=release, namespace=namespace,
-                           extra=("--show-only", "templates/preflight/configmap.yaml", *extra))
+                           extra=("--show-only", "templates/hooks/configmap.yaml", *extra))
     assert result.returncode == 0, result.stderr
     return str(yaml.safe_load(result.stdout)["data"]["plan.json"])
 

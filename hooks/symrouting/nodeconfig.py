@@ -1,0 +1,109 @@
+"""What to send nmstate so that a VRF leaves the nodes, and how to tell it has.
+
+Deleting a NodeNetworkConfigurationPolicy leaves its configuration on the nodes; only a
+desiredState that says `state: absent` removes it. removal_state() compares the state a
+policy carries today with the one it will carry (none, on uninstall) and returns the
+removals: interfaces the chart created (VRF, VLAN, bond) set absent, a physical port only
+stripped of its addresses (an absent NIC goes down), routes and route rules set absent,
+except rules that another policy still declares (the main-table rules for the cluster's
+CIDRs are the same for every tenant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+State = dict[str, Any]
+VIRTUAL_TYPES = ("vrf", "vlan", "bond")
+
+
+def route_key(route: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(route.get(k) for k in ("destination", "next-hop-address", "next-hop-interface", "table-id", "route-type"))
+
+
+def rule_key(rule: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, v) for k, v in rule.items() if k != "state"))
+
+
+def _config(state: State | None, section: str) -> list[dict[str, Any]]:
+    return list(((state or {}).get(section) or {}).get("config") or [])
+
+
+def declared_rules(states: Iterable[State]) -> set[tuple[tuple[str, Any], ...]]:
+    return {rule_key(rule) for state in states for rule in _config(state, "route-rules") if rule.get("state") != "absent"}
+
+
+def removal_state(current: State, target: State | None, kept_rules: set[tuple[tuple[str, Any], ...]] = frozenset()) -> State | None:  # type: ignore[assignment]
+    """The desiredState that removes what current has and target lacks; None when nothing is."""
+    target_interfaces = {iface.get("name"): iface for iface in (target or {}).get("interfaces") or []}
+    interfaces = []
+    for iface in current.get("interfaces") or []:
+        name, kind = iface.get("name"), iface.get("type")
+        if iface.get("state") == "absent" or name in target_interfaces:
+            continue
+        if kind in VIRTUAL_TYPES:
+            interfaces.append({"name": name, "type": kind, "state": "absent"})
+        elif kind == "ethernet" and (iface.get("ipv4") or iface.get("ipv6")):
+            interfaces.append({"name": name, "type": "ethernet", "state": "up",
+                               "ipv4": {"enabled": False}, "ipv6": {"enabled": False}})
+    target_routes = {route_key(r) for r in _config(target, "routes")}
+    routes = [{**route, "state": "absent"} for route in _config(current, "routes")
+              if route.get("state") != "absent" and route_key(route) not in target_routes]
+    keep = declared_rules([target] if target else []) | set(kept_rules)
+    rules = [{**rule, "state": "absent"} for rule in _config(current, "route-rules")
+             if rule.get("state") != "absent" and rule_key(rule) not in keep]
+    if not (interfaces or routes or rules):
+        return None
+    state: State = {"interfaces": interfaces}
+    if routes:
+        state["routes"] = {"config": routes}
+    if rules:
+        state["route-rules"] = {"config": rules}
+    return state
+
+
+@dataclass
+class Progress:
+    """Where a policy's generation stands on its nodes, from their enactments."""
+
+    applied: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return not self.pending
+
+
+def _condition(enactment: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for condition in (enactment.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind and condition.get("status") == "True":
+            return condition
+    return None
+
+
+def enactment_progress(enactments: Iterable[dict[str, Any]], generation: int, nodes: Iterable[str]) -> Progress:
+    """Applied, failed and pending nodes of a policy generation.
+
+    A node counts only once its enactment reports that generation: until then its conditions
+    speak of the policy as it was before the update.
+    """
+    by_node = {}
+    for enactment in enactments:
+        labels = (enactment.get("metadata") or {}).get("labels") or {}
+        node = labels.get("nmstate.io/node") or str((enactment.get("metadata") or {}).get("name", "")).split(".", 1)[0]
+        by_node[node] = enactment
+    progress = Progress()
+    for node in sorted(set(nodes) | set(by_node)):
+        enactment = by_node.get(node)
+        if enactment is None or (enactment.get("status") or {}).get("policyGeneration") != generation:
+            progress.pending.append(node)
+        elif _condition(enactment, "Available"):
+            progress.applied.append(node)
+        elif (failure := _condition(enactment, "Failing") or _condition(enactment, "Aborted")):
+            progress.failed.append((node, str(failure.get("message") or failure.get("reason") or "failed")))
+        else:
+            progress.pending.append(node)
+    return progress
