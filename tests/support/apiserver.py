@@ -96,6 +96,8 @@ class FakeApi:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Serialized answers, so that a benchmark measures the client, not this server's json.dumps.
     cache: dict[tuple[str, bool], bytes] = field(default_factory=dict)
+    # Called with (path, stored object) after each PUT: lets a test play nmstate.
+    on_put: list[Any] = field(default_factory=list)
 
     def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None) -> None:
         self.faults.setdefault(path, []).append(Fault(status, times, delay, body))
@@ -127,15 +129,32 @@ class FakeApi:
             if method == "PUT":
                 if not isinstance(target, dict):
                     return 404, _status(404, path)
-                self.routes[path] = decoded
+                if decoded["metadata"].get("resourceVersion") != target["metadata"].get("resourceVersion"):
+                    return 409, _status(409, path)
+                stored = json.loads(json.dumps(decoded))
+                stored["metadata"]["generation"] = int(target["metadata"].get("generation", 1)) + 1
+                stored["metadata"]["resourceVersion"] = str(int(target["metadata"].get("resourceVersion", "1")) + 1)
+                stored["status"] = target.get("status", {})
+                self.routes[path] = stored
+                self._mirror(path, stored)
                 self.cache.clear()
-                return 200, json.dumps(decoded).encode()
-            cached = self.cache.get((raw_path, metadata_only))
+                callbacks = list(self.on_put)
+            else:
+                callbacks = []
+                cached = self.cache.get((raw_path, metadata_only))
+        if method == "PUT":
+            for callback in callbacks:
+                callback(path, stored)
+            return 200, json.dumps(stored).encode()
         if cached is not None:
             return 200, cached
         if target is None:
             return 404, _status(404, path)
         if isinstance(target, list):
+            if "labelSelector" in query:
+                wanted = dict(part.split("=", 1) for part in query["labelSelector"][0].split(","))
+                target = [item for item in target
+                          if all((item["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())]
             limit = int(query.get("limit", ["0"])[0]) or len(target) or 1
             start = int(query.get("continue", ["0"])[0])
             page = target[start:start + limit]
@@ -153,8 +172,30 @@ class FakeApi:
         return 200, answer
 
 
+    def _mirror(self, path: str, stored: dict[str, Any]) -> None:
+        """Keeps a collection's copy of an object in step with the object's own path."""
+        collection = self.routes.get(path.rsplit("/", 1)[0])
+        if isinstance(collection, list):
+            for index, item in enumerate(collection):
+                if item["metadata"]["name"] == stored["metadata"]["name"]:
+                    collection[index] = stored
+
+    def publish(self, collection_path: str, items: list[dict[str, Any]]) -> None:
+        """Adds objects to a collection and at their own paths, as the API server holds them."""
+        with self.lock:
+            self.routes.setdefault(collection_path, []).extend(items)
+            for item in items:
+                self.routes[f"{collection_path}/{item['metadata']['name']}"] = item
+            self.cache.clear()
+
+    def replace_items(self, collection_path: str, items: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.routes[collection_path] = items
+            self.cache.clear()
+
+
 def _status(code: int, path: str) -> bytes:
-    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 429: "TooManyRequests",
+    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests",
               500: "InternalError", 503: "ServiceUnavailable"}.get(code, "Error")
     return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
                        "message": f"{reason} {path}", "code": code}).encode()

@@ -1,0 +1,167 @@
+"""The prune and teardown commands against the API stand-in playing nmstate: the exact
+policy updates they send for an uninstall and for each kind of upgrade, and what they do
+when a node fails or never reports."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from symrouting.nodeconfig import declared_rules, removal_state
+from tests.hooks.conftest import render_plan
+from tests.support import clusters, helm
+from tests.support.nmstate import Nmstate
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def seed_with(tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """The seed site's values, changed by a function, as a values file of its own."""
+    values = yaml.safe_load(SEED.read_text())
+    change(values)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def blue_site(tmp_path: Path) -> Path:
+    """Tenant blue: its own VRF and port on the same nodes, the same cluster CIDRs."""
+    def change(values: dict[str, Any]) -> None:
+        values["vrfs"] = {"bluevrf": {"tableId": 3, "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}}
+    return seed_with(tmp_path, "blue", change)
+
+
+def renamed_site(tmp_path: Path) -> Path:
+    def change(values: dict[str, Any]) -> None:
+        vrf = values["vrfs"].pop("ens4vrf")
+        del vrf["policy"]["name"]
+        values["vrfs"]["tenantvrf"] = vrf
+    return seed_with(tmp_path, "renamed", change)
+
+
+def policies(files: list[Path], release: str = helm.RELEASE, namespace: str = helm.NAMESPACE) -> list[dict[str, Any]]:
+    result = helm.template("helm3", files, release=release, namespace=namespace)
+    assert result.returncode == 0, result.stderr
+    return [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
+
+
+def override(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def cluster(serve: Callable[..., Any], tmp_path: Path) -> tuple[Any, Nmstate]:
+    """Three VRF nodes, the seed release installed, and tenant blue's policy, which declares
+    the same main-table rules for the cluster's CIDRs."""
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    nmstate = Nmstate(api.api)
+    nmstate.install(policies([SEED]) + policies([blue_site(tmp_path)], release="blue", namespace="blue"))
+    return api, nmstate
+
+
+def test_uninstall_sends_the_removal_and_waits_for_every_node(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
+    api, nmstate = cluster
+    before = policies([SEED])[0]["spec"]["desiredState"]
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    [update] = nmstate.updates
+    assert update["metadata"]["name"] == "vrfpolicy"
+    # Blue still declares the cluster's rules: they stay; the VRF, its route and the port's addresses go.
+    assert update["spec"]["desiredState"] == {
+        "interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"},
+                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
+        "routes": {"config": [{**before["routes"]["config"][0], "state": "absent"}]},
+    }
+    assert update["spec"]["nodeSelector"] == {"vrf": "true"}
+    assert "DONE  vrfpolicy: ens4vrf absent; addresses off ens4; 1 route(s) absent; applied on 3/3 node(s)" in result.stdout
+    puts = [r.path for r in api.api.requests if r.method == "PUT"]
+    assert puts == ["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"]
+
+
+def test_the_last_tenant_takes_the_rules_too(run_cli: Run, serve: Callable[..., Any]) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    nmstate = Nmstate(api.api)
+    nmstate.install(policies([SEED]))
+    assert run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED])).returncode == 0
+    rules = nmstate.updates[0]["spec"]["desiredState"]["route-rules"]["config"]
+    assert [(r["ip-to"], r["state"]) for r in rules] == [("172.30.0.0/16", "absent"), ("10.132.0.0/14", "absent")]
+
+
+def test_a_node_that_never_reports_fails_the_uninstall_by_name(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
+    api, nmstate = cluster
+    nmstate.outcomes["worker-1"] = "silent"
+    result = run_cli("teardown", "--timeout=1.5", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 1
+    assert "FAIL  vrfpolicy: ens4vrf absent; addresses off ens4; 1 route(s) absent; applied on 2/3 node(s)" in result.stdout
+    assert "      worker-1: never reported generation 2" in result.stdout
+    assert "teardown of release test/tenant-a FAILED" in result.stdout
+
+
+def test_a_failing_node_is_reported_and_can_be_let_pass(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
+    api, nmstate = cluster
+    nmstate.outcomes["worker-2"] = "fail"
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 1
+    assert "worker-2: failed: error reconciling NodeNetworkConfigurationPolicy: rolled back" in result.stdout
+
+
+def test_continue_on_failure_reports_but_lets_helm_go_on(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
+    api, nmstate = cluster
+    nmstate.outcomes["worker-2"] = "fail"
+    result = run_cli("teardown", "--poll=0.1", "--continue-on-failure", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0 and "worker-2: failed" in result.stdout
+
+
+def test_upgrade_without_changes_sends_nothing(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
+    api, nmstate = cluster
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0
+    assert nmstate.updates == [] and "KEEP  vrfpolicy: nothing to remove" in result.stdout
+
+
+def test_upgrade_to_a_new_table_removes_the_old_tables_route(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
+    api, nmstate = cluster
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
+    assert result.returncode == 0, result.stdout
+    [update] = nmstate.updates
+    old_route = policies([SEED])[0]["spec"]["desiredState"]["routes"]["config"][0]
+    assert update["spec"]["desiredState"] == {"interfaces": [], "routes": {"config": [{**old_route, "state": "absent"}]}}
+
+
+def test_upgrade_that_renames_the_vrf_removes_the_old_one_whole(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
+    api, nmstate = cluster
+    renamed = renamed_site(tmp_path)
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([renamed]))
+    assert result.returncode == 0, result.stdout
+    [update] = nmstate.updates
+    old_state = policies([SEED])[0]["spec"]["desiredState"]
+    blue_state = policies([blue_site(tmp_path)], release="blue", namespace="blue")[0]["spec"]["desiredState"]
+    new_state = policies([renamed])[0]["spec"]["desiredState"]
+    assert update["metadata"]["name"] == "vrfpolicy"
+    assert update["spec"]["desiredState"] == removal_state(old_state, None, declared_rules([blue_state, new_state]))
+    assert update["spec"]["desiredState"]["interfaces"][0] == {"name": "ens4vrf", "type": "vrf", "state": "absent"}
+
+
+def test_other_releases_policies_are_never_touched(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
+    api, nmstate = cluster
+    run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert {u["metadata"]["name"] for u in nmstate.updates} == {"vrfpolicy"}
+    blue = api.api.routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/blue-symmetric-routing-bluevrf"]
+    assert blue["metadata"]["generation"] == 1
+
+
+def test_forbidden_update_names_the_permission(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
+    api, _ = cluster
+    api.api.fail("/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy", status=403, times=5)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 3
+    assert 'may not update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy"' in result.stderr

@@ -1,0 +1,107 @@
+"""What the cleanup sends nmstate, computed from policies the chart renders: the uninstall and
+each kind of upgrade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symrouting.nodeconfig import Progress, declared_rules, enactment_progress, removal_state
+from tests.support import helm
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+
+
+def desired_state(tmp_path: Path, override: str = "", site: Path = SEED) -> dict[str, Any]:
+    files = [site]
+    if override:
+        files.append(tmp_path / f"override-{abs(hash(override))}.yaml")
+        files[-1].write_text(override)
+    result = helm.template("helm3", files)
+    assert result.returncode == 0, result.stderr
+    [policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
+    return dict(policy["spec"]["desiredState"])
+
+
+def test_uninstall_removes_the_vrf_its_routes_and_rules_and_strips_the_port(tmp_path: Path) -> None:
+    current = desired_state(tmp_path)
+    removal = removal_state(current, None)
+    assert removal == {
+        "interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"},
+                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
+        "routes": {"config": [{**route, "state": "absent"} for route in current["routes"]["config"]]},
+        "route-rules": {"config": [{**rule, "state": "absent"} for rule in current["route-rules"]["config"]]},
+    }
+
+
+def test_rules_another_tenant_still_declares_stay(tmp_path: Path) -> None:
+    current = desired_state(tmp_path)
+    other = {"interfaces": [], "route-rules": {"config": [current["route-rules"]["config"][0]]}}
+    removal = removal_state(current, None, declared_rules([other]))
+    assert removal is not None
+    assert [r["ip-to"] for r in removal["route-rules"]["config"]] == [current["route-rules"]["config"][1]["ip-to"]]
+
+
+def test_an_unchanged_upgrade_removes_nothing(tmp_path: Path) -> None:
+    assert removal_state(desired_state(tmp_path), desired_state(tmp_path)) is None
+
+
+def test_table_id_change_removes_the_old_tables_routes_only(tmp_path: Path) -> None:
+    current = desired_state(tmp_path)
+    target = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    removal = removal_state(current, target)
+    assert removal == {"interfaces": [], "routes": {"config": [{**current["routes"]["config"][0], "state": "absent"}]}}
+    assert removal["routes"]["config"][0]["table-id"] == 2
+
+
+def test_a_dropped_route_and_rule_go_absent(tmp_path: Path) -> None:
+    current = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    routes:\n      - {destination: 0.0.0.0/0, nextHopAddress: 192.168.130.1}\n"
+                                      "      - {destination: 10.99.0.0/16, nextHopAddress: 192.168.130.254}\n"
+                                      "cluster:\n  masqueradeSubnet: [169.254.169.0/29]\n")
+    target = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    routes:\n      - {destination: 0.0.0.0/0, nextHopAddress: 192.168.130.1}\n")
+    removal = removal_state(current, target)
+    assert removal is not None
+    assert [r["destination"] for r in removal["routes"]["config"]] == ["10.99.0.0/16"]
+    assert [r["ip-to"] for r in removal["route-rules"]["config"]] == ["169.254.169.0/29"]
+    assert removal["interfaces"] == []
+
+
+def test_a_replaced_port_is_stripped_and_a_vlan_port_removed(tmp_path: Path) -> None:
+    site = helm.CHART / "ci" / "vlan-bond-values.yaml"
+    result = helm.template("helm3", [site])
+    [vlan_policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"
+                     and d["metadata"]["name"].endswith("ran-vlan")]
+    current = vlan_policy["spec"]["desiredState"]
+    target = {**current, "interfaces": [i for i in current["interfaces"] if i["name"] != "eno1.101"]}
+    removal = removal_state(current, target)
+    assert removal is not None and removal["interfaces"] == [{"name": "eno1.101", "type": "vlan", "state": "absent"}]
+
+
+def test_bond_members_are_left_alone_when_the_bond_goes(tmp_path: Path) -> None:
+    result = helm.template("helm3", [helm.CHART / "ci" / "vlan-bond-values.yaml"])
+    [bond_policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"
+                     and d["metadata"]["name"].endswith("ran-bond")]
+    removal = removal_state(bond_policy["spec"]["desiredState"], None)
+    assert removal is not None
+    assert {i["name"]: i["state"] for i in removal["interfaces"]} == {"ran-bond": "absent", "bond1": "absent"}
+
+
+def _enactment(node: str, generation: int, condition: str, message: str = "") -> dict[str, Any]:
+    return {"metadata": {"name": f"{node}.p", "labels": {"nmstate.io/node": node}},
+            "status": {"policyGeneration": generation, "conditions": [{"type": condition, "status": "True", "message": message}]}}
+
+
+def test_progress_counts_only_the_new_generation() -> None:
+    enactments = [_enactment("a", 2, "Available"), _enactment("b", 1, "Available"), _enactment("c", 2, "Failing", "rolled back"),
+                  _enactment("d", 2, "Progressing")]
+    progress = enactment_progress(enactments, 2, ["a", "b", "c", "d", "e"])
+    assert progress == Progress(applied=["a"], failed=[("c", "rolled back")], pending=["b", "d", "e"])
+    assert not progress.finished
+
+
+@pytest.mark.parametrize("nodes", [[], ["a"]])
+def test_progress_finishes_when_every_node_reports(nodes: list[str]) -> None:
+    enactments = [_enactment(n, 3, "Available") for n in nodes]
+    assert enactment_progress(enactments, 3, nodes).finished

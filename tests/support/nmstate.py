@@ -1,0 +1,69 @@
+"""Plays kubernetes-nmstate for the local API stand-in: when a policy is updated, each node it
+selects reports the new generation in its enactment, as applied, failing, or not at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.apiserver import FakeApi
+
+POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
+ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
+
+
+def enactment(node: str, policy: str, generation: int, outcome: str) -> dict[str, Any]:
+    conditions = {
+        "apply": [{"type": "Available", "status": "True", "reason": "SuccessfullyConfigured"},
+                  {"type": "Failing", "status": "False"}, {"type": "Progressing", "status": "False"}],
+        "fail": [{"type": "Failing", "status": "True", "reason": "FailedToConfigure",
+                  "message": "error reconciling NodeNetworkConfigurationPolicy: rolled back: connectivity lost"},
+                 {"type": "Available", "status": "False"}],
+    }[outcome]
+    return {"apiVersion": "nmstate.io/v1beta1", "kind": "NodeNetworkConfigurationEnactment",
+            "metadata": {"name": f"{node}.{policy}", "labels": {"nmstate.io/policy": policy, "nmstate.io/node": node}},
+            "status": {"policyGeneration": generation, "conditions": conditions}}
+
+
+@dataclass
+class Nmstate:
+    api: FakeApi
+    outcomes: dict[str, str] = field(default_factory=dict)  # node -> apply | fail | silent (default: apply)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # every policy PUT, in order
+
+    def __post_init__(self) -> None:
+        self.api.routes.setdefault(ENACTMENTS, [])
+        self.api.on_put.append(self._updated)
+
+    def install(self, policies: list[dict[str, Any]]) -> None:
+        """Policies as the release created them, applied on their nodes at generation 1."""
+        stored = []
+        for policy in policies:
+            stored.append({**policy, "metadata": {**policy["metadata"], "generation": 1, "resourceVersion": "1"},
+                           "status": {"conditions": [{"type": "Available", "status": "True"}]}})
+        self.api.publish(POLICIES, stored)
+        for policy in stored:
+            self._enact(policy, 1, initial=True)
+
+    def _nodes_for(self, policy: dict[str, Any]) -> list[str]:
+        selector = (policy.get("spec") or {}).get("nodeSelector") or {}
+        return [n["metadata"]["name"] for n in self.api.routes.get("/api/v1/nodes", [])
+                if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+
+    def _enact(self, policy: dict[str, Any], generation: int, initial: bool = False) -> None:
+        name = policy["metadata"]["name"]
+        current = [e for e in self.api.routes[ENACTMENTS] if e["metadata"]["labels"]["nmstate.io/policy"] == name]
+        others = [e for e in self.api.routes[ENACTMENTS] if e["metadata"]["labels"]["nmstate.io/policy"] != name]
+        fresh = []
+        for node in self._nodes_for(policy):
+            outcome = "apply" if initial else self.outcomes.get(node, "apply")
+            if outcome == "silent":
+                fresh += [e for e in current if e["metadata"]["labels"]["nmstate.io/node"] == node]
+            else:
+                fresh.append(enactment(node, name, generation, outcome))
+        self.api.replace_items(ENACTMENTS, others + fresh)
+
+    def _updated(self, path: str, stored: dict[str, Any]) -> None:
+        if path.startswith(POLICIES + "/"):
+            self.updates.append(stored)
+            self._enact(stored, int(stored["metadata"]["generation"]))
