@@ -286,7 +286,12 @@ as the objects themselves, so the hook checks exactly what will be applied.
 {{- $svc := get $vrf.egressServices $key }}
 {{- $ctx := dict "root" $root "key" $key "svc" $svc }}
 {{- $_ := set $has "EgressService" true }}
-{{- $egress = append $egress (dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc)) }}
+{{- $poolKey := include "symmetric-routing.egressServicePool" (dict "svc" $svc "vrf" $vrf) }}
+{{- $poolName := "" }}
+{{- if $poolKey }}
+{{- $poolName = include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $poolKey "item" (get $vrf.addressPools $poolKey)) }}
+{{- end }}
+{{- $egress = append $egress (dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc) "addressPool" $poolName) }}
 {{- end }}
 {{- $policy := $vrf.policy | default dict }}
 {{- $desiredState := include "symmetric-routing.desiredState" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "networks" $networks) | fromJson }}
@@ -343,6 +348,9 @@ ConfigMap) serve: the union of what the enabled Jobs need. Empty when no Job is 
 {{- if .Values.cleanup.onUninstall }}
 {{- $phases = append $phases "pre-delete" }}
 {{- end }}
+{{- if .Values.tests.enabled }}
+{{- $phases = append $phases "test" }}
+{{- end }}
 {{- end }}
 {{- $phases | uniq | join "," }}
 {{- end }}
@@ -351,105 +359,112 @@ ConfigMap) serve: the union of what the enabled Jobs need. Empty when no Job is 
 symmetric-routing.hookAnnotations: Helm hook annotations of a hook object. Takes a dict:
 hooks (e.g. "pre-install,pre-upgrade"), weight, and deletePolicy (default:
 before-hook-creation,hook-succeeded, so a failed Job stays for its logs until the next
-attempt). Argo CD maps pre-install and pre-upgrade to PreSync and keeps weights and delete
-policies; pre-delete is also given as Argo CD's own PreDelete.
+attempt). Argo CD maps pre-install and pre-upgrade to PreSync, pre-delete to PreDelete, and
+weights to sync waves. No argocd.argoproj.io/hook annotation is added: with one present,
+Argo CD ignores every Helm hook of the chart.
 */}}
 {{- define "symmetric-routing.hookAnnotations" -}}
 helm.sh/hook: {{ .hooks }}
 helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: {{ .deletePolicy | default "before-hook-creation,hook-succeeded" }}
-{{- if eq .hooks "pre-delete" }}
-argocd.argoproj.io/hook: PreDelete
-argocd.argoproj.io/hook-delete-policy: BeforeHookCreation,HookSucceeded
-{{- end }}
 {{- end }}
 
 {{/*
-symmetric-routing.hookJob: a hook Job running `python3 -m symrouting <args>` from the hooks
-ConfigMap on a stock Python image. The pod meets the restricted Pod Security Standard and
-OpenShift's restricted-v2 (no fixed UID there). Takes a dict: root, name (suffix), hooks,
-weight, component, args (list), deadline (seconds).
+symmetric-routing.hookJob: a hook Job running `python3 -m symrouting <args>`; its pod is
+symmetric-routing.hookPodSpec. Takes a dict: root, name (suffix), hooks, weight, component,
+args (list), deadline (seconds).
 */}}
 {{- define "symmetric-routing.hookJob" -}}
 {{- $root := .root }}
-{{- $settings := $root.Values.hooks }}
-{{- $mount := "/opt/symrouting" }}
 apiVersion: batch/v1
 kind: Job
 metadata:
   {{- include "symmetric-routing.metadata" (dict "root" $root "name" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name | trunc 63 | trimSuffix "-") "namespace" $root.Release.Namespace "component" .component "annotations" (include "symmetric-routing.hookAnnotations" (dict "hooks" .hooks "weight" .weight) | fromYaml)) | nindent 2 }}
 spec:
-  backoffLimit: {{ $settings.backoffLimit }}
+  backoffLimit: {{ $root.Values.hooks.backoffLimit }}
   activeDeadlineSeconds: {{ .deadline }}
   template:
     metadata:
       labels:
         {{- merge (include "symmetric-routing.labels" $root | fromYaml) (dict "app.kubernetes.io/component" .component) | toYaml | nindent 8 }}
     spec:
-      serviceAccountName: {{ include "symmetric-routing.hooksName" $root }}
-      automountServiceAccountToken: true
-      restartPolicy: Never
-      {{- with $settings.imagePullSecrets }}
-      imagePullSecrets:
-        {{- toYaml . | nindent 8 }}
+      {{- include "symmetric-routing.hookPodSpec" . | nindent 6 }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookPodSpec: the pod of a hook (Job or test Pod) running
+`python3 -m symrouting <args> --plan=...` from the hooks ConfigMap on a stock Python image.
+It meets the restricted Pod Security Standard and OpenShift's restricted-v2 (no fixed UID
+there), with a read-only root filesystem. Takes a dict: root, name, args (list).
+*/}}
+{{- define "symmetric-routing.hookPodSpec" -}}
+{{- $root := .root }}
+{{- $settings := $root.Values.hooks }}
+{{- $mount := "/opt/symrouting" -}}
+serviceAccountName: {{ include "symmetric-routing.hooksName" $root }}
+automountServiceAccountToken: true
+restartPolicy: Never
+{{- with $settings.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $settings.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $settings.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  runAsNonRoot: true
+  {{- if ne $root.Values.platform "openshift" }}
+  runAsUser: {{ $settings.runAsUser }}
+  runAsGroup: {{ $settings.runAsUser }}
+  {{- end }}
+  seccompProfile:
+    type: RuntimeDefault
+containers:
+  - name: {{ .name }}
+    image: {{ include "symmetric-routing.image" $settings.image | quote }}
+    imagePullPolicy: {{ $settings.image.pullPolicy }}
+    command:
+      - python3
+      - -m
+      - symrouting
+      {{- range .args }}
+      - {{ . }}
       {{- end }}
-      {{- with $settings.nodeSelector }}
-      nodeSelector:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      {{- with $settings.tolerations }}
-      tolerations:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      securityContext:
-        runAsNonRoot: true
-        {{- if ne $root.Values.platform "openshift" }}
-        runAsUser: {{ $settings.runAsUser }}
-        runAsGroup: {{ $settings.runAsUser }}
+      - --plan={{ $mount }}/plan.json
+      - --request-timeout={{ $settings.requestTimeoutSeconds }}
+      - --deadline={{ $settings.retryDeadlineSeconds }}
+    env:
+      - name: PYTHONPATH
+        value: {{ $mount }}
+      - name: PYTHONDONTWRITEBYTECODE
+        value: "1"
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities:
+        drop: [ALL]
+    resources:
+      {{- toYaml $settings.resources | nindent 6 }}
+    volumeMounts:
+      - name: code
+        mountPath: {{ $mount }}
+        readOnly: true
+volumes:
+  - name: code
+    configMap:
+      name: {{ include "symmetric-routing.hooksName" $root }}
+      items:
+        - key: plan.json
+          path: plan.json
+        {{- range $path, $_ := $root.Files.Glob "hooks/symrouting/*.py" }}
+        - key: {{ base $path }}
+          path: symrouting/{{ base $path }}
         {{- end }}
-        seccompProfile:
-          type: RuntimeDefault
-      containers:
-        - name: {{ .name }}
-          image: {{ include "symmetric-routing.image" $settings.image | quote }}
-          imagePullPolicy: {{ $settings.image.pullPolicy }}
-          command:
-            - python3
-            - -m
-            - symrouting
-            {{- range .args }}
-            - {{ . }}
-            {{- end }}
-            - --plan={{ $mount }}/plan.json
-            - --request-timeout={{ $settings.requestTimeoutSeconds }}
-            - --deadline={{ $settings.retryDeadlineSeconds }}
-          env:
-            - name: PYTHONPATH
-              value: {{ $mount }}
-            - name: PYTHONDONTWRITEBYTECODE
-              value: "1"
-          securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop: [ALL]
-          resources:
-            {{- toYaml $settings.resources | nindent 12 }}
-          volumeMounts:
-            - name: code
-              mountPath: {{ $mount }}
-              readOnly: true
-      volumes:
-        - name: code
-          configMap:
-            name: {{ include "symmetric-routing.hooksName" $root }}
-            items:
-              - key: plan.json
-                path: plan.json
-              {{- range $path, $_ := $root.Files.Glob "hooks/symrouting/*.py" }}
-              - key: {{ base $path }}
-                path: symrouting/{{ base $path }}
-              {{- end }}
 {{- end }}
 
 {{/*

@@ -30,11 +30,12 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
     objects = hooks()
     assert set(objects) == {"ServiceAccount/hooks", "ConfigMap/hooks", "ClusterRole/preflight", "ClusterRoleBinding/preflight",
                             "Role/preflight", "RoleBinding/preflight", "ClusterRole/cleanup", "ClusterRoleBinding/cleanup",
-                            "Job/preflight", "Job/prune", "Job/teardown"}
-    for job_key in ("Job/preflight", "Job/prune", "Job/teardown"):
+                            "Job/preflight", "Job/prune", "Job/teardown", "ClusterRole/verify", "ClusterRoleBinding/verify",
+                            "Pod/verify"}
+    for job_key in ("Job/preflight", "Job/prune", "Job/teardown", "Pod/verify"):
         job = objects[job_key]
         for phase in phases(job):
-            before = [doc for key, doc in objects.items() if not key.startswith("Job/") and phase in phases(doc)]
+            before = [doc for key, doc in objects.items() if key.split("/")[0] not in ("Job", "Pod") and phase in phases(doc)]
             kinds = {doc["kind"] for doc in before}
             assert {"ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding"} <= kinds, (job_key, phase)
             assert all(int(annotation(doc, "helm.sh/hook-weight")) < int(annotation(job, "helm.sh/hook-weight")) for doc in before)
@@ -42,8 +43,10 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
             bindings = [d for d in before if d["kind"].endswith("Binding")]
             assert max(int(annotation(d, "helm.sh/hook-weight")) for d in roles) < min(int(annotation(d, "helm.sh/hook-weight")) for d in bindings)
     assert int(annotation(objects["Job/preflight"], "helm.sh/hook-weight")) < int(annotation(objects["Job/prune"], "helm.sh/hook-weight"))
-    for doc in objects.values():
-        assert set(annotation(doc, "helm.sh/hook-delete-policy").split(",")) == {"before-hook-creation", "hook-succeeded"}
+    for key, doc in objects.items():
+        # The test pod stays after a run, passed or failed, for `kubectl logs`.
+        expected = {"before-hook-creation"} if key == "Pod/verify" else {"before-hook-creation", "hook-succeeded"}
+        assert set(annotation(doc, "helm.sh/hook-delete-policy").split(",")) == expected
 
 
 def test_phases_of_each_job() -> None:
@@ -51,7 +54,14 @@ def test_phases_of_each_job() -> None:
     assert phases(objects["Job/preflight"]) == {"pre-install", "pre-upgrade"}
     assert phases(objects["Job/prune"]) == {"pre-upgrade"}
     assert phases(objects["Job/teardown"]) == {"pre-delete"}
-    assert annotation(objects["Job/teardown"], "argocd.argoproj.io/hook") == "PreDelete"
+
+
+
+def test_no_argo_cd_hook_annotation_hides_the_helm_hooks() -> None:
+    """Argo CD ignores all Helm hooks of a chart that carries any argocd.argoproj.io/hook."""
+    for site in helm.site_files():
+        for doc in helm.template("helm3", [site]).documents:
+            assert not any(key.startswith("argocd.argoproj.io/") for key in doc["metadata"].get("annotations", {}))
 
 
 def test_preflight_rbac_is_read_only_and_named_where_the_api_allows() -> None:
@@ -107,4 +117,13 @@ def test_hooks_can_be_turned_off_one_by_one() -> None:
     without_uninstall = hooks("--set", "cleanup.onUninstall=false")
     assert "Job/teardown" not in without_uninstall
     assert "pre-delete" not in phases(without_uninstall["ServiceAccount/hooks"])
-    assert hooks("--set", "preflight.enabled=false", "--set", "cleanup.onUninstall=false", "--set", "cleanup.onUpgrade=false") == {}
+    assert hooks("--set", "preflight.enabled=false", "--set", "cleanup.onUninstall=false", "--set", "cleanup.onUpgrade=false",
+                 "--set", "tests.enabled=false") == {}
+
+
+def test_verify_rbac_names_the_release_objects() -> None:
+    rules = hooks()["ClusterRole/verify"]["rules"]
+    assert {verb for rule in rules for verb in rule["verbs"]} == {"get"}
+    named = {rule["resources"][0]: rule.get("resourceNames") for rule in rules}
+    assert named == {"nodenetworkconfigurationpolicies": ["vrfpolicy"], "services": ["server1"],
+                     "egressservices": ["server1"], "nodes": None}

@@ -38,3 +38,9 @@ def uncovered(required: Iterable[Network], covering: Iterable[Network]) -> list[
         for need in required
         if not any(need.version == have.version and need.subnet_of(have) for have in covering_list)  # type: ignore[arg-type]
     ]
+
+
+def contains(networks: Iterable[Network], address: str) -> bool:
+    """Whether an address lies in one of the networks."""
+    ip = ipaddress.ip_address(address)
+    return any(ip.version == net.version and ip in net for net in networks)

@@ -1,4 +1,4 @@
-"""Command line: `python -m symrouting preflight|discover|teardown|prune`.
+"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify`.
 
 In the cluster (the Helm hook Job) it authenticates with the pod's service account; from a
 laptop, `--kubectl` goes through `kubectl get --raw` with any kubeconfig, and `--server`,
@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (("preflight", "check the cluster before the release touches a node"),
                             ("discover", "print a values override with the cluster's CIDRs"),
                             ("teardown", "remove the release's VRFs from the nodes (before uninstall)"),
-                            ("prune", "remove from the nodes what the new values drop (before upgrade)")):
+                            ("prune", "remove from the nodes what the new values drop (before upgrade)"),
+                            ("verify", "check the installed release works (helm test)")):
         command = sub.add_parser(name, help=help_text)
         api = command.add_argument_group("API access (default: the pod's service account)")
         api.add_argument("--kubectl", action="store_true", help="go through `kubectl get --raw`")
@@ -133,6 +134,17 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     return EXIT_FAILED
 
 
+def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    from symrouting import verify as checks
+
+    plan = _load_plan(args, stdin)
+    results = checks.verify(_transport(args), plan)
+    bad = failed(results, warnings_fail=False)
+    verdict = f"release {plan.namespace}/{plan.release} " + ("does NOT route symmetrically yet" if bad else "verified")
+    stdout.write(report.text(results, verdict))
+    return EXIT_FAILED if bad else EXIT_OK
+
+
 def discover(args: argparse.Namespace, stdout: TextIO) -> int:
     transport = _transport(args)
     facts = Facts()
@@ -163,6 +175,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return preflight(args, stdout, stdin)
         if args.command in ("teardown", "prune"):
             return clean(args, stdout, stdin)
+        if args.command == "verify":
+            return verify(args, stdout, stdin)
         return discover(args, stdout)
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")

@@ -17,6 +17,8 @@ class EgressService:
     namespace: str
     name: str
     source_ip_by: str
+    # Object name of the IPAddressPool its LoadBalancer Service takes an address from.
+    address_pool: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def parse_plan(data: Any) -> Plan:
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses")) for p in vrf.get("pools", [])),
                 peers=_strings(vrf.get("peers", []), "peers"),
                 egress_services=tuple(
-                    EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]))
+                    EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]), str(s.get("addressPool", "")))
                     for s in vrf.get("egressServices", [])
                 ),
                 desired_state=dict(vrf.get("desiredState") or {}),
