@@ -20,6 +20,7 @@ LINTED = [
     *sorted((helm.CHART / "ci").glob("*.yaml")),
     *sorted((helm.CHART / "tests" / "bad_values").glob("*.yaml")),
     *sorted(helm.CHART.glob("sites/**/*.yaml")),
+    *sorted(helm.CHART.glob("examples/**/*.yaml")),
     *sorted(helm.CHART.glob(".github/workflows/*.yaml")),
 ]
 
