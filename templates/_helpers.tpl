@@ -275,11 +275,27 @@ as the objects themselves, so the hook checks exactly what will be applied.
 {{- end }}
 {{- $peers := list }}
 {{- range $key := keys ($vrf.bgpPeers | default dict) | sortAlpha }}
+{{- $peer := get $vrf.bgpPeers $key }}
 {{- $_ := set $has "BGPPeer" true }}
-{{- $peers = append $peers (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $key "item" (get $vrf.bgpPeers $key))) }}
+{{- $peers = append $peers (dict
+  "name" (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $key "item" $peer))
+  "address" ($peer.peerAddress | default $peer.interface | default "")
+  "myASN" (int64 (hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN))
+  "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
 {{- end }}
-{{- if $vrf.bgpAdvertisements }}
+{{- $advertisements := list }}
+{{- range $key := keys ($vrf.bgpAdvertisements | default dict) | sortAlpha }}
+{{- $adv := get $vrf.bgpAdvertisements $key }}
 {{- $_ := set $has "BGPAdvertisement" true }}
+{{- $poolNames := list }}
+{{- range (include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray) }}
+{{- $poolNames = append $poolNames (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" . "item" (get $vrf.addressPools .))) }}
+{{- end }}
+{{- $peerNames := list }}
+{{- range ($adv.peers | default (keys ($vrf.bgpPeers | default dict) | sortAlpha)) }}
+{{- $peerNames = append $peerNames (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" . "item" (get $vrf.bgpPeers .))) }}
+{{- end }}
+{{- $advertisements = append $advertisements (dict "name" (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $key "item" $adv)) "pools" $poolNames "peers" $peerNames) }}
 {{- end }}
 {{- $egress := list }}
 {{- range $key := keys ($vrf.egressServices | default dict) | sortAlpha }}
@@ -295,7 +311,7 @@ as the objects themselves, so the hook checks exactly what will be applied.
 {{- end }}
 {{- $policy := $vrf.policy | default dict }}
 {{- $desiredState := include "symmetric-routing.desiredState" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "networks" $networks) | fromJson }}
-{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" (include "symmetric-routing.policyName" (dict "root" $root "vrfName" $vrfName "vrf" $vrf)) "nodeSelector" ($policy.nodeSelector | default dict) "pools" $pools "peers" $peers "egressServices" $egress "desiredState" $desiredState) }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" (include "symmetric-routing.policyName" (dict "root" $root "vrfName" $vrfName "vrf" $vrf)) "nodeSelector" ($policy.nodeSelector | default dict) "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress "desiredState" $desiredState) }}
 {{- end }}
 {{- if $v.bfdProfiles }}
 {{- $_ := set $has "BFDProfile" true }}

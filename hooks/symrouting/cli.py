@@ -1,4 +1,4 @@
-"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify`.
+"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram`.
 
 In the cluster (the Helm hook Job) it authenticates with the pod's service account; from a
 laptop, `--kubectl` goes through `kubectl get --raw` with any kubeconfig, and `--server`,
@@ -35,8 +35,18 @@ def _parser() -> argparse.ArgumentParser:
                             ("discover", "print a values override with the cluster's CIDRs"),
                             ("teardown", "remove the release's VRFs from the nodes (before uninstall)"),
                             ("prune", "remove from the nodes what the new values drop (before upgrade)"),
-                            ("verify", "check the installed release works (helm test)")):
+                            ("verify", "check the installed release works (helm test)"),
+                            ("diagram", "draw the site's topology from its plan (no cluster needed)")):
         command = sub.add_parser(name, help=help_text)
+        if name == "diagram":
+            plan = command.add_mutually_exclusive_group(required=True)
+            plan.add_argument("--plan", type=Path, help="plan.json as the chart renders it ('-' for stdin)")
+            plan.add_argument("--plan-from-manifest", type=Path,
+                              help="`helm template` output holding the hooks ConfigMap ('-' for stdin)")
+            command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
+                                 help="svg runs Graphviz's dot, which must be on PATH")
+            command.add_argument("--output", type=Path, help="write here instead of standard output")
+            continue
         api = command.add_argument_group("API access (default: the pod's service account)")
         api.add_argument("--kubectl", action="store_true", help="go through `kubectl get --raw`")
         api.add_argument("--context", help="kubeconfig context, with --kubectl")
@@ -145,6 +155,27 @@ def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
+def draw(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    from symrouting import diagram
+
+    plan = _load_plan(args, stdin)
+    text = diagram.mermaid(plan) if args.format == "mermaid" else diagram.dot(plan)
+    if args.format == "svg":
+        import shutil
+        import subprocess
+
+        dot = shutil.which("dot")
+        if dot is None:
+            raise PlanError("--format svg needs Graphviz's dot on PATH (Debian: apt-get install graphviz); "
+                            "--format dot writes the graph for any Graphviz")
+        text = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, check=True).stdout
+    if args.output:
+        args.output.write_text(text)
+    else:
+        stdout.write(text)
+    return EXIT_OK
+
+
 def discover(args: argparse.Namespace, stdout: TextIO) -> int:
     transport = _transport(args)
     facts = Facts()
@@ -177,6 +208,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return clean(args, stdout, stdin)
         if args.command == "verify":
             return verify(args, stdout, stdin)
+        if args.command == "diagram":
+            return draw(args, stdout, stdin)
         return discover(args, stdout)
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")

@@ -13,6 +13,21 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class Peer:
+    name: str
+    address: str  # peerAddress, or the interface of an unnumbered session
+    my_asn: int
+    peer_asn: str  # the number, or "internal"/"external" for dynamicASN
+
+
+@dataclass(frozen=True)
+class Advertisement:
+    name: str
+    pools: tuple[str, ...]
+    peers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class EgressService:
     namespace: str
     name: str
@@ -28,7 +43,8 @@ class Vrf:
     policy_name: str
     node_selector: dict[str, str]
     pools: tuple[Pool, ...] = ()
-    peers: tuple[str, ...] = ()
+    peers: tuple[Peer, ...] = ()
+    advertisements: tuple[Advertisement, ...] = ()
     egress_services: tuple[EgressService, ...] = ()
     # The nmstate desiredState the release's policy for this VRF will carry.
     desired_state: dict[str, Any] = field(default_factory=dict)
@@ -87,7 +103,11 @@ def parse_plan(data: Any) -> Plan:
                 policy_name=str(vrf["policyName"]),
                 node_selector={str(k): str(v) for k, v in (vrf.get("nodeSelector") or {}).items()},
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses")) for p in vrf.get("pools", [])),
-                peers=_strings(vrf.get("peers", []), "peers"),
+                peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")))
+                            for p in vrf.get("peers", [])),
+                advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
+                                                   _strings(a.get("peers", []), "advertisement peers"))
+                                     for a in vrf.get("advertisements", [])),
                 egress_services=tuple(
                     EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]), str(s.get("addressPool", "")))
                     for s in vrf.get("egressServices", [])

@@ -19,7 +19,8 @@ def test_seed_plan_says_what_the_release_creates() -> None:
     [vrf] = plan.vrfs
     assert (vrf.name, vrf.table_id, vrf.policy_name, vrf.node_selector) == ("ens4vrf", 2, "vrfpolicy", {"vrf": "true"})
     assert [(p.name, p.addresses) for p in vrf.pools] == [("first-pool", ("192.169.10.0/32",))]
-    assert vrf.peers == ("frrviavrf",)
+    assert [(p.name, p.address, p.my_asn, p.peer_asn) for p in vrf.peers] == [("frrviavrf", "192.168.130.1", 100, "200")]
+    assert [(a.name, a.pools, a.peers) for a in vrf.advertisements] == [("first-adv", ("first-pool",), ("frrviavrf",))]
     assert [(s.namespace, s.name, s.source_ip_by) for s in vrf.egress_services] == [("test", "server1", "LoadBalancerIP")]
     assert {k.kind for k in plan.kinds} == {"NodeNetworkConfigurationPolicy", "BGPPeer", "IPAddressPool",
                                             "BGPAdvertisement", "EgressService"}
