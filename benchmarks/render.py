@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): what rendering costs, against the floor of Helm itself.
+
+For the seed site and generated sites of 1, 10, 100 and 500 VRFs (each with two peers, a
+pool, an advertisement and an egress service), prints the median wall time of `helm
+template` of this chart beside the same for a chart of static manifests that holds exactly
+the objects this chart renders (the floor: Helm's own start, parse and output), under Helm 3
+and Helm 4. Targets: at most 1.3x the floor for the seed site, at most 1.5x at 500 VRFs, and
+cost growing linearly with VRFs. Also prints the packaged chart's size (target: under 25
+KiB) and, with --suite, the test suite's wall time (target: under 60 s on 2 cores).
+
+Run: .tools/venv/bin/python benchmarks/render.py [--runs N] [--suite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HELMS = {"helm3": ROOT / ".tools" / "bin" / "helm3", "helm4": ROOT / ".tools" / "bin" / "helm4"}
+
+
+def generated_site(vrfs: int) -> dict[str, object]:
+    site: dict[str, object] = {
+        "platform": "kubernetes",
+        "cluster": {"serviceNetwork": ["10.96.0.0/16"], "clusterNetwork": ["10.244.0.0/16"], "masqueradeSubnet": ["169.254.0.0/17"]},
+        "vrfs": {},
+    }
+    for i in range(vrfs):
+        third, fourth = divmod(i, 250)
+        gateway = f"10.{100 + third}.{fourth}.1"
+        site["vrfs"][f"v{i}"] = {  # type: ignore[index]
+            "tableId": 1000 + i, "myASN": 64512,
+            "policy": {"nodeSelector": {"tenant.example.com/v": str(i)}},
+            "ports": {f"eth{i}": {"ipv4": [f"10.{100 + third}.{fourth}.10/24"]}},
+            "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": gateway}],
+            "bgpPeers": {"a": {"peerASN": 65000, "peerAddress": gateway},
+                         "b": {"peerASN": 65000, "peerAddress": f"10.{100 + third}.{fourth}.2"}},
+            "addressPools": {"pool": {"addresses": [f"198.{18 + third}.{fourth}.0/28"]}},
+            "bgpAdvertisements": {"adv": {}},
+            "egressServices": {f"svc{i}": {}},
+        }
+    return site
+
+
+def median_seconds(command: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def static_chart(folder: Path, manifest: str) -> Path:
+    """A chart whose only template is the manifest; the few "{{" in it (the hooks' Python
+    code) are escaped so that Helm prints them as they are."""
+    chart = folder / "static"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: static\nversion: 0.1.0\n")
+    (chart / "templates" / "all.yaml").write_text(manifest.replace("{{", '{{ "{{" }}'))
+    return chart
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--suite", action="store_true", help="also time scripts/test.sh")
+    args = parser.parse_args()
+    cases: list[tuple[str, Path | dict[str, object]]] = [("seed", ROOT / "ci" / "seed-values.yaml")]
+    cases += [(f"{n} VRFs", generated_site(n)) for n in (1, 10, 100, 500)]
+    print(f"helm template wall time, median of {args.runs} runs; floor = the same objects as static manifests")
+    print(f"{'site':<10}{'objects':>8}" + "".join(f"{h + ' chart':>14}{h + ' floor':>14}{'ratio':>7}" for h in HELMS))
+    per_vrf: dict[str, list[tuple[int, float]]] = {h: [] for h in HELMS}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name, site in cases:
+            values = site if isinstance(site, Path) else folder / f"{name.split()[0]}.yaml"
+            if not isinstance(site, Path):
+                values.write_text(yaml.safe_dump(site))
+            row = f"{name:<10}"
+            for helm_name, helm in HELMS.items():
+                command = [str(helm), "template", "tenant-a", str(ROOT), "-n", "test", "-f", str(values)]
+                manifest = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+                if helm_name == "helm3":
+                    row += f"{manifest.count(chr(10) + 'kind: '):>8}"
+                shutil.rmtree(folder / "static", ignore_errors=True)
+                floor_command = [str(helm), "template", "tenant-a", str(static_chart(folder, manifest)), "-n", "test"]
+                chart_time, floor_time = median_seconds(command, args.runs), median_seconds(floor_command, args.runs)
+                row += f"{chart_time * 1000:>12.0f}ms{floor_time * 1000:>12.0f}ms{chart_time / floor_time:>6.2f}x"
+                if name != "seed":
+                    per_vrf[helm_name].append((int(name.split()[0]), chart_time))
+            print(row)
+        for helm_name, points in per_vrf.items():
+            (n1, t1), (n2, t2) = points[-2], points[-1]
+            print(f"{helm_name}: {(t2 - t1) / (n2 - n1) * 1000:.2f} ms per added VRF between {n1} and {n2} VRFs "
+                  f"({(points[2][1] - points[1][1]) / (points[2][0] - points[1][0]) * 1000:.2f} ms between 10 and 100)")
+        package = subprocess.run([str(HELMS["helm3"]), "package", str(ROOT), "-d", str(folder)], check=True,
+                                 capture_output=True, text=True).stdout.strip().rsplit(" ", 1)[-1]
+        size = Path(package).stat().st_size
+        print(f"packaged chart: {Path(package).name}, {size / 1024:.1f} KiB (target: under 25 KiB)")
+    if args.suite:
+        started = time.perf_counter()
+        subprocess.run([str(ROOT / "scripts" / "test.sh"), "-q"], check=True, capture_output=True)
+        print(f"test suite (tools installed): {time.perf_counter() - started:.1f} s (target: under 60 s on 2 cores)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

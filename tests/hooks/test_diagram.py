@@ -1,0 +1,78 @@
+"""`symrouting diagram`: a site's topology as Mermaid and as Graphviz (SVG with real dot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from symrouting import diagram
+from symrouting.plan import parse_plan
+from tests.hooks.conftest import render_plan
+from tests.support import helm
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+NODE = re.compile(r"^\s+(\w+)[\[({/]", re.MULTILINE)
+EDGE = re.compile(r"^\s+(\w+) (?:<-->|-\.->|-->|==>)\|[^|]*\| (\w+)$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("site", helm.site_files(), ids=helm.site_name)
+def test_every_edge_joins_declared_nodes(site: Path) -> None:
+    plan = parse_plan(json.loads(render_plan([site])))
+    text = diagram.mermaid(plan)
+    declared = set(NODE.findall(text))
+    edges = EDGE.findall(text)
+    assert edges, "a site without edges draws nothing useful"
+    for left, right in edges:
+        assert {left, right} <= declared, (left, right)
+    for vrf in plan.vrfs:
+        assert f"VRF {vrf.name} · table {vrf.table_id}" in text
+        for peer in vrf.peers:
+            assert f"BGP peer {peer.name}<br/>{peer.address}" in text
+        for egress in vrf.egress_services:
+            assert f"Service {egress.namespace}/{egress.name}<br/>source IP: {egress.source_ip_by}" in text
+
+
+def test_seed_draws_the_documented_path() -> None:
+    text = diagram.mermaid(parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml"]))))
+    assert 'port_ens4vrf_ens4 <-->|"BGP · AS 100"| peer_frrviavrf' in text
+    assert 'pool_first_pool -.->|"first-adv"| peer_frrviavrf' in text
+    assert 'svc_test_server1 ==>|"egress · table 2 · 0.0.0.0/0 via 192.168.130.1"| port_ens4vrf_ens4' in text
+
+
+def test_unnumbered_peers_hang_on_their_port() -> None:
+    plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "vlan-bond-values.yaml"])))
+    text = diagram.mermaid(plan)
+    assert "port_ran_bond_bond1 <-->|" in text
+
+
+def test_svg_through_graphviz(run_cli: Run, tmp_path: Path) -> None:
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is missing: scripts/bootstrap.sh installs it")
+    output = tmp_path / "multi-vrf.svg"
+    result = run_cli("diagram", "--format=svg", f"--output={output}", plan=render_plan([helm.CHART / "ci" / "multi-vrf-values.yaml"]),
+                     env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    root = ElementTree.fromstring(output.read_text())
+    assert root.tag.endswith("svg")
+    texts = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    assert "VRF pay-a · table 10" in texts and "BGP peer edge-payments-b-tor-1" in texts
+
+
+def test_readme_diagrams_are_current() -> None:
+    spec = importlib.util.spec_from_file_location("diagrams", helm.CHART / "scripts" / "diagrams.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    readme = (helm.CHART / "README.md").read_text()
+    assert "<!-- diagram:seed:start -->" in readme and "<!-- diagram:multi-vrf:start -->" in readme
+    assert module.updated(readme, str(helm.helm_binary("helm3"))) == readme, "run scripts/diagrams.py --write"
