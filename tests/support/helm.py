@@ -39,7 +39,7 @@ class Result:
 def run(version: str, *args: str, chart: Path = CHART) -> Result:
     proc = subprocess.run(
         [str(helm_binary(version)), *args],
-        cwd=chart,
+        cwd=chart if chart.is_dir() else chart.parent,
         capture_output=True,
         text=True,
         env={**os.environ, "HELM_CACHE_HOME": "/tmp/helm-cache", "HELM_CONFIG_HOME": "/tmp/helm-config"},

@@ -1,0 +1,47 @@
+"""`helm package` ships the chart and its hooks' code, and nothing of the tests, CI, sites or
+tooling; the package installs the same objects as the source tree renders."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import yaml
+
+from tests.support import helm
+
+
+def test_package_holds_the_chart_and_hooks_only(tmp_path: Path) -> None:
+    result = helm.run("helm3", "package", str(helm.CHART), "--destination", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    [package] = tmp_path.glob("symmetric-routing-*.tgz")
+    with tarfile.open(package) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"Chart.yaml", "values.yaml", "values.schema.json", "README.md", "LICENSE", "templates/_helpers.tpl"} <= names
+    modules = {f"hooks/symrouting/{p.name}" for p in (helm.CHART / "hooks" / "symrouting").glob("*.py")}
+    assert modules <= names
+    for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", ".github/", ".ci/", ".tools/",
+                     "requirements-dev.txt", "pytest.ini", ".gitignore"):
+        assert not any(name == excluded or name.startswith(excluded) for name in names), excluded
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+
+
+def test_packaged_chart_renders_like_the_source(tmp_path: Path) -> None:
+    helm.run("helm3", "package", str(helm.CHART), "--destination", str(tmp_path))
+    [package] = tmp_path.glob("symmetric-routing-*.tgz")
+    site = helm.CHART / "ci" / "multi-vrf-values.yaml"
+    from_source = helm.template("helm3", [site])
+    from_package = helm.template("helm3", [site], chart=package)
+    assert from_package.returncode == 0, from_package.stderr
+    assert from_package.stdout == from_source.stdout
+
+
+def test_chart_yaml_carries_what_artifact_hub_shows() -> None:
+    chart = yaml.safe_load((helm.CHART / "Chart.yaml").read_text())
+    annotations = chart["annotations"]
+    assert annotations["artifacthub.io/prerelease"] == "true"
+    assert annotations["artifacthub.io/license"] == "Apache-2.0"
+    for key in ("artifacthub.io/changes", "artifacthub.io/links", "artifacthub.io/images"):
+        assert isinstance(yaml.safe_load(annotations[key]), list), key
+    changelog = (helm.CHART / "CHANGELOG.md").read_text()
+    assert f"## [{chart['version']}]" in changelog
