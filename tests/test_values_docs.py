@@ -3,30 +3,18 @@ and README.md's values table is what scripts/values_table.py makes of values.yam
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import pytest
 from jsonschema import Draft7Validator
 
-from tests.support import helm
+from tests.support import helm, scripts
 
 
-def _load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("values_table", helm.CHART / "scripts" / "values_table.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-values_table = _load_generator()
+values_table = scripts.load("values_table")
 SCHEMA = json.loads((helm.CHART / "values.schema.json").read_text())
 
 

@@ -6,7 +6,7 @@ for failures the fix in values terms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from symrouting import cidr
@@ -27,7 +27,7 @@ class Result:
     fix: str = ""
 
 
-def _values_lines(key_values: dict[str, Iterable[str]]) -> str:
+def _values_lines(key_values: Mapping[str, Iterable[str]]) -> str:
     lines = ["cluster:"] + [f"  {key}: [{', '.join(values)}]" for key, values in key_values.items()]
     return "\n".join(lines)
 

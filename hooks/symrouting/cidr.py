@@ -18,9 +18,9 @@ def pool_networks(entry: str) -> list[Network]:
     if "-" in entry:
         first_text, last_text = (part.strip() for part in entry.split("-", 1))
         first, last = ipaddress.ip_address(first_text), ipaddress.ip_address(last_text)
-        if first.version != last.version or first > last:
+        if first.version != last.version or int(first) > int(last):
             raise ValueError(f"{entry!r} is not a range of one family, first before last")
-        return list(ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+        return list(ipaddress.summarize_address_range(first, last))
     return [ipaddress.ip_network(entry.strip(), strict=False)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from symrouting.plan import Kind
 
@@ -56,6 +57,14 @@ class Facts:
     unreadable: dict[str, str] = field(default_factory=dict)
     # Objects skipped because they did not have the expected shape.
     malformed: list[str] = field(default_factory=list)
+
+
+def condition_true(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The status condition of that type when it is "True", else None."""
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if isinstance(condition, dict) and condition.get("type") == kind and condition.get("status") == "True":
+            return condition
+    return None
 
 
 def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:

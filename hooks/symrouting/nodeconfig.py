@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from symrouting.facts import condition_true
+
 State = dict[str, Any]
 VIRTUAL_TYPES = ("vrf", "vlan", "bond")
 
@@ -77,32 +79,25 @@ class Progress:
         return not self.pending
 
 
-def _condition(enactment: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    for condition in (enactment.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == kind and condition.get("status") == "True":
-            return condition
-    return None
-
-
 def enactment_progress(enactments: Iterable[dict[str, Any]], generation: int, nodes: Iterable[str]) -> Progress:
     """Applied, failed and pending nodes of a policy generation.
 
     A node counts only once its enactment reports that generation: until then its conditions
     speak of the policy as it was before the update.
     """
-    by_node = {}
+    by_node: dict[str, dict[str, Any]] = {}
     for enactment in enactments:
         labels = (enactment.get("metadata") or {}).get("labels") or {}
         node = labels.get("nmstate.io/node") or str((enactment.get("metadata") or {}).get("name", "")).split(".", 1)[0]
         by_node[node] = enactment
     progress = Progress()
     for node in sorted(set(nodes) | set(by_node)):
-        enactment = by_node.get(node)
-        if enactment is None or (enactment.get("status") or {}).get("policyGeneration") != generation:
+        reported = by_node.get(node)
+        if reported is None or (reported.get("status") or {}).get("policyGeneration") != generation:
             progress.pending.append(node)
-        elif _condition(enactment, "Available"):
+        elif condition_true(reported, "Available"):
             progress.applied.append(node)
-        elif (failure := _condition(enactment, "Failing") or _condition(enactment, "Aborted")):
+        elif (failure := condition_true(reported, "Failing") or condition_true(reported, "Aborted")):
             progress.failed.append((node, str(failure.get("message") or failure.get("reason") or "failed")))
         else:
             progress.pending.append(node)

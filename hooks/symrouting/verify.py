@@ -10,16 +10,10 @@ from __future__ import annotations
 from symrouting import cidr
 from symrouting.api import Transport
 from symrouting.checks import FAIL, PASS, Result
+from symrouting.facts import condition_true
 from symrouting.plan import EgressService, Plan
 
 EGRESS_LABEL = "egress-service.k8s.ovn.org/{namespace}-{name}"
-
-
-def _condition(obj: dict, kind: str) -> dict | None:
-    for condition in (obj.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == kind and condition.get("status") == "True":
-            return condition
-    return None
 
 
 def check_policies(transport: Transport, plan: Plan) -> Result:
@@ -28,10 +22,10 @@ def check_policies(transport: Transport, plan: Plan) -> Result:
         policy = transport.get(f"/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/{vrf.policy_name}")
         if policy is None:
             problems.append(f"{vrf.policy_name}: not found")
-        elif _condition(policy, "Available"):
+        elif condition_true(policy, "Available"):
             fine.append(f"{vrf.policy_name}: Available")
         else:
-            degraded = _condition(policy, "Degraded") or {}
+            degraded = condition_true(policy, "Degraded") or {}
             problems.append(f"{vrf.policy_name}: not Available ({degraded.get('reason', 'in progress')}: "
                             f"{degraded.get('message', 'see kubectl get nnce')})")
     if problems:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 from symrouting import diagram
 from symrouting.plan import parse_plan
 from tests.hooks.conftest import render_plan
-from tests.support import helm
+from tests.support import helm, scripts
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 NODE = re.compile(r"^\s+(\w+)[\[({/]", re.MULTILINE)
@@ -68,11 +66,7 @@ def test_svg_through_graphviz(run_cli: Run, tmp_path: Path) -> None:
 
 
 def test_readme_diagrams_are_current() -> None:
-    spec = importlib.util.spec_from_file_location("diagrams", helm.CHART / "scripts" / "diagrams.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = scripts.load("diagrams")
     readme = (helm.CHART / "README.md").read_text()
     assert "<!-- diagram:seed:start -->" in readme and "<!-- diagram:multi-vrf:start -->" in readme
     assert module.updated(readme, str(helm.helm_binary("helm3"))) == readme, "run scripts/diagrams.py --write"
