@@ -134,10 +134,18 @@ def check_vrf_conflicts(plan: Plan, facts: Facts) -> Result:
                         f"{vrf.name} (table {vrf.table_id}): policy {policy.name}{owner} sets VRF {other_name} "
                         f"(table {other_table}), same {' and '.join(clash)}, on {_shown(shared)}"
                     )
+    ours = {vrf.name for vrf in plan.vrfs}
+    for peer in facts.peers or ():
+        if peer.vrf in ours:
+            owner = f" of release {peer.owner}" if peer.owner else ""
+            conflicts.append(f"{peer.vrf}: BGPPeer {peer.name}{owner} already peers in this VRF")
+    if "peers" in facts.unreadable:
+        conflicts.append(f"could not read the BGPPeers: {facts.unreadable['peers']}")
     if conflicts:
-        return Result(name, FAIL, "another policy uses the same VRF name or table on the same nodes", tuple(conflicts),
+        return Result(name, FAIL, "another release uses the same VRF name or table on the same nodes", tuple(conflicts),
                       "give the VRF another name (the vrfs key) and another vrfs.<vrf>.tableId, or nodes of its own")
-    return Result(name, PASS, f"no other policy ({len(facts.policies)} read) uses these VRF names or tables on shared nodes")
+    return Result(name, PASS, f"no other policy ({len(facts.policies)} read) or BGPPeer ({len(facts.peers or ())} read) "
+                              "uses these VRF names or tables on shared nodes")
 
 
 def check_pool_overlaps(plan: Plan, facts: Facts) -> Result:

@@ -40,6 +40,15 @@ class ForeignPool:
     addresses: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ForeignPeer:
+    """A BGPPeer of another release (or of no release) and the VRF it peers in."""
+
+    name: str
+    owner: str
+    vrf: str
+
+
 @dataclass
 class Facts:
     service_network: Sourced | None = None
@@ -50,6 +59,7 @@ class Facts:
     nodes: tuple[Node, ...] | None = None
     policies: tuple[ForeignPolicy, ...] | None = None
     pools: tuple[ForeignPool, ...] | None = None
+    peers: tuple[ForeignPeer, ...] | None = None
     metallb_mode: str | None = None
     metallb_mode_source: str = ""
     missing_kinds: tuple[Kind, ...] | None = None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from symrouting.api import ApiError, Transport
-from symrouting.facts import Facts, ForeignPolicy, ForeignPool, Node, Sourced
+from symrouting.facts import Facts, ForeignPeer, ForeignPolicy, ForeignPool, Node, Sourced
 from symrouting.plan import Kind, Plan
 
 T = TypeVar("T")
@@ -167,6 +167,11 @@ def _pool(item: dict[str, Any]) -> ForeignPool:
     return ForeignPool(str(meta["name"]), owner_of(meta), _cidr_list(item["spec"]["addresses"]))
 
 
+def _peer(item: dict[str, Any]) -> ForeignPeer:
+    meta = item["metadata"]
+    return ForeignPeer(str(meta["name"]), owner_of(meta), str((item.get("spec") or {}).get("vrf") or ""))
+
+
 def read_kinds(transport: Transport, plan: Plan) -> tuple[Kind, ...]:
     missing = []
     for kind in plan.kinds:
@@ -210,6 +215,11 @@ def gather(transport: Transport, plan: Plan) -> Facts:
                         _pool, facts.malformed)
         facts.pools = tuple(p for p in found or [] if not plan.owns(p.owner))
 
+    def peers() -> None:
+        found = collect(transport, f"/apis/metallb.io/v1beta2/namespaces/{plan.metallb_namespace}/bgppeers",
+                        _peer, facts.malformed)
+        facts.peers = tuple(p for p in found or [] if p.vrf and not plan.owns(p.owner))
+
     def kinds() -> None:
         facts.missing_kinds = read_kinds(transport, plan)
 
@@ -218,5 +228,6 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     attempt("nodes", lambda: read_nodes(transport, facts))
     attempt("policies", policies)
     attempt("pools", pools)
+    attempt("peers", peers)
     attempt("metallb", lambda: read_metallb_mode(transport, plan, facts))
     return facts

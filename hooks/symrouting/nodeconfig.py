@@ -3,7 +3,8 @@
 Deleting a NodeNetworkConfigurationPolicy leaves its configuration on the nodes; only a
 desiredState that says `state: absent` removes it. removal_state() compares the state a
 policy carries today with the one it will carry (none, on uninstall) and returns the
-removals: interfaces the chart created (VRF, VLAN, bond) set absent, a physical port only
+removals: interfaces the chart created (VRF, VLAN, bond) set absent (a VRF also when its
+table id changes), a physical port only
 stripped of its addresses (an absent NIC goes down), routes and route rules set absent,
 except rules that another policy still declares (the main-table rules for the cluster's
 CIDRs are the same for every tenant).
@@ -43,7 +44,15 @@ def removal_state(current: State, target: State | None, kept_rules: set[tuple[tu
     interfaces = []
     for iface in current.get("interfaces") or []:
         name, kind = iface.get("name"), iface.get("type")
-        if iface.get("state") == "absent" or name in target_interfaces:
+        if iface.get("state") == "absent":
+            continue
+        if name in target_interfaces:
+            # A VRF keeps its routing table for life: a new table id means a new VRF, so the
+            # old one goes and the new policy creates it again.
+            old_table = (iface.get("vrf") or {}).get("route-table-id")
+            new_table = (target_interfaces[name].get("vrf") or {}).get("route-table-id")
+            if kind == "vrf" and old_table != new_table:
+                interfaces.append({"name": name, "type": "vrf", "state": "absent"})
             continue
         if kind in VIRTUAL_TYPES:
             interfaces.append({"name": name, "type": kind, "state": "absent"})

@@ -134,7 +134,8 @@ def test_upgrade_to_a_new_table_removes_the_old_tables_route(run_cli: Run, clust
     assert result.returncode == 0, result.stdout
     [update] = nmstate.updates
     old_route = policies([SEED])[0]["spec"]["desiredState"]["routes"]["config"][0]
-    assert update["spec"]["desiredState"] == {"interfaces": [], "routes": {"config": [{**old_route, "state": "absent"}]}}
+    assert update["spec"]["desiredState"] == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}],
+                                              "routes": {"config": [{**old_route, "state": "absent"}]}}
 
 
 def test_upgrade_that_renames_the_vrf_removes_the_old_one_whole(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:

@@ -117,13 +117,18 @@ def test_other_tenants_table_and_pool_stop_the_install(run_cli: Run, serve: Serv
     clusters.add_policy(routes, "vrfpolicy", vrf="ens4vrf", table=2, selector={"vrf": "true"},
                         owner=f"{helm.NAMESPACE}/{helm.RELEASE}")  # our own, on upgrade: not a conflict
     clusters.add_pool(routes, "blue-pool", ["192.169.10.0/30"], owner="blue/blue")
+    clusters.add_peer(routes, "blue-tor", vrf="ens4vrf", owner="blue/blue")
+    clusters.add_peer(routes, "frrviavrf", vrf="ens4vrf", owner=f"{helm.NAMESPACE}/{helm.RELEASE}")
     api = serve(routes)
     result = run_cli("preflight", "--json", api=api, plan=seed_plan)
     assert result.returncode == 1
     data = json.loads(result.stdout)
     found = {c["check"]: c for c in data["checks"]}
     assert found["vrf-conflicts"]["status"] == "fail"
-    assert len(found["vrf-conflicts"]["details"]) == 1 and "blue-vrf of release blue/blue" in found["vrf-conflicts"]["details"][0]
+    assert found["vrf-conflicts"]["details"] == [
+        "ens4vrf (table 2): policy blue-vrf of release blue/blue sets VRF bluevrf (table 2), same table id, "
+        "on worker-0, worker-1, worker-2",
+        "ens4vrf: BGPPeer blue-tor of release blue/blue already peers in this VRF"]
     assert found["pool-overlaps"]["status"] == "fail" and "blue-pool" in found["pool-overlaps"]["details"][0]
     assert data["ok"] is False
 

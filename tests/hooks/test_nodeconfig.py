@@ -48,11 +48,14 @@ def test_an_unchanged_upgrade_removes_nothing(tmp_path: Path) -> None:
     assert removal_state(desired_state(tmp_path), desired_state(tmp_path)) is None
 
 
-def test_table_id_change_removes_the_old_tables_routes_only(tmp_path: Path) -> None:
+def test_table_id_change_removes_the_old_vrf_and_its_routes(tmp_path: Path) -> None:
+    """The kernel does not move a VRF to another table: the old one goes, the new policy
+    creates it anew; the port keeps its addresses, the main-table rules stay."""
     current = desired_state(tmp_path)
     target = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     removal = removal_state(current, target)
-    assert removal == {"interfaces": [], "routes": {"config": [{**current["routes"]["config"][0], "state": "absent"}]}}
+    assert removal == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}],
+                       "routes": {"config": [{**current["routes"]["config"][0], "state": "absent"}]}}
     assert removal["routes"]["config"][0]["table-id"] == 2
 
 

@@ -58,6 +58,7 @@ def base(nodes: list[dict[str, Any]], metallb_backend: str | None = "frr") -> di
     routes["/api/v1/nodes"] = nodes
     routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"] = []
     routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools"] = []
+    routes["/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"] = []
     routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs"] = (
         [{"apiVersion": "metallb.io/v1beta1", "kind": "MetalLB",
           "metadata": {"name": "metallb", "namespace": "metallb-system"},
@@ -138,4 +139,12 @@ def add_pool(routes: dict[str, Any], name: str, addresses: list[str], owner: str
         "apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
         "metadata": {"name": name, "namespace": "metallb-system", "annotations": release_annotations(owner)},
         "spec": {"addresses": addresses},
+    })
+
+
+def add_peer(routes: dict[str, Any], name: str, *, vrf: str, owner: str | None = None) -> None:
+    routes["/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"].append({
+        "apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer",
+        "metadata": {"name": name, "namespace": "metallb-system", "annotations": release_annotations(owner)},
+        "spec": {"myASN": 64999, "peerASN": 65000, "peerAddress": "192.0.2.1", "vrf": vrf},
     })
