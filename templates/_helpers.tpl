@@ -368,6 +368,21 @@ namespace, since two namespaces may hold releases of one name. Takes a dict: roo
 {{- end }}
 
 {{/*
+symmetric-routing.cleanupHooks: the Helm hooks of the cleanup Jobs that are enabled
+("pre-upgrade", "pre-delete", both comma-joined, or empty).
+*/}}
+{{- define "symmetric-routing.cleanupHooks" -}}
+{{- $hooks := list }}
+{{- if .Values.cleanup.onUpgrade }}
+{{- $hooks = append $hooks "pre-upgrade" }}
+{{- end }}
+{{- if .Values.cleanup.onUninstall }}
+{{- $hooks = append $hooks "pre-delete" }}
+{{- end }}
+{{- join "," $hooks }}
+{{- end }}
+
+{{/*
 symmetric-routing.hookPhases: the Helm hooks the shared hook objects (ServiceAccount,
 ConfigMap) serve: the union of what the enabled Jobs need. Empty when no Job is enabled.
 */}}
@@ -377,11 +392,8 @@ ConfigMap) serve: the union of what the enabled Jobs need. Empty when no Job is 
 {{- if .Values.preflight.enabled }}
 {{- $phases = concat $phases (list "pre-install" "pre-upgrade") }}
 {{- end }}
-{{- if .Values.cleanup.onUpgrade }}
-{{- $phases = append $phases "pre-upgrade" }}
-{{- end }}
-{{- if .Values.cleanup.onUninstall }}
-{{- $phases = append $phases "pre-delete" }}
+{{- with include "symmetric-routing.cleanupHooks" . }}
+{{- $phases = concat $phases (splitList "," .) }}
 {{- end }}
 {{- if .Values.tests.enabled }}
 {{- $phases = append $phases "test" }}
