@@ -350,7 +350,7 @@ as the objects themselves, so the hook checks exactly what will be applied.
   "cluster" $networks
   "vrfs" $vrfs
   "kinds" $kinds }}
-{{- toPrettyJson $plan }}
+{{- toJson $plan }}
 {{- end }}
 
 {{/*

@@ -127,3 +127,24 @@ def test_verify_rbac_names_the_release_objects() -> None:
     named = {rule["resources"][0]: rule.get("resourceNames") for rule in rules}
     assert named == {"nodenetworkconfigurationpolicies": ["vrfpolicy"], "services": ["server1"],
                      "egressservices": ["server1"], "nodes": None}
+
+
+def test_a_plan_too_large_for_a_configmap_is_refused(tmp_path: Any) -> None:
+    """A ConfigMap holds 1 MiB; a release with hundreds of VRFs is told to split, by name."""
+    import yaml
+
+    vrfs = {}
+    for i in range(1000):
+        third, fourth = divmod(i, 250)
+        gateway = f"10.{100 + third}.{fourth}.1"
+        vrfs[f"v{i}"] = {"tableId": 1000 + i, "myASN": 64512, "ports": {f"eth{i}": {"ipv4": [f"10.{100 + third}.{fourth}.10/24"]}},
+                         "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": gateway}],
+                         "bgpPeers": {"a": {"peerASN": 65000, "peerAddress": gateway}},
+                         "addressPools": {"pool": {"addresses": [f"198.{18 + third}.{fourth}.0/28"]}},
+                         "bgpAdvertisements": {"adv": {}}, "egressServices": {f"svc{i}": {}}}
+    site = tmp_path / "huge.yaml"
+    site.write_text(yaml.safe_dump({"platform": "kubernetes", "vrfs": vrfs,
+                                    "cluster": {"serviceNetwork": ["10.96.0.0/16"], "clusterNetwork": ["10.244.0.0/16"]}}))
+    result = helm.template("helm3", [site])
+    assert result.returncode != 0 and result.stdout == ""
+    assert "too much for one ConfigMap" in result.stderr and "split the VRFs over several releases" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -29,9 +30,10 @@ def split_objects(stdout: str) -> dict[str, str]:
 
 
 def summarize_hook_code(text: str, hooks_dir: Path) -> str:
-    """The preflight ConfigMap with each hooks/symrouting/*.py value replaced by a line naming
-    the file, after checking that the value is the file byte for byte: the golden file then
-    shows the ConfigMap's shape without repeating the package's code."""
+    """The hooks ConfigMap made readable: each hooks/symrouting/*.py value replaced by a line
+    naming the file, after checking that the value is the file byte for byte, and plan.json
+    (compact in the chart, to stay far below a ConfigMap's 1 MiB) indented, after checking
+    that it is one line of JSON. The golden file then shows what the hooks are handed."""
     doc = yaml.safe_load(text)
     if doc.get("kind") != "ConfigMap" or not any(key.endswith(".py") for key in doc.get("data", {})):
         return text
@@ -39,6 +41,14 @@ def summarize_hook_code(text: str, hooks_dir: Path) -> str:
     out, skipping = [], False
     for line in lines:
         key = line.strip().split(":", 1)[0]
+        if line.startswith("  plan.json: "):
+            plan = doc["data"]["plan.json"]
+            assert plan.count("\n") <= 1, "plan.json is rendered compact"
+            pretty = json.dumps(json.loads(plan), indent=2, sort_keys=True)
+            out.append("  plan.json: |  # compact in the chart; indented here for reading\n")
+            out += [f"    {row}\n" for row in pretty.splitlines()]
+            skipping = True
+            continue
         if line.startswith("  ") and not line.startswith("   ") and key.endswith(".py"):
             source = (hooks_dir / key).read_text()
             if doc["data"][key] != source:
