@@ -23,7 +23,7 @@ def test_package_holds_the_chart_and_hooks_only(tmp_path: Path) -> None:
     for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", ".github/", ".ci/", ".tools/",
                      "requirements-dev.txt", "pytest.ini", ".gitignore"):
         assert not any(name == excluded or name.startswith(excluded) for name in names), excluded
-    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+    assert all(name.endswith(".py") for name in names if name.startswith("hooks/")), "only the package's modules"
 
 
 def test_packaged_chart_renders_like_the_source(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ PACKAGE = helm.CHART / "hooks" / "symrouting"
 
 
 def test_mypy_strict() -> None:
-    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-version", "3.10", "--no-incremental",
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-version", "3.10", "--no-incremental", "--cache-dir=/dev/null",
                              "symrouting"], cwd=PACKAGE.parent, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
