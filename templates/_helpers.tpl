@@ -272,11 +272,13 @@ Argo CD, and the lists stay empty: the preflight then stops the install.
 {{- end }}
 
 {{/*
-symmetric-routing.preflightPlan: what the release is about to create, as the JSON the
-preflight hook reads (hooks/symrouting/plan.py). Rendered from the same values and helpers
-as the objects themselves, so the hook checks exactly what will be applied.
+symmetric-routing.hooksPlan: what the release is about to create, as the JSON the hooks
+read (hooks/symrouting/plan.py): VRFs with their policy's desiredState, peers, pools,
+advertisements and egress services, the cluster CIDRs the rules cover, the kinds rendered.
+Rendered from the same values and helpers as the objects themselves, so the preflight checks,
+the cleanup removes and the test verifies exactly what is applied.
 */}}
-{{- define "symmetric-routing.preflightPlan" -}}
+{{- define "symmetric-routing.hooksPlan" -}}
 {{- $root := . }}
 {{- $fullname := include "symmetric-routing.fullname" . }}
 {{- $v := .Values }}

@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
             plan = command.add_mutually_exclusive_group(required=True)
             plan.add_argument("--plan", type=Path, help="plan.json as the chart renders it ('-' for stdin)")
             plan.add_argument("--plan-from-manifest", type=Path,
-                              help="`helm template` output holding the preflight ConfigMap ('-' for stdin)")
+                              help="`helm template` output holding the hooks ConfigMap ('-' for stdin)")
         if name in ("teardown", "prune"):
             command.add_argument("--timeout", type=float, default=600.0,
                                  help="seconds to wait for nmstate to apply the removals on every node (default 600)")
@@ -92,7 +92,7 @@ def _read(path: Path, stdin: TextIO) -> str:
 
 
 def plan_from_manifest(manifest: str) -> str:
-    """The plan.json block of the preflight ConfigMap in `helm template` output."""
+    """The plan.json block of the hooks ConfigMap in `helm template` output."""
     lines = manifest.splitlines()
     for index, line in enumerate(lines):
         if line.strip() in ("plan.json: |", "plan.json: |-"):

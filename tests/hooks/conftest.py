@@ -43,7 +43,7 @@ def serve(tls: Tls) -> Iterator[Callable[[dict[str, Any]], RunningApi]]:
 
 def render_plan(values_files: list[Path], *, release: str = helm.RELEASE, namespace: str = helm.NAMESPACE,
                 extra: tuple[str, ...] = ()) -> str:
-    """plan.json exactly as the chart puts it in the preflight ConfigMap."""
+    """plan.json exactly as the chart puts it in the hooks ConfigMap."""
     result = helm.template("helm3", values_files, release=release, namespace=namespace,
                            extra=("--show-only", "templates/hooks/configmap.yaml", *extra))
     assert result.returncode == 0, result.stderr
