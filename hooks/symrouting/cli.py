@@ -28,39 +28,37 @@ from symrouting.plan import Plan, PlanError, parse_plan
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
 
 
+# name: (help, reads the API, reads a plan)
+COMMANDS = {
+    "preflight": ("check the cluster before the release touches a node", True, True),
+    "discover": ("print a values override with the cluster's CIDRs", True, False),
+    "teardown": ("remove the release's VRFs from the nodes (before uninstall)", True, True),
+    "prune": ("remove from the nodes what the new values drop (before upgrade)", True, True),
+    "verify": ("check the installed release works (helm test)", True, True),
+    "diagram": ("draw the site's topology from its plan (no cluster needed)", False, True),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symrouting", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("preflight", "check the cluster before the release touches a node"),
-                            ("discover", "print a values override with the cluster's CIDRs"),
-                            ("teardown", "remove the release's VRFs from the nodes (before uninstall)"),
-                            ("prune", "remove from the nodes what the new values drop (before upgrade)"),
-                            ("verify", "check the installed release works (helm test)"),
-                            ("diagram", "draw the site's topology from its plan (no cluster needed)")):
+    for name, (help_text, reads_api, reads_plan) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text)
-        if name == "diagram":
+        if reads_plan:
             plan = command.add_mutually_exclusive_group(required=True)
             plan.add_argument("--plan", type=Path, help="plan.json as the chart renders it ('-' for stdin)")
             plan.add_argument("--plan-from-manifest", type=Path,
                               help="`helm template` output holding the hooks ConfigMap ('-' for stdin)")
-            command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
-                                 help="svg runs Graphviz's dot, which must be on PATH")
-            command.add_argument("--output", type=Path, help="write here instead of standard output")
-            continue
-        api = command.add_argument_group("API access (default: the pod's service account)")
-        api.add_argument("--kubectl", action="store_true", help="go through `kubectl get --raw`")
-        api.add_argument("--context", help="kubeconfig context, with --kubectl")
-        api.add_argument("--server", help="API server URL, with --token-file and --ca-file")
-        api.add_argument("--token-file", type=Path)
-        api.add_argument("--ca-file", type=Path)
-        api.add_argument("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
-        api.add_argument("--deadline", type=float, default=60.0,
-                         help="seconds of retries for one request before giving up (default 60)")
-        if name != "discover":
-            plan = command.add_mutually_exclusive_group(required=True)
-            plan.add_argument("--plan", type=Path, help="plan.json as the chart renders it ('-' for stdin)")
-            plan.add_argument("--plan-from-manifest", type=Path,
-                              help="`helm template` output holding the hooks ConfigMap ('-' for stdin)")
+        if reads_api:
+            api = command.add_argument_group("API access (default: the pod's service account)")
+            api.add_argument("--kubectl", action="store_true", help="go through `kubectl get --raw`")
+            api.add_argument("--context", help="kubeconfig context, with --kubectl")
+            api.add_argument("--server", help="API server URL, with --token-file and --ca-file")
+            api.add_argument("--token-file", type=Path)
+            api.add_argument("--ca-file", type=Path)
+            api.add_argument("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
+            api.add_argument("--deadline", type=float, default=60.0,
+                             help="seconds of retries for one request before giving up (default 60)")
         if name in ("teardown", "prune"):
             command.add_argument("--timeout", type=float, default=600.0,
                                  help="seconds to wait for nmstate to apply the removals on every node (default 600)")
@@ -72,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
             command.add_argument("--skip", action="append", default=[], metavar="CHECK",
                                  help=f"skip a check (repeatable, or comma-separated): {', '.join(CHECKS)}")
+        if name == "diagram":
+            command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
+                                 help="svg runs Graphviz's dot, which must be on PATH")
+            command.add_argument("--output", type=Path, help="write here instead of standard output")
     return parser
 
 
