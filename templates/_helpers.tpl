@@ -244,7 +244,11 @@ Argo CD, and the lists stay empty: the preflight then stops the install.
 {{- $_ := set $networks "serviceNetwork" $source.serviceNetwork }}
 {{- end }}
 {{- if and (not $networks.clusterNetwork) $source.clusterNetwork }}
-{{- $_ := set $networks "clusterNetwork" (pluck "cidr" $source.clusterNetwork | uniq) }}
+{{- $cidrs := list }}
+{{- range $source.clusterNetwork }}
+{{- $cidrs = append $cidrs .cidr }}
+{{- end }}
+{{- $_ := set $networks "clusterNetwork" ($cidrs | uniq) }}
 {{- end }}
 {{- if not $config }}
 {{- $kubeadm := lookup "v1" "ConfigMap" "kube-system" "kubeadm-config" | default dict }}
