@@ -228,14 +228,19 @@ matchExpressions) mentions the label key. Takes a dict: selector, label.
 {{/*
 symmetric-routing.clusterNetworks: the cluster's CIDRs as JSON (serviceNetwork,
 clusterNetwork, masqueradeSubnet). Values win; with cluster.lookup, lists left empty are
-read from the cluster at install time. lookup returns nothing under `helm template` and
-Argo CD, and the lists stay empty: the preflight then stops the install.
+read from the cluster at install time (OpenShift's Network config where its CRD exists,
+else kubeadm-config; the nodes' masquerade annotation). lookup returns nothing under
+`helm template` and Argo CD, and the lists stay empty: the preflight then stops the install.
 */}}
 {{- define "symmetric-routing.clusterNetworks" -}}
 {{- $cluster := .Values.cluster }}
 {{- $networks := dict "serviceNetwork" ($cluster.serviceNetwork | default list) "clusterNetwork" ($cluster.clusterNetwork | default list) "masqueradeSubnet" ($cluster.masqueradeSubnet | default list) }}
 {{- if $cluster.lookup }}
-{{- $config := lookup "config.openshift.io/v1" "Network" "" "cluster" | default dict }}
+{{- $config := dict }}
+{{- /* lookup fails outright for an API group the cluster does not serve: ask for its CRD first */}}
+{{- if lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" "networks.config.openshift.io" }}
+{{- $config = lookup "config.openshift.io/v1" "Network" "" "cluster" | default dict }}
+{{- end }}
 {{- $source := $config.status | default dict }}
 {{- if not $source.serviceNetwork }}
 {{- $source = $config.spec | default dict }}

@@ -148,3 +148,34 @@ def add_peer(routes: dict[str, Any], name: str, *, vrf: str, owner: str | None =
         "metadata": {"name": name, "namespace": "metallb-system", "annotations": release_annotations(owner)},
         "spec": {"myASN": 64999, "peerASN": 65000, "peerAddress": "192.0.2.1", "vrf": vrf},
     })
+
+
+def with_discovery(routes: dict[str, Any]) -> dict[str, Any]:
+    """What Helm asks before a lookup (`helm template --dry-run=server`): the server version
+    and the discovery documents that map kinds to resources."""
+    routes["/version"] = {"major": "1", "minor": "31", "gitVersion": "v1.31.4"}
+    routes["/api"] = {"kind": "APIVersions", "versions": ["v1"]}
+    routes["/api/v1"] = {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+        {"name": "nodes", "namespaced": False, "kind": "Node", "verbs": ["get", "list"]},
+        {"name": "configmaps", "namespaced": True, "kind": "ConfigMap", "verbs": ["get", "list"]}]}
+    groups: dict[str, list[str]] = {}
+    for path in [p for p in routes if p.startswith("/apis/") and p.count("/") == 3]:
+        group, version = path.removeprefix("/apis/").split("/")
+        groups.setdefault(group, []).append(version)
+    groups["apiextensions.k8s.io"] = ["v1"]
+    routes["/apis/apiextensions.k8s.io/v1"] = {"kind": "APIResourceList", "groupVersion": "apiextensions.k8s.io/v1",
+                                               "resources": [{"name": "customresourcedefinitions", "namespaced": False,
+                                                              "kind": "CustomResourceDefinition", "verbs": ["get", "list"]}]}
+    for group in ("config.openshift.io", "operator.openshift.io"):
+        if f"/apis/{group}/v1/networks/cluster" in routes:
+            routes[f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/networks.{group}"] = {
+                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": f"networks.{group}"}, "spec": {"group": group}}
+            groups.setdefault(group, ["v1"])
+            routes[f"/apis/{group}/v1"] = {"kind": "APIResourceList", "groupVersion": f"{group}/v1", "resources": [
+                {"name": "networks", "namespaced": False, "kind": "Network", "verbs": ["get", "list"]}]}
+    routes["/apis"] = {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+        {"name": group, "versions": [{"groupVersion": f"{group}/{v}", "version": v} for v in versions],
+         "preferredVersion": {"groupVersion": f"{group}/{versions[-1]}", "version": versions[-1]}}
+        for group, versions in sorted(groups.items())]}
+    return routes

@@ -1,0 +1,67 @@
+"""cluster.lookup against the local API stand-in: `helm template --dry-run=server` lets Helm's
+lookup read the cluster, as `helm install` does, and the rules then name the cluster's CIDRs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hooks.conftest import TOKEN
+from tests.support import clusters, helm
+from tests.support.apiserver import Tls
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+
+
+def rules_rendered_against(api: Any, tls: Tls, tmp_path: Path, version: str,
+                           cluster: str = "  serviceNetwork: []\n  clusterNetwork: []\n") -> list[str]:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "stand-in",
+        "clusters": [{"name": "stand-in", "cluster": {"server": api.url, "certificate-authority": str(tls.ca_file)}}],
+        "users": [{"name": "admin", "user": {"token": TOKEN}}],
+        "contexts": [{"name": "stand-in", "context": {"cluster": "stand-in", "user": "admin"}}]}))
+    override = tmp_path / "lookup.yaml"
+    override.write_text(f"cluster:\n{cluster}  lookup: true\n")
+    os.environ["KUBECONFIG"] = str(kubeconfig)
+    try:
+        # Helm 4 would also validate against the server's OpenAPI, which the stand-in does not serve.
+        skip_openapi = ("--disable-openapi-validation",) if version == "helm4" else ()
+        result = helm.template(version, [SEED, override], extra=("--dry-run=server", *skip_openapi, "--show-only",
+                                                                 "templates/nodenetworkconfigurationpolicy.yaml"))
+    finally:
+        del os.environ["KUBECONFIG"]
+    assert result.returncode == 0, result.stderr
+    [policy] = result.documents
+    return [rule["ip-to"] for rule in policy["spec"]["desiredState"]["route-rules"]["config"]]
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_lookup_reads_openshift_networks_and_the_masquerade_annotation(serve: Callable[..., Any], tls: Tls,
+                                                                       tmp_path: Path, version: str) -> None:
+    api = serve(clusters.with_discovery(clusters.openshift(
+        service=["172.30.0.0/16"], cluster=["10.128.0.0/14", "10.132.0.0/14"], masquerade={"ipv4": "169.254.0.0/17"})))
+    assert rules_rendered_against(api, tls, tmp_path, version) == [
+        "172.30.0.0/16", "10.128.0.0/14", "10.132.0.0/14", "169.254.0.0/17"]
+
+
+def test_lookup_reads_kubeadm_config_off_openshift(serve: Callable[..., Any], tls: Tls, tmp_path: Path) -> None:
+    api = serve(clusters.with_discovery(clusters.kubeadm(
+        pod_subnet="10.244.0.0/16,fd00:10:244::/56", service_subnet="10.96.0.0/12", node_pod_cidrs=[["10.244.1.0/24"]],
+        masquerade={"ipv4": "169.254.0.0/17", "ipv6": "fd69::/112"})))
+    assert rules_rendered_against(api, tls, tmp_path, "helm3") == [
+        "10.96.0.0/12", "10.244.0.0/16", "fd00:10:244::/56", "169.254.0.0/17", "fd69::/112"]
+
+
+def test_values_win_over_lookup(serve: Callable[..., Any], tls: Tls, tmp_path: Path) -> None:
+    """Only the lists left empty are looked up; a list the site sets stays as set."""
+    api = serve(clusters.with_discovery(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"],
+                                                           masquerade={"ipv4": "169.254.0.0/17"})))
+    rules = rules_rendered_against(api, tls, tmp_path, "helm3",
+                                   cluster="  serviceNetwork: [172.31.0.0/16]\n  clusterNetwork: []\n")
+    assert rules == ["172.31.0.0/16", "10.128.0.0/14", "169.254.0.0/17"]
