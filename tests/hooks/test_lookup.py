@@ -4,7 +4,6 @@ lookup read the cluster, as `helm install` does, and the rules then name the clu
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,10 @@ def rules_rendered_against(api: Any, tls: Tls, tmp_path: Path, version: str,
         "contexts": [{"name": "stand-in", "context": {"cluster": "stand-in", "user": "admin"}}]}))
     override = tmp_path / "lookup.yaml"
     override.write_text(f"cluster:\n{cluster}  lookup: true\n")
-    os.environ["KUBECONFIG"] = str(kubeconfig)
-    try:
-        # Helm 4 would also validate against the server's OpenAPI, which the stand-in does not serve.
-        skip_openapi = ("--disable-openapi-validation",) if version == "helm4" else ()
-        result = helm.template(version, [SEED, override], extra=("--dry-run=server", *skip_openapi, "--show-only",
-                                                                 "templates/nodenetworkconfigurationpolicy.yaml"))
-    finally:
-        del os.environ["KUBECONFIG"]
+    # Helm 4 would also validate against the server's OpenAPI, which the stand-in does not serve.
+    skip_openapi = ("--disable-openapi-validation",) if version == "helm4" else ()
+    result = helm.template(version, [SEED, override], env={"KUBECONFIG": str(kubeconfig)},
+                           extra=("--dry-run=server", *skip_openapi, "--show-only", "templates/nodenetworkconfigurationpolicy.yaml"))
     assert result.returncode == 0, result.stderr
     [policy] = result.documents
     return [rule["ip-to"] for rule in policy["spec"]["desiredState"]["route-rules"]["config"]]

@@ -36,13 +36,13 @@ class Result:
         return [doc for doc in yaml.safe_load_all(self.stdout) if doc]
 
 
-def run(version: str, *args: str, chart: Path = CHART) -> Result:
+def run(version: str, *args: str, chart: Path = CHART, env: dict[str, str] | None = None) -> Result:
     proc = subprocess.run(
         [str(helm_binary(version)), *args],
         cwd=chart if chart.is_dir() else chart.parent,
         capture_output=True,
         text=True,
-        env={**os.environ, "HELM_CACHE_HOME": "/tmp/helm-cache", "HELM_CONFIG_HOME": "/tmp/helm-config"},
+        env={**os.environ, "HELM_CACHE_HOME": "/tmp/helm-cache", "HELM_CONFIG_HOME": "/tmp/helm-config", **(env or {})},
         check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
@@ -56,11 +56,12 @@ def template(
     namespace: str = NAMESPACE,
     extra: Iterable[str] = (),
     chart: Path = CHART,
+    env: dict[str, str] | None = None,
 ) -> Result:
     args = ["template", release, str(chart), "--namespace", namespace]
     for path in values_files:
         args += ["--values", str(path)]
-    return run(version, *args, *extra, chart=chart)
+    return run(version, *args, *extra, chart=chart, env=env)
 
 
 def site_files() -> list[Path]:
