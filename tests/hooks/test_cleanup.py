@@ -168,18 +168,21 @@ def test_forbidden_update_names_the_permission(run_cli: Run, cluster: tuple[Any,
     assert 'may not update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy"' in result.stderr
 
 
-def _with(tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
-    return seed_with(tmp_path, name, change)
+def prune(run_cli: Run, serve: Callable[..., Any], installed: list[Path], new: list[Path]) -> tuple[str, list[dict[str, Any]]]:
+    """Installs the policies `installed` renders on a fresh stand-in, runs prune with the plan
+    `new` renders, and returns its report and every policy update it sent."""
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    nmstate = Nmstate(api.api)
+    nmstate.install(policies(installed))
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan(new))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout, nmstate.updates
 
 
 def test_upgrade_that_drops_a_route_removes_just_that_route(run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
     def two_routes(values: dict[str, Any]) -> None:
         values["vrfs"]["ens4vrf"]["routes"].append({"destination": "10.99.0.0/16", "nextHopAddress": "192.168.130.254"})
-    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
-    nmstate = Nmstate(api.api)
-    nmstate.install(policies([_with(tmp_path, "two-routes", two_routes)]))
-    assert run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED])).returncode == 0
-    [update] = nmstate.updates
+    _, [update] = prune(run_cli, serve, [seed_with(tmp_path, "two-routes", two_routes)], [SEED])
     assert update["spec"]["desiredState"] == {"interfaces": [], "routes": {"config": [
         {"destination": "10.99.0.0/16", "next-hop-address": "192.168.130.254", "next-hop-interface": "ens4",
          "table-id": 2, "state": "absent"}]}}
@@ -189,11 +192,7 @@ def test_upgrade_that_moves_the_vrf_to_another_port_strips_the_old_one(run_cli: 
                                                                       tmp_path: Path) -> None:
     def new_port(values: dict[str, Any]) -> None:
         values["vrfs"]["ens4vrf"]["ports"] = {"ens5": {"ipv4": ["192.168.130.130/24"]}}
-    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
-    nmstate = Nmstate(api.api)
-    nmstate.install(policies([SEED]))
-    assert run_cli("prune", "--poll=0.1", api=api, plan=render_plan([_with(tmp_path, "ens5", new_port)])).returncode == 0
-    [update] = nmstate.updates
+    _, [update] = prune(run_cli, serve, [SEED], [seed_with(tmp_path, "ens5", new_port)])
     # The old port keeps its link but loses its addresses; the route through it goes.
     assert update["spec"]["desiredState"] == {
         "interfaces": [{"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
@@ -204,11 +203,7 @@ def test_upgrade_that_moves_the_vrf_to_another_port_strips_the_old_one(run_cli: 
 def test_upgrade_that_drops_a_cidr_removes_its_rule(run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
     def with_masquerade(values: dict[str, Any]) -> None:
         values["cluster"]["masqueradeSubnet"] = ["169.254.169.0/29"]
-    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
-    nmstate = Nmstate(api.api)
-    nmstate.install(policies([_with(tmp_path, "masquerade", with_masquerade)]))
-    assert run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED])).returncode == 0
-    [update] = nmstate.updates
+    _, [update] = prune(run_cli, serve, [seed_with(tmp_path, "masquerade", with_masquerade)], [SEED])
     assert update["spec"]["desiredState"] == {"interfaces": [], "route-rules": {"config": [
         {"ip-to": "169.254.169.0/29", "priority": 998, "route-table": 254, "state": "absent"}]}}
 
@@ -218,15 +213,10 @@ def test_upgrade_that_drops_a_whole_vrf_removes_it_and_keeps_the_other(run_cli: 
     def second_vrf(values: dict[str, Any]) -> None:
         values["vrfs"]["ens6vrf"] = {"tableId": 6, "ports": {"ens6": {"ipv4": ["192.168.160.2/24"]}},
                                      "policy": {"nodeSelector": {"vrf": "true"}}}
-    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
-    nmstate = Nmstate(api.api)
-    nmstate.install(policies([_with(tmp_path, "two-vrfs", second_vrf)]))
-    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED]))
-    assert result.returncode == 0, result.stdout
-    [update] = nmstate.updates
+    report, [update] = prune(run_cli, serve, [seed_with(tmp_path, "two-vrfs", second_vrf)], [SEED])
     assert update["metadata"]["name"] == "tenant-a-symmetric-routing-ens6vrf"
     # The rules stay: the remaining VRF's policy declares the same ones.
     assert update["spec"]["desiredState"] == {"interfaces": [
         {"name": "ens6vrf", "type": "vrf", "state": "absent"},
         {"name": "ens6", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}]}
-    assert "KEEP  vrfpolicy: nothing to remove" in result.stdout
+    assert "KEEP  vrfpolicy: nothing to remove" in report
