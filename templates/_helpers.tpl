@@ -175,6 +175,26 @@ Takes a dict: adv, vrf.
 {{- end }}
 
 {{/*
+symmetric-routing.advertisedPeers: the peer keys an advertisement announces to, as a JSON
+list: peers, else every peer of the VRF (never another tenant's). Takes a dict: adv, vrf.
+*/}}
+{{- define "symmetric-routing.advertisedPeers" -}}
+{{- .adv.peers | default (keys (.vrf.bgpPeers | default dict) | sortAlpha) | toJson }}
+{{- end }}
+
+{{/*
+symmetric-routing.objectNames: the object names of some map items of a VRF, as a JSON list,
+in the order of their keys. Takes a dict: prefix, vrf (its name), keys, items (the map).
+*/}}
+{{- define "symmetric-routing.objectNames" -}}
+{{- $names := list }}
+{{- range .keys }}
+{{- $names = append $names (include "symmetric-routing.objectName" (dict "prefix" $.prefix "vrf" $.vrf "key" . "item" (get $.items .))) }}
+{{- end }}
+{{- toJson $names }}
+{{- end }}
+
+{{/*
 symmetric-routing.durationMs: a Go duration string ("90s", "1m30s", "500ms") in whole
 milliseconds, for comparing BGP timers. The schema has already checked the form.
 */}}
@@ -317,14 +337,8 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- range $key := keys ($vrf.bgpAdvertisements | default dict) | sortAlpha }}
 {{- $adv := get $vrf.bgpAdvertisements $key }}
 {{- $_ := set $has "BGPAdvertisement" true }}
-{{- $poolNames := list }}
-{{- range (include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray) }}
-{{- $poolNames = append $poolNames (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" . "item" (get $vrf.addressPools .))) }}
-{{- end }}
-{{- $peerNames := list }}
-{{- range ($adv.peers | default (keys ($vrf.bgpPeers | default dict) | sortAlpha)) }}
-{{- $peerNames = append $peerNames (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" . "item" (get $vrf.bgpPeers .))) }}
-{{- end }}
+{{- $poolNames := include "symmetric-routing.objectNames" (dict "prefix" $fullname "vrf" $vrfName "items" $vrf.addressPools "keys" (include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray)) | fromJsonArray }}
+{{- $peerNames := include "symmetric-routing.objectNames" (dict "prefix" $fullname "vrf" $vrfName "items" $vrf.bgpPeers "keys" (include "symmetric-routing.advertisedPeers" (dict "adv" $adv "vrf" $vrf) | fromJsonArray)) | fromJsonArray }}
 {{- $advertisements = append $advertisements (dict "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $adv)) "pools" $poolNames "peers" $peerNames) }}
 {{- end }}
 {{- $egress := list }}
