@@ -53,9 +53,24 @@ def _port_towards(vrf: Vrf, address: str) -> str:
     return candidates[0].name if candidates else vrf.name
 
 
-def _default_routes(vrf: Vrf) -> list[str]:
-    return [f"{r['destination']} via {r['next-hop-address']}" for r in (vrf.desired_state.get("routes") or {}).get("config") or []
+def _default_routes(vrf: Vrf) -> list[dict[str, str]]:
+    return [r for r in (vrf.desired_state.get("routes") or {}).get("config") or []
             if r.get("destination") in ("0.0.0.0/0", "::/0") and r.get("next-hop-address")]
+
+
+def _egress_port(vrf: Vrf) -> str:
+    """Where the VRF's egress leaves: the port towards its first default route's next hop."""
+    routes = _default_routes(vrf)
+    return _port_towards(vrf, routes[0]["next-hop-address"] if routes else "")
+
+
+def _egress_label(vrf: Vrf) -> str:
+    routes = " · ".join(f"{r['destination']} via {r['next-hop-address']}" for r in _default_routes(vrf))
+    return f"egress · table {vrf.table_id}" + (f" · {routes}" if routes else "")
+
+
+def _asn(peer_asn: str) -> str:
+    return f"AS {peer_asn}" if peer_asn.isdigit() else f"{peer_asn} AS"
 
 
 def _selector(vrf: Vrf) -> str:
@@ -76,8 +91,7 @@ def mermaid(plan: Plan) -> str:
             lines.append(f'    {_id("port", vrf.name, port.name)}["{port.name} ({port.kind})<br/>{detail}"]')
         lines.append("  end")
         for peer in vrf.peers:
-            asn = f"AS {peer.peer_asn}" if peer.peer_asn.isdigit() else f"{peer.peer_asn} AS"
-            lines.append(f'  {_id("peer", peer.name)}(["BGP peer {peer.name}<br/>{peer.address} · {asn}"])')
+            lines.append(f'  {_id("peer", peer.name)}(["BGP peer {peer.name}<br/>{peer.address} · {_asn(peer.peer_asn)}"])')
             lines.append(f'  {_id("port", vrf.name, _port_towards(vrf, peer.address))} <-->|"BGP · AS {peer.my_asn}"| {_id("peer", peer.name)}')
         for pool in vrf.pools:
             lines.append(f'  {_id("pool", pool.name)}[/"IPAddressPool {pool.name}<br/>{"<br/>".join(pool.addresses)}"/]')
@@ -85,14 +99,12 @@ def mermaid(plan: Plan) -> str:
             for pool_name in adv.pools:
                 for peer_name in adv.peers:
                     lines.append(f'  {_id("pool", pool_name)} -.->|"{adv.name}"| {_id("peer", peer_name)}')
-        routes = " · ".join(_default_routes(vrf))
         for egress in vrf.egress_services:
             service = _id("svc", egress.namespace, egress.name)
             lines.append(f'  {service}{{{{"Service {egress.namespace}/{egress.name}<br/>source IP: {egress.source_ip_by}"}}}}')
             if egress.address_pool:
                 lines.append(f'  {_id("pool", egress.address_pool)} -->|"address"| {service}')
-            out = _port_towards(vrf, _default_routes(vrf)[0].split(" via ")[1]) if routes else (ports(vrf) or [Port(vrf.name, "", ())])[0].name
-            lines.append(f'  {service} ==>|"egress · table {vrf.table_id}{" · " + routes if routes else ""}"| {_id("port", vrf.name, out)}')
+            lines.append(f'  {service} ==>|"{_egress_label(vrf)}"| {_id("port", vrf.name, _egress_port(vrf))}')
     return "\n".join(lines) + "\n"
 
 
@@ -115,7 +127,7 @@ def dot(plan: Plan) -> str:
                                                    "\n".join([f"{port.name} ({port.kind})", *port.addresses]), "box")]
         lines.append("  }")
         for peer in vrf.peers:
-            lines += node(_id("peer", peer.name), f"BGP peer {peer.name}\n{peer.address} · AS {peer.peer_asn}", "ellipse")
+            lines += node(_id("peer", peer.name), f"BGP peer {peer.name}\n{peer.address} · {_asn(peer.peer_asn)}", "ellipse")
             lines.append(f'  {_id("port", vrf.name, _port_towards(vrf, peer.address))} -> {_id("peer", peer.name)} '
                          f'[dir=both, label="BGP · AS {peer.my_asn}"];')
         for pool in vrf.pools:
@@ -129,8 +141,7 @@ def dot(plan: Plan) -> str:
             lines += node(service, f"Service {egress.namespace}/{egress.name}\nsource IP: {egress.source_ip_by}", "hexagon")
             if egress.address_pool:
                 lines.append(f'  {_id("pool", egress.address_pool)} -> {service} [label="address"];')
-            routes = _default_routes(vrf)
-            out = _port_towards(vrf, routes[0].split(" via ")[1]) if routes else (ports(vrf) or [Port(vrf.name, "", ())])[0].name
-            lines.append(f'  {service} -> {_id("port", vrf.name, out)} [penwidth=2, label="{_dot_text(f"egress · table {vrf.table_id}")}"];')
+            lines.append(f'  {service} -> {_id("port", vrf.name, _egress_port(vrf))} '
+                         f'[penwidth=2, label="{_dot_text(f"egress · table {vrf.table_id}")}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
