@@ -14,7 +14,7 @@ import pytest
 
 from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm
-from tests.support.apiserver import Tls
+from tests.support.apiserver import Tls, write_kubeconfig
 
 KUBECTL_DIR = helm.CHART / ".tools" / "bin"
 
@@ -25,14 +25,7 @@ def kubeconfig(tmp_path: Path, tls: Tls) -> Callable[[str, str], dict[str, str]]
         pytest.fail("kubectl is missing from .tools/bin: run scripts/bootstrap.sh")
 
     def write(server: str, token: str = TOKEN) -> dict[str, str]:
-        config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "stand-in",
-            "clusters": [{"name": "stand-in", "cluster": {"server": server, "certificate-authority": str(tls.ca_file)}}],
-            "users": [{"name": "admin", "user": {"token": token}}],
-            "contexts": [{"name": "stand-in", "context": {"cluster": "stand-in", "user": "admin"}}],
-        }
-        path = tmp_path / "kubeconfig"
-        path.write_text(json.dumps(config))
+        path = write_kubeconfig(tmp_path / "kubeconfig", server, tls, token)
         return {"KUBECONFIG": str(path), "PATH": f"{KUBECTL_DIR}:{os.environ['PATH']}", "HOME": str(tmp_path)}
 
     return write

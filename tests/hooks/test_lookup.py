@@ -3,7 +3,6 @@ lookup read the cluster, as `helm install` does, and the rules then name the clu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,14 @@ import pytest
 
 from tests.hooks.conftest import TOKEN
 from tests.support import clusters, helm
-from tests.support.apiserver import Tls
+from tests.support.apiserver import Tls, write_kubeconfig
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 
 
 def rules_rendered_against(api: Any, tls: Tls, tmp_path: Path, version: str,
                            cluster: str = "  serviceNetwork: []\n  clusterNetwork: []\n") -> list[str]:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "stand-in",
-        "clusters": [{"name": "stand-in", "cluster": {"server": api.url, "certificate-authority": str(tls.ca_file)}}],
-        "users": [{"name": "admin", "user": {"token": TOKEN}}],
-        "contexts": [{"name": "stand-in", "context": {"cluster": "stand-in", "user": "admin"}}]}))
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, tls, TOKEN)
     override = tmp_path / "lookup.yaml"
     override.write_text(f"cluster:\n{cluster}  lookup: true\n")
     # Helm 4 would also validate against the server's OpenAPI, which the stand-in does not serve.

@@ -69,6 +69,17 @@ def make_tls(folder: Path) -> Tls:
     return tls
 
 
+def write_kubeconfig(path: Path, server: str, tls: Tls, token: str) -> Path:
+    """A kubeconfig whose only context reaches the stand-in with a bearer token."""
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "stand-in",
+        "clusters": [{"name": "stand-in", "cluster": {"server": server, "certificate-authority": str(tls.ca_file)}}],
+        "users": [{"name": "admin", "user": {"token": token}}],
+        "contexts": [{"name": "stand-in", "context": {"cluster": "stand-in", "user": "admin"}}],
+    }))
+    return path
+
+
 @dataclass
 class Fault:
     status: int = 503
