@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from symrouting.plan import Plan, Vrf
@@ -77,71 +76,109 @@ def _selector(vrf: Vrf) -> str:
     return ", ".join(f"{k}={v}" if v else k for k, v in sorted(vrf.node_selector.items())) or "every node"
 
 
+@dataclass(frozen=True)
+class Node:
+    id: str
+    shape: str  # port, peer, pool or service
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    style: str  # bgp, advertise, address or egress
+    label: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One VRF: its box of ports, then what hangs on it, in drawing order."""
+
+    id: str
+    title: str
+    ports: tuple[Node, ...]
+    items: tuple[Node | Edge, ...]
+
+
+def graph(plan: Plan) -> list[Section]:
+    """The topology once, for both renderers."""
+    sections = []
+    for vrf in plan.vrfs:
+        port_nodes = tuple(Node(_id("port", vrf.name, port.name), "port",
+                                (f"{port.name} ({port.kind})", *(port.addresses or ("no address",))))
+                           for port in ports(vrf))
+        items: list[Node | Edge] = []
+        for peer in vrf.peers:
+            items.append(Node(_id("peer", peer.name), "peer", (f"BGP peer {peer.name}", f"{peer.address} · {_asn(peer.peer_asn)}")))
+            items.append(Edge(_id("port", vrf.name, _port_towards(vrf, peer.address)), _id("peer", peer.name), "bgp",
+                              f"BGP · AS {peer.my_asn}"))
+        items += [Node(_id("pool", pool.name), "pool", (f"IPAddressPool {pool.name}", *pool.addresses)) for pool in vrf.pools]
+        items += [Edge(_id("pool", pool_name), _id("peer", peer_name), "advertise", adv.name)
+                  for adv in vrf.advertisements for pool_name in adv.pools for peer_name in adv.peers]
+        for egress in vrf.egress_services:
+            service = _id("svc", egress.namespace, egress.name)
+            items.append(Node(service, "service", (f"Service {egress.namespace}/{egress.name}", f"source IP: {egress.source_ip_by}")))
+            if egress.address_pool:
+                items.append(Edge(_id("pool", egress.address_pool), service, "address", "address"))
+            items.append(Edge(service, _id("port", vrf.name, _egress_port(vrf)), "egress", _egress_label(vrf)))
+        sections.append(Section(_id("vrf", vrf.name), f"VRF {vrf.name} · table {vrf.table_id} · nodes {_selector(vrf)}",
+                                port_nodes, tuple(items)))
+    return sections
+
+
+_MERMAID_SHAPES = {"port": ('["', '"]'), "peer": ('(["', '"])'), "pool": ('[/"', '"/]'), "service": ('{{"', '"}}')}
+_MERMAID_ARROWS = {"bgp": "<-->", "advertise": "-.->", "address": "-->", "egress": "==>"}
+
+
 def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
+def _mermaid_node(node: Node) -> str:
+    opening, closing = _MERMAID_SHAPES[node.shape]
+    return f"{node.id}{opening}{_mermaid_text('<br/>'.join(node.lines))}{closing}"
+
+
 def mermaid(plan: Plan) -> str:
     lines = ["flowchart LR"]
-    for vrf in plan.vrfs:
-        lines.append(f'  subgraph {_id("vrf", vrf.name)}["VRF {vrf.name} · table {vrf.table_id} · nodes {_mermaid_text(_selector(vrf))}"]')
+    for section in graph(plan):
+        lines.append(f'  subgraph {section.id}["{_mermaid_text(section.title)}"]')
         lines.append("    direction TB")
-        for port in ports(vrf):
-            detail = "<br/>".join(port.addresses) or "no address"
-            lines.append(f'    {_id("port", vrf.name, port.name)}["{port.name} ({port.kind})<br/>{detail}"]')
+        lines += [f"    {_mermaid_node(port)}" for port in section.ports]
         lines.append("  end")
-        for peer in vrf.peers:
-            lines.append(f'  {_id("peer", peer.name)}(["BGP peer {peer.name}<br/>{peer.address} · {_asn(peer.peer_asn)}"])')
-            lines.append(f'  {_id("port", vrf.name, _port_towards(vrf, peer.address))} <-->|"BGP · AS {peer.my_asn}"| {_id("peer", peer.name)}')
-        for pool in vrf.pools:
-            lines.append(f'  {_id("pool", pool.name)}[/"IPAddressPool {pool.name}<br/>{"<br/>".join(pool.addresses)}"/]')
-        for adv in vrf.advertisements:
-            for pool_name in adv.pools:
-                for peer_name in adv.peers:
-                    lines.append(f'  {_id("pool", pool_name)} -.->|"{adv.name}"| {_id("peer", peer_name)}')
-        for egress in vrf.egress_services:
-            service = _id("svc", egress.namespace, egress.name)
-            lines.append(f'  {service}{{{{"Service {egress.namespace}/{egress.name}<br/>source IP: {egress.source_ip_by}"}}}}')
-            if egress.address_pool:
-                lines.append(f'  {_id("pool", egress.address_pool)} -->|"address"| {service}')
-            lines.append(f'  {service} ==>|"{_egress_label(vrf)}"| {_id("port", vrf.name, _egress_port(vrf))}')
+        for item in section.items:
+            if isinstance(item, Node):
+                lines.append(f"  {_mermaid_node(item)}")
+            else:
+                lines.append(f'  {item.source} {_MERMAID_ARROWS[item.style]}|"{_mermaid_text(item.label)}"| {item.target}')
     return "\n".join(lines) + "\n"
 
 
+_DOT_SHAPES = {"port": "box", "peer": "ellipse", "pool": "parallelogram", "service": "hexagon"}
+_DOT_EDGES = {"bgp": "dir=both, ", "advertise": "style=dashed, ", "address": "", "egress": "penwidth=2, "}
+
+
 def _dot_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _dot_node(node: Node) -> str:
+    return f'{node.id} [label="{_dot_text(chr(10).join(node.lines))}", shape={_DOT_SHAPES[node.shape]}];'
 
 
 def dot(plan: Plan) -> str:
     lines = ["digraph symmetric_routing {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=9];']
-
-    def node(name: str, label: str, shape: str) -> Iterator[str]:
-        yield f'  {name} [label="{_dot_text(label)}", shape={shape}];'
-
-    for vrf in plan.vrfs:
-        lines.append(f"  subgraph cluster_{_id(vrf.name)} {{")
-        lines.append(f'    label="{_dot_text(f"VRF {vrf.name} · table {vrf.table_id} · nodes {_selector(vrf)}")}";')
-        for port in ports(vrf):
-            lines += ["  " + line for line in node(_id("port", vrf.name, port.name),
-                                                   "\n".join([f"{port.name} ({port.kind})", *port.addresses]), "box")]
+    for section in graph(plan):
+        lines.append(f"  subgraph cluster_{section.id} {{")
+        lines.append(f'    label="{_dot_text(section.title)}";')
+        lines += [f"    {_dot_node(port)}" for port in section.ports]
         lines.append("  }")
-        for peer in vrf.peers:
-            lines += node(_id("peer", peer.name), f"BGP peer {peer.name}\n{peer.address} · {_asn(peer.peer_asn)}", "ellipse")
-            lines.append(f'  {_id("port", vrf.name, _port_towards(vrf, peer.address))} -> {_id("peer", peer.name)} '
-                         f'[dir=both, label="BGP · AS {peer.my_asn}"];')
-        for pool in vrf.pools:
-            lines += node(_id("pool", pool.name), "\n".join([f"IPAddressPool {pool.name}", *pool.addresses]), "parallelogram")
-        for adv in vrf.advertisements:
-            for pool_name in adv.pools:
-                for peer_name in adv.peers:
-                    lines.append(f'  {_id("pool", pool_name)} -> {_id("peer", peer_name)} [style=dashed, label="{_dot_text(adv.name)}"];')
-        for egress in vrf.egress_services:
-            service = _id("svc", egress.namespace, egress.name)
-            lines += node(service, f"Service {egress.namespace}/{egress.name}\nsource IP: {egress.source_ip_by}", "hexagon")
-            if egress.address_pool:
-                lines.append(f'  {_id("pool", egress.address_pool)} -> {service} [label="address"];')
-            lines.append(f'  {service} -> {_id("port", vrf.name, _egress_port(vrf))} '
-                         f'[penwidth=2, label="{_dot_text(f"egress · table {vrf.table_id}")}"];')
+        for item in section.items:
+            if isinstance(item, Node):
+                lines.append(f"  {_dot_node(item)}")
+            else:
+                lines.append(f'  {item.source} -> {item.target} [{_DOT_EDGES[item.style]}label="{_dot_text(item.label)}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
