@@ -232,6 +232,19 @@ different values for one key). An empty list matches every node. Takes a dict: a
 {{- end }}
 
 {{/*
+symmetric-routing.claimName: registers an object name for its owner (a value path) in the
+names dict and returns "", or returns the value path that already holds the name. Takes a
+dict: names, key ("<Kind>/<name>"), owner.
+*/}}
+{{- define "symmetric-routing.claimName" -}}
+{{- if hasKey .names .key }}
+{{- get .names .key }}
+{{- else }}
+{{- $_ := set .names .key .owner }}
+{{- end }}
+{{- end }}
+
+{{/*
 symmetric-routing.selectsLabel: "true" when a label selector (matchLabels and
 matchExpressions) mentions the label key. Takes a dict: selector, label.
 */}}
