@@ -39,44 +39,91 @@ symmetric-routing.tenant: the tenant this release serves (values.tenant, else th
 {{- end }}
 
 {{/*
-symmetric-routing.labels: the labels every object carries: the standard ones, the tenant,
-the release's namespace (with app.kubernetes.io/instance it names the release that owns a
-cluster-scoped object, also under Argo CD, which sets no Helm annotations), then
-commonLabels (which cannot replace the chart's own). The only place labels are made.
+symmetric-routing.labels: the labels every object carries, as YAML, all but
+app.kubernetes.io/component (symmetric-routing.metadata adds it): the standard ones, the
+tenant, the release's namespace (with app.kubernetes.io/instance it names the release that
+owns a cluster-scoped object, also under Argo CD, which sets no Helm annotations), the VRF
+when the object belongs to one, then commonLabels, then extra. Neither can replace the
+chart's own. The only place labels are made. Takes a dict: root, vrf and extra (optional).
 */}}
 {{- define "symmetric-routing.labels" -}}
+{{- $root := .root }}
 {{- $own := dict
-  "helm.sh/chart" (include "symmetric-routing.chart" .)
-  "app.kubernetes.io/name" (include "symmetric-routing.name" .)
-  "app.kubernetes.io/instance" .Release.Name
-  "app.kubernetes.io/version" .Chart.AppVersion
-  "app.kubernetes.io/managed-by" .Release.Service
-  "symmetric-routing/tenant" (include "symmetric-routing.tenant" .)
-  "symmetric-routing/release-namespace" .Release.Namespace }}
-{{- toYaml (merge $own (.Values.commonLabels | default dict)) }}
+  "helm.sh/chart" (include "symmetric-routing.chart" $root)
+  "app.kubernetes.io/name" (include "symmetric-routing.name" $root)
+  "app.kubernetes.io/instance" $root.Release.Name
+  "app.kubernetes.io/version" $root.Chart.AppVersion
+  "app.kubernetes.io/managed-by" $root.Release.Service
+  "symmetric-routing/tenant" (include "symmetric-routing.tenant" $root)
+  "symmetric-routing/release-namespace" $root.Release.Namespace }}
+{{- with .vrf }}
+{{- $_ := set $own "symmetric-routing/vrf" . }}
+{{- end }}
+{{- omit (merge $own ($root.Values.commonLabels | default dict) (.extra | default dict)) "app.kubernetes.io/component" | toYaml }}
+{{- end }}
+
+{{/*
+symmetric-routing.objectLabels: an object's labels: app.kubernetes.io/component, then
+symmetric-routing.labels. Printing the component line before YAML made once keeps labels
+off the per-object path of toYaml, the costliest call of a render. Takes a dict: component,
+labels (the YAML of symmetric-routing.labels).
+*/}}
+{{- define "symmetric-routing.objectLabels" -}}
+app.kubernetes.io/component: {{ .component }}
+{{ .labels }}
 {{- end }}
 
 {{/*
 symmetric-routing.metadata: name, optional namespace, labels and annotations of an object.
-Takes a dict: root (the top context), name, namespace (optional), component (the
-app.kubernetes.io/component label), extraLabels and annotations (optional maps; the
-chart's own labels win over extraLabels), and labels: symmetric-routing.labels decoded, which
-a template that renders many objects computes once and passes in.
+Takes a dict: name, namespace (optional), component (the app.kubernetes.io/component
+label), labels (the YAML of symmetric-routing.labels; the release's own from
+symmetric-routing.model when left out, which then needs root), annotations (optional, as
+YAML).
 */}}
 {{- define "symmetric-routing.metadata" -}}
 {{- $labels := .labels }}
 {{- if not $labels }}
-{{- $labels = include "symmetric-routing.labels" .root | fromYaml }}
+{{- include "symmetric-routing.model" .root }}
+{{- $labels = .root.symmetricRouting.labels }}
 {{- end -}}
 name: {{ .name }}
 {{- with .namespace }}
 namespace: {{ . }}
 {{- end }}
 labels:
-  {{- merge (dict) $labels (dict "app.kubernetes.io/component" .component) (.extraLabels | default dict) | toYaml | nindent 2 }}
+  {{- include "symmetric-routing.objectLabels" (dict "component" .component "labels" $labels) | nindent 2 }}
 {{- with .annotations }}
 annotations:
-  {{- toYaml . | nindent 2 }}
+  {{- . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.model: what several templates derive from the same values, computed on
+first use and kept for the rest of the render on the top context, which Helm hands to every
+template of the chart: the fullname, the release's labels, the cluster's CIDRs (so `lookup`
+asks the cluster once), and per VRF its policy name, its labels and its policy's
+desiredState, which the NodeNetworkConfigurationPolicy and the hooks' plan both carry.
+Prints nothing; read it as `$.symmetricRouting` after `include "symmetric-routing.model" $`.
+templates/validate/ does not use it: it runs first, on values that may still be broken.
+*/}}
+{{- define "symmetric-routing.model" -}}
+{{- if not (hasKey . "symmetricRouting") }}
+{{- $fullname := include "symmetric-routing.fullname" . }}
+{{- $networks := include "symmetric-routing.clusterNetworks" . | fromJson }}
+{{- $vrfs := dict }}
+{{- range $vrfName, $vrf := .Values.vrfs }}
+{{- $derived := dict
+  "policyName" (include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf))
+  "labels" (include "symmetric-routing.labels" (dict "root" $ "vrf" $vrfName)) }}
+{{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "into" $derived) }}
+{{- $_ := set $vrfs $vrfName $derived }}
+{{- end }}
+{{- $_ := set . "symmetricRouting" (dict
+  "fullname" $fullname
+  "labels" (include "symmetric-routing.labels" (dict "root" .))
+  "networks" $networks
+  "vrfs" $vrfs) }}
 {{- end }}
 {{- end }}
 
@@ -322,9 +369,10 @@ the cleanup removes and the test verifies exactly what is applied.
 */}}
 {{- define "symmetric-routing.hooksPlan" -}}
 {{- $root := . }}
-{{- $fullname := include "symmetric-routing.fullname" . }}
+{{- include "symmetric-routing.model" . }}
+{{- $model := .symmetricRouting }}
+{{- $fullname := $model.fullname }}
 {{- $v := .Values }}
-{{- $networks := include "symmetric-routing.clusterNetworks" . | fromJson }}
 {{- $vrfs := list }}
 {{- $kinds := list }}
 {{- $has := dict }}
@@ -366,9 +414,8 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $egress = append $egress (dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc) "addressPool" $poolName) }}
 {{- end }}
-{{- $policy := $vrf.policy | default dict }}
-{{- $desiredState := include "symmetric-routing.desiredState" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "networks" $networks) | fromJson }}
-{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" (include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf)) "nodeSelector" ($policy.nodeSelector | default dict) "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress "desiredState" $desiredState) }}
+{{- $derived := get $model.vrfs $vrfName }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" $derived.policyName "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress "desiredState" $derived.desiredState) }}
 {{- end }}
 {{- if $v.bfdProfiles }}
 {{- $_ := set $has "BFDProfile" true }}
@@ -385,7 +432,7 @@ the cleanup removes and the test verifies exactly what is applied.
   "release" (dict "name" .Release.Name "namespace" .Release.Namespace)
   "platform" $v.platform
   "metallbNamespace" $v.metallb.namespace
-  "cluster" $networks
+  "cluster" $model.networks
   "vrfs" $vrfs
   "kinds" $kinds }}
 {{- toJson $plan }}
@@ -450,8 +497,8 @@ Argo CD ignores every Helm hook of the chart.
 */}}
 {{- define "symmetric-routing.hookAnnotations" -}}
 helm.sh/hook: {{ .hooks }}
-helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: {{ .deletePolicy | default "before-hook-creation,hook-succeeded" }}
+helm.sh/hook-weight: {{ .weight | quote }}
 {{- end }}
 
 {{/*
@@ -464,14 +511,14 @@ args (list), deadline (seconds).
 apiVersion: batch/v1
 kind: Job
 metadata:
-  {{- include "symmetric-routing.metadata" (dict "root" $root "name" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name | trunc 63 | trimSuffix "-") "namespace" $root.Release.Namespace "component" .component "annotations" (include "symmetric-routing.hookAnnotations" (dict "hooks" .hooks "weight" .weight) | fromYaml)) | nindent 2 }}
+  {{- include "symmetric-routing.metadata" (dict "root" $root "name" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name | trunc 63 | trimSuffix "-") "namespace" $root.Release.Namespace "component" .component "annotations" (include "symmetric-routing.hookAnnotations" (dict "hooks" .hooks "weight" .weight))) | nindent 2 }}
 spec:
   backoffLimit: {{ $root.Values.hooks.backoffLimit }}
   activeDeadlineSeconds: {{ .deadline }}
   template:
     metadata:
       labels:
-        {{- merge (include "symmetric-routing.labels" $root | fromYaml) (dict "app.kubernetes.io/component" .component) | toYaml | nindent 8 }}
+        {{- include "symmetric-routing.objectLabels" (dict "component" .component "labels" $root.symmetricRouting.labels) | nindent 8 }}
     spec:
       {{- include "symmetric-routing.hookPodSpec" . | nindent 6 }}
 {{- end }}
@@ -569,11 +616,13 @@ digest pins it.
 {{- end }}
 
 {{/*
-symmetric-routing.desiredState: the nmstate desiredState of a VRF's policy, as JSON: the VRF
+symmetric-routing.desiredState: the nmstate desiredState of a VRF's policy: the VRF
 interface, its ports with their static addresses, the routes of the VRF table, and the route
 rules that keep the cluster's own CIDRs on the main table (254), so that pods and services
-stay reachable from the VRF. Takes a dict: root, vrfName, vrf, and networks (the JSON of
-symmetric-routing.clusterNetworks, decoded).
+stay reachable from the VRF. Takes a dict: root, vrfName, vrf, networks (the JSON of
+symmetric-routing.clusterNetworks, decoded), and into: a dict whose desiredState it sets,
+since a helper returns only text and decoding it again for every VRF would cost more than
+building the state. symmetric-routing.model calls it, once per VRF and render.
 */}}
 {{- define "symmetric-routing.desiredState" -}}
 {{- $vrfName := .vrfName }}
@@ -645,5 +694,5 @@ symmetric-routing.clusterNetworks, decoded).
 {{- with $rules }}
 {{- $_ := set $desiredState "route-rules" (dict "config" .) }}
 {{- end }}
-{{- toJson $desiredState }}
+{{- $_ := set .into "desiredState" $desiredState }}
 {{- end }}
