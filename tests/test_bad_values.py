@@ -41,5 +41,5 @@ def test_bad_values_are_refused_with_the_value_path(case: Path, helm_version: st
 def test_each_case_breaks_only_its_own_rule(case: Path) -> None:
     """A case whose error is one of several would hide a broken rule behind another."""
     result = helm.template("helm3", [SEED, case])
-    messages = [line for line in result.stderr.splitlines() if line.startswith("  ") and not line.startswith("  -")]
+    messages = [line for line in result.stderr.splitlines() if line.startswith("  ") and not line.lstrip().startswith("-")]
     assert len(messages) <= 1, f"{case.name} breaks several template rules:\n" + "\n".join(messages)
