@@ -3,6 +3,7 @@ lookup read the cluster, as `helm install` does, and the rules then name the clu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,24 @@ def test_values_win_over_lookup(serve: Callable[..., Any], tls: Tls, tmp_path: P
     rules = rules_rendered_against(api, tls, tmp_path, "helm3",
                                    cluster="  serviceNetwork: [172.31.0.0/16]\n  clusterNetwork: []\n")
     assert rules == ["172.31.0.0/16", "10.128.0.0/14", "169.254.0.0/17"]
+
+
+def test_lookup_asks_once_and_the_plan_holds_what_the_policies_hold(serve: Callable[..., Any], tls: Tls,
+                                                                     tmp_path: Path) -> None:
+    """The policies and the hooks' plan take the cluster's CIDRs from one lookup per render
+    (symmetric-routing.model), so the preflight checks the rules that are applied."""
+    api = serve(clusters.with_discovery(clusters.openshift(
+        service=["172.30.0.0/16"], cluster=["10.128.0.0/14"], masquerade={"ipv4": "169.254.0.0/17"})))
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, tls, TOKEN)
+    override = tmp_path / "lookup.yaml"
+    override.write_text("cluster:\n  serviceNetwork: []\n  clusterNetwork: []\n  lookup: true\n")
+    result = helm.template("helm3", [SEED, override], env={"KUBECONFIG": str(kubeconfig)}, extra=("--dry-run=server",))
+    assert result.returncode == 0, result.stderr
+    [policy] = [doc for doc in result.documents if doc["kind"] == "NodeNetworkConfigurationPolicy"]
+    [config_map] = [doc for doc in result.documents if doc["kind"] == "ConfigMap"]
+    plan = json.loads(config_map["data"]["plan.json"])
+    assert plan["cluster"] == {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.128.0.0/14"],
+                               "masqueradeSubnet": ["169.254.0.0/17"]}
+    assert plan["vrfs"][0]["desiredState"] == policy["spec"]["desiredState"]
+    network_reads = [r.path for r in api.api.requests if r.path.endswith("/networks/cluster")]
+    assert network_reads == ["/apis/config.openshift.io/v1/networks/cluster"]
