@@ -15,10 +15,12 @@ Run: .tools/venv/bin/python benchmarks/render.py [--runs N] [--suite]
 from __future__ import annotations
 
 import argparse
+import gzip
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -68,38 +70,79 @@ def static_chart(folder: Path, manifest: str) -> Path:
     """A chart whose only template is the manifest; the few "{{" in it (the hooks' Python
     code) are escaped so that Helm prints them as they are."""
     chart = folder / "static"
+    shutil.rmtree(chart, ignore_errors=True)
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: static\nversion: 0.1.0\n")
     (chart / "templates" / "all.yaml").write_text(manifest.replace("{{", '{{ "{{" }}'))
     return chart
 
 
+def blank_charts(folder: Path) -> tuple[Path, Path]:
+    """This chart with every template emptied (what Helm spends on its start, the values
+    file, the defaults and the schema, before any template runs), and a chart of nothing
+    (Helm's start alone). Their difference, added to the floor, is the least any template
+    code could cost with these values and this schema."""
+    blank, empty = folder / "blank", folder / "empty"
+    for name in ("Chart.yaml", "values.yaml", "values.schema.json"):
+        (blank / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, blank / name)
+    for template in (ROOT / "templates").rglob("*"):
+        if template.is_file():
+            target = blank / template.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("")
+    (empty / "templates").mkdir(parents=True)
+    (empty / "Chart.yaml").write_text("apiVersion: v2\nname: empty\nversion: 0.1.0\n")
+    return blank, empty
+
+
+def package_parts(package: Path) -> dict[str, int]:
+    """Gzipped bytes of each part of the packaged chart, each part compressed on its own."""
+    parts: dict[str, bytes] = {}
+    with tarfile.open(package) as archive:
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member)
+            if extracted is None:
+                continue
+            path = member.name.split("/", 1)[1]
+            part = ("README.md" if path == "README.md" else "hooks/" if path.startswith("hooks/")
+                    else "templates/" if path.startswith("templates/")
+                    else "values.yaml + values.schema.json" if path.startswith("values") else "the rest")
+            parts[part] = parts.get(part, b"") + extracted.read()
+    return {part: len(gzip.compress(data, 9)) for part, data in parts.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--suite", action="store_true", help="also time scripts/test.sh")
     args = parser.parse_args()
     cases: list[tuple[str, Path | dict[str, object]]] = [("seed", ROOT / "ci" / "seed-values.yaml")]
     cases += [(f"{n} VRFs", generated_site(n)) for n in (1, 10, 100, 500)]
-    print(f"helm template wall time, median of {args.runs} runs; floor = the same objects as static manifests")
-    print(f"{'site':<10}{'objects':>8}" + "".join(f"{h + ' chart':>14}{h + ' floor':>14}{'ratio':>7}" for h in HELMS))
+    print(f"helm template wall time, median of {args.runs} runs. floor: the same objects as static manifests;")
+    print("bound: the least ratio any template code could reach, since Helm spends that much on this chart's")
+    print("values and schema before a template runs (this chart with its templates emptied)")
+    print(f"{'site':<10}{'objects':>8}" + "".join(f"{h + ' chart':>13}{'floor':>8}{'ratio':>7}{'bound':>7}" for h in HELMS))
     per_vrf: dict[str, list[tuple[int, float]]] = {h: [] for h in HELMS}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        blank, empty = blank_charts(folder)
         for name, site in cases:
             values = site if isinstance(site, Path) else folder / f"{name.split()[0]}.yaml"
             if not isinstance(site, Path):
                 values.write_text(yaml.safe_dump(site))
             row = f"{name:<10}"
             for helm_name, helm in HELMS.items():
-                command = [str(helm), "template", "tenant-a", str(ROOT), "-n", "test", "-f", str(values)]
+                template = [str(helm), "template", "tenant-a"]
+                command = template + [str(ROOT), "-n", "test", "-f", str(values)]
                 manifest = subprocess.run(command, check=True, capture_output=True, text=True).stdout
                 if helm_name == "helm3":
                     row += f"{manifest.count(chr(10) + 'kind: '):>8}"
-                shutil.rmtree(folder / "static", ignore_errors=True)
-                floor_command = [str(helm), "template", "tenant-a", str(static_chart(folder, manifest)), "-n", "test"]
-                chart_time, floor_time = median_seconds([command, floor_command], args.runs)
-                row += f"{chart_time * 1000:>12.0f}ms{floor_time * 1000:>12.0f}ms{chart_time / floor_time:>6.2f}x"
+                floor_command = template + [str(static_chart(folder, manifest)), "-n", "test"]
+                chart_time, floor_time, blank_time, empty_time = median_seconds(
+                    [command, floor_command, template + [str(blank), "-f", str(values)], template + [str(empty)]], args.runs)
+                bound = (floor_time + blank_time - empty_time) / floor_time
+                row += f"{chart_time * 1000:>11.0f}ms{floor_time * 1000:>6.0f}ms{chart_time / floor_time:>6.2f}x{bound:>6.2f}x"
                 if name != "seed":
                     per_vrf[helm_name].append((int(name.split()[0]), chart_time))
             print(row)
@@ -107,10 +150,12 @@ def main() -> int:
             (n1, t1), (n2, t2) = points[-2], points[-1]
             print(f"{helm_name}: {(t2 - t1) / (n2 - n1) * 1000:.2f} ms per added VRF between {n1} and {n2} VRFs "
                   f"({(points[2][1] - points[1][1]) / (points[2][0] - points[1][0]) * 1000:.2f} ms between 10 and 100)")
-        package = subprocess.run([str(HELMS["helm3"]), "package", str(ROOT), "-d", str(folder)], check=True,
-                                 capture_output=True, text=True).stdout.strip().rsplit(" ", 1)[-1]
-        size = Path(package).stat().st_size
-        print(f"packaged chart: {Path(package).name}, {size / 1024:.1f} KiB (target: under 25 KiB)")
+        package = Path(subprocess.run([str(HELMS["helm3"]), "package", str(ROOT), "-d", str(folder)], check=True,
+                                      capture_output=True, text=True).stdout.strip().rsplit(" ", 1)[-1])
+        print(f"packaged chart: {package.name}, {package.stat().st_size / 1024:.1f} KiB (target: under 25 KiB); "
+              "its parts, each gzipped alone:")
+        for part, size in sorted(package_parts(package).items(), key=lambda item: -item[1]):
+            print(f"  {part:<34}{size / 1024:>6.1f} KiB")
     if args.suite:
         started = time.perf_counter()
         subprocess.run([str(ROOT / "scripts" / "test.sh"), "-q"], check=True, capture_output=True)
