@@ -43,8 +43,9 @@ symmetric-routing.labels: the labels every object carries, as YAML, all but
 app.kubernetes.io/component (symmetric-routing.metadata adds it): the standard ones, the
 tenant, the release's namespace (with app.kubernetes.io/instance it names the release that
 owns a cluster-scoped object, also under Argo CD, which sets no Helm annotations), the VRF
-when the object belongs to one, then commonLabels, then extra. Neither can replace the
-chart's own. The only place labels are made. Takes a dict: root, vrf and extra (optional).
+when the object belongs to one; then extra (a Service's own labels), then commonLabels.
+templates/validate/ refuses either when it names one of the chart's own labels. The only
+place labels are made. Takes a dict: root, vrf and extra (optional).
 */}}
 {{- define "symmetric-routing.labels" -}}
 {{- $root := .root }}
@@ -59,7 +60,7 @@ chart's own. The only place labels are made. Takes a dict: root, vrf and extra (
 {{- with .vrf }}
 {{- $_ := set $own "symmetric-routing/vrf" . }}
 {{- end }}
-{{- omit (merge $own ($root.Values.commonLabels | default dict) (.extra | default dict)) "app.kubernetes.io/component" | toYaml }}
+{{- merge $own (.extra | default dict) ($root.Values.commonLabels | default dict) | toYaml }}
 {{- end }}
 
 {{/*
