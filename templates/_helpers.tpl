@@ -100,6 +100,34 @@ annotations:
 {{- end }}
 
 {{/*
+symmetric-routing.dropRemovedItems: takes the map items set to null out of .Values (a VRF,
+or a port, peer, pool, advertisement or egress service of one; a BFD profile, a community
+alias), so that a later values file can remove an entry of an earlier one:
+`vrfs: {media: null}`. Helm drops a null only where the chart has a default, and these maps
+have none. templates/validate/values.yaml calls it first, before any template reads them.
+*/}}
+{{- define "symmetric-routing.dropRemovedItems" -}}
+{{- $v := .Values }}
+{{- $maps := list ($v.bfdProfiles | default dict) ($v.communities.aliases | default dict) ($v.vrfs | default dict) }}
+{{- range $map := $maps }}
+{{- range $key, $item := $map }}
+{{- if kindIs "invalid" $item }}
+{{- $_ := unset $map $key }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $vrf := values ($v.vrfs | default dict) }}
+{{- range $field := list "ports" "bgpPeers" "addressPools" "bgpAdvertisements" "egressServices" }}
+{{- range $key, $item := (get $vrf $field | default dict) }}
+{{- if kindIs "invalid" $item }}
+{{- $_ := unset (get $vrf $field) $key }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 symmetric-routing.model: what several templates derive from the same values, computed on
 first use and kept for the rest of the render on the top context, which Helm hands to every
 template of the chart: the fullname, the release's labels, the cluster's CIDRs (so `lookup`
