@@ -17,7 +17,6 @@ from tests.support import helm
 from tests.support.apiserver import FakeApi, RunningApi, Tls, make_tls
 
 HOOKS = helm.CHART / "hooks"
-sys.path.insert(0, str(HOOKS))
 
 TOKEN = "sa-token-0b1c2d3e4f-do-not-print"
 

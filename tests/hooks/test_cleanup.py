@@ -14,7 +14,7 @@ import yaml
 
 from symrouting.nodeconfig import declared_rules, removal_state
 from tests.hooks.conftest import render_plan
-from tests.support import clusters, helm
+from tests.support import clusters, helm, sitegen
 from tests.support.nmstate import Nmstate
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
@@ -220,3 +220,38 @@ def test_upgrade_that_drops_a_whole_vrf_removes_it_and_keeps_the_other(run_cli: 
         {"name": "ens6vrf", "type": "vrf", "state": "absent"},
         {"name": "ens6", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}]}
     assert "KEEP  vrfpolicy: nothing to remove" in report
+
+
+@pytest.mark.parametrize("seed", sitegen.SEEDS[::2])
+def test_teardown_of_a_generated_site_takes_off_everything_it_put_on(run_cli: Run, serve: Callable[..., Any],
+                                                                     tmp_path: Path, seed: int) -> None:
+    """On shapes the ci/ sites do not have (VLANs, bonds, dual stack, several ports; see
+    tests/support/sitegen.py), the uninstall sends each policy a state that removes every
+    interface the chart created, strips the addresses off every NIC, and sets every route and
+    rule absent: no other tenant shares the rules here."""
+    site = sitegen.generate_site(seed)
+    values = tmp_path / "site.yaml"
+    values.write_text(yaml.safe_dump(site))
+    labels = {key: value for vrf in site["vrfs"].values() for key, value in vrf["policy"]["nodeSelector"].items()}
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"],
+                                   nodes=[clusters.node(f"worker-{i}", labels) for i in range(2)]))
+    nmstate = Nmstate(api.api)
+    installed = {policy["metadata"]["name"]: policy["spec"]["desiredState"] for policy in policies([values])}
+    nmstate.install(policies([values]))
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([values]))
+    assert result.returncode == 0, f"seed {seed}:\n{result.stdout}{result.stderr}"
+    sent = {update["metadata"]["name"]: update["spec"]["desiredState"] for update in nmstate.updates}
+    assert sorted(sent) == sorted(installed)
+    for name, state in installed.items():
+        removal = sent[name]
+        removed = {(iface["name"], iface["type"]): iface for iface in removal["interfaces"]}
+        for iface in state["interfaces"]:
+            key = (iface["name"], iface["type"])
+            if iface["type"] in ("vrf", "vlan", "bond"):
+                assert removed[key]["state"] == "absent", (seed, name, key)
+            elif "ipv4" in iface or "ipv6" in iface:
+                assert removed[key]["ipv4"] == {"enabled": False} and removed[key]["ipv6"] == {"enabled": False}
+            else:
+                assert key not in removed, f"bond member {key} is left as it was"
+        for section in ("routes", "route-rules"):
+            assert removal[section]["config"] == [{**entry, "state": "absent"} for entry in state[section]["config"]]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from symrouting.plan import PlanError, parse_plan
 from tests.hooks.conftest import render_plan
 from tests.support import helm
+from tests.support.agreement import plan_disagreements
 
 
 def test_seed_plan_says_what_the_release_creates() -> None:
@@ -46,33 +48,10 @@ def test_plan_matches_the_rendered_route_rules() -> None:
 
 
 @pytest.mark.parametrize("site", helm.site_files(), ids=helm.site_name)
-def test_plan_is_what_renders(site: object) -> None:
-    """The plan and the objects are rendered by different templates from the same helpers;
-    for every site they must agree object for object, or the hooks would check and clean up
-    something else than what is applied."""
+def test_plan_is_what_renders(site: Path) -> None:
     result = helm.template("helm3", [site])
     assert result.returncode == 0, result.stderr
-    docs = result.documents
-    plan = json.loads(next(doc for doc in docs if doc["kind"] == "ConfigMap")["data"]["plan.json"])
-    by_kind: dict[str, dict[str, dict[str, object]]] = {}
-    for doc in docs:
-        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
-    policies = {name: doc["spec"] for name, doc in by_kind["NodeNetworkConfigurationPolicy"].items()}
-    assert {vrf["policyName"]: vrf["desiredState"] for vrf in plan["vrfs"]} == {
-        name: spec["desiredState"] for name, spec in policies.items()}
-    assert {vrf["policyName"]: vrf["nodeSelector"] for vrf in plan["vrfs"]} == {
-        name: spec.get("nodeSelector", {}) for name, spec in policies.items()}
-    pools = {pool["name"]: pool["addresses"] for vrf in plan["vrfs"] for pool in vrf["pools"]}
-    assert pools == {name: doc["spec"]["addresses"] for name, doc in by_kind["IPAddressPool"].items()}
-    peers = {peer["name"]: (peer["myASN"], peer["address"]) for vrf in plan["vrfs"] for peer in vrf["peers"]}
-    assert peers == {name: (doc["spec"]["myASN"], doc["spec"].get("peerAddress", doc["spec"].get("interface")))
-                     for name, doc in by_kind["BGPPeer"].items()}
-    advertisements = {adv["name"]: (adv["pools"], adv["peers"]) for vrf in plan["vrfs"] for adv in vrf["advertisements"]}
-    assert advertisements == {name: (doc["spec"].get("ipAddressPools", []), doc["spec"]["peers"])
-                              for name, doc in by_kind["BGPAdvertisement"].items()}
-    egress = {(svc["namespace"], svc["name"]): svc["sourceIPBy"] for vrf in plan["vrfs"] for svc in vrf["egressServices"]}
-    assert egress == {(doc["metadata"]["namespace"], name): doc["spec"]["sourceIPBy"]
-                      for name, doc in by_kind.get("EgressService", {}).items()}
+    assert plan_disagreements(result.documents) == []
 
 
 @pytest.mark.parametrize("broken", [

@@ -1,0 +1,124 @@
+"""Random but valid sites, each drawn from a numbered seed: the shapes nobody wrote down as a
+ci/ site (VLAN and bond ports beside plain ones, dual stack, unnumbered peers, several pools
+with explicit and default advertisements, both egress modes), for tests that render them and
+run the hooks on them."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+SEEDS = range(12)
+
+
+def generate_site(seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    dual_stack = rng.random() < 0.4
+    site: dict[str, Any] = {
+        "platform": rng.choice(["openshift", "kubernetes"]),
+        "tenant": f"gen-{seed}",
+        "cluster": {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.128.0.0/14"],
+                    "masqueradeSubnet": ["169.254.0.0/17"]},
+        "vrfs": {},
+    }
+    if dual_stack:
+        site["cluster"] = {key: cidrs + [v6] for (key, cidrs), v6 in
+                           zip(site["cluster"].items(), ("fd02::/112", "fd01::/48", "fd69::/112"))}
+    bfd = rng.random() < 0.4
+    if bfd:
+        site["bfdProfiles"] = {"fast": {"receiveInterval": 300, "transmitInterval": 300, "detectMultiplier": 3}}
+    aliases = rng.random() < 0.4
+    if aliases:
+        site["communities"] = {"aliases": {"no-export": "65535:65281"}}
+    nics = (f"ens{n}" for n in range(1, 1000))
+    for index in range(rng.randint(1, 4)):
+        name = f"v{index}"
+        vrf: dict[str, Any] = {"tableId": 10 + index * 7, "myASN": 64512 + index,
+                               "policy": {"nodeSelector": {f"tenant.example.com/{name}": "true"}}}
+        ports: dict[str, Any] = {}
+        for port_index in range(rng.choice([1, 1, 2])):
+            kind = rng.choice(["ethernet", "vlan", "bond"])
+            if kind == "vlan":
+                vlan_id = 100 + port_index
+                base = next(nics)
+                port_name = f"{base}.{vlan_id}"
+                port: dict[str, Any] = {"type": "vlan", "vlan": {"baseInterface": base, "id": vlan_id}}
+            elif kind == "bond":
+                port_name = f"bond{index}{port_index}"
+                port = {"type": "bond", "bond": {"mode": rng.choice(["active-backup", "802.3ad"]),
+                                                 "ports": [next(nics), next(nics)]}}
+            else:
+                port_name, port = next(nics), {}
+            port["ipv4"] = [f"10.{index}.{port_index}.10/24"]
+            if dual_stack:
+                port["ipv6"] = [f"fd00:{index}:{port_index}::10/64"]
+            if rng.random() < 0.3:
+                port["mtu"] = 9000
+            ports[port_name] = port
+        vrf["ports"] = ports
+        first_port = sorted(ports)[0]
+        routes = [{"destination": "0.0.0.0/0", "nextHopAddress": f"10.{index}.0.1"}]
+        if dual_stack:
+            routes.append({"destination": "::/0", "nextHopAddress": f"fd00:{index}:0::1"})
+        if len(ports) > 1:
+            for route in routes:
+                route["nextHopInterface"] = first_port
+        vrf["routes"] = routes
+        peers: dict[str, Any] = {}
+        for peer_index in range(rng.randint(1, 3)):
+            peer: dict[str, Any] = {}
+            if rng.random() < 0.2:
+                peer["interface"] = first_port
+            else:
+                peer["peerAddress"] = f"10.{index}.0.{1 + peer_index}"
+            if rng.random() < 0.2:
+                peer["dynamicASN"] = "external"
+            else:
+                peer["peerASN"] = 65000 + index
+            if rng.random() < 0.3:
+                peer.update(holdTime="9s", keepaliveTime="3s")
+            if bfd and rng.random() < 0.5:
+                peer["bfdProfile"] = "fast"
+            secret = rng.random()
+            if secret < 0.2:
+                peer["secretPassword"] = f"secret-{seed}-{index}-{peer_index}"
+            elif secret < 0.3:
+                peer["password"] = "plain"
+            peers[f"p{peer_index}"] = peer
+        vrf["bgpPeers"] = peers
+        pools: dict[str, Any] = {}
+        for pool_index in range(rng.randint(1, 3)):
+            if rng.random() < 0.3:
+                addresses = [f"198.{18 + index}.{pool_index}.10-198.{18 + index}.{pool_index}.20"]
+            else:
+                addresses = [f"198.{18 + index}.{pool_index}.0/28"]
+            if dual_stack and rng.random() < 0.5:
+                addresses.append(f"fd10:{index}:{pool_index}::/120")
+            pools[f"pool{pool_index}"] = {"addresses": addresses}
+        vrf["addressPools"] = pools
+        advertisements: dict[str, Any] = {"all": {}}
+        if rng.random() < 0.6:
+            chosen_pools = rng.sample(sorted(pools), rng.randint(1, len(pools)))
+            chosen_peers = rng.sample(sorted(peers), rng.randint(1, len(peers)))
+            explicit: dict[str, Any] = {"ipAddressPools": sorted(chosen_pools), "peers": sorted(chosen_peers),
+                                        "localPref": 150}
+            communities = ["64512:100"] + (["no-export"] if aliases else [])
+            explicit["communities"] = communities
+            if rng.random() < 0.5:
+                explicit["aggregationLength"] = 32
+            advertisements["explicit"] = explicit
+        vrf["bgpAdvertisements"] = advertisements
+        egress: dict[str, Any] = {}
+        for svc_index in range(rng.randint(0, 2)):
+            svc: dict[str, Any] = {"namespace": f"ns{index}",
+                                   "sourceIPBy": rng.choice(["LoadBalancerIP", "Network"])}
+            if len(pools) > 1 or rng.random() < 0.3:
+                svc["addressPool"] = rng.choice(sorted(pools))
+            if rng.random() < 0.4:
+                svc["service"] = {"create": True, "createNamespace": rng.random() < 0.5,
+                                  "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+                                  "externalTrafficPolicy": rng.choice(["Cluster", "Local"])}
+            egress[f"svc{svc_index}"] = svc
+        vrf["egressServices"] = egress
+        site["vrfs"][name] = vrf
+    return site
