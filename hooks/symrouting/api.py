@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+# The name the hooks' updates carry in metadata.managedFields, and so in a conflict message.
+FIELD_MANAGER = "symrouting"
 
 
 class ApiError(Exception):
@@ -27,6 +29,10 @@ class ApiError(Exception):
 
 class Unreachable(Exception):
     """The API did not answer within the deadline."""
+
+
+class Conflict(ApiError):
+    """409: the object changed since it was read; read it again and retry."""
 
 
 # Asks the API server for metadata only (labels, annotations): a fraction of a Node's bytes.
@@ -63,16 +69,23 @@ def describe_request(path: str) -> str:
     return f"list {resource}{where}"
 
 
-def refusal(status: int, path: str, method: str = "GET") -> ApiError:
+# Who is refused, and the way out, by the command that runs (see cli.py).
+_GRANT = {
+    "preflight": "Grant it in the preflight's (Cluster)Role, or skip the check that needs it with preflight.skipChecks",
+    "cleanup": "Grant it in the cleanup ClusterRole, or set cleanup.failOnError=false and take the leftovers off by hand",
+    "verify": "Grant it in the verify ClusterRole",
+    "user": "Ask for it, or use a kubeconfig context that has it",
+}
+
+
+def refusal(status: int, path: str, method: str = "GET", role: str = "preflight") -> ApiError:
     what = describe_request(path)
     if method == "PUT":
         what = "update" + what.removeprefix("get")
     if status == 401:
         return ApiError(f"401 Unauthorized for {what}: the credentials were rejected (expired or revoked token?)")
-    return ApiError(
-        f"403 Forbidden: the preflight may not {what}. Grant it in the preflight's (Cluster)Role, "
-        "or skip the check that needs it with preflight.skipChecks"
-    )
+    who = "you" if role == "user" else f"the {role}"
+    return ApiError(f"403 Forbidden: {who} may not {what}. {_GRANT[role]}")
 
 
 class Backoff:
@@ -100,7 +113,8 @@ class HttpsTransport:
     """
 
     def __init__(self, server: str, token: str, ca_file: Path, *, timeout: float = 10.0,
-                 deadline_seconds: float = 60.0) -> None:
+                 deadline_seconds: float = 60.0, role: str = "preflight") -> None:
+        self.role = role
         self.server = server.rstrip("/")
         self._token = token
         self.context = ssl.create_default_context(cafile=str(ca_file))
@@ -109,7 +123,7 @@ class HttpsTransport:
         self._connection: http.client.HTTPSConnection | None = None
 
     @classmethod
-    def in_cluster(cls, env: dict[str, str], **kwargs: float) -> "HttpsTransport":
+    def in_cluster(cls, env: dict[str, str], **kwargs: Any) -> "HttpsTransport":
         host, port = env.get("KUBERNETES_SERVICE_HOST"), env.get("KUBERNETES_SERVICE_PORT", "443")
         if not host:
             raise ApiError("not in a cluster: KUBERNETES_SERVICE_HOST is unset (use --kubectl from a laptop)")
@@ -132,7 +146,7 @@ class HttpsTransport:
         return self._request("GET", path, None, METADATA_ONLY if metadata_only else "application/json")
 
     def put(self, path: str, body: dict[str, Any]) -> Any:
-        answer = self._request("PUT", path, json.dumps(body).encode(), "application/json")
+        answer = self._request("PUT", f"{path}?fieldManager={FIELD_MANAGER}", json.dumps(body).encode(), "application/json")
         if answer is None:
             raise ApiError(f"{describe_request(path)} is gone: it cannot be updated")
         return answer
@@ -163,9 +177,9 @@ class HttpsTransport:
                 if status == 404:
                     return None
                 if status in (401, 403):
-                    raise refusal(status, path, method)
+                    raise refusal(status, path, method, self.role)
                 if status == 409:
-                    raise ApiError(f"409 Conflict: {describe_request(path)} changed while the hook updated it; run it again")
+                    raise Conflict(f"409 Conflict: {describe_request(path)} changed while the hook updated it; run it again")
                 if status != 429 and status < 500:
                     raise ApiError(f"{status} for {describe_request(path)}")
                 problem = f"{status} {http.client.responses.get(status, '')}".strip()
@@ -179,7 +193,7 @@ class HttpsTransport:
 class KubectlTransport:
     """`kubectl get --raw PATH`, with the user's kubeconfig and context."""
 
-    _STATUS = re.compile(r"\((NotFound|Forbidden|Unauthorized|TooManyRequests|InternalError|ServiceUnavailable)\)")
+    _STATUS = re.compile(r"\((NotFound|Forbidden|Unauthorized|Conflict|TooManyRequests|InternalError|ServiceUnavailable)\)")
 
     def __init__(self, kubectl: str = "kubectl", context: str | None = None, *,
                  deadline_seconds: float = 60.0) -> None:
@@ -190,6 +204,7 @@ class KubectlTransport:
             raise ApiError(f"{kubectl} not found on PATH")
         self.command = [found] + (["--context", context] if context else [])
         self.deadline_seconds = deadline_seconds
+        self.role = "user"
 
     def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
         import subprocess
@@ -204,20 +219,23 @@ class KubectlTransport:
             if status == "NotFound":
                 return None
             if status in ("Forbidden", "Unauthorized"):
-                raise refusal(403 if status == "Forbidden" else 401, path)
+                raise refusal(403 if status == "Forbidden" else 401, path, role=self.role)
             if not backoff.wait():
                 raise Unreachable(f"kubectl get --raw {path} kept failing: {proc.stderr.strip()[:300]}")
 
     def put(self, path: str, body: dict[str, Any]) -> Any:
         import subprocess
 
-        proc = subprocess.run([*self.command, "replace", "-o", "json", "-f", "-"], input=json.dumps(body),
+        proc = subprocess.run([*self.command, "replace", f"--field-manager={FIELD_MANAGER}", "-o", "json", "-f", "-"],
+                              input=json.dumps(body),
                               capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             return _decode(proc.stdout.encode(), path)
         status = self._STATUS.search(proc.stderr)
         if status and status.group(1) in ("Forbidden", "Unauthorized"):
-            raise refusal(403 if status.group(1) == "Forbidden" else 401, path, "PUT")
+            raise refusal(403 if status.group(1) == "Forbidden" else 401, path, "PUT", self.role)
+        if status and status.group(1) == "Conflict":
+            raise Conflict(f"409 Conflict: {describe_request(path)} changed while the hook updated it; run it again")
         raise ApiError(f"kubectl replace of {describe_request(path)} failed: {proc.stderr.strip()[:300]}")
 
 

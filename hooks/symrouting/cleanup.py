@@ -5,6 +5,11 @@ configured; prune (pre-upgrade): each policy of the release gets one that remove
 the new values no longer contain, and policies the new values drop entirely (a renamed VRF)
 are removed whole. Then it waits until nmstate reports the update applied on every node the
 policy selects, and says which nodes failed or never answered.
+
+After a prune, each policy's field ownership goes back to what it was (hand_back): the update
+made the hook the owner of every field it changed, and under server-side apply (Helm 4, Argo
+CD with ServerSideApply=true) the upgrade's apply of the new desiredState would then conflict
+with the hook, and what the hook wrote would stay where the release no longer sets it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from symrouting.api import Transport
+from symrouting.api import ApiError, Conflict, Transport
 from symrouting.facts import selector_matches
 from symrouting.gather import collect, owner_of
 from symrouting.nodeconfig import Progress, State, declared_rules, enactment_progress, removal_state
@@ -33,6 +38,8 @@ class Outcome:
     nodes: list[str] = field(default_factory=list)
     progress: Progress | None = None
     generation: int = 0
+    # Why the policy's field ownership could not be handed back after a prune, if it could not.
+    handback_problem: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -80,8 +87,39 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
             outcome.progress = enactment_progress(enactments, outcome.generation, outcome.nodes)
         waiting = [o for o in waiting if o.progress is None or not o.progress.finished]
         if not waiting or clock() >= deadline:
-            return outcomes
+            break
         sleep(min(poll, max(deadline - clock(), 0)))
+    if not uninstall:
+        owners = {policy["metadata"]["name"]: (policy.get("metadata") or {}).get("managedFields") for policy in policies}
+        for outcome in outcomes:
+            if outcome.removal is not None:
+                outcome.handback_problem = hand_back(transport, outcome.policy, owners.get(outcome.policy))
+    return outcomes
+
+
+def hand_back(transport: Transport, name: str, managed_fields: list[dict[str, Any]] | None) -> str | None:
+    """Resets the policy's metadata.managedFields to the entries read before the removal, in an
+    update that changes nothing else: the API server then takes them as sent, so the fields
+    the removal changed belong again to whoever applied them (Kubernetes documents this reset
+    under "Clearing managedFields"). The spec keeps the removal until the upgrade applies the
+    new desiredState. Returns what went wrong, or None."""
+    if not managed_fields:
+        return None
+    path = f"{POLICIES}/{name}"
+    for _ in range(3):
+        try:
+            current = transport.get(path)
+            if current is None:
+                return None
+            current.pop("status", None)
+            current["metadata"]["managedFields"] = managed_fields
+            transport.put(path, current)
+            return None
+        except Conflict:
+            continue
+        except ApiError as error:
+            return str(error)
+    return "the policy kept changing while the hook read it"
 
 
 def describe(removal: State) -> str:
@@ -106,6 +144,9 @@ def report(outcomes: list[Outcome], verb: str) -> str:
         lines.append(f"{mark}  {outcome.policy}: {describe(outcome.removal)}; applied on {len(progress.applied)}/{total} node(s)")
         lines += [f"      {node}: failed: {message}" for node, message in progress.failed]
         lines += [f"      {node}: never reported generation {outcome.generation}" for node in progress.pending]
+        if outcome.handback_problem:
+            lines.append(f"WARN  {outcome.policy}: field ownership not handed back ({outcome.handback_problem}); "
+                         "with Helm 4, run the upgrade with --force-conflicts")
     ok = all(o.ok for o in outcomes)
     lines.append(f"{verb} {'finished' if ok else 'FAILED'}: " + (
         "the nodes no longer carry what was removed" if ok else

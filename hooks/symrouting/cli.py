@@ -77,16 +77,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The hook each command runs as, for the advice a 403 gives.
+ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user"}
+
+
 def _transport(args: argparse.Namespace) -> Transport:
-    timing = {"deadline_seconds": args.deadline}
     if args.kubectl:
-        return KubectlTransport(context=args.context, **timing)
+        return KubectlTransport(context=args.context, deadline_seconds=args.deadline)
+    role = ROLES.get(args.command, "preflight")
     if args.server:
         if not (args.token_file and args.ca_file):
             raise ApiError("--server needs --token-file and --ca-file")
         return HttpsTransport(args.server, args.token_file.read_text().strip(), args.ca_file,
-                              timeout=args.request_timeout, **timing)
-    return HttpsTransport.in_cluster(dict(os.environ), timeout=args.request_timeout, **timing)
+                              timeout=args.request_timeout, deadline_seconds=args.deadline, role=role)
+    return HttpsTransport.in_cluster(dict(os.environ), timeout=args.request_timeout, deadline_seconds=args.deadline,
+                                     role=role)
 
 
 def _read(path: Path, stdin: TextIO) -> str:

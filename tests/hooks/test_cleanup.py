@@ -4,6 +4,7 @@ when a node fails or never reports."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 from symrouting.nodeconfig import declared_rules, removal_state
-from tests.hooks.conftest import render_plan
+from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm, sitegen
 from tests.support.nmstate import Nmstate
 
@@ -83,7 +84,7 @@ def test_uninstall_sends_the_removal_and_waits_for_every_node(run_cli: Run, clus
     assert update["spec"]["nodeSelector"] == {"vrf": "true"}
     assert "DONE  vrfpolicy: ens4vrf absent; addresses off ens4; 1 route(s) absent; applied on 3/3 node(s)" in result.stdout
     puts = [r.path for r in api.api.requests if r.method == "PUT"]
-    assert puts == ["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"]
+    assert puts == ["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy?fieldManager=symrouting"]
 
 
 def test_the_last_tenant_takes_the_rules_too(run_cli: Run, serve: Callable[..., Any]) -> None:
@@ -138,6 +139,68 @@ def test_upgrade_to_a_new_table_removes_the_old_tables_route(run_cli: Run, clust
                                               "routes": {"config": [{**old_route, "state": "absent"}]}}
 
 
+POLICY = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
+
+
+def test_after_a_prune_the_policy_belongs_again_to_whoever_applied_it(run_cli: Run, cluster: tuple[Any, Nmstate],
+                                                                     tmp_path: Path) -> None:
+    """The removal made the hook the owner of the spec; one more update, which changes nothing
+    but managedFields, hands it back to Helm, whose server-side apply (Helm 4) would otherwise
+    conflict with the hook on the upgrade that follows."""
+    api, nmstate = cluster
+    applied_by = api.api.routes[POLICY]["metadata"]["managedFields"]
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
+    assert result.returncode == 0, result.stdout
+    removal_put, handback_put = [r.body for r in api.api.requests if r.method == "PUT"]
+    assert removal_put["metadata"]["managedFields"] == applied_by  # sent as read: no reset
+    assert handback_put["spec"] == removal_put["spec"] == nmstate.updates[0]["spec"]
+    assert handback_put["metadata"]["managedFields"] == applied_by
+    stored = api.api.routes[POLICY]
+    assert stored["metadata"]["managedFields"] == applied_by
+    assert stored["metadata"]["generation"] == 2 and len(nmstate.updates) == 1
+    assert "WARN" not in result.stdout
+
+
+def test_without_the_hand_back_the_hook_would_keep_the_spec(cluster: tuple[Any, Nmstate]) -> None:
+    """The stand-in's bookkeeping, which the test above relies on: an update that changes the
+    spec makes its manager the spec's owner."""
+    api, _ = cluster
+    body = json.loads(json.dumps(api.api.routes[POLICY]))
+    body["spec"]["desiredState"] = {"interfaces": []}
+    status, _ = api.api.answer("PUT", f"{POLICY}?fieldManager=symrouting", f"Bearer {TOKEN}", json.dumps(body).encode())
+    assert status == 200
+    assert [entry["manager"] for entry in api.api.routes[POLICY]["metadata"]["managedFields"]] == ["symrouting"]
+
+
+def test_the_hand_back_retries_a_conflict(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
+    api, _ = cluster
+    api.api.fail(POLICY, status=409, method="PUT", after=1)
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
+    assert result.returncode == 0 and "WARN" not in result.stdout, result.stdout
+    assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT", "GET", "PUT", "GET", "PUT"]
+
+
+def test_a_hand_back_that_is_refused_is_a_warning_that_names_the_way_out(run_cli: Run, cluster: tuple[Any, Nmstate],
+                                                                         tmp_path: Path) -> None:
+    api, _ = cluster
+    api.api.fail(POLICY, status=403, method="GET")
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
+    assert result.returncode == 0, result.stdout
+    assert ("WARN  vrfpolicy: field ownership not handed back (403 Forbidden: the cleanup may not get "
+            "nodenetworkconfigurationpolicies.nmstate.io") in result.stdout
+    assert "with Helm 4, run the upgrade with --force-conflicts" in result.stdout
+
+
+def test_an_uninstall_hands_nothing_back(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
+    """Helm deletes the policies right after the teardown: their ownership no longer matters."""
+    api, _ = cluster
+    assert run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED])).returncode == 0
+    assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT"]
+
+
 def test_upgrade_that_renames_the_vrf_removes_the_old_one_whole(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
     api, nmstate = cluster
     renamed = renamed_site(tmp_path)
@@ -165,7 +228,8 @@ def test_forbidden_update_names_the_permission(run_cli: Run, cluster: tuple[Any,
     api.api.fail("/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy", status=403, times=5)
     result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
     assert result.returncode == 3
-    assert 'may not update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy"' in result.stderr
+    assert ('403 Forbidden: the cleanup may not update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy". '
+            "Grant it in the cleanup ClusterRole") in result.stderr
 
 
 def prune(run_cli: Run, serve: Callable[..., Any], installed: list[Path], new: list[Path]) -> tuple[str, list[dict[str, Any]]]:

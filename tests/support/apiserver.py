@@ -86,6 +86,8 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     body: bytes | None = None
+    method: str | None = None  # only requests of this method (default: any)
+    after: int = 0  # let this many of them pass first
 
 
 @dataclass
@@ -110,8 +112,9 @@ class FakeApi:
     # Called with (path, stored object) after each PUT: lets a test play nmstate.
     on_put: list[Any] = field(default_factory=list)
 
-    def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None) -> None:
-        self.faults.setdefault(path, []).append(Fault(status, times, delay, body))
+    def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None,
+             method: str | None = None, after: int = 0) -> None:
+        self.faults.setdefault(path, []).append(Fault(status, times, delay, body, method, after))
 
     def answer(self, method: str, raw_path: str, authorization: str, body: bytes,
                accept: str = "application/json") -> tuple[int, bytes]:
@@ -121,11 +124,14 @@ class FakeApi:
         with self.lock:
             self.requests.append(Request(method, raw_path, authorization, decoded))
             queue = self.faults.get(path, [])
-            fault = queue[0] if queue else None
-            if fault:
+            fault = next((f for f in queue if f.method in (None, method)), None)
+            if fault and fault.after > 0:
+                fault.after -= 1
+                fault = None
+            elif fault:
                 fault.times -= 1
                 if fault.times <= 0:
-                    queue.pop(0)
+                    queue.remove(fault)
         if fault:
             time.sleep(fault.delay)
             if fault.body is not None:
@@ -143,8 +149,12 @@ class FakeApi:
                 if decoded["metadata"].get("resourceVersion") != target["metadata"].get("resourceVersion"):
                     return 409, _status(409, path)
                 stored = json.loads(json.dumps(decoded))
-                stored["metadata"]["generation"] = int(target["metadata"].get("generation", 1)) + 1
+                spec_changed = _content(decoded) != _content(target)
+                generation = int(target["metadata"].get("generation", 1))
+                stored["metadata"]["generation"] = generation + 1 if spec_changed else generation
                 stored["metadata"]["resourceVersion"] = str(int(target["metadata"].get("resourceVersion", "1")) + 1)
+                stored["metadata"]["managedFields"] = _ownership_after_update(
+                    target, decoded, query.get("fieldManager", ["unknown"])[0], spec_changed)
                 stored["status"] = target.get("status", {})
                 self.routes[path] = stored
                 self._mirror(path, stored)
@@ -203,6 +213,26 @@ class FakeApi:
         with self.lock:
             self.routes[collection_path] = items
             self.cache.clear()
+
+
+def _content(obj: dict[str, Any]) -> dict[str, Any]:
+    """What an update can change besides metadata; a change to it bumps the generation."""
+    return {key: value for key, value in obj.items() if key not in ("metadata", "status")}
+
+
+def _ownership_after_update(stored: dict[str, Any], sent: dict[str, Any], manager: str, spec_changed: bool) -> list[Any]:
+    """metadata.managedFields after an update, as the API server keeps them, with the spec
+    taken as one field: managedFields that the update sends and that differ from the stored
+    ones replace them first ("Clearing managedFields" in Kubernetes' server-side apply
+    documentation); then, if the spec changed, it belongs to the manager that changed it."""
+    before = stored["metadata"].get("managedFields") or []
+    requested = sent["metadata"].get("managedFields")
+    entries = json.loads(json.dumps(requested if requested is not None and requested != before else before))
+    if spec_changed:
+        entries = [entry for entry in entries if "f:spec" not in (entry.get("fieldsV1") or {})]
+        entries.append({"manager": manager, "operation": "Update", "apiVersion": sent.get("apiVersion", ""),
+                        "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}})
+    return list(entries)
 
 
 def _status(code: int, path: str) -> bytes:

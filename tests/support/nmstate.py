@@ -29,17 +29,23 @@ def enactment(node: str, policy: str, generation: int, outcome: str) -> dict[str
 class Nmstate:
     api: FakeApi
     outcomes: dict[str, str] = field(default_factory=dict)  # node -> apply | fail | silent (default: apply)
-    updates: list[dict[str, Any]] = field(default_factory=list)  # every policy PUT, in order
+    updates: list[dict[str, Any]] = field(default_factory=list)  # every change of a policy's spec, in order
+
+    _generations: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.api.routes.setdefault(ENACTMENTS, [])
         self.api.on_put.append(self._updated)
 
     def install(self, policies: list[dict[str, Any]]) -> None:
-        """Policies as the release created them, applied on their nodes at generation 1."""
+        """Policies as the release created them (server-side applied by Helm 4, which then owns
+        their fields), applied on their nodes at generation 1."""
         stored = []
         for policy in policies:
-            stored.append({**policy, "metadata": {**policy["metadata"], "generation": 1, "resourceVersion": "1"},
+            owner = {"manager": "helm", "operation": "Apply", "apiVersion": "nmstate.io/v1", "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:metadata": {"f:labels": {}}, "f:spec": {}}}
+            stored.append({**policy, "metadata": {**policy["metadata"], "generation": 1, "resourceVersion": "1",
+                                                  "managedFields": [owner]},
                            "status": {"conditions": [{"type": "Available", "status": "True"}]}})
         self.api.publish(POLICIES, stored)
         for policy in stored:
@@ -64,6 +70,10 @@ class Nmstate:
         self.api.replace_items(ENACTMENTS, others + fresh)
 
     def _updated(self, path: str, stored: dict[str, Any]) -> None:
+        """nmstate acts on a new generation, which only a change of the spec makes."""
         if path.startswith(POLICIES + "/"):
-            self.updates.append(stored)
-            self._enact(stored, int(stored["metadata"]["generation"]))
+            generation = int(stored["metadata"]["generation"])
+            if generation > self._generations.get(path, 1):
+                self._generations[path] = generation
+                self.updates.append(stored)
+                self._enact(stored, generation)
