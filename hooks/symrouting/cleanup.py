@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from symrouting.api import ApiError, Conflict, Transport
+from symrouting.api import ApiError, Conflict, Transport, Unreachable
 from symrouting.facts import selector_matches
 from symrouting.gather import collect, owner_of
 from symrouting.nodeconfig import Progress, State, declared_rules, enactment_progress, removal_state
@@ -117,7 +117,7 @@ def hand_back(transport: Transport, name: str, managed_fields: list[dict[str, An
             return None
         except Conflict:
             continue
-        except ApiError as error:
+        except (ApiError, Unreachable) as error:
             return str(error)
     return "the policy kept changing while the hook read it"
 
