@@ -483,14 +483,15 @@ namespace, since two namespaces may hold releases of one name. Takes a dict: roo
 
 {{/*
 symmetric-routing.cleanupHooks: the Helm hooks of the cleanup Jobs that are enabled
-("pre-upgrade", "pre-delete", both comma-joined, or empty).
+("pre-upgrade", "pre-delete", both comma-joined, or empty). The prune runs also when the new
+values hold no VRF: an upgrade that drops a tenant's last VRF must take it off the nodes too.
 */}}
 {{- define "symmetric-routing.cleanupHooks" -}}
 {{- $hooks := list }}
 {{- if .Values.cleanup.onUpgrade }}
 {{- $hooks = append $hooks "pre-upgrade" }}
 {{- end }}
-{{- if .Values.cleanup.onUninstall }}
+{{- if and .Values.cleanup.onUninstall .Values.vrfs }}
 {{- $hooks = append $hooks "pre-delete" }}
 {{- end }}
 {{- join "," $hooks }}
@@ -502,16 +503,14 @@ ConfigMap) serve: the union of what the enabled Jobs need. Empty when no Job is 
 */}}
 {{- define "symmetric-routing.hookPhases" -}}
 {{- $phases := list }}
-{{- if .Values.vrfs }}
-{{- if .Values.preflight.enabled }}
+{{- if and .Values.vrfs .Values.preflight.enabled }}
 {{- $phases = concat $phases (list "pre-install" "pre-upgrade") }}
 {{- end }}
 {{- with include "symmetric-routing.cleanupHooks" . }}
 {{- $phases = concat $phases (splitList "," .) }}
 {{- end }}
-{{- if .Values.tests.enabled }}
+{{- if and .Values.vrfs .Values.tests.enabled }}
 {{- $phases = append $phases "test" }}
-{{- end }}
 {{- end }}
 {{- $phases | uniq | join "," }}
 {{- end }}

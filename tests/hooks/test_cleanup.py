@@ -215,6 +215,19 @@ def test_upgrade_that_renames_the_vrf_removes_the_old_one_whole(run_cli: Run, cl
     assert update["spec"]["desiredState"]["interfaces"][0] == {"name": "ens4vrf", "type": "vrf", "state": "absent"}
 
 
+def test_an_upgrade_that_drops_the_last_vrf_takes_it_off_the_nodes(run_cli: Run, cluster: tuple[Any, Nmstate],
+                                                                  tmp_path: Path) -> None:
+    """With no VRF left in the values the prune still renders and runs: Helm is about to delete
+    the release's last policy, which would leave its VRF on the nodes."""
+    api, nmstate = cluster
+    no_vrf = override(tmp_path, "none", "vrfs:\n  ens4vrf: null\n")
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, no_vrf]))
+    assert result.returncode == 0, result.stdout
+    [update] = nmstate.updates
+    assert update["metadata"]["name"] == "vrfpolicy"
+    assert update["spec"]["desiredState"]["interfaces"][0] == {"name": "ens4vrf", "type": "vrf", "state": "absent"}
+
+
 def test_other_releases_policies_are_never_touched(run_cli: Run, cluster: tuple[Any, Nmstate]) -> None:
     api, nmstate = cluster
     run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
