@@ -1,0 +1,115 @@
+"""Upgrades and uninstalls of generated sites, end to end on a model of a node
+(tests/support/nodestate.py): install site A, apply what the prune sends for the changed
+site B, then B's policies; the node carries exactly what B declares, nothing left of A. After
+an uninstall it carries nothing the release put there."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from symrouting.cleanup import plan_removals
+from symrouting.plan import parse_plan
+from tests.hooks.conftest import render_plan
+from tests.support import helm, sitegen
+from tests.support.nodestate import node_after
+
+Site = dict[str, Any]
+
+
+def drop_a_vrf(site: Site, rng: random.Random) -> bool:
+    if len(site["vrfs"]) < 2:
+        return False
+    del site["vrfs"][rng.choice(sorted(site["vrfs"]))]
+    return True
+
+
+def drop_every_vrf(site: Site, rng: random.Random) -> bool:
+    site["vrfs"] = {}
+    return True
+
+
+def rename_a_vrf(site: Site, rng: random.Random) -> bool:
+    name = rng.choice(sorted(site["vrfs"]))
+    site["vrfs"][f"renamed-{name}"] = site["vrfs"].pop(name)
+    return True
+
+
+def new_table_id(site: Site, rng: random.Random) -> bool:
+    name = rng.choice(sorted(site["vrfs"]))
+    site["vrfs"][name]["tableId"] = 200 + sorted(site["vrfs"]).index(name)
+    return True
+
+
+def drop_a_route(site: Site, rng: random.Random) -> bool:
+    vrf = site["vrfs"][rng.choice(sorted(site["vrfs"]))]
+    vrf["routes"].pop()
+    return True
+
+
+def replace_a_port(site: Site, rng: random.Random) -> bool:
+    vrf = site["vrfs"][rng.choice(sorted(site["vrfs"]))]
+    old = rng.choice(sorted(vrf["ports"]))
+    port = vrf["ports"].pop(old)
+    vrf["ports"]["ens900"] = {family: port[family] for family in ("ipv4", "ipv6") if family in port}
+    for item in vrf["routes"] + list(vrf["bgpPeers"].values()):
+        for key in ("nextHopInterface", "interface"):
+            if item.get(key) == old:
+                item[key] = "ens900"
+    return True
+
+
+def change_an_address(site: Site, rng: random.Random) -> bool:
+    vrf = site["vrfs"][rng.choice(sorted(site["vrfs"]))]
+    port = vrf["ports"][rng.choice(sorted(vrf["ports"]))]
+    port["ipv4"] = [port["ipv4"][0].replace(".10/", ".11/")]
+    return True
+
+
+CHANGES: dict[str, Callable[[Site, random.Random], bool]] = {
+    change.__name__.replace("_", " "): change
+    for change in (drop_a_vrf, drop_every_vrf, rename_a_vrf, new_table_id, drop_a_route, replace_a_port, change_an_address)
+}
+
+
+def policies(site: Site, tmp_path: Path, name: str) -> tuple[Path, list[dict[str, Any]]]:
+    values = tmp_path / f"{name}.yaml"
+    values.write_text(yaml.safe_dump(site))
+    result = helm.template("helm3", [values])
+    assert result.returncode == 0, result.stderr
+    return values, [doc for doc in result.documents if doc["kind"] == "NodeNetworkConfigurationPolicy"]
+
+
+def states(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [doc["spec"]["desiredState"] for doc in docs]
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+@pytest.mark.parametrize("seed", sitegen.SEEDS[::2])
+def test_after_an_upgrade_the_node_carries_what_the_new_values_declare(seed: int, change: str, tmp_path: Path) -> None:
+    before = sitegen.generate_site(seed)
+    after = copy.deepcopy(before)
+    if not CHANGES[change](after, random.Random(seed)):
+        pytest.skip(f"seed {seed} has nothing to {change}")
+    _, installed = policies(before, tmp_path, "before")
+    values, upgraded = policies(after, tmp_path, "after")
+    plan = parse_plan(json.loads(render_plan([values])))
+    removals = [removal for _, removal in plan_removals(plan, installed, uninstall=False) if removal]
+    node = node_after(*states(installed), *removals, *states(upgraded))
+    assert node.managed() == node_after(*states(upgraded)).managed(), f"seed {seed}, {change}"
+
+
+@pytest.mark.parametrize("seed", sitegen.SEEDS)
+def test_after_an_uninstall_the_node_carries_nothing_of_the_release(seed: int, tmp_path: Path) -> None:
+    values, installed = policies(sitegen.generate_site(seed), tmp_path, "site")
+    plan = parse_plan(json.loads(render_plan([values])))
+    removals = [removal for _, removal in plan_removals(plan, installed, uninstall=True) if removal]
+    assert node_after(*states(installed), *removals).managed() == {
+        "virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, f"seed {seed}"
