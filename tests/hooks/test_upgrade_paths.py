@@ -16,8 +16,7 @@ import pytest
 import yaml
 
 from symrouting.cleanup import plan_removals
-from symrouting.plan import parse_plan
-from tests.hooks.conftest import render_plan
+from symrouting.plan import Plan, parse_plan
 from tests.support import helm, sitegen
 from tests.support.nodestate import node_after
 
@@ -79,12 +78,15 @@ CHANGES: dict[str, Callable[[Site, random.Random], bool]] = {
 }
 
 
-def policies(site: Site, tmp_path: Path, name: str) -> tuple[Path, list[dict[str, Any]]]:
+def render(site: Site, tmp_path: Path, name: str) -> tuple[Plan, list[dict[str, Any]]]:
+    """The hooks' plan and the policies of a site, from one render."""
     values = tmp_path / f"{name}.yaml"
     values.write_text(yaml.safe_dump(site))
     result = helm.template("helm3", [values])
     assert result.returncode == 0, result.stderr
-    return values, [doc for doc in result.documents if doc["kind"] == "NodeNetworkConfigurationPolicy"]
+    [config_map] = [doc for doc in result.documents if doc["kind"] == "ConfigMap"]
+    return (parse_plan(json.loads(config_map["data"]["plan.json"])),
+            [doc for doc in result.documents if doc["kind"] == "NodeNetworkConfigurationPolicy"])
 
 
 def states(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -98,9 +100,8 @@ def test_after_an_upgrade_the_node_carries_what_the_new_values_declare(seed: int
     after = copy.deepcopy(before)
     if not CHANGES[change](after, random.Random(seed)):
         pytest.skip(f"seed {seed} has nothing to {change}")
-    _, installed = policies(before, tmp_path, "before")
-    values, upgraded = policies(after, tmp_path, "after")
-    plan = parse_plan(json.loads(render_plan([values])))
+    _, installed = render(before, tmp_path, "before")
+    plan, upgraded = render(after, tmp_path, "after")
     removals = [removal for _, removal in plan_removals(plan, installed, uninstall=False) if removal]
     node = node_after(*states(installed), *removals, *states(upgraded))
     assert node.managed() == node_after(*states(upgraded)).managed(), f"seed {seed}, {change}"
@@ -108,8 +109,7 @@ def test_after_an_upgrade_the_node_carries_what_the_new_values_declare(seed: int
 
 @pytest.mark.parametrize("seed", sitegen.SEEDS)
 def test_after_an_uninstall_the_node_carries_nothing_of_the_release(seed: int, tmp_path: Path) -> None:
-    values, installed = policies(sitegen.generate_site(seed), tmp_path, "site")
-    plan = parse_plan(json.loads(render_plan([values])))
+    plan, installed = render(sitegen.generate_site(seed), tmp_path, "site")
     removals = [removal for _, removal in plan_removals(plan, installed, uninstall=True) if removal]
     assert node_after(*states(installed), *removals).managed() == {
         "virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, f"seed {seed}"
