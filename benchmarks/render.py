@@ -117,7 +117,7 @@ def package_parts(package: Path) -> dict[str, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--suite", action="store_true", help="also time scripts/test.sh")
     args = parser.parse_args()
     cases: list[tuple[str, Path | dict[str, object]]] = [("seed", ROOT / "ci" / "seed-values.yaml")]
