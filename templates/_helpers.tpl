@@ -105,24 +105,25 @@ or a port, peer, pool, advertisement or egress service of one; a BFD profile, a 
 alias), so that a later values file can remove an entry of an earlier one:
 `vrfs: {media: null}`. Helm drops a null only where the chart has a default, and these maps
 have none. templates/validate/values.yaml calls it first, before any template reads them.
+symmetric-routing.dropNulls does it for one map, in place. The VRFs go first, so that no
+null VRF is asked for its maps.
 */}}
 {{- define "symmetric-routing.dropRemovedItems" -}}
 {{- $v := .Values }}
-{{- $maps := list ($v.bfdProfiles | default dict) ($v.communities.aliases | default dict) ($v.vrfs | default dict) }}
-{{- range $map := $maps }}
-{{- range $key, $item := $map }}
-{{- if kindIs "invalid" $item }}
-{{- $_ := unset $map $key }}
-{{- end }}
-{{- end }}
+{{- range $map := list ($v.bfdProfiles | default dict) ($v.communities.aliases | default dict) ($v.vrfs | default dict) }}
+{{- include "symmetric-routing.dropNulls" $map }}
 {{- end }}
 {{- range $vrf := values ($v.vrfs | default dict) }}
 {{- range $field := list "ports" "bgpPeers" "addressPools" "bgpAdvertisements" "egressServices" }}
-{{- range $key, $item := (get $vrf $field | default dict) }}
+{{- include "symmetric-routing.dropNulls" (get $vrf $field | default dict) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "symmetric-routing.dropNulls" -}}
+{{- range $key, $item := . }}
 {{- if kindIs "invalid" $item }}
-{{- $_ := unset (get $vrf $field) $key }}
-{{- end }}
-{{- end }}
+{{- $_ := unset $ $key }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -160,36 +161,28 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 symmetric-routing.objectName: the object name of a map item: its explicit `name`, else
 "<fullname>-<vrf>-<key>" (the vrf part left out for items that belong to no VRF).
 Takes a dict: key, item, optional vrf, and prefix (the fullname, computed once by callers
-that name many objects) or root.
+that name many objects).
 */}}
 {{- define "symmetric-routing.objectName" -}}
 {{- if .item.name }}
 {{- .item.name }}
+{{- else if .vrf }}
+{{- printf "%s-%s-%s" .prefix .vrf .key }}
 {{- else }}
-{{- $prefix := .prefix }}
-{{- if not $prefix }}
-{{- $prefix = include "symmetric-routing.fullname" .root }}
-{{- end }}
-{{- if .vrf }}
-{{- printf "%s-%s-%s" $prefix .vrf .key }}
-{{- else }}
-{{- printf "%s-%s" $prefix .key }}
-{{- end }}
+{{- printf "%s-%s" .prefix .key }}
 {{- end }}
 {{- end }}
 
 {{/*
 symmetric-routing.policyName: the NodeNetworkConfigurationPolicy name of a VRF
-(policy.name, else "<fullname>-<vrf>"). Takes a dict: vrfName, vrf, and prefix or root.
+(policy.name, else "<fullname>-<vrf>"). Takes a dict: vrfName, vrf, and prefix (the fullname).
 */}}
 {{- define "symmetric-routing.policyName" -}}
 {{- $policy := .vrf.policy | default dict }}
 {{- if $policy.name }}
 {{- $policy.name }}
-{{- else if .prefix }}
-{{- printf "%s-%s" .prefix .vrfName }}
 {{- else }}
-{{- printf "%s-%s" (include "symmetric-routing.fullname" .root) .vrfName }}
+{{- printf "%s-%s" .prefix .vrfName }}
 {{- end }}
 {{- end }}
 
@@ -536,6 +529,7 @@ args (list), deadline (seconds).
 */}}
 {{- define "symmetric-routing.hookJob" -}}
 {{- $root := .root }}
+{{- include "symmetric-routing.model" $root }}
 apiVersion: batch/v1
 kind: Job
 metadata:
