@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -15,12 +14,11 @@ import yaml
 from symrouting.plan import parse_plan
 from tests.support import helm, kubeschema
 from tests.support.agreement import plan_disagreements
-from tests.support.sitegen import SEEDS, generate_site
+from tests.support.sitegen import SEEDS, generate_site, values_file
 
 
 def render_all(seed: int, tmp_path: Path) -> tuple[str, str]:
-    values = tmp_path / f"generated-{seed}.yaml"
-    values.write_text(yaml.safe_dump(generate_site(seed), sort_keys=False))
+    values = values_file(generate_site(seed), tmp_path / f"generated-{seed}.yaml")
     outputs = []
     for version in helm.HELM_VERSIONS:
         result = helm.template(version, [values])

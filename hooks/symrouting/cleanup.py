@@ -65,6 +65,7 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
     nodes = collect(transport, "/api/v1/nodes", lambda item: (item["metadata"]["name"], item["metadata"].get("labels") or {}),
                     malformed, metadata_only=True) or []
     outcomes = []
+    owners_before: list[tuple[Outcome, list[dict[str, Any]] | None]] = []
     for policy, removal in plan_removals(plan, policies, uninstall):
         name = policy["metadata"]["name"]
         outcome = Outcome(name, removal)
@@ -75,6 +76,7 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
         body.pop("status", None)
         body["spec"]["desiredState"] = removal
         updated = transport.put(f"{POLICIES}/{name}", body)
+        owners_before.append((outcome, (policy.get("metadata") or {}).get("managedFields")))
         outcome.generation = int((updated.get("metadata") or {}).get("generation") or 0)
         selector = (policy.get("spec") or {}).get("nodeSelector") or {}
         outcome.nodes = sorted(node for node, labels in nodes if selector_matches(selector, labels))
@@ -90,10 +92,8 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
             break
         sleep(min(poll, max(deadline - clock(), 0)))
     if not uninstall:
-        owners = {policy["metadata"]["name"]: (policy.get("metadata") or {}).get("managedFields") for policy in policies}
-        for outcome in outcomes:
-            if outcome.removal is not None:
-                outcome.handback_problem = hand_back(transport, outcome.policy, owners.get(outcome.policy))
+        for outcome, managed_fields in owners_before:
+            outcome.handback_problem = hand_back(transport, outcome.policy, managed_fields)
     return outcomes
 
 

@@ -307,14 +307,13 @@ def test_teardown_of_a_generated_site_takes_off_everything_it_put_on(run_cli: Ru
     interface the chart created, strips the addresses off every NIC, and sets every route and
     rule absent: no other tenant shares the rules here."""
     site = sitegen.generate_site(seed)
-    values = tmp_path / "site.yaml"
-    values.write_text(yaml.safe_dump(site))
-    labels = {key: value for vrf in site["vrfs"].values() for key, value in vrf["policy"]["nodeSelector"].items()}
+    values = sitegen.values_file(site, tmp_path / "site.yaml")
     api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"],
-                                   nodes=[clusters.node(f"worker-{i}", labels) for i in range(2)]))
+                                   nodes=[clusters.node(f"worker-{i}", sitegen.node_labels(site)) for i in range(2)]))
     nmstate = Nmstate(api.api)
-    installed = {policy["metadata"]["name"]: policy["spec"]["desiredState"] for policy in policies([values])}
-    nmstate.install(policies([values]))
+    rendered = policies([values])
+    installed = {policy["metadata"]["name"]: policy["spec"]["desiredState"] for policy in rendered}
+    nmstate.install(rendered)
     result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([values]))
     assert result.returncode == 0, f"seed {seed}:\n{result.stdout}{result.stderr}"
     sent = {update["metadata"]["name"]: update["spec"]["desiredState"] for update in nmstate.updates}

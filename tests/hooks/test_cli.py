@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm, sitegen
@@ -243,7 +242,7 @@ def matching_cluster(site: dict[str, Any]) -> dict[str, Any]:
     carrying every VRF's labels, the masquerade subnets, and replies routed via the host."""
     cidrs = site["cluster"]
     masquerade = {("ipv6" if ":" in cidr else "ipv4"): cidr for cidr in cidrs["masqueradeSubnet"]}
-    labels = {key: value for vrf in site["vrfs"].values() for key, value in vrf["policy"]["nodeSelector"].items()}
+    labels = sitegen.node_labels(site)
     if site["platform"] == "openshift":
         nodes = [clusters.node(f"worker-{i}", labels, masquerade=masquerade) for i in range(2)]
         return clusters.openshift(service=cidrs["serviceNetwork"], cluster=cidrs["clusterNetwork"], nodes=nodes,
@@ -262,7 +261,6 @@ def matching_cluster(site: dict[str, Any]) -> dict[str, Any]:
 def test_generated_site_on_a_matching_cluster_passes(run_cli: Run, serve: Serve, tmp_path: Path, seed: int) -> None:
     """No false alarm on shapes the ci/ sites do not have (tests/support/sitegen.py)."""
     site = sitegen.generate_site(seed)
-    values = tmp_path / "site.yaml"
-    values.write_text(yaml.safe_dump(site))
+    values = sitegen.values_file(site, tmp_path / "site.yaml")
     result = run_cli("preflight", "--warnings-fail", api=serve(matching_cluster(site)), plan=render_plan([values]))
     assert result.returncode == 0, f"seed {seed}:\n{result.stdout}{result.stderr}"

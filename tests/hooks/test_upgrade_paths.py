@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from symrouting.cleanup import plan_removals
 from symrouting.plan import Plan, parse_plan
@@ -79,9 +78,7 @@ CHANGES: dict[str, Callable[[Site, random.Random], bool]] = {
 
 def render(site: Site, tmp_path: Path, name: str) -> tuple[Plan, list[dict[str, Any]]]:
     """The hooks' plan and the policies of a site, from one render."""
-    values = tmp_path / f"{name}.yaml"
-    values.write_text(yaml.safe_dump(site))
-    result = helm.template("helm3", [values])
+    result = helm.template("helm3", [sitegen.values_file(site, tmp_path / f"{name}.yaml")])
     assert result.returncode == 0, result.stderr
     [config_map] = [doc for doc in result.documents if doc["kind"] == "ConfigMap"]
     return (parse_plan(json.loads(config_map["data"]["plan.json"])),

@@ -6,7 +6,10 @@ run the hooks on them."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 SEEDS = range(12)
 
@@ -122,3 +125,14 @@ def generate_site(seed: int) -> dict[str, Any]:
         vrf["egressServices"] = egress
         site["vrfs"][name] = vrf
     return site
+
+
+def values_file(site: dict[str, Any], path: Path) -> Path:
+    """The site as a values file at path."""
+    path.write_text(yaml.safe_dump(site, sort_keys=False))
+    return path
+
+
+def node_labels(site: dict[str, Any]) -> dict[str, str]:
+    """Labels that put a node under every VRF's policy of the site."""
+    return {key: value for vrf in site["vrfs"].values() for key, value in vrf["policy"]["nodeSelector"].items()}
