@@ -34,6 +34,9 @@ class Unreachable(Exception):
 class Conflict(ApiError):
     """409: the object changed since it was read; read it again and retry."""
 
+    def __init__(self, path: str) -> None:
+        super().__init__(f"409 Conflict: {describe_request(path)} changed while the hook updated it; run it again")
+
 
 # Asks the API server for metadata only (labels, annotations): a fraction of a Node's bytes.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
@@ -179,7 +182,7 @@ class HttpsTransport:
                 if status in (401, 403):
                     raise refusal(status, path, method, self.role)
                 if status == 409:
-                    raise Conflict(f"409 Conflict: {describe_request(path)} changed while the hook updated it; run it again")
+                    raise Conflict(path)
                 if status != 429 and status < 500:
                     raise ApiError(f"{status} for {describe_request(path)}")
                 problem = f"{status} {http.client.responses.get(status, '')}".strip()
@@ -235,7 +238,7 @@ class KubectlTransport:
         if status and status.group(1) in ("Forbidden", "Unauthorized"):
             raise refusal(403 if status.group(1) == "Forbidden" else 401, path, "PUT", self.role)
         if status and status.group(1) == "Conflict":
-            raise Conflict(f"409 Conflict: {describe_request(path)} changed while the hook updated it; run it again")
+            raise Conflict(path)
         raise ApiError(f"kubectl replace of {describe_request(path)} failed: {proc.stderr.strip()[:300]}")
 
 
