@@ -20,7 +20,7 @@ KUBERNETES_VERSIONS = (kubeschema.OLDEST_KUBERNETES, kubeschema.NEWEST_KUBERNETE
 def _rendered() -> list[tuple[str, dict[str, Any]]]:
     objects = []
     for site in helm.site_files():
-        result = helm.template("helm3", [site])
+        result = helm.render_site(site)
         assert result.returncode == 0, result.stderr
         objects += [(f"{helm.site_name(site)}/{d['kind']}/{d['metadata']['name']}", d) for d in result.documents]
     return objects

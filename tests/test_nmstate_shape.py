@@ -21,7 +21,7 @@ SCHEMA = Draft7Validator(json.loads((Path(__file__).parent / "schemas" / "nmstat
 def _policies() -> list[tuple[str, dict[str, Any]]]:
     found = []
     for site in helm.site_files():
-        result = helm.template("helm3", [site])
+        result = helm.render_site(site)
         assert result.returncode == 0, result.stderr
         found += [(f"{helm.site_name(site)}/{d['metadata']['name']}", d) for d in result.documents
                   if d["kind"] == "NodeNetworkConfigurationPolicy"]

@@ -90,7 +90,7 @@ def test_resources_and_bounds(name: str, platform: str, pod: dict[str, Any]) -> 
 
 def test_jobs_have_a_deadline_and_bounded_retries() -> None:
     for site in helm.site_files():
-        for doc in helm.template("helm3", [site]).documents:
+        for doc in helm.render_site(site).documents:
             if doc["kind"] == "Job":
                 assert doc["spec"]["activeDeadlineSeconds"] > 0
                 assert 0 <= doc["spec"]["backoffLimit"] <= 6

@@ -60,7 +60,7 @@ def test_phases_of_each_job() -> None:
 def test_no_argo_cd_hook_annotation_hides_the_helm_hooks() -> None:
     """Argo CD ignores all Helm hooks of a chart that carries any argocd.argoproj.io/hook."""
     for site in helm.site_files():
-        for doc in helm.template("helm3", [site]).documents:
+        for doc in helm.render_site(site).documents:
             assert not any(key.startswith("argocd.argoproj.io/") for key in doc["metadata"].get("annotations", {}))
 
 

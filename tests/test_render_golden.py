@@ -17,7 +17,7 @@ SITES = helm.site_files()
 
 @pytest.mark.parametrize("site", SITES, ids=helm.site_name)
 def test_site_matches_golden(site: Path, update_golden: bool, tmp_path: Path) -> None:
-    result = helm.template("helm3", [site])
+    result = helm.render_site(site)
     assert result.returncode == 0, result.stderr
     rendered = {name: golden.summarize_hook_code(text, helm.CHART / "hooks" / "symrouting")
                 for name, text in golden.split_objects(result.stdout).items()}

@@ -73,7 +73,7 @@ def test_a_dropped_route_and_rule_go_absent(tmp_path: Path) -> None:
 
 def test_a_replaced_port_is_stripped_and_a_vlan_port_removed(tmp_path: Path) -> None:
     site = helm.CHART / "ci" / "vlan-bond-values.yaml"
-    result = helm.template("helm3", [site])
+    result = helm.render_site(site)
     [vlan_policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"
                      and d["metadata"]["name"].endswith("ran-vlan")]
     current = vlan_policy["spec"]["desiredState"]

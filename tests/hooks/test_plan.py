@@ -39,7 +39,7 @@ def test_plan_matches_the_rendered_route_rules() -> None:
     """One source of truth: the CIDRs the hook checks are the ones the NNCP rules name."""
     for site in helm.site_files():
         plan = parse_plan(json.loads(render_plan([site])))
-        result = helm.template("helm3", [site])
+        result = helm.render_site(site)
         for doc in result.documents:
             if doc["kind"] == "NodeNetworkConfigurationPolicy":
                 rules = [r["ip-to"] for r in doc["spec"]["desiredState"].get("route-rules", {}).get("config", [])
@@ -49,7 +49,7 @@ def test_plan_matches_the_rendered_route_rules() -> None:
 
 @pytest.mark.parametrize("site", helm.site_files(), ids=helm.site_name)
 def test_plan_is_what_renders(site: Path) -> None:
-    result = helm.template("helm3", [site])
+    result = helm.render_site(site)
     assert result.returncode == 0, result.stderr
     assert plan_disagreements(result.documents) == []
 

@@ -6,6 +6,7 @@ Both Helm majors are tested. The binaries come from scripts/bootstrap.sh (.tools
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from dataclasses import dataclass
@@ -65,6 +66,14 @@ def template(
     for path in values_files:
         args += ["--values", str(path)]
     return run(version, *args, *extra, chart=chart, env=env)
+
+
+@functools.cache
+def render_site(site: Path) -> Result:
+    """`helm template` of a ci/ site under Helm 3 as the test release, once per test process:
+    many tests read the same sites. Its documents are parsed afresh on each access, so a test
+    may change them."""
+    return template("helm3", [site])
 
 
 def site_files() -> list[Path]:
