@@ -32,8 +32,14 @@ def main(argv: list[str]) -> int:
         if target.exists() and git_blob_id(target.read_bytes()) == pin["blob"]:
             continue
         url = f"https://raw.githubusercontent.com/{pin['repository']}/{pin['commit']}/{pin['path']}"
-        with urllib.request.urlopen(url, timeout=60) as response:
-            data = response.read()
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                data = response.read()
+        except OSError as error:
+            print(f"{url}: {error}. Without a network, put the pinned files where the suite looks: a shared/ "
+                  "folder beside the repository (or SYMMETRIC_ROUTING_SHARED), or SYMMETRIC_ROUTING_CRDS",
+                  file=sys.stderr)
+            return 1
         if git_blob_id(data) != pin["blob"]:
             print(f"{url}: blob {git_blob_id(data)} is not the pinned {pin['blob']}", file=sys.stderr)
             return 1
