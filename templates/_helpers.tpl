@@ -132,8 +132,10 @@ null VRF is asked for its maps.
 symmetric-routing.model: what several templates derive from the same values, computed on
 first use and kept for the rest of the render on the top context, which Helm hands to every
 template of the chart: the fullname, the release's labels, the cluster's CIDRs (so `lookup`
-asks the cluster once), and per VRF its policy name, its labels and its policy's
-desiredState, which the NodeNetworkConfigurationPolicy and the hooks' plan both carry.
+asks the cluster once), and per VRF its labels, the label selector of the nodes that carry
+it (symmetric-routing.vrfNodeSelector) and its policies: one, or one per node of its `nodes`
+table, each with its name, nodeSelector and desiredState, which the
+NodeNetworkConfigurationPolicies and the hooks' plan both carry.
 Prints nothing; read it as `$.symmetricRouting` after `include "symmetric-routing.model" $`.
 templates/validate/ does not use it: it runs first, on values that may still be broken.
 */}}
@@ -143,11 +145,26 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- $networks := include "symmetric-routing.clusterNetworks" . | fromJson }}
 {{- $vrfs := dict }}
 {{- range $vrfName, $vrf := .Values.vrfs }}
-{{- $derived := dict
-  "policyName" (include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf))
-  "labels" (include "symmetric-routing.labels" (dict "root" $ "vrf" $vrfName)) }}
-{{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "into" $derived) }}
-{{- $_ := set $vrfs $vrfName $derived }}
+{{- $policyName := include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf) }}
+{{- $selector := ($vrf.policy | default dict).nodeSelector | default dict }}
+{{- $policies := list }}
+{{- with $vrf.nodes }}
+{{- /* one policy per node, picked by its hostname label as OpenShift's static-IP procedures do */}}
+{{- range $node := keys . | sortAlpha }}
+{{- $policy := dict "name" (printf "%s-%s" $policyName $node) "node" $node
+  "nodeSelector" (merge (dict "kubernetes.io/hostname" $node) $selector) }}
+{{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "addresses" (get $vrf.nodes $node) "into" $policy) }}
+{{- $policies = append $policies $policy }}
+{{- end }}
+{{- else }}
+{{- $policy := dict "name" $policyName "node" "" "nodeSelector" $selector }}
+{{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "into" $policy) }}
+{{- $policies = list $policy }}
+{{- end }}
+{{- $_ := set $vrfs $vrfName (dict
+  "policies" $policies
+  "nodeSelector" (include "symmetric-routing.vrfNodeSelector" $vrf | fromJson)
+  "labels" (include "symmetric-routing.labels" (dict "root" $ "vrf" $vrfName))) }}
 {{- end }}
 {{- $_ := set . "symmetricRouting" (dict
   "fullname" $fullname
@@ -155,6 +172,42 @@ templates/validate/ does not use it: it runs first, on values that may still be 
   "networks" $networks
   "vrfs" $vrfs) }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.vrfNodeSelector: the nodes that carry a VRF, as the JSON of a Kubernetes
+label selector, the default node selector of its BGPPeers and EgressServices: the matchLabels
+of policy.nodeSelector and, with a `nodes` table, a kubernetes.io/hostname In expression over
+its nodes. `{}` when neither is set (validate/nodes.yaml refuses that unless
+policy.allowAllNodes). Takes the VRF.
+*/}}
+{{- define "symmetric-routing.vrfNodeSelector" -}}
+{{- $selector := dict }}
+{{- with (.policy | default dict).nodeSelector }}
+{{- $_ := set $selector "matchLabels" . }}
+{{- end }}
+{{- with .nodes }}
+{{- $_ := set $selector "matchExpressions" (list (dict "key" "kubernetes.io/hostname" "operator" "In" "values" (keys . | sortAlpha))) }}
+{{- end }}
+{{- toJson $selector }}
+{{- end }}
+
+{{/*
+symmetric-routing.nodeAddresses: a node's addresses in a VRF's `nodes` table, by port, as
+JSON: {"<port>": {"ipv4": [...], "ipv6": [...]}}. A port's entry is one address or a list;
+the family is read off each address. Takes the node's entry.
+*/}}
+{{- define "symmetric-routing.nodeAddresses" -}}
+{{- $byPort := dict }}
+{{- range $port, $entry := . }}
+{{- $families := dict "ipv4" list "ipv6" list }}
+{{- range (kindIs "slice" $entry | ternary $entry (list $entry)) }}
+{{- $family := contains ":" . | ternary "ipv6" "ipv4" }}
+{{- $_ := set $families $family (append (get $families $family) .) }}
+{{- end }}
+{{- $_ := set $byPort $port $families }}
+{{- end }}
+{{- toJson $byPort }}
 {{- end }}
 
 {{/*
@@ -249,6 +302,105 @@ list: peers, else every peer of the VRF (never another tenant's). Takes a dict: 
 */}}
 {{- define "symmetric-routing.advertisedPeers" -}}
 {{- .adv.peers | default (keys (.vrf.bgpPeers | default dict) | sortAlpha) | toJson }}
+{{- end }}
+
+{{/*
+symmetric-routing.serviceSelectorsSupported: "true" when metallb.version is 0.16 or later,
+the first MetalLB whose BGPAdvertisement has spec.serviceSelectors (an older API server
+drops the field, and the advertisement then covers every service of its pools).
+*/}}
+{{- define "symmetric-routing.serviceSelectorsSupported" -}}
+{{- semverCompare ">=0.16.0-0" (.Values.metallb.version | toString) }}
+{{- end }}
+
+{{/*
+symmetric-routing.egressServiceSelectorLabel: the label the chart puts on the Service of a
+LoadBalancerIP egress service ("symmetric-routing/egress-service: <namespace>-<name>", the
+same suffix as OVN-Kubernetes' node label), which a per-service advertisement selects in
+spec.serviceSelectors. Takes a dict: root, key, svc. Prints "<key>: <value>" as JSON.
+*/}}
+{{- define "symmetric-routing.egressServiceSelectorLabel" -}}
+{{- dict "symmetric-routing/egress-service" (printf "%s-%s" (include "symmetric-routing.egressServiceNamespace" .) (include "symmetric-routing.egressServiceName" .)) | toJson }}
+{{- end }}
+
+{{/*
+symmetric-routing.advertisements: the BGPAdvertisements of a VRF, as a JSON list of
+{name, spec}. Each vrfs.<vrf>.bgpAdvertisements entry gives one, unless it announces the
+addresses of several LoadBalancerIP egress services: OVN-Kubernetes sends each service's
+replies out of the one node it picked (selectNodeFor in ovn-kubernetes
+go-controller/pkg/clustermanager/egressservice), so each address must be announced from that
+node alone. The entry then gives one advertisement per service, "<name>-<service key>",
+narrowed by spec.serviceSelectors (metallb.version 0.16 and later), or one per pool,
+"<name>-<pool key>" (before; validate/nodes.yaml refuses a pool shared by two such services
+there), each with the service's node label; pools that back no such service stay in
+"<name>", announced from every node of the VRF. Takes a dict: root, vrfName, vrf, prefix.
+*/}}
+{{- define "symmetric-routing.advertisements" -}}
+{{- $root := .root }}
+{{- $vrfName := .vrfName }}
+{{- $vrf := .vrf }}
+{{- $prefix := .prefix }}
+{{- $pools := $vrf.addressPools | default dict }}
+{{- $peers := $vrf.bgpPeers | default dict }}
+{{- $bySelector := eq (include "symmetric-routing.serviceSelectorsSupported" $root) "true" }}
+{{- $objects := list }}
+{{- range $key := keys ($vrf.bgpAdvertisements | default dict) | sortAlpha }}
+{{- $adv := get $vrf.bgpAdvertisements $key }}
+{{- $name := include "symmetric-routing.objectName" (dict "prefix" $prefix "vrf" $vrfName "key" $key "item" $adv) }}
+{{- $base := pick $adv "ipAddressPoolSelectors" "serviceSelectors" "localPref" "aggregationLength" "aggregationLengthV6" }}
+{{- $_ := set $base "peers" (include "symmetric-routing.objectNames" (dict "prefix" $prefix "vrf" $vrfName "items" $peers "keys" (include "symmetric-routing.advertisedPeers" (dict "adv" $adv "vrf" $vrf) | fromJsonArray)) | fromJsonArray) }}
+{{- with $adv.communities }}
+{{- $_ := set $base "communities" . }}
+{{- end }}
+{{- $advertised := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- /* the LoadBalancerIP egress services whose pool this entry announces */}}
+{{- $services := list }}
+{{- range $svcKey := keys ($vrf.egressServices | default dict) | sortAlpha }}
+{{- $svc := get $vrf.egressServices $svcKey }}
+{{- $ctx := dict "root" $root "key" $svcKey "svc" $svc "vrf" $vrf }}
+{{- $poolKey := include "symmetric-routing.egressServicePool" $ctx }}
+{{- if and (eq (include "symmetric-routing.sourceIPBy" $svc) "LoadBalancerIP") (has $poolKey $advertised) }}
+{{- $services = append $services (dict "key" $svcKey "pool" $poolKey
+  "nodeSelector" (dict "matchLabels" (dict (include "symmetric-routing.egressServiceLabel" $ctx) ""))
+  "serviceSelector" (dict "matchLabels" (include "symmetric-routing.egressServiceSelectorLabel" $ctx | fromJson))) }}
+{{- end }}
+{{- end }}
+{{- if or (hasKey $adv "nodeSelectors") (le (len $services) 1) }}
+{{- $spec := deepCopy $base }}
+{{- with $advertised }}
+{{- $_ := set $spec "ipAddressPools" (include "symmetric-routing.objectNames" (dict "prefix" $prefix "vrf" $vrfName "items" $pools "keys" .) | fromJsonArray) }}
+{{- end }}
+{{- if hasKey $adv "nodeSelectors" }}
+{{- $_ := set $spec "nodeSelectors" $adv.nodeSelectors }}
+{{- else if $services }}
+{{- $_ := set $spec "nodeSelectors" (list (first $services).nodeSelector) }}
+{{- end }}
+{{- $objects = append $objects (dict "name" $name "spec" $spec) }}
+{{- else }}
+{{- $rest := $advertised }}
+{{- $split := dict }}
+{{- range $services }}
+{{- $rest = without $rest .pool }}
+{{- $part := $bySelector | ternary .key .pool }}
+{{- $spec := get $split $part | default (deepCopy $base) }}
+{{- $_ := set $spec "ipAddressPools" (include "symmetric-routing.objectNames" (dict "prefix" $prefix "vrf" $vrfName "items" $pools "keys" (list .pool)) | fromJsonArray) }}
+{{- $_ := set $spec "nodeSelectors" (append ($spec.nodeSelectors | default list) .nodeSelector) }}
+{{- if $bySelector }}
+{{- $_ := set $spec "serviceSelectors" (list .serviceSelector) }}
+{{- end }}
+{{- $_ := set $split $part $spec }}
+{{- end }}
+{{- with $rest }}
+{{- $spec := deepCopy $base }}
+{{- $_ := set $spec "ipAddressPools" (include "symmetric-routing.objectNames" (dict "prefix" $prefix "vrf" $vrfName "items" $pools "keys" .) | fromJsonArray) }}
+{{- $objects = append $objects (dict "name" $name "spec" $spec) }}
+{{- end }}
+{{- range $part := keys $split | sortAlpha }}
+{{- $objects = append $objects (dict "name" (printf "%s-%s" $name $part) "spec" (get $split $part)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $objects }}
 {{- end }}
 
 {{/*
@@ -417,12 +569,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
 {{- end }}
 {{- $advertisements := list }}
-{{- range $key := keys ($vrf.bgpAdvertisements | default dict) | sortAlpha }}
-{{- $adv := get $vrf.bgpAdvertisements $key }}
+{{- range include "symmetric-routing.advertisements" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) | fromJsonArray }}
 {{- $_ := set $has "BGPAdvertisement" true }}
-{{- $poolNames := include "symmetric-routing.objectNames" (dict "prefix" $fullname "vrf" $vrfName "items" $vrf.addressPools "keys" (include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray)) | fromJsonArray }}
-{{- $peerNames := include "symmetric-routing.objectNames" (dict "prefix" $fullname "vrf" $vrfName "items" $vrf.bgpPeers "keys" (include "symmetric-routing.advertisedPeers" (dict "adv" $adv "vrf" $vrf) | fromJsonArray)) | fromJsonArray }}
-{{- $advertisements = append $advertisements (dict "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $adv)) "pools" $poolNames "peers" $peerNames) }}
+{{- $advertisements = append $advertisements (dict "name" .name "pools" (.spec.ipAddressPools | default list) "peers" .spec.peers) }}
 {{- end }}
 {{- $egress := list }}
 {{- range $key := keys ($vrf.egressServices | default dict) | sortAlpha }}
@@ -437,7 +586,7 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- $egress = append $egress (dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc) "addressPool" $poolName) }}
 {{- end }}
 {{- $derived := get $model.vrfs $vrfName }}
-{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "policyName" $derived.policyName "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress "desiredState" $derived.desiredState) }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policies" $derived.policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
 {{- end }}
 {{- if $v.bfdProfiles }}
 {{- $_ := set $has "BFDProfile" true }}
@@ -639,35 +788,50 @@ digest pins it.
 
 {{/*
 symmetric-routing.desiredState: the nmstate desiredState of a VRF's policy: the VRF
-interface, its ports with their static addresses, the routes of the VRF table, and the route
+interface, its ports with their addresses, the routes of the VRF table, and the route
 rules that keep the cluster's own CIDRs on the main table (254), so that pods and services
 stay reachable from the VRF. Takes a dict: root, vrfName, vrf, networks (the JSON of
-symmetric-routing.clusterNetworks, decoded), and into: a dict whose desiredState it sets,
-since a helper returns only text and decoding it again for every VRF would cost more than
-building the state. symmetric-routing.model calls it, once per VRF and render.
+symmetric-routing.clusterNetworks, decoded), addresses (a node's entry of the VRF's `nodes`
+table, for a per-node policy), and into: a dict whose desiredState it sets, since a helper
+returns only text and decoding it again for every policy would cost more than building the
+state. symmetric-routing.model calls it, once per policy and render.
 */}}
 {{- define "symmetric-routing.desiredState" -}}
 {{- $vrfName := .vrfName }}
 {{- $vrf := .vrf }}
+{{- $tableId := int64 $vrf.tableId }}
 {{- $policy := $vrf.policy | default dict }}
 {{- $ports := $vrf.ports | default dict }}
-{{- $interfaces := list (dict "name" $vrfName "type" "vrf" "state" "up" "vrf" (dict "port" (keys $ports | sortAlpha) "route-table-id" (int64 $vrf.tableId))) }}
+{{- $nodeAddresses := dict }}
+{{- with .addresses }}
+{{- $nodeAddresses = include "symmetric-routing.nodeAddresses" . | fromJson }}
+{{- end }}
+{{- $interfaces := list (dict "name" $vrfName "type" "vrf" "state" "up" "vrf" (dict "port" (keys $ports | sortAlpha) "route-table-id" $tableId)) }}
 {{- range $portName := keys $ports | sortAlpha }}
 {{- $port := get $ports $portName }}
 {{- $iface := dict "name" $portName "type" ($port.type | default "ethernet") "state" "up" }}
-{{- with $port.ipv4 }}
+{{- $own := get $nodeAddresses $portName | default dict }}
+{{- range $family := list "ipv4" "ipv6" }}
+{{- $source := get $own $family | default (get $port $family) }}
+{{- if and $source (kindIs "string" $source) }}
+{{- /* dhcp or autoconf; routes they learn go to the VRF table, and DNS stays the host's
+     (nmstate rust/src/lib/ip.rs: auto-route-table-id, auto-dns) */}}
+{{- $ip := dict "enabled" true "dhcp" true "auto-dns" false "auto-route-table-id" $tableId }}
+{{- if eq $family "ipv6" }}
+{{- $_ := set $ip "autoconf" (eq $source "autoconf") }}
+{{- end }}
+{{- $_ := set $iface $family $ip }}
+{{- else if $source }}
 {{- $addresses := list }}
-{{- range . }}
+{{- range $source }}
 {{- $addresses = append $addresses (dict "ip" (split "/" .)._0 "prefix-length" (atoi (split "/" .)._1)) }}
 {{- end }}
-{{- $_ := set $iface "ipv4" (dict "enabled" true "dhcp" false "address" $addresses) }}
+{{- $ip := dict "enabled" true "dhcp" false "address" $addresses }}
+{{- if eq $family "ipv6" }}
+{{- $_ := set $ip "autoconf" false }}
 {{- end }}
-{{- with $port.ipv6 }}
-{{- $addresses := list }}
-{{- range . }}
-{{- $addresses = append $addresses (dict "ip" (split "/" .)._0 "prefix-length" (atoi (split "/" .)._1)) }}
+{{- $_ := set $iface $family $ip }}
 {{- end }}
-{{- $_ := set $iface "ipv6" (dict "enabled" true "dhcp" false "autoconf" false "address" $addresses) }}
 {{- end }}
 {{- with $port.mtu }}
 {{- $_ := set $iface "mtu" (int64 .) }}
@@ -693,7 +857,7 @@ building the state. symmetric-routing.model calls it, once per VRF and render.
 {{- $interfaces = concat $interfaces ($policy.extraInterfaces | default list) }}
 {{- $routes := list }}
 {{- range $vrf.routes }}
-{{- $route := dict "destination" .destination "next-hop-address" .nextHopAddress "next-hop-interface" (.nextHopInterface | default (keys $ports | first)) "table-id" (int64 $vrf.tableId) }}
+{{- $route := dict "destination" .destination "next-hop-address" .nextHopAddress "next-hop-interface" (.nextHopInterface | default (keys $ports | first)) "table-id" $tableId }}
 {{- if hasKey . "metric" }}
 {{- $_ := set $route "metric" (int64 .metric) }}
 {{- end }}
