@@ -2,9 +2,10 @@
 
 uninstall (pre-delete): every policy of the release gets a desiredState that removes all it
 configured; prune (pre-upgrade): each policy of the release gets one that removes only what
-the new values no longer contain, and policies the new values drop entirely (a renamed VRF)
-are removed whole. Then it waits until nmstate reports the update applied on every node the
-policy selects, and says which nodes failed or never answered.
+the new values no longer contain, and a policy the new values drop (a renamed VRF, a node
+taken out of a VRF's `nodes` table, a VRF moving to per-node policies) loses on each node
+what the release's new policies do not declare there. Then it waits until nmstate reports
+each update applied on its nodes, and says which nodes failed or never answered.
 
 After a prune, each policy's field ownership goes back to what it was (hand_back): the update
 made the hook the owner of every field it changed, and under server-side apply (Helm 4, Argo
@@ -15,6 +16,7 @@ with the hook, and what the hook wrote would stay where the release no longer se
 from __future__ import annotations
 
 import copy
+import json
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -31,31 +33,103 @@ POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
 
 
+HOSTNAME = "kubernetes.io/hostname"
+Nodes = list[tuple[str, dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One update of a policy: the removal it carries, the nodes that must apply it, and the
+    nodeSelector sent with it (None: the policy keeps its own)."""
+
+    removal: State
+    nodes: tuple[str, ...]
+    node_selector: dict[str, str] | None = None
+
+
 @dataclass
 class Outcome:
     policy: str
-    removal: State | None
-    nodes: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     progress: Progress | None = None
     generation: int = 0
     # Why the policy's field ownership could not be handed back after a prune, if it could not.
     handback_problem: str | None = None
 
     @property
+    def removal(self) -> State | None:
+        return self.steps[0].removal if self.steps else None
+
+    @property
+    def nodes(self) -> list[str]:
+        return sorted({node for step in self.steps for node in step.nodes})
+
+    @property
     def ok(self) -> bool:
-        return self.removal is None or (self.progress is not None and self.progress.finished and not self.progress.failed)
+        return not self.steps or (self.progress is not None and self.progress.finished and not self.progress.failed)
 
 
-def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool) -> list[tuple[dict[str, Any], State | None]]:
-    """Each policy of the release with the removal it needs (None: nothing to remove)."""
+def _combined(states: list[State]) -> State:
+    """What several policies declare on one node, as one state."""
+    return {"interfaces": [i for s in states for i in s.get("interfaces") or []],
+            "routes": {"config": [r for s in states for r in (s.get("routes") or {}).get("config") or []]},
+            "route-rules": {"config": [r for s in states for r in (s.get("route-rules") or {}).get("config") or []]}}
+
+
+def _per_node(current: State, selector: dict[str, str], plan: Plan, nodes: Nodes, kept: set[Any]) -> list[Step]:
+    """The steps that take a dropped policy's state off exactly what each of its nodes loses:
+    on each node, what the release's new policies for that node still declare stays. One
+    update when every node needs the same removal; else one per node, each narrowed to its
+    node by kubernetes.io/hostname (a policy's nodeSelector is a plain label map, so a group
+    of nodes cannot be picked). Helm deletes the policy right after, so its nodeSelector may
+    change: nmstate leaves a node's state alone when a policy stops selecting it."""
+    matched = [(node, labels) for node, labels in nodes if selector_matches(selector, labels)]
+    removals = []
+    for node, labels in matched:
+        target = _combined([p.desired_state for p in plan.policies if selector_matches(p.node_selector, labels)])
+        removals.append((node, labels, removal_state(current, target, kept)))
+    distinct = {json.dumps(removal, sort_keys=True) for _, _, removal in removals}
+    if len(distinct) == 1 and removals[0][2] is not None:
+        return [Step(removals[0][2], tuple(node for node, _ in matched))]
+    return [Step(removal, (node,), {HOSTNAME: labels.get(HOSTNAME, node)})
+            for node, labels, removal in removals if removal is not None]
+
+
+def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool,
+                  nodes: Nodes | None = None) -> list[tuple[dict[str, Any], list[Step]]]:
+    """Each policy of the release with the steps that take off the nodes what the new values
+    drop (none: nothing to remove). A policy the new values keep is compared with its new
+    state; one they drop, node by node with what the new policies declare there (a VRF
+    moving to per-node policies stays on the nodes that keep it). Without the node list, a
+    dropped policy is removed whole on its nodes."""
     ours = sorted((p for p in policies if plan.owns(owner_of(p.get("metadata") or {}))), key=lambda p: p["metadata"]["name"])
     others = [p for p in policies if not plan.owns(owner_of(p.get("metadata") or {}))]
-    planned = {} if uninstall else {vrf.policy_name: vrf.desired_state for vrf in plan.vrfs}
+    planned = {} if uninstall else {policy.name: policy.desired_state for policy in plan.policies}
     kept = declared_rules([(p.get("spec") or {}).get("desiredState") or {} for p in others] + list(planned.values()))
-    return [
-        (policy, removal_state((policy.get("spec") or {}).get("desiredState") or {}, planned.get(policy["metadata"]["name"]), kept))
-        for policy in ours
-    ]
+    result = []
+    for policy in ours:
+        name = policy["metadata"]["name"]
+        current = (policy.get("spec") or {}).get("desiredState") or {}
+        selector = (policy.get("spec") or {}).get("nodeSelector") or {}
+        if uninstall or name in planned or nodes is None:
+            removal = removal_state(current, planned.get(name), kept)
+            matched = tuple(sorted(n for n, labels in nodes or () if selector_matches(selector, labels)))
+            result.append((policy, [Step(removal, matched)] if removal else []))
+        else:
+            result.append((policy, _per_node(current, selector, plan, nodes, kept)))
+    return result
+
+
+def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
+    """Updates the policy with a step's removal; returns the generation nmstate must report."""
+    body = copy.deepcopy(policy)
+    body.pop("status", None)
+    body["spec"]["desiredState"] = step.removal
+    if step.node_selector is not None:
+        body["spec"]["nodeSelector"] = step.node_selector
+    updated = transport.put(f"{POLICIES}/{policy['metadata']['name']}", body)
+    policy["metadata"]["resourceVersion"] = (updated.get("metadata") or {}).get("resourceVersion")
+    return int((updated.get("metadata") or {}).get("generation") or 0)
 
 
 def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, poll: float = 2.0,
@@ -63,38 +137,62 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
     malformed: list[str] = []
     policies = collect(transport, POLICIES, lambda item: item, malformed) or []
     nodes = collect(transport, "/api/v1/nodes", lambda item: (item["metadata"]["name"], item["metadata"].get("labels") or {}),
-                    malformed, metadata_only=True) or []
+                    malformed, metadata_only=True)
     outcomes = []
+    work: list[tuple[Outcome, dict[str, Any]]] = []
     owners_before: list[tuple[Outcome, list[dict[str, Any]] | None]] = []
-    for policy, removal in plan_removals(plan, policies, uninstall):
-        name = policy["metadata"]["name"]
-        outcome = Outcome(name, removal)
+    for policy, steps in plan_removals(plan, policies, uninstall, nodes):
+        outcome = Outcome(policy["metadata"]["name"], steps)
         outcomes.append(outcome)
-        if removal is None:
-            continue
-        body = copy.deepcopy(policy)
-        body.pop("status", None)
-        body["spec"]["desiredState"] = removal
-        updated = transport.put(f"{POLICIES}/{name}", body)
-        owners_before.append((outcome, (policy.get("metadata") or {}).get("managedFields")))
-        outcome.generation = int((updated.get("metadata") or {}).get("generation") or 0)
-        selector = (policy.get("spec") or {}).get("nodeSelector") or {}
-        outcome.nodes = sorted(node for node, labels in nodes if selector_matches(selector, labels))
+        if steps:
+            work.append((outcome, policy))
+            owners_before.append((outcome, (policy.get("metadata") or {}).get("managedFields")))
     deadline = clock() + timeout
-    waiting = [o for o in outcomes if o.removal is not None]
-    while True:
-        for outcome in waiting:
-            selector = urllib.parse.quote(f"nmstate.io/policy={outcome.policy}")
-            enactments = collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, malformed) or []
-            outcome.progress = enactment_progress(enactments, outcome.generation, outcome.nodes)
-        waiting = [o for o in waiting if o.progress is None or not o.progress.finished]
-        if not waiting or clock() >= deadline:
-            break
-        sleep(min(poll, max(deadline - clock(), 0)))
+    # Round k sends the k-th step of every policy at once, then waits for all of them.
+    for round_ in range(max((len(o.steps) for o, _ in work), default=0)):
+        current = [(o, p, o.steps[round_]) for o, p in work if round_ < len(o.steps)]
+        waiting = []
+        for outcome, policy, step in current:
+            if outcome.progress is not None and (outcome.progress.pending or outcome.progress.failed):
+                continue  # an earlier step did not finish: leave the rest to the rerun
+            outcome.generation = _send(transport, policy, step)
+            waiting.append((outcome, step))
+        done = _wait(transport, waiting, deadline, poll, clock, sleep, malformed)
+        for outcome, progress in done:
+            outcome.progress = _merged(outcome.progress, progress)
     if not uninstall:
         for outcome, managed_fields in owners_before:
             outcome.handback_problem = hand_back(transport, outcome.policy, managed_fields)
     return outcomes
+
+
+def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: float, poll: float,
+          clock: Callable[[], float], sleep: Callable[[float], None], malformed: list[str]) -> list[tuple[Outcome, Progress]]:
+    """Waits until every sent step is applied on its nodes, or the deadline passes."""
+    progress: dict[str, Progress] = {}
+    pending = list(waiting)
+    while True:
+        for outcome, step in pending:
+            selector = urllib.parse.quote(f"nmstate.io/policy={outcome.policy}")
+            enactments = collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, malformed) or []
+            mine = [e for e in enactments if _enactment_node(e) in step.nodes] if step.node_selector else enactments
+            progress[outcome.policy] = enactment_progress(mine, outcome.generation, step.nodes)
+        pending = [(o, s) for o, s in pending if not progress[o.policy].finished]
+        if not pending or clock() >= deadline:
+            break
+        sleep(min(poll, max(deadline - clock(), 0)))
+    return [(outcome, progress[outcome.policy]) for outcome, _ in waiting]
+
+
+def _enactment_node(enactment: dict[str, Any]) -> str:
+    labels = (enactment.get("metadata") or {}).get("labels") or {}
+    return str(labels.get("nmstate.io/node") or str((enactment.get("metadata") or {}).get("name", "")).split(".", 1)[0])
+
+
+def _merged(before: Progress | None, step: Progress) -> Progress:
+    if before is None:
+        return step
+    return Progress(before.applied + step.applied, before.failed + step.failed, before.pending + step.pending)
 
 
 def hand_back(transport: Transport, name: str, managed_fields: list[dict[str, Any]] | None) -> str | None:
@@ -140,8 +238,9 @@ def report(outcomes: list[Outcome], verb: str) -> str:
             continue
         progress = outcome.progress or Progress(pending=list(outcome.nodes))
         mark = "DONE" if outcome.ok else "FAIL"
-        total = len(progress.applied) + len(progress.failed) + len(progress.pending)
-        lines.append(f"{mark}  {outcome.policy}: {describe(outcome.removal)}; applied on {len(progress.applied)}/{total} node(s)")
+        total = len(outcome.nodes)
+        how = describe(outcome.removal) if len(outcome.steps) == 1 else f"node by node, what each node loses ({len(outcome.steps)} updates)"
+        lines.append(f"{mark}  {outcome.policy}: {how}; applied on {len(progress.applied)}/{total} node(s)")
         lines += [f"      {node}: failed: {message}" for node, message in progress.failed]
         lines += [f"      {node}: never reported generation {outcome.generation}" for node in progress.pending]
         if outcome.handback_problem:

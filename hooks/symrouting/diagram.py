@@ -7,32 +7,65 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from symrouting.plan import Plan, Vrf
+
+
+SHOWN_NODES = 3
 
 
 @dataclass(frozen=True)
 class Port:
     name: str
     kind: str
+    # Every address the port gets, on any node (for finding the port towards a peer).
     addresses: tuple[str, ...]
+    # What the box shows under its name: the addresses, one row per node with a `nodes`
+    # table (the first few, then how many more), or how the port is addressed.
+    lines: tuple[str, ...]
 
 
 def _id(*parts: str) -> str:
     return "_".join(re.sub(r"[^A-Za-z0-9]", "_", part) for part in parts)
 
 
+def _addressing(iface: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A port interface's static addresses, and the dynamic methods it uses (dhcp, autoconf)."""
+    static, dynamic = [], []
+    for family in ("ipv4", "ipv6"):
+        ip = iface.get(family) or {}
+        static += [f"{a['ip']}/{a['prefix-length']}" for a in ip.get("address") or []]
+        if ip.get("dhcp"):
+            dynamic.append(f"{family} {'autoconf' if ip.get('autoconf') else 'dhcp'}")
+    return static, dynamic
+
+
 def ports(vrf: Vrf) -> list[Port]:
-    enslaved = set()
-    for iface in vrf.desired_state.get("interfaces") or []:
-        if iface.get("type") == "vrf":
-            enslaved |= set((iface.get("vrf") or {}).get("port") or [])
+    states = [(policy.node, policy.desired_state.get("interfaces") or []) for policy in vrf.policies]
+    enslaved: list[str] = []
+    kinds: dict[str, str] = {}
+    for _, interfaces in states[:1]:
+        for iface in interfaces:
+            if iface.get("type") == "vrf":
+                enslaved = list((iface.get("vrf") or {}).get("port") or [])
+        kinds = {str(iface.get("name")): str(iface.get("type", "ethernet")) for iface in interfaces}
     found = []
-    for iface in vrf.desired_state.get("interfaces") or []:
-        if iface.get("name") in enslaved:
-            addresses = tuple(f"{a['ip']}/{a['prefix-length']}" for family in ("ipv4", "ipv6")
-                              for a in (iface.get(family) or {}).get("address") or [])
-            found.append(Port(str(iface["name"]), str(iface.get("type", "ethernet")), addresses))
+    for name in enslaved:
+        addresses: list[str] = []
+        rows: list[str] = []
+        for node, interfaces in states:
+            for iface in interfaces:
+                if iface.get("name") != name:
+                    continue
+                static, dynamic = _addressing(iface)
+                addresses += static
+                shown = ", ".join(static + dynamic)
+                if shown and (not rows or node):
+                    rows.append(f"{node}: {shown}" if node else shown)
+        more = len(rows) - SHOWN_NODES if vrf.nodes else 0
+        lines = rows[:SHOWN_NODES] + [f"… and {more} more node(s)"] if more > 0 else rows
+        found.append(Port(name, kinds.get(name, "ethernet"), tuple(addresses), tuple(lines)))
     return found
 
 
@@ -53,7 +86,8 @@ def _port_towards(vrf: Vrf, address: str) -> str:
 
 
 def _default_routes(vrf: Vrf) -> list[dict[str, str]]:
-    return [r for r in (vrf.desired_state.get("routes") or {}).get("config") or []
+    state = vrf.policies[0].desired_state if vrf.policies else {}
+    return [r for r in (state.get("routes") or {}).get("config") or []
             if r.get("destination") in ("0.0.0.0/0", "::/0") and r.get("next-hop-address")]
 
 
@@ -73,7 +107,10 @@ def _asn(peer_asn: str) -> str:
 
 
 def _selector(vrf: Vrf) -> str:
-    return ", ".join(f"{k}={v}" if v else k for k, v in sorted(vrf.node_selector.items())) or "every node"
+    labels = ", ".join(f"{k}={v}" if v else k for k, v in sorted(vrf.node_selector.items()))
+    if vrf.nodes:
+        return f"{len(vrf.nodes)} listed" + (f" with {labels}" if labels else "")
+    return labels or "every node"
 
 
 @dataclass(frozen=True)
@@ -106,7 +143,7 @@ def graph(plan: Plan) -> list[Section]:
     sections = []
     for vrf in plan.vrfs:
         port_nodes = tuple(Node(_id("port", vrf.name, port.name), "port",
-                                (f"{port.name} ({port.kind})", *(port.addresses or ("no address",))))
+                                (f"{port.name} ({port.kind})", *(port.lines or ("no address",))))
                            for port in ports(vrf))
         items: list[Node | Edge] = []
         for peer in vrf.peers:

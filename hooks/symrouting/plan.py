@@ -37,17 +37,42 @@ class EgressService:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """A NodeNetworkConfigurationPolicy of the release: the VRF's only one, or one per node
+    of its `nodes` table (node set, nodeSelector holding kubernetes.io/hostname)."""
+
+    name: str
+    node_selector: dict[str, str]
+    # The nmstate desiredState it will carry.
+    desired_state: dict[str, Any] = field(default_factory=dict)
+    node: str = ""
+
+    @property
+    def static_addresses(self) -> list[str]:
+        """The static addresses it sets on ports, as "port ip/prefix"."""
+        return [f"{iface.get('name')} {address.get('ip')}/{address.get('prefix-length')}"
+                for iface in self.desired_state.get("interfaces") or []
+                for family in ("ipv4", "ipv6")
+                if not ((iface.get(family) or {}).get("dhcp"))
+                for address in (iface.get(family) or {}).get("address") or []]
+
+
+@dataclass(frozen=True)
 class Vrf:
     name: str
     table_id: int
-    policy_name: str
+    # policy.nodeSelector of the values: the labels every node of the VRF carries.
     node_selector: dict[str, str]
+    policies: tuple[Policy, ...] = ()
     pools: tuple[Pool, ...] = ()
     peers: tuple[Peer, ...] = ()
     advertisements: tuple[Advertisement, ...] = ()
     egress_services: tuple[EgressService, ...] = ()
-    # The nmstate desiredState the release's policy for this VRF will carry.
-    desired_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The nodes of its `nodes` table; empty when one policy selects them by label."""
+        return tuple(policy.node for policy in self.policies if policy.node)
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,11 @@ class Plan:
         return owner == f"{self.namespace}/{self.release}"
 
     @property
+    def policies(self) -> tuple[Policy, ...]:
+        """Every policy the release will have, over all its VRFs."""
+        return tuple(policy for vrf in self.vrfs for policy in vrf.policies)
+
+    @property
     def rule_cidrs(self) -> tuple[str, ...]:
         """The CIDRs every VRF's route rules send to the main table."""
         return self.service_network + self.cluster_network + self.masquerade_subnet
@@ -93,6 +123,10 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _labels(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (value or {}).items()}
+
+
 def parse_plan(data: Any) -> Plan:
     try:
         cluster = data["cluster"]
@@ -100,8 +134,9 @@ def parse_plan(data: Any) -> Plan:
             Vrf(
                 name=str(vrf["name"]),
                 table_id=int(vrf["tableId"]),
-                policy_name=str(vrf["policyName"]),
-                node_selector={str(k): str(v) for k, v in (vrf.get("nodeSelector") or {}).items()},
+                node_selector=_labels(vrf.get("nodeSelector")),
+                policies=tuple(Policy(str(p["name"]), _labels(p.get("nodeSelector")), dict(p.get("desiredState") or {}),
+                                      str(p.get("node") or "")) for p in vrf["policies"]),
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses")) for p in vrf.get("pools", [])),
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")))
                             for p in vrf.get("peers", [])),
@@ -112,7 +147,6 @@ def parse_plan(data: Any) -> Plan:
                     EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]), str(s.get("addressPool", "")))
                     for s in vrf.get("egressServices", [])
                 ),
-                desired_state=dict(vrf.get("desiredState") or {}),
             )
             for vrf in data["vrfs"]
         )

@@ -2,7 +2,7 @@
 
 For each egress service: its LoadBalancer Service has an ingress address from its pool, its
 EgressService reports a host, and (with sourceIPBy LoadBalancerIP) that node carries the
-egress-service label. For each VRF: its policy is Available on its nodes.
+egress-service label. For each VRF: its policies are Available on their nodes.
 """
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ EGRESS_LABEL = "egress-service.k8s.ovn.org/{namespace}-{name}"
 
 def check_policies(transport: Transport, plan: Plan) -> Result:
     problems, fine = [], []
-    for vrf in plan.vrfs:
-        policy = transport.get(f"/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/{vrf.policy_name}")
+    for name in (policy.name for policy in plan.policies):
+        policy = transport.get(f"/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/{name}")
         if policy is None:
-            problems.append(f"{vrf.policy_name}: not found")
+            problems.append(f"{name}: not found")
         elif condition_true(policy, "Available"):
-            fine.append(f"{vrf.policy_name}: Available")
+            fine.append(f"{name}: Available")
         else:
             degraded = condition_true(policy, "Degraded") or {}
-            problems.append(f"{vrf.policy_name}: not Available ({degraded.get('reason', 'in progress')}: "
+            problems.append(f"{name}: not Available ({degraded.get('reason', 'in progress')}: "
                             f"{degraded.get('message', 'see kubectl get nnce')})")
     if problems:
         return Result("policies-applied", FAIL, "a VRF policy is not applied on its nodes", tuple(problems),
-                      f"kubectl get nnce | grep -e {' -e '.join(v.policy_name for v in plan.vrfs)}")
+                      "kubectl get nnce -l 'nmstate.io/policy in (" + ",".join(p.name for p in plan.policies) + ")'")
     return Result("policies-applied", PASS, f"{len(fine)} VRF policies Available", tuple(fine))
 
 

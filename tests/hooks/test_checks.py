@@ -8,13 +8,13 @@ import pytest
 
 from symrouting import checks
 from symrouting.facts import Facts, ForeignPolicy, ForeignPool, Node, Sourced
-from symrouting.plan import EgressService, Kind, Peer, Plan, Pool, Vrf
+from symrouting.plan import EgressService, Kind, Peer, Plan, Policy, Pool, Vrf
 
 OCP = "network.config.openshift.io/cluster status"
 
 
 def make_plan(**changes: object) -> Plan:
-    vrf = Vrf("ens4vrf", 2, "vrfpolicy", {"vrf": "true"}, pools=(Pool("first-pool", ("192.169.10.0/32",)),),
+    vrf = Vrf("ens4vrf", 2, {"vrf": "true"}, (Policy("vrfpolicy", {"vrf": "true"}),), pools=(Pool("first-pool", ("192.169.10.0/32",)),),
               peers=(Peer("frrviavrf", "192.168.130.1", 100, "200"),), egress_services=(EgressService("test", "server1", "LoadBalancerIP"),))
     plan = Plan("tenant-a", "test", "openshift", "metallb-system", ("172.30.0.0/16",), ("10.132.0.0/14",),
                 ("169.254.0.0/17",), (vrf,), (Kind("nmstate.io", "v1", "NodeNetworkConfigurationPolicy"),))

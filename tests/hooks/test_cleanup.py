@@ -201,7 +201,7 @@ def test_an_uninstall_hands_nothing_back(run_cli: Run, cluster: tuple[Any, Nmsta
     assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT"]
 
 
-def test_upgrade_that_renames_the_vrf_removes_the_old_one_whole(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
+def test_upgrade_that_renames_the_vrf_removes_the_old_one(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
     api, nmstate = cluster
     renamed = renamed_site(tmp_path)
     result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([renamed]))
@@ -211,7 +211,9 @@ def test_upgrade_that_renames_the_vrf_removes_the_old_one_whole(run_cli: Run, cl
     blue_state = policies([blue_site(tmp_path)], release="blue", namespace="blue")[0]["spec"]["desiredState"]
     new_state = policies([renamed])[0]["spec"]["desiredState"]
     assert update["metadata"]["name"] == "vrfpolicy"
-    assert update["spec"]["desiredState"] == removal_state(old_state, None, declared_rules([blue_state, new_state]))
+    # On its node the new VRF declares the same port, address and routes: only the old VRF goes.
+    assert update["spec"]["desiredState"] == removal_state(old_state, new_state, declared_rules([blue_state, new_state]))
+    assert update["spec"]["desiredState"] == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}]}
     assert update["spec"]["desiredState"]["interfaces"][0] == {"name": "ens4vrf", "type": "vrf", "state": "absent"}
 
 

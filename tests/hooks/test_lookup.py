@@ -73,6 +73,6 @@ def test_lookup_asks_once_and_the_plan_holds_what_the_policies_hold(serve: Calla
     plan = json.loads(config_map["data"]["plan.json"])
     assert plan["cluster"] == {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.128.0.0/14"],
                                "masqueradeSubnet": ["169.254.0.0/17"]}
-    assert plan["vrfs"][0]["desiredState"] == policy["spec"]["desiredState"]
+    assert plan["vrfs"][0]["policies"][0]["desiredState"] == policy["spec"]["desiredState"]
     network_reads = [r.path for r in api.api.requests if r.path.endswith("/networks/cluster")]
     assert network_reads == ["/apis/config.openshift.io/v1/networks/cluster"]

@@ -19,7 +19,8 @@ def test_seed_plan_says_what_the_release_creates() -> None:
         helm.RELEASE, helm.NAMESPACE, "openshift", "metallb-system")
     assert plan.rule_cidrs == ("172.30.0.0/16", "10.132.0.0/14")
     [vrf] = plan.vrfs
-    assert (vrf.name, vrf.table_id, vrf.policy_name, vrf.node_selector) == ("ens4vrf", 2, "vrfpolicy", {"vrf": "true"})
+    assert (vrf.name, vrf.table_id, vrf.node_selector, vrf.nodes) == ("ens4vrf", 2, {"vrf": "true"}, ())
+    assert [(p.name, p.node_selector, p.node) for p in vrf.policies] == [("vrfpolicy", {"vrf": "true"}, "")]
     assert [(p.name, p.addresses) for p in vrf.pools] == [("first-pool", ("192.169.10.0/32",))]
     assert [(p.name, p.address, p.my_asn, p.peer_asn) for p in vrf.peers] == [("frrviavrf", "192.168.130.1", 100, "200")]
     assert [(a.name, a.pools, a.peers) for a in vrf.advertisements] == [("first-adv", ("first-pool",), ("frrviavrf",))]

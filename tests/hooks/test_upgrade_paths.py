@@ -85,6 +85,11 @@ def render(site: Site, tmp_path: Path, name: str) -> tuple[Plan, list[dict[str, 
             [doc for doc in result.documents if doc["kind"] == "NodeNetworkConfigurationPolicy"])
 
 
+def the_node(site: Site) -> list[tuple[str, dict[str, str]]]:
+    """The one node the model plays: under every VRF's policy of the site."""
+    return [("node-0", {"kubernetes.io/hostname": "node-0", **sitegen.node_labels(site)})]
+
+
 def states(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [doc["spec"]["desiredState"] for doc in docs]
 
@@ -104,7 +109,7 @@ def test_after_an_upgrade_the_node_carries_what_the_new_values_declare(seed: int
     assert after is not None
     _, installed = render(before, tmp_path, "before")
     plan, upgraded = render(after, tmp_path, "after")
-    removals = [removal for _, removal in plan_removals(plan, installed, uninstall=False) if removal]
+    removals = [step.removal for _, steps in plan_removals(plan, installed, False, the_node(before)) for step in steps]
     node = node_after(*states(installed), *removals, *states(upgraded))
     assert node.managed() == node_after(*states(upgraded)).managed(), f"seed {seed}, {change}"
 
@@ -115,7 +120,8 @@ def test_every_change_is_reached() -> None:
 
 @pytest.mark.parametrize("seed", sitegen.SEEDS)
 def test_after_an_uninstall_the_node_carries_nothing_of_the_release(seed: int, tmp_path: Path) -> None:
-    plan, installed = render(sitegen.generate_site(seed), tmp_path, "site")
-    removals = [removal for _, removal in plan_removals(plan, installed, uninstall=True) if removal]
+    site = sitegen.generate_site(seed)
+    plan, installed = render(site, tmp_path, "site")
+    removals = [step.removal for _, steps in plan_removals(plan, installed, True, the_node(site)) for step in steps]
     assert node_after(*states(installed), *removals).managed() == {
         "virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, f"seed {seed}"

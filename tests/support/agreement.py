@@ -19,7 +19,7 @@ def plan_disagreements(docs: list[dict[str, Any]]) -> list[str]:
     vrfs = plan["vrfs"]
     pairs = {
         "policies": (
-            {vrf["policyName"]: (vrf["desiredState"], vrf["nodeSelector"]) for vrf in vrfs},
+            {policy["name"]: (policy["desiredState"], policy["nodeSelector"]) for vrf in vrfs for policy in vrf["policies"]},
             {name: (doc["spec"]["desiredState"], doc["spec"].get("nodeSelector", {}))
              for name, doc in by_kind.get("NodeNetworkConfigurationPolicy", {}).items()}),
         "pools": (
