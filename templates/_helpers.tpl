@@ -102,7 +102,7 @@ annotations:
 {{/*
 symmetric-routing.dropRemovedItems: takes the map items set to null out of .Values (a VRF,
 or a port, peer, pool, advertisement or egress service of one; a BFD profile, a community
-alias, a node of a VRF's nodes table), so that a later values file can remove an entry of an earlier one:
+alias, a node of a VRF's nodes table or a port of a node), so that a later values file can remove an entry of an earlier one:
 `vrfs: {media: null}`. Helm drops a null only where the chart has a default, and these maps
 have none. templates/validate/values.yaml calls it first, before any template reads them.
 symmetric-routing.dropNulls does it for one map, in place. The VRFs go first, so that no
@@ -116,6 +116,9 @@ null VRF is asked for its maps.
 {{- range $vrf := values ($v.vrfs | default dict) }}
 {{- range $field := list "ports" "nodes" "bgpPeers" "addressPools" "bgpAdvertisements" "egressServices" }}
 {{- include "symmetric-routing.dropNulls" (get $vrf $field | default dict) }}
+{{- end }}
+{{- range $node := values ($vrf.nodes | default dict) }}
+{{- include "symmetric-routing.dropNulls" ($node | default dict) }}
 {{- end }}
 {{- end }}
 {{- end }}

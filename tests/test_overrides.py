@@ -69,13 +69,18 @@ def test_a_removed_entry_is_gone_from_what_refers_to_it_by_default(tmp_path: Pat
 vrfs:
   mgmt: {bgpPeers: {rr-2: null}}
   pay-b: {addressPools: {default: null, spare: {addresses: [192.0.2.96/27]}}}
-  pay-a: {ports: {ens5: null, ens8: {ipv4: [10.10.1.11/24]}}}
+  pay-a:
+    ports: {ens5: null, ens8: {}}
+    nodes:
+      worker-0: {ens5: null, ens8: 10.10.1.11/24}
+      worker-1: {ens5: null, ens8: 10.10.1.12/24}
+      worker-2: {ens5: null, ens8: 10.10.1.13/24}
 """)
     assert after["BGPAdvertisement", f"{PREFIX}-mgmt-by-label"]["spec"]["peers"] == [f"{PREFIX}-mgmt-rr-1"]
     assert after["BGPAdvertisement", f"{PREFIX}-pay-b-aggregated"]["spec"]["ipAddressPools"] == [f"{PREFIX}-pay-b-spare"]
     [pay_b] = [vrf for vrf in plan_of(after)["vrfs"] if vrf["name"] == "pay-b"]
     assert [service["addressPool"] for service in pay_b["egressServices"]] == [f"{PREFIX}-pay-b-spare"]
-    state = after["NodeNetworkConfigurationPolicy", f"{PREFIX}-pay-a"]["spec"]["desiredState"]
+    state = after["NodeNetworkConfigurationPolicy", f"{PREFIX}-pay-a-worker-1"]["spec"]["desiredState"]
     assert [interface["name"] for interface in state["interfaces"]] == ["pay-a", "ens8"]
     assert state["interfaces"][0]["vrf"]["port"] == ["ens8"]
     assert {route["next-hop-interface"] for route in state["routes"]["config"]} == {"ens8"}

@@ -34,7 +34,8 @@ def seed_with(tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None
 def blue_site(tmp_path: Path) -> Path:
     """Tenant blue: its own VRF and port on the same nodes, the same cluster CIDRs."""
     def change(values: dict[str, Any]) -> None:
-        values["vrfs"] = {"bluevrf": {"tableId": 3, "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}}
+        values["vrfs"] = {"bluevrf": {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
+                                      "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}}
     return seed_with(tmp_path, "blue", change)
 
 

@@ -75,7 +75,7 @@ def test_a_replaced_port_is_stripped_and_a_vlan_port_removed(tmp_path: Path) -> 
     site = helm.CHART / "ci" / "vlan-bond-values.yaml"
     result = helm.render_site(site)
     [vlan_policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"
-                     and d["metadata"]["name"].endswith("ran-vlan")]
+                     and d["metadata"]["name"].endswith("ran-vlan-ran-du-0")]
     current = vlan_policy["spec"]["desiredState"]
     target = {**current, "interfaces": [i for i in current["interfaces"] if i["name"] != "eno1.101"]}
     removal = removal_state(current, target)
