@@ -606,6 +606,7 @@ the cleanup removes and the test verifies exactly what is applied.
   "release" (dict "name" .Release.Name "namespace" .Release.Namespace)
   "platform" $v.platform
   "metallbNamespace" $v.metallb.namespace
+  "metallbVersion" (toString $v.metallb.version)
   "cluster" $model.networks
   "vrfs" $vrfs
   "kinds" $kinds }}

@@ -91,24 +91,55 @@ def _shown(names: Iterable[str]) -> str:
     return ", ".join(ordered[:SHOWN_NODES]) + (f" and {more} more" if more > 0 else "")
 
 
+def _labels_text(selector: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "(every node)"
+
+
 def check_node_selectors(plan: Plan, facts: Facts) -> Result:
+    """Every policy lands on a node, a per-node policy on the node it names, and a policy
+    with static addresses on one node only (each node would get the same address)."""
     name = "node-selectors"
     if facts.nodes is None:
         return Result(name, FAIL, "could not read the nodes", (facts.unreadable.get("nodes", ""),))
-    details, empty = [], []
+    details: list[str] = []
+    fixes: list[str] = []
+    failing = []
     for vrf in plan.vrfs:
+        selector = _labels_text(vrf.node_selector)
+        if vrf.nodes:
+            absent = sorted(p.node for p in vrf.policies if not _nodes_of(p.node_selector, facts.nodes))
+            details.append(f"{vrf.name}: {len(vrf.nodes) - len(absent)} of {len(vrf.nodes)} listed node(s) "
+                           f"carry {selector}")
+            if absent:
+                known = {node.name for node in facts.nodes}
+                missing = [n for n in absent if n not in known]
+                unlabelled = [n for n in absent if n in known]
+                if missing:
+                    details.append(f"{vrf.name}: no node named {_shown(missing)}")
+                if unlabelled:
+                    details.append(f"{vrf.name}: {_shown(unlabelled)} lack {selector}")
+                failing.append(vrf.name)
+                fixes.append(f"vrfs.{vrf.name}.nodes: name nodes by their kubernetes.io/hostname label"
+                             + (f", and label them: kubectl label node <node> {selector.replace(',', ' ')}"
+                                if unlabelled else ""))
+            continue
         matched = _nodes_of(vrf.node_selector, facts.nodes)
-        selector = ",".join(f"{k}={v}" for k, v in sorted(vrf.node_selector.items())) or "(every node)"
         details.append(f"{vrf.name}: {len(matched)} node(s) match {selector}")
+        static = [a for policy in vrf.policies for a in policy.static_addresses]
         if not matched:
-            empty.append((vrf.name, selector))
-    if empty:
-        fix = "\n".join(
-            f"label the nodes that carry {vrf}: kubectl label node <node> {selector.replace(',', ' ')}, "
-            f"or correct vrfs.{vrf}.policy.nodeSelector" for vrf, selector in empty
-        )
-        return Result(name, FAIL, "a VRF's node selector matches no node", tuple(details), fix)
-    return Result(name, PASS, "every VRF's node selector matches at least one node", tuple(details))
+            failing.append(vrf.name)
+            fixes.append(f"label the nodes that carry {vrf.name}: kubectl label node <node> {selector.replace(',', ' ')}, "
+                         f"or correct vrfs.{vrf.name}.policy.nodeSelector")
+        elif static and len(matched) > 1:
+            failing.append(vrf.name)
+            details.append(f"{vrf.name}: {_shown(matched)} would all get {', '.join(static)}")
+            fixes.append(f"list each node's own addresses under vrfs.{vrf.name}.nodes (one line per node, e.g. "
+                         f"`{sorted(matched)[0]}: {{<port>: <address>/<prefix>}}`), or narrow "
+                         f"vrfs.{vrf.name}.policy.nodeSelector to one node")
+    if failing:
+        return Result(name, FAIL, f"VRF {', '.join(failing)}: its policies do not land on exactly the nodes meant",
+                      tuple(details), "\n".join(fixes))
+    return Result(name, PASS, "every VRF's policies land on their nodes", tuple(details))
 
 
 def check_vrf_conflicts(plan: Plan, facts: Facts) -> Result:
@@ -220,6 +251,32 @@ def check_crds(plan: Plan, facts: Facts) -> Result:
     return Result(name, PASS, f"all {len(plan.kinds)} kinds the release renders are served")
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.lstrip("v").split(".") if part.isdigit())
+
+
+def check_metallb_version(plan: Plan, facts: Facts) -> Result:
+    """metallb.version against the served BGPAdvertisement CRD: serviceSelectors, which the
+    per-service advertisements rely on from 0.16, must exist where the values say 0.16."""
+    name = "metallb-version"
+    if not any(vrf.advertisements for vrf in plan.vrfs):
+        return Result(name, SKIP, "no BGP advertisements in this release")
+    said = plan.metallb_version or "(unset)"
+    if facts.service_selectors is None:
+        return Result(name, WARN, f"could not read the BGPAdvertisement CRD to check metallb.version {said}",
+                      tuple(v for v in (facts.unreadable.get("metallb-version"),) if v))
+    claims_016 = _version(plan.metallb_version) >= (0, 16)
+    if claims_016 and not facts.service_selectors:
+        return Result(name, FAIL, f"metallb.version is {said}, but the cluster's BGPAdvertisement has no serviceSelectors",
+                      ("the API server would drop them, and each shared pool would be announced from every egress node",),
+                      "set metallb.version to the cluster's MetalLB (before 0.16), and give each LoadBalancerIP "
+                      "egress service a pool of its own")
+    if not claims_016 and facts.service_selectors:
+        return Result(name, WARN, f"metallb.version is {said}, but the cluster's MetalLB has serviceSelectors (0.16 or later)",
+                      ("set metallb.version to it to let several LoadBalancerIP egress services share a pool",))
+    return Result(name, PASS, f"metallb.version {said} matches the served BGPAdvertisement CRD")
+
+
 CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "crds": check_crds,
     "cluster-cidrs": check_cluster_cidrs,
@@ -228,6 +285,7 @@ CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "pool-overlaps": check_pool_overlaps,
     "routing-via-host": check_routing_via_host,
     "metallb-mode": check_metallb_mode,
+    "metallb-version": check_metallb_version,
 }
 
 

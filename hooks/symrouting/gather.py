@@ -192,6 +192,23 @@ def read_metallb_mode(transport: Transport, plan: Plan, facts: Facts) -> None:
         facts.metallb_mode, facts.metallb_mode_source = backend, f"MetalLB {plan.metallb_namespace}/{name} spec.bgpBackend"
 
 
+ADVERTISEMENT_CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgpadvertisements.metallb.io"
+
+
+def read_service_selectors(transport: Transport, facts: Facts) -> None:
+    """Whether a served version of the BGPAdvertisement CRD has spec.serviceSelectors, which
+    MetalLB added in 0.16 (metallb config/crd/bases/metallb.io_bgpadvertisements.yaml). An
+    API server prunes a field its CRD lacks, so on an older MetalLB the field would vanish."""
+    crd = transport.get(ADVERTISEMENT_CRD)
+    if crd is None:
+        return
+    versions = (crd.get("spec") or {}).get("versions") or []
+    facts.service_selectors = any(
+        "serviceSelectors" in (((((v.get("schema") or {}).get("openAPIV3Schema") or {}).get("properties") or {})
+                                .get("spec") or {}).get("properties") or {})
+        for v in versions if isinstance(v, dict) and v.get("served"))
+
+
 def gather(transport: Transport, plan: Plan) -> Facts:
     """Every fact; a refusal (ApiError) for one fact is recorded and the others still read."""
     facts = Facts()
@@ -230,4 +247,5 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     attempt("pools", pools)
     attempt("peers", peers)
     attempt("metallb", lambda: read_metallb_mode(transport, plan, facts))
+    attempt("metallb-version", lambda: read_service_selectors(transport, facts))
     return facts

@@ -97,6 +97,8 @@ class Plan:
     masquerade_subnet: tuple[str, ...]
     vrfs: tuple[Vrf, ...]
     kinds: tuple[Kind, ...] = field(default_factory=tuple)
+    # metallb.version of the values: which MetalLB the release was rendered for.
+    metallb_version: str = ""
 
     def owns(self, owner: str) -> bool:
         """Whether an object's owner ("<namespace>/<release>") is this release."""
@@ -160,6 +162,7 @@ def parse_plan(data: Any) -> Plan:
             masquerade_subnet=_strings(cluster.get("masqueradeSubnet", []), "cluster.masqueradeSubnet"),
             vrfs=vrfs,
             kinds=tuple(Kind(str(k["group"]), str(k["version"]), str(k["kind"])) for k in data.get("kinds", [])),
+            metallb_version=str(data.get("metallbVersion") or ""),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, PlanError):

@@ -40,7 +40,7 @@ def statuses(plan: Plan, facts: Facts) -> dict[str, str]:
 def test_a_healthy_cluster_passes_every_check() -> None:
     assert statuses(make_plan(), make_facts()) == {
         "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "vrf-conflicts": "pass",
-        "pool-overlaps": "pass", "routing-via-host": "skip", "metallb-mode": "pass"}
+        "pool-overlaps": "pass", "routing-via-host": "skip", "metallb-mode": "pass", "metallb-version": "skip"}
 
 
 def test_missing_cidr_fails_with_the_values_lines_to_add() -> None:

@@ -63,7 +63,8 @@ def override(tmp_path: Path, name: str, text: str) -> Path:
 def cluster(serve: Callable[..., Any], tmp_path: Path) -> tuple[Any, Nmstate]:
     """Three VRF nodes, the seed release installed, and tenant blue's policy, which declares
     the same main-table rules for the cluster's CIDRs."""
-    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes))
     nmstate = Nmstate(api.api)
     nmstate.install(policies([SEED]) + policies([blue_site(tmp_path)], release="blue", namespace="blue"))
     return api, nmstate

@@ -53,11 +53,25 @@ def node(name: str, labels: dict[str, str], *, pod_cidrs: list[str] | None = Non
     }
 
 
-def base(nodes: list[dict[str, Any]], metallb_backend: str | None = "frr") -> dict[str, Any]:
+def advertisement_crd(service_selectors: bool) -> dict[str, Any]:
+    """The served BGPAdvertisement CRD, trimmed to what the preflight reads: spec.serviceSelectors
+    exists from MetalLB 0.16 (metallb config/crd/bases/metallb.io_bgpadvertisements.yaml)."""
+    spec = {"ipAddressPools": {"type": "array"}, "nodeSelectors": {"type": "array"}, "peers": {"type": "array"}}
+    if service_selectors:
+        spec["serviceSelectors"] = {"type": "array"}
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "bgpadvertisements.metallb.io"},
+            "spec": {"group": "metallb.io", "versions": [{"name": "v1beta1", "served": True, "storage": True, "schema": {
+                "openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object", "properties": spec}}}}}]}}
+
+
+def base(nodes: list[dict[str, Any]], metallb_backend: str | None = "frr", metallb_version: str = "0.15") -> dict[str, Any]:
     routes: dict[str, Any] = {path: _discovery(path, kinds) for path, kinds in DISCOVERY.items()}
     routes["/api/v1/nodes"] = nodes
     routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"] = []
     routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools"] = []
+    routes["/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgpadvertisements.metallb.io"] = advertisement_crd(
+        tuple(int(p) for p in metallb_version.split(".")[:2]) >= (0, 16))
     routes["/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"] = []
     routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs"] = (
         [{"apiVersion": "metallb.io/v1beta1", "kind": "MetalLB",
@@ -71,7 +85,8 @@ def base(nodes: list[dict[str, Any]], metallb_backend: str | None = "frr") -> di
 def openshift(*, service: list[str], cluster: list[str], masquerade: dict[str, str] | None = None,
               operator_masquerade: str | None = None, routing_via_host: bool = False,
               nodes: list[dict[str, Any]] | None = None, status: bool = True, **kwargs: Any) -> dict[str, Any]:
-    routes = base(nodes if nodes is not None else [node(f"worker-{i}", {"vrf": "true"}, masquerade=masquerade)
+    # As in the documentation's example, one node carries the VRF (its address is that node's).
+    routes = base(nodes if nodes is not None else [node(f"worker-{i}", {"vrf": "true"} if i == 0 else {}, masquerade=masquerade)
                                                      for i in range(3)], **kwargs)
     networks = {"clusterNetwork": [{"cidr": c, "hostPrefix": 23} for c in cluster], "serviceNetwork": service,
                 "networkType": "OVNKubernetes"}
