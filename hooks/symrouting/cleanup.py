@@ -27,7 +27,7 @@ from symrouting.api import ApiError, Conflict, Transport, Unreachable
 from symrouting.facts import selector_matches
 from symrouting.gather import collect, owner_of
 from symrouting.nodeconfig import Progress, State, declared_rules, enactment_progress, removal_state
-from symrouting.plan import Plan
+from symrouting.plan import Plan, Policy
 
 POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
@@ -76,17 +76,20 @@ def _combined(states: list[State]) -> State:
             "route-rules": {"config": [r for s in states for r in (s.get("route-rules") or {}).get("config") or []]}}
 
 
-def _per_node(current: State, selector: dict[str, str], plan: Plan, nodes: Nodes, kept: set[Any]) -> list[Step]:
-    """The steps that take a dropped policy's state off exactly what each of its nodes loses:
-    on each node, what the release's new policies for that node still declare stays. One
-    update when every node needs the same removal; else one per node, each narrowed to its
-    node by kubernetes.io/hostname (a policy's nodeSelector is a plain label map, so a group
-    of nodes cannot be picked). Helm deletes the policy right after, so its nodeSelector may
-    change: nmstate leaves a node's state alone when a policy stops selecting it."""
+def _per_node(current: State, selector: dict[str, str], targets: list[Policy], nodes: Nodes,
+              others: list[tuple[dict[str, str], State]]) -> list[Step]:
+    """The steps that take a policy's state off exactly what each of its nodes loses: on each
+    node, what the release's new policies (targets) and other releases' policies still
+    declare there stays. One update when every node needs the same removal; else one per
+    node, each narrowed to its node by kubernetes.io/hostname (a policy's nodeSelector is a
+    plain label map, so a group of nodes cannot be picked). Only for a policy Helm deletes
+    right after, whose nodeSelector may then change: nmstate leaves a node's state alone
+    when a policy stops selecting it."""
     matched = [(node, labels) for node, labels in nodes if selector_matches(selector, labels)]
     removals = []
     for node, labels in matched:
-        target = _combined([p.desired_state for p in plan.policies if selector_matches(p.node_selector, labels)])
+        target = _combined([p.desired_state for p in targets if selector_matches(p.node_selector, labels)])
+        kept = declared_rules([state for other, state in others if selector_matches(other, labels)])
         removals.append((node, labels, removal_state(current, target, kept)))
     distinct = {json.dumps(removal, sort_keys=True) for _, _, removal in removals}
     if len(distinct) == 1 and removals[0][2] is not None:
@@ -99,24 +102,28 @@ def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool,
                   nodes: Nodes | None = None) -> list[tuple[dict[str, Any], list[Step]]]:
     """Each policy of the release with the steps that take off the nodes what the new values
     drop (none: nothing to remove). A policy the new values keep is compared with its new
-    state; one they drop, node by node with what the new policies declare there (a VRF
-    moving to per-node policies stays on the nodes that keep it). Without the node list, a
-    dropped policy is removed whole on its nodes."""
+    state, keeping every rule another policy declares. One they drop, and every policy on
+    uninstall, is taken off node by node, keeping what the new policies and other releases'
+    policies declare on that node (a VRF moving to per-node policies stays on the nodes that
+    keep it; the shared main-table rules stay where a neighbour needs them). Without the
+    node list, the whole removal goes to every node of the policy."""
     ours = sorted((p for p in policies if plan.owns(owner_of(p.get("metadata") or {}))), key=lambda p: p["metadata"]["name"])
-    others = [p for p in policies if not plan.owns(owner_of(p.get("metadata") or {}))]
+    others = [((p.get("spec") or {}).get("nodeSelector") or {}, (p.get("spec") or {}).get("desiredState") or {})
+              for p in policies if not plan.owns(owner_of(p.get("metadata") or {}))]
     planned = {} if uninstall else {policy.name: policy.desired_state for policy in plan.policies}
-    kept = declared_rules([(p.get("spec") or {}).get("desiredState") or {} for p in others] + list(planned.values()))
+    kept = declared_rules([state for _, state in others] + list(planned.values()))
     result = []
     for policy in ours:
         name = policy["metadata"]["name"]
         current = (policy.get("spec") or {}).get("desiredState") or {}
         selector = (policy.get("spec") or {}).get("nodeSelector") or {}
-        if uninstall or name in planned or nodes is None:
+        if name in planned or nodes is None:
             removal = removal_state(current, planned.get(name), kept)
             matched = tuple(sorted(n for n, labels in nodes or () if selector_matches(selector, labels)))
             result.append((policy, [Step(removal, matched)] if removal else []))
         else:
-            result.append((policy, _per_node(current, selector, plan, nodes, kept)))
+            targets = [] if uninstall else list(plan.policies)
+            result.append((policy, _per_node(current, selector, targets, nodes, others)))
     return result
 
 
@@ -239,7 +246,11 @@ def report(outcomes: list[Outcome], verb: str) -> str:
         progress = outcome.progress or Progress(pending=list(outcome.nodes))
         mark = "DONE" if outcome.ok else "FAIL"
         total = len(outcome.nodes)
-        how = describe(outcome.removal) if len(outcome.steps) == 1 else f"node by node, what each node loses ({len(outcome.steps)} updates)"
+        if len(outcome.steps) > 1:
+            how = f"node by node, what each node loses ({len(outcome.steps)} updates)"
+        else:
+            [step] = outcome.steps
+            how = describe(step.removal) + (f", on {', '.join(step.nodes)} only" if step.node_selector else "")
         lines.append(f"{mark}  {outcome.policy}: {how}; applied on {len(progress.applied)}/{total} node(s)")
         lines += [f"      {node}: failed: {message}" for node, message in progress.failed]
         lines += [f"      {node}: never reported generation {outcome.generation}" for node in progress.pending]

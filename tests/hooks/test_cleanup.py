@@ -17,6 +17,7 @@ from symrouting.nodeconfig import declared_rules, removal_state
 from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm, sitegen
 from tests.support.nmstate import Nmstate
+from tests.support.nodestate import Node, node_after
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -335,3 +336,119 @@ def test_teardown_of_a_generated_site_takes_off_everything_it_put_on(run_cli: Ru
                 assert key not in removed, f"bond member {key} is left as it was"
         for section in ("routes", "route-rules"):
             assert removal[section]["config"] == [{**entry, "state": "absent"} for entry in state[section]["config"]]
+
+
+# Between the two shapes of a VRF (one policy, or one per node of its `nodes` table), the
+# prune takes a dropped policy's state off exactly the nodes that lose it: on every other
+# node, what the new policies declare there stays (cleanup._per_node).
+
+def one_node_site(tmp_path: Path) -> Path:
+    """The seed's VRF on worker-0 alone, picked by hostname."""
+    def change(values: dict[str, Any]) -> None:
+        values["vrfs"]["ens4vrf"]["policy"]["nodeSelector"] = {"kubernetes.io/hostname": "worker-0"}
+    return seed_with(tmp_path, "one-node", change)
+
+
+def per_node_site(tmp_path: Path, nodes: list[str], selector: dict[str, str] | None = None) -> Path:
+    """The seed's VRF with a nodes table: worker-<i> gets 192.168.130.13<i>."""
+    def change(values: dict[str, Any]) -> None:
+        vrf = values["vrfs"]["ens4vrf"]
+        vrf["ports"]["ens4"] = {}
+        vrf["policy"]["nodeSelector"] = selector if selector is not None else {}
+        vrf["nodes"] = {node: {"ens4": f"192.168.130.13{node[-1]}/24"} for node in nodes}
+    return seed_with(tmp_path, "per-node-" + "-".join(nodes), change)
+
+
+def upgrade(serve: Callable[..., Any], run_cli: Run, before: Path, after: Path,
+            vrf_nodes: int = 3) -> tuple[subprocess.CompletedProcess[str], Nmstate]:
+    """Installs `before` on three nodes (the first vrf_nodes labelled vrf=true), runs the prune
+    for `after` as the pre-upgrade hook does, then plays Helm's upgrade: the policies become
+    `after`'s and nmstate applies them. nmstate.between holds what each node carried between
+    the prune and the upgrade."""
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"} if i < vrf_nodes else {}) for i in range(3)]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes))
+    nmstate = Nmstate(api.api)
+    nmstate.install(policies([before]))
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([after]))
+    nmstate.between = {node: state.managed() for node, state in nmstate.nodes.items()}  # type: ignore[attr-defined]
+    nmstate.install(policies([after]))
+    return result, nmstate
+
+
+def declared_on(node: str, files: list[Path]) -> dict[str, Any]:
+    """What a node carries when only these values' policies were ever applied to it."""
+    labels = {"kubernetes.io/hostname": node, "vrf": "true"}
+    states = [p["spec"]["desiredState"] for p in policies(files)
+              if all(labels.get(k) == v for k, v in (p["spec"].get("nodeSelector") or {}).items())]
+    return node_after(*states).managed()
+
+
+def carried(nmstate: Nmstate, node: str) -> dict[str, Any]:
+    return nmstate.nodes.get(node, Node()).managed()
+
+
+def test_a_vrf_that_grows_from_one_node_to_three_stays_on_the_first(serve: Callable[..., Any], run_cli: Run,
+                                                                     tmp_path: Path) -> None:
+    after = per_node_site(tmp_path, ["worker-0", "worker-1", "worker-2"])
+    result, nmstate = upgrade(serve, run_cli, one_node_site(tmp_path), after)
+    assert result.returncode == 0, result.stdout
+    assert "KEEP  vrfpolicy: nothing to remove" in result.stdout
+    assert nmstate.updates == []  # worker-0 keeps its VRF: nothing was taken off it
+    for node in ("worker-0", "worker-1", "worker-2"):
+        assert carried(nmstate, node) == declared_on(node, [after]), node
+
+
+def test_a_shared_address_on_three_nodes_moves_to_a_table_of_two(serve: Callable[..., Any], run_cli: Run,
+                                                                  tmp_path: Path) -> None:
+    """The shape the preflight now refuses (one address on every vrf=true node), mended by an
+    upgrade: worker-2, left out of the table, loses the VRF; the two others keep it."""
+    after = per_node_site(tmp_path, ["worker-0", "worker-1"], {"vrf": "true"})
+    result, nmstate = upgrade(serve, run_cli, SEED, after)
+    assert result.returncode == 0, result.stdout
+    [update] = nmstate.updates
+    assert update["spec"]["nodeSelector"] == {"kubernetes.io/hostname": "worker-2"}
+    assert ("DONE  vrfpolicy: ens4vrf absent; addresses off ens4; 1 route(s) absent; 2 rule(s) absent, on worker-2 only; "
+            "applied on 1/1 node(s)") in result.stdout
+    assert carried(nmstate, "worker-2") == {"virtual": {}, "addresses": {}, "routes": set(), "rules": set()}
+    for node in ("worker-0", "worker-1"):
+        assert carried(nmstate, node) == declared_on(node, [after]), node
+        assert nmstate.between[node] == declared_on(node, [SEED]), f"{node} lost its VRF during the upgrade"
+
+
+def test_an_uninstall_keeps_the_rules_only_where_a_neighbour_declares_them(serve: Callable[..., Any], run_cli: Run,
+                                                                            tmp_path: Path) -> None:
+    """Tenant blue, on worker-0 only, declares the same main-table rules: they stay there and
+    go from the two other nodes."""
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes))
+    nmstate = Nmstate(api.api)
+    blue = policies([blue_site(tmp_path)], release="blue", namespace="blue")
+    blue[0]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "worker-0"}
+    nmstate.install(policies([SEED]) + blue)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0, result.stdout
+    assert carried(nmstate, "worker-0")["rules"] == declared_on("worker-0", [blue_site(tmp_path)])["rules"] != set()
+    for node in ("worker-1", "worker-2"):
+        assert carried(nmstate, node) == {"virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, node
+
+
+def test_a_node_taken_out_of_the_table_loses_the_vrf_alone(serve: Callable[..., Any], run_cli: Run,
+                                                           tmp_path: Path) -> None:
+    before = per_node_site(tmp_path, ["worker-0", "worker-1", "worker-2"])
+    after = per_node_site(tmp_path, ["worker-0", "worker-1"])
+    result, nmstate = upgrade(serve, run_cli, before, after)
+    assert result.returncode == 0, result.stdout
+    assert [u["metadata"]["name"] for u in nmstate.updates] == ["vrfpolicy-worker-2"]
+    assert carried(nmstate, "worker-2") == {"virtual": {}, "addresses": {}, "routes": set(), "rules": set()}
+    for node in ("worker-0", "worker-1"):
+        assert carried(nmstate, node) == declared_on(node, [after]), node
+
+
+def test_a_table_of_three_back_to_one_policy_on_one_node(serve: Callable[..., Any], run_cli: Run,
+                                                         tmp_path: Path) -> None:
+    after = one_node_site(tmp_path)
+    result, nmstate = upgrade(serve, run_cli, per_node_site(tmp_path, ["worker-0", "worker-1", "worker-2"]), after)
+    assert result.returncode == 0, result.stdout
+    assert sorted(u["metadata"]["name"] for u in nmstate.updates) == ["vrfpolicy-worker-1", "vrfpolicy-worker-2"]
+    for node in ("worker-0", "worker-1", "worker-2"):
+        assert carried(nmstate, node) == declared_on(node, [after]), node

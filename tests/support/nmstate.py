@@ -1,5 +1,9 @@
 """Plays kubernetes-nmstate for the local API stand-in: when a policy is updated, each node it
-selects reports the new generation in its enactment, as applied, failing, or not at all."""
+selects reports the new generation in its enactment, as applied, failing, or not at all, and
+a node that applies it carries its desiredState from then on (tests/support/nodestate.py).
+As in kubernetes-nmstate, a policy acts only on the nodes its nodeSelector matches now, and a
+node it stops matching keeps what it had (controllers/handler/
+nodenetworkconfigurationpolicy_controller.go: unmatched nodes are skipped, nothing is undone)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.apiserver import FakeApi
+from tests.support.nodestate import Node
 
 POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
@@ -31,6 +36,9 @@ class Nmstate:
     outcomes: dict[str, str] = field(default_factory=dict)  # node -> apply | fail | silent (default: apply)
     updates: list[dict[str, Any]] = field(default_factory=list)  # every change of a policy's spec, in order
 
+    # What each node carries: every desiredState it applied, in order.
+    nodes: dict[str, Node] = field(default_factory=dict)
+
     _generations: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -39,7 +47,8 @@ class Nmstate:
 
     def install(self, policies: list[dict[str, Any]]) -> None:
         """Policies as the release created them (server-side applied by Helm 4, which then owns
-        their fields), applied on their nodes at generation 1."""
+        their fields), applied on their nodes at generation 1. Installing again plays Helm's
+        upgrade: the list becomes exactly these policies, and each is applied."""
         stored = []
         for policy in policies:
             owner = {"manager": "helm", "operation": "Apply", "apiVersion": "nmstate.io/v1", "fieldsType": "FieldsV1",
@@ -67,6 +76,8 @@ class Nmstate:
                 fresh += [e for e in current if e["metadata"]["labels"]["nmstate.io/node"] == node]
             else:
                 fresh.append(enactment(node, name, generation, outcome))
+                if outcome == "apply":
+                    self.nodes.setdefault(node, Node()).apply(policy["spec"]["desiredState"])
         self.api.replace_items(ENACTMENTS, others + fresh)
 
     def _updated(self, path: str, stored: dict[str, Any]) -> None:
