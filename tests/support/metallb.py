@@ -1,0 +1,54 @@
+"""Which nodes MetalLB announces a service's address from, read from its speaker.
+
+metallb speaker/bgp_controller.go, bgpAdsForService: an advertisement applies to a service on
+a node when the node is among the advertisement's nodes (internal/config/config.go
+selectedNodes: every node when nodeSelectors is empty, else the nodes any selector matches)
+and the service matches one of its serviceSelectors (none: every service). The
+advertisements considered are those of the service's pool (ipAddressPools, by name). A
+service is announced from every node where at least one applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Labels = dict[str, str]
+
+
+def selector_matches(selector: dict[str, Any], labels: Labels) -> bool:
+    """A metav1.LabelSelector (matchLabels, and matchExpressions with In, NotIn, Exists,
+    DoesNotExist) against labels, as apimachinery's LabelSelectorAsSelector builds it."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def advertisement_nodes(advertisement: dict[str, Any], nodes: dict[str, Labels]) -> set[str]:
+    selectors = advertisement["spec"].get("nodeSelectors") or []
+    return {name for name, labels in nodes.items() if not selectors or any(selector_matches(s, labels) for s in selectors)}
+
+
+def applies_to_service(advertisement: dict[str, Any], pool: str, service_labels: Labels) -> bool:
+    spec = advertisement["spec"]
+    if pool not in (spec.get("ipAddressPools") or []):
+        return False
+    selectors = spec.get("serviceSelectors") or []
+    return not selectors or any(selector_matches(s, service_labels) for s in selectors)
+
+
+def announcing(advertisements: list[dict[str, Any]], pool: str, service_labels: Labels,
+               nodes: dict[str, Labels]) -> tuple[list[str], set[str]]:
+    """The advertisements that announce the service, and the nodes it is announced from."""
+    mine = [a for a in advertisements if applies_to_service(a, pool, service_labels)]
+    return [a["metadata"]["name"] for a in mine], set().union(*(advertisement_nodes(a, nodes) for a in mine))
