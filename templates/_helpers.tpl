@@ -336,7 +336,8 @@ node alone. The entry then gives one advertisement per service, "<name>-<service
 narrowed by spec.serviceSelectors (metallb.version 0.16 and later), or one per pool,
 "<name>-<pool key>" (before; validate/nodes.yaml refuses a pool shared by two such services
 there), each with the service's node label; pools that back no such service stay in
-"<name>", announced from every node of the VRF. Takes a dict: root, vrfName, vrf, prefix.
+"<name>", announced from every node of the VRF. An advertisement narrowed to one service
+names its key in "service". Takes a dict: root, vrfName, vrf, prefix.
 */}}
 {{- define "symmetric-routing.advertisements" -}}
 {{- $root := .root }}
@@ -399,7 +400,7 @@ there), each with the service's node label; pools that back no such service stay
 {{- $objects = append $objects (dict "name" $name "spec" $spec) }}
 {{- end }}
 {{- range $part := keys $split | sortAlpha }}
-{{- $objects = append $objects (dict "name" (printf "%s-%s" $name $part) "spec" (get $split $part)) }}
+{{- $objects = append $objects (dict "name" (printf "%s-%s" $name $part) "spec" (get $split $part) "service" ($bySelector | ternary $part "")) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -572,9 +573,13 @@ the cleanup removes and the test verifies exactly what is applied.
   "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
 {{- end }}
 {{- $advertisements := list }}
+{{- $narrowed := dict }}
 {{- range include "symmetric-routing.advertisements" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) | fromJsonArray }}
 {{- $_ := set $has "BGPAdvertisement" true }}
 {{- $advertisements = append $advertisements (dict "name" .name "pools" (.spec.ipAddressPools | default list) "peers" .spec.peers) }}
+{{- with .service }}
+{{- $_ := set $narrowed . true }}
+{{- end }}
 {{- end }}
 {{- $egress := list }}
 {{- range $key := keys ($vrf.egressServices | default dict) | sortAlpha }}
@@ -586,7 +591,12 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- if $poolKey }}
 {{- $poolName = include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $poolKey "item" (get $vrf.addressPools $poolKey)) }}
 {{- end }}
-{{- $egress = append $egress (dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc) "addressPool" $poolName) }}
+{{- $entry := dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc) "addressPool" $poolName }}
+{{- if hasKey $narrowed $key }}
+{{- /* the label its own advertisement selects: the Service must carry it */}}
+{{- $_ := set $entry "serviceLabels" (include "symmetric-routing.egressServiceSelectorLabel" $ctx | fromJson) }}
+{{- end }}
+{{- $egress = append $egress $entry }}
 {{- end }}
 {{- $derived := get $model.vrfs $vrfName }}
 {{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policies" $derived.policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}

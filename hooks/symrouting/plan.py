@@ -34,6 +34,8 @@ class EgressService:
     source_ip_by: str
     # Object name of the IPAddressPool its LoadBalancer Service takes an address from.
     address_pool: str = ""
+    # Labels the Service must carry: what its own advertisement selects in serviceSelectors.
+    service_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ def parse_plan(data: Any) -> Plan:
                                                    _strings(a.get("peers", []), "advertisement peers"))
                                      for a in vrf.get("advertisements", [])),
                 egress_services=tuple(
-                    EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]), str(s.get("addressPool", "")))
+                    EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]), str(s.get("addressPool", "")),
+                                  _labels(s.get("serviceLabels")))
                     for s in vrf.get("egressServices", [])
                 ),
             )

@@ -1,6 +1,7 @@
 """`helm test`: what the procedure verifies by hand, checked from inside the cluster.
 
-For each egress service: its LoadBalancer Service has an ingress address from its pool, its
+For each egress service: its LoadBalancer Service has an ingress address from its pool (and
+the label its own advertisement selects, where the chart narrowed one to it), its
 EgressService reports a host, and (with sourceIPBy LoadBalancerIP) that node carries the
 egress-service label. For each VRF: its policies are Available on their nodes.
 """
@@ -59,6 +60,12 @@ def check_service(transport: Transport, plan: Plan, egress: EgressService) -> Re
         return Result(name, FAIL, f"its address {', '.join(ingress)} is not from pool {egress.address_pool}",
                       fix="set the Service's metallb.io/address-pool annotation to the pool")
     details.append(f"address {', '.join(ingress)} from pool {egress.address_pool or '(any)'}")
+    labels = (service.get("metadata") or {}).get("labels") or {}
+    missing = {k: v for k, v in egress.service_labels.items() if labels.get(k) != v}
+    if missing:
+        wanted = " ".join(f"{k}={v}" for k, v in sorted(missing.items()))
+        return Result(name, FAIL, f"the Service lacks {wanted}, which its own advertisement selects: its address is "
+                      "announced nowhere", tuple(details), f"kubectl label service -n {egress.namespace} {egress.name} {wanted}")
     resource = transport.get(f"/apis/k8s.ovn.org/v1/namespaces/{egress.namespace}/egressservices/{egress.name}")
     host = ((resource or {}).get("status") or {}).get("host", "")
     if not host:

@@ -8,7 +8,7 @@ import pytest
 
 from symrouting import checks
 from symrouting.facts import Facts, ForeignPolicy, ForeignPool, Node, Sourced
-from symrouting.plan import EgressService, Kind, Peer, Plan, Policy, Pool, Vrf
+from symrouting.plan import Advertisement, EgressService, Kind, Peer, Plan, Policy, Pool, Vrf
 
 OCP = "network.config.openshift.io/cluster status"
 
@@ -82,6 +82,55 @@ def test_selector_matching_no_node_fails_with_the_label_command() -> None:
     result = checks.check_node_selectors(make_plan(), make_facts(nodes=(Node("w1", {"vrf": "false"}),)))
     assert result.status == "fail"
     assert "kubectl label node <node> vrf=true" in result.fix
+
+
+STATIC = {"interfaces": [{"name": "ens4vrf", "type": "vrf", "vrf": {"port": ["ens4"], "route-table-id": 2}},
+                         {"name": "ens4", "type": "ethernet", "ipv4": {"enabled": True, "dhcp": False,
+                                                                      "address": [{"ip": "192.168.130.130", "prefix-length": 24}]}}]}
+
+
+def test_a_static_address_on_several_nodes_fails_naming_them() -> None:
+    vrf = replace(make_plan().vrfs[0], policies=(Policy("vrfpolicy", {"vrf": "true"}, STATIC),))
+    facts = make_facts(nodes=(Node("w1", {"vrf": "true"}), Node("w2", {"vrf": "true"}), Node("w3", {})))
+    result = checks.check_node_selectors(make_plan(vrfs=(vrf,)), facts)
+    assert result.status == "fail"
+    assert "ens4vrf: w1, w2 would all get ens4 192.168.130.130/24" in result.details
+    assert "list each node's own addresses under vrfs.ens4vrf.nodes" in result.fix
+    one = make_facts(nodes=(Node("w1", {"vrf": "true"}), Node("w2", {})))
+    assert checks.check_node_selectors(make_plan(vrfs=(vrf,)), one).status == "pass"
+
+
+def test_dhcp_ports_may_match_many_nodes() -> None:
+    dhcp = {"interfaces": [{"name": "ens4", "type": "ethernet", "ipv4": {"enabled": True, "dhcp": True}}]}
+    vrf = replace(make_plan().vrfs[0], policies=(Policy("vrfpolicy", {"vrf": "true"}, dhcp),))
+    facts = make_facts(nodes=(Node("w1", {"vrf": "true"}), Node("w2", {"vrf": "true"})))
+    assert checks.check_node_selectors(make_plan(vrfs=(vrf,)), facts).status == "pass"
+
+
+def per_node_plan(*nodes: str) -> Plan:
+    policies = tuple(Policy(f"vrfpolicy-{n}", {"kubernetes.io/hostname": n, "vrf": "true"}, STATIC, n) for n in nodes)
+    return make_plan(vrfs=(replace(make_plan().vrfs[0], policies=policies),))
+
+
+def test_a_listed_node_that_is_missing_or_unlabelled_fails() -> None:
+    facts = make_facts(nodes=(Node("w1", {"kubernetes.io/hostname": "w1", "vrf": "true"}),
+                              Node("w2", {"kubernetes.io/hostname": "w2"})))
+    result = checks.check_node_selectors(per_node_plan("w1", "w2", "w9"), facts)
+    assert result.status == "fail"
+    assert result.details == ("ens4vrf: 1 of 3 listed node(s) carry vrf=true", "ens4vrf: no node named w9",
+                              "ens4vrf: w2 lack vrf=true")
+    assert "kubectl label node <node> vrf=true" in result.fix
+    assert checks.check_node_selectors(per_node_plan("w1"), facts).status == "pass"
+
+
+@pytest.mark.parametrize(("version", "served", "status"), [
+    ("0.16.1", True, "pass"), ("0.15", False, "pass"), ("0.16", False, "fail"), ("0.15", True, "warn"),
+    ("0.16", None, "warn")])
+def test_metallb_version_against_the_served_crd(version: str, served: bool | None, status: str) -> None:
+    vrf = replace(make_plan().vrfs[0], advertisements=(Advertisement("first-adv", ("first-pool",), ("frrviavrf",)),))
+    result = checks.check_metallb_version(make_plan(vrfs=(vrf,), metallb_version=version),
+                                          make_facts(service_selectors=served))
+    assert result.status == status, result
 
 
 def test_same_table_on_shared_nodes_fails_naming_the_other_release() -> None:

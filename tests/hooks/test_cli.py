@@ -264,3 +264,27 @@ def test_generated_site_on_a_matching_cluster_passes(run_cli: Run, serve: Serve,
     values = sitegen.values_file(site, tmp_path / "site.yaml")
     result = run_cli("preflight", "--warnings-fail", api=serve(matching_cluster(site)), plan=render_plan([values]))
     assert result.returncode == 0, f"seed {seed}:\n{result.stdout}{result.stderr}"
+
+
+def multi_node_cluster(metallb_version: str) -> dict[str, Any]:
+    """The cluster ci/multi-node-values.yaml is written for: four workers, dual stack."""
+    masquerade = {"ipv4": "169.254.0.0/17", "ipv6": "fd69::/112"}
+    nodes = [clusters.node(f"worker-{i}", {"node-role.kubernetes.io/worker": ""}, masquerade=masquerade) for i in range(4)]
+    return clusters.openshift(service=["172.30.0.0/16", "fd02::/112"], cluster=["10.128.0.0/14", "fd01::/48"],
+                              nodes=nodes, routing_via_host=True, metallb_version=metallb_version)
+
+
+def test_multi_node_site_on_its_cluster_passes(run_cli: Run, serve: Serve) -> None:
+    plan = render_plan([helm.CHART / "ci" / "multi-node-values.yaml"])
+    result = run_cli("preflight", "--warnings-fail", api=serve(multi_node_cluster("0.16.1")), plan=plan)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "shop: 4 of 4 listed node(s) carry node-role.kubernetes.io/worker=" in result.stdout
+
+
+def test_multi_node_site_on_an_older_metallb_fails_before_any_node_is_touched(run_cli: Run, serve: Serve) -> None:
+    plan = render_plan([helm.CHART / "ci" / "multi-node-values.yaml"])
+    result = run_cli("preflight", "--json", api=serve(multi_node_cluster("0.15")), plan=plan)
+    assert result.returncode == 1
+    found = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert found["metallb-version"]["status"] == "fail"
+    assert "no serviceSelectors" in found["metallb-version"]["summary"]

@@ -61,3 +61,26 @@ def test_each_broken_piece_fails_with_its_reason(run_cli: Run, serve: Callable[.
     assert result.returncode == 1
     assert message in result.stdout
     assert "does NOT route symmetrically yet" in result.stdout
+
+
+def shared_pool_site(tmp_path: Any) -> Any:
+    """The documentation's example on MetalLB 0.16 with a second service on its pool: each
+    gets an advertisement narrowed by serviceSelectors to the label its Service must carry."""
+    path = tmp_path / "shared.yaml"
+    path.write_text("metallb: {version: '0.16'}\nvrfs:\n  ens4vrf:\n    egressServices:\n      server2: {}\n")
+    return path
+
+
+def test_a_service_without_the_label_its_advertisement_selects_fails(run_cli: Run, serve: Callable[..., Any],
+                                                                     tmp_path: Any) -> None:
+    routes = healthy_cluster()
+    plan = render_plan([SEED, shared_pool_site(tmp_path)])
+    result = run_cli("verify", api=serve(routes), plan=plan)
+    assert result.returncode == 1
+    assert ("FAIL  test/server1      the Service lacks symmetric-routing/egress-service=test-server1, which its own "
+            "advertisement selects") in result.stdout
+    assert "kubectl label service -n test server1 symmetric-routing/egress-service=test-server1" in result.stdout
+    routes["/api/v1/namespaces/test/services/server1"]["metadata"]["labels"] = {
+        "symmetric-routing/egress-service": "test-server1"}
+    labelled = run_cli("verify", api=serve(routes), plan=plan)
+    assert "PASS  test/server1" in labelled.stdout
