@@ -314,7 +314,8 @@ def test_teardown_of_a_generated_site_takes_off_everything_it_put_on(run_cli: Ru
     site = sitegen.generate_site(seed)
     values = sitegen.values_file(site, tmp_path / "site.yaml")
     api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"],
-                                   nodes=[clusters.node(f"worker-{i}", sitegen.node_labels(site)) for i in range(2)]))
+                                   nodes=[clusters.node(name, labels)
+                                          for name, labels in sitegen.cluster_nodes(site).items()]))
     nmstate = Nmstate(api.api)
     rendered = policies([values])
     installed = {policy["metadata"]["name"]: policy["spec"]["desiredState"] for policy in rendered}

@@ -239,21 +239,24 @@ def test_large_lists_are_read_page_by_page(run_cli: Run, serve: Serve, seed_plan
 
 def matching_cluster(site: dict[str, Any]) -> dict[str, Any]:
     """A stand-in cluster that meets everything a generated site asks for: its CIDRs, nodes
-    carrying every VRF's labels, the masquerade subnets, and replies routed via the host. One
-    node carries the VRFs: a generated VRF's static addresses are one node's."""
+    carrying every VRF's labels (sitegen.cluster_nodes: the nodes of a VRF's table, or one
+    node for a VRF whose static addresses are one node's), the masquerade subnets, and
+    replies routed via the host."""
     cidrs = site["cluster"]
     masquerade = {("ipv6" if ":" in cidr else "ipv4"): cidr for cidr in cidrs["masqueradeSubnet"]}
-    labels = sitegen.node_labels(site)
+    dual = len(cidrs["clusterNetwork"]) > 1
+    pod_cidrs = [[f"10.128.{i}.0/24"] + ([f"fd01:0:0:{i}::/64"] if dual else []) for i in range(4)]
+    wanted = sorted(sitegen.cluster_nodes(site).items())
     if site["platform"] == "openshift":
-        nodes = [clusters.node(f"worker-{i}", labels if i == 0 else {}, masquerade=masquerade) for i in range(2)]
+        nodes = [clusters.node(name, labels, masquerade=masquerade) for name, labels in wanted]
         return clusters.openshift(service=cidrs["serviceNetwork"], cluster=cidrs["clusterNetwork"], nodes=nodes,
-                                  routing_via_host=True)
+                                  routing_via_host=True, metallb_version=site["metallb"]["version"])
     routes = clusters.kubeadm(
         pod_subnet=",".join(cidrs["clusterNetwork"]), service_subnet=",".join(cidrs["serviceNetwork"]),
-        node_pod_cidrs=[[f"10.128.{i}.0/24"] + ([f"fd01:0:0:{i}::/64"] if len(cidrs["clusterNetwork"]) > 1 else [])
-                        for i in range(2)],
-        gateway_mode="local", masquerade=masquerade)
-    routes["/api/v1/nodes"][0]["metadata"]["labels"].update(labels)
+        node_pod_cidrs=pod_cidrs[:len(wanted)], gateway_mode="local", masquerade=masquerade,
+        metallb_version=site["metallb"]["version"])
+    routes["/api/v1/nodes"] = [clusters.node(name, labels, masquerade=masquerade, pod_cidrs=pod_cidrs[i])
+                               for i, (name, labels) in enumerate(wanted)]
     return routes
 
 

@@ -1,7 +1,8 @@
-"""Upgrades and uninstalls of generated sites, end to end on a model of a node
+"""Upgrades and uninstalls of generated sites, end to end on a model of each node
 (tests/support/nodestate.py): install site A, apply what the prune sends for the changed
-site B, then B's policies; the node carries exactly what B declares, nothing left of A. After
-an uninstall it carries nothing the release put there."""
+site B to the nodes each update reaches, then B's policies; every node carries exactly what
+B declares for it, nothing left of A. After an uninstall no node carries anything the
+release put there."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ def replace_a_port(site: Site, rng: random.Random) -> bool:
     old = rng.choice(sorted(vrf["ports"]))
     port = vrf["ports"].pop(old)
     vrf["ports"]["ens900"] = {family: port[family] for family in ("ipv4", "ipv6") if family in port}
+    for entry in (vrf.get("nodes") or {}).values():
+        entry["ens900"] = entry.pop(old)
     for item in vrf["routes"] + list(vrf["bgpPeers"].values()):
         for key in ("nextHopInterface", "interface"):
             if item.get(key) == old:
@@ -65,14 +68,48 @@ def replace_a_port(site: Site, rng: random.Random) -> bool:
 
 def change_an_address(site: Site, rng: random.Random) -> bool:
     vrf = site["vrfs"][rng.choice(sorted(site["vrfs"]))]
-    port = vrf["ports"][rng.choice(sorted(vrf["ports"]))]
+    port_name = rng.choice(sorted(vrf["ports"]))
+    if vrf.get("nodes"):
+        entry = vrf["nodes"][rng.choice(sorted(vrf["nodes"]))]
+        entry[port_name] = [address.replace("/", "1/", 1) if ":" not in address else address for address in entry[port_name]]
+        return True
+    port = vrf["ports"][port_name]
     port["ipv4"] = [port["ipv4"][0].replace(".10/", ".11/")]
+    return True
+
+
+def to_a_node_table(site: Site, rng: random.Random) -> bool:
+    """A VRF of one node grows to three, each with its own addresses; worker-0 keeps its own."""
+    shared = sorted(name for name, vrf in site["vrfs"].items() if not vrf.get("nodes"))
+    if not shared:
+        return False
+    sitegen.per_node(site["vrfs"][rng.choice(shared)], 3)
+    return True
+
+
+def drop_a_node(site: Site, rng: random.Random) -> bool:
+    tables = sorted(name for name, vrf in site["vrfs"].items() if len(vrf.get("nodes") or ()) > 1)
+    if not tables:
+        return False
+    nodes = site["vrfs"][rng.choice(tables)]["nodes"]
+    del nodes[max(nodes)]
+    return True
+
+
+def add_a_node(site: Site, rng: random.Random) -> bool:
+    tables = sorted(name for name, vrf in site["vrfs"].items() if vrf.get("nodes"))
+    if not tables:
+        return False
+    nodes = site["vrfs"][rng.choice(tables)]["nodes"]
+    nodes["worker-9"] = {port: [a.replace("10/", "19/").replace("11/", "19/").replace("12/", "19/") for a in addresses]
+                         for port, addresses in nodes["worker-0"].items()}
     return True
 
 
 CHANGES: dict[str, Callable[[Site, random.Random], bool]] = {
     change.__name__.replace("_", " "): change
-    for change in (drop_a_vrf, drop_every_vrf, rename_a_vrf, new_table_id, drop_a_route, replace_a_port, change_an_address)
+    for change in (drop_a_vrf, drop_every_vrf, rename_a_vrf, new_table_id, drop_a_route, replace_a_port, change_an_address,
+                   to_a_node_table, drop_a_node, add_a_node)
 }
 
 
@@ -85,9 +122,15 @@ def render(site: Site, tmp_path: Path, name: str) -> tuple[Plan, list[dict[str, 
             [doc for doc in result.documents if doc["kind"] == "NodeNetworkConfigurationPolicy"])
 
 
-def the_node(site: Site) -> list[tuple[str, dict[str, str]]]:
-    """The one node the model plays: under every VRF's policy of the site."""
-    return [("node-0", {"kubernetes.io/hostname": "node-0", **sitegen.node_labels(site)})]
+def each_node(*sites: Site) -> list[tuple[str, dict[str, str]]]:
+    """The nodes the model plays, with their labels: those of both sites (sitegen.cluster_nodes)."""
+    return sorted(sitegen.cluster_nodes(*sites).items())
+
+
+def on(labels: dict[str, str], docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The desiredStates of the policies that select a node with these labels."""
+    return [doc["spec"]["desiredState"] for doc in docs
+            if all(labels.get(k) == v for k, v in (doc["spec"].get("nodeSelector") or {}).items())]
 
 
 def states(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -109,9 +152,12 @@ def test_after_an_upgrade_the_node_carries_what_the_new_values_declare(seed: int
     assert after is not None
     _, installed = render(before, tmp_path, "before")
     plan, upgraded = render(after, tmp_path, "after")
-    removals = [step.removal for _, steps in plan_removals(plan, installed, False, the_node(before)) for step in steps]
-    node = node_after(*states(installed), *removals, *states(upgraded))
-    assert node.managed() == node_after(*states(upgraded)).managed(), f"seed {seed}, {change}"
+    nodes = each_node(before, after)
+    steps = [step for _, policy_steps in plan_removals(plan, installed, False, nodes) for step in policy_steps]
+    for name, labels in nodes:
+        removals = [step.removal for step in steps if name in step.nodes]
+        node = node_after(*on(labels, installed), *removals, *on(labels, upgraded))
+        assert node.managed() == node_after(*on(labels, upgraded)).managed(), f"seed {seed}, {change}, {name}"
 
 
 def test_every_change_is_reached() -> None:
@@ -122,6 +168,9 @@ def test_every_change_is_reached() -> None:
 def test_after_an_uninstall_the_node_carries_nothing_of_the_release(seed: int, tmp_path: Path) -> None:
     site = sitegen.generate_site(seed)
     plan, installed = render(site, tmp_path, "site")
-    removals = [step.removal for _, steps in plan_removals(plan, installed, True, the_node(site)) for step in steps]
-    assert node_after(*states(installed), *removals).managed() == {
-        "virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, f"seed {seed}"
+    nodes = each_node(site)
+    steps = [step for _, policy_steps in plan_removals(plan, installed, True, nodes) for step in policy_steps]
+    for name, labels in nodes:
+        removals = [step.removal for step in steps if name in step.nodes]
+        assert node_after(*on(labels, installed), *removals).managed() == {
+            "virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, f"seed {seed}, {name}"

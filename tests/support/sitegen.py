@@ -1,7 +1,7 @@
 """Random but valid sites, each drawn from a numbered seed: the shapes nobody wrote down as a
 ci/ site (VLAN and bond ports beside plain ones, dual stack, unnumbered peers, several pools
-with explicit and default advertisements, both egress modes), for tests that render them and
-run the hooks on them."""
+with explicit and default advertisements, both egress modes, VRFs with a per-node address
+table), for tests that render them and run the hooks on them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def generate_site(seed: int) -> dict[str, Any]:
     site: dict[str, Any] = {
         "platform": rng.choice(["openshift", "kubernetes"]),
         "tenant": f"gen-{seed}",
+        "metallb": {"version": rng.choice(["0.15", "0.16.1"])},
         "cluster": {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.128.0.0/14"],
                     "masqueradeSubnet": ["169.254.0.0/17"]},
         "vrfs": {},
@@ -59,6 +60,8 @@ def generate_site(seed: int) -> dict[str, Any]:
                 port["mtu"] = 9000
             ports[port_name] = port
         vrf["ports"] = ports
+        if rng.random() < 0.4:
+            per_node(vrf, rng.randint(2, 3))
         first_port = sorted(ports)[0]
         routes = [{"destination": "0.0.0.0/0", "nextHopAddress": f"10.{index}.0.1"}]
         if dual_stack:
@@ -112,11 +115,18 @@ def generate_site(seed: int) -> dict[str, Any]:
             advertisements["explicit"] = explicit
         vrf["bgpAdvertisements"] = advertisements
         egress: dict[str, Any] = {}
+        taken: set[str] = set()
         for svc_index in range(rng.randint(0, 2)):
             svc: dict[str, Any] = {"namespace": f"ns{index}",
                                    "sourceIPBy": rng.choice(["LoadBalancerIP", "Network"])}
             if len(pools) > 1 or rng.random() < 0.3:
                 svc["addressPool"] = rng.choice(sorted(pools))
+            pool = svc.get("addressPool", sorted(pools)[0])
+            if svc["sourceIPBy"] == "LoadBalancerIP" and pool in taken and site["metallb"]["version"] < "0.16":
+                # Before MetalLB 0.16 a LoadBalancerIP service needs a pool of its own.
+                svc["sourceIPBy"] = "Network"
+            elif svc["sourceIPBy"] == "LoadBalancerIP":
+                taken.add(pool)
             if rng.random() < 0.4:
                 svc["service"] = {"create": True, "createNamespace": rng.random() < 0.5,
                                   "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
@@ -127,12 +137,35 @@ def generate_site(seed: int) -> dict[str, Any]:
     return site
 
 
+def per_node(vrf: dict[str, Any], count: int) -> None:
+    """Moves a VRF's port addresses into a nodes table of `count` nodes (worker-0, ...), each
+    node's host part 10 + its number."""
+    ports = vrf["ports"]
+    nodes: dict[str, Any] = {}
+    for number in range(count):
+        entry = {}
+        for name, port in sorted(ports.items()):
+            addresses = port.get("ipv4", []) + port.get("ipv6", [])
+            entry[name] = [address.replace("10/", f"{10 + number}/") for address in addresses]
+        nodes[f"worker-{number}"] = entry
+    for port in ports.values():
+        port.pop("ipv4", None)
+        port.pop("ipv6", None)
+    vrf["nodes"] = nodes
+
+
+def cluster_nodes(*sites: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Nodes and labels that meet the sites: each VRF's labels on the nodes of its table, or
+    on worker-0 alone (a VRF's static addresses are one node's)."""
+    nodes: dict[str, dict[str, str]] = {"worker-0": {"kubernetes.io/hostname": "worker-0"}}
+    for site in sites:
+        for vrf in site["vrfs"].values():
+            for name in vrf.get("nodes") or ["worker-0"]:
+                nodes.setdefault(name, {"kubernetes.io/hostname": name}).update(vrf["policy"]["nodeSelector"])
+    return nodes
+
+
 def values_file(site: dict[str, Any], path: Path) -> Path:
     """The site as a values file at path."""
     path.write_text(yaml.safe_dump(site, sort_keys=False))
     return path
-
-
-def node_labels(site: dict[str, Any]) -> dict[str, str]:
-    """Labels that put a node under every VRF's policy of the site."""
-    return {key: value for vrf in site["vrfs"].values() for key, value in vrf["policy"]["nodeSelector"].items()}
