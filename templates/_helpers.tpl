@@ -508,9 +508,11 @@ and "<long>-prune" stay two names instead of being cut to one.
 {{- end }}
 
 {{/*
-symmetric-routing.hooksName: the name of the hooks' ConfigMap (and ServiceAccount, by default).
-symmetric-routing.hooksServiceAccountName: the ServiceAccount the hook pods run as and the
-hooks' bindings name: hooks.serviceAccount.name, else the hooksName.
+symmetric-routing.hooksName: the name of the hooks' ConfigMap.
+symmetric-routing.hooksServiceAccountName: the ServiceAccount that the pods of a hook role
+(preflight, cleanup, verify) run as and that its bindings name: one per role, so that no
+hook holds another's rights (in pre-upgrade the preflight and the prune run side by side);
+hooks.serviceAccount.name, when set, for all of them. Takes a dict: root, role.
 symmetric-routing.hooksClusterName: the name of a hook's cluster-scoped RBAC, and of its Role
 in MetalLB's namespace; it holds the release namespace, since two namespaces may hold releases
 of one name. Takes a dict: root, role.
@@ -520,7 +522,25 @@ of one name. Takes a dict: root, role.
 {{- end }}
 
 {{- define "symmetric-routing.hooksServiceAccountName" -}}
-{{- .Values.hooks.serviceAccount.name | default (include "symmetric-routing.hooksName" .) }}
+{{- .root.Values.hooks.serviceAccount.name | default (include "symmetric-routing.shortName" (printf "%s-%s" (include "symmetric-routing.fullname" .root) .role)) }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookRoles: the hook roles whose Jobs or Pod render, with the Helm hooks of
+each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify": "test"}.
+*/}}
+{{- define "symmetric-routing.hookRoles" -}}
+{{- $roles := dict }}
+{{- if and .Values.vrfs .Values.preflight.enabled }}
+{{- $_ := set $roles "preflight" "pre-install,pre-upgrade" }}
+{{- end }}
+{{- with include "symmetric-routing.cleanupHooks" . }}
+{{- $_ := set $roles "cleanup" . }}
+{{- end }}
+{{- if and .Values.vrfs .Values.tests.enabled }}
+{{- $_ := set $roles "verify" "test" }}
+{{- end }}
+{{- toJson $roles }}
 {{- end }}
 
 {{- define "symmetric-routing.hooksClusterName" -}}
@@ -636,13 +656,14 @@ annotations:
 symmetric-routing.hookPodSpec: the pod of a hook (Job or test Pod) running
 `python3 -m symrouting <args> --plan=...` from the hooks ConfigMap on a stock Python image.
 It meets the restricted Pod Security Standard and OpenShift's restricted-v2 (no fixed UID
-there), with a read-only root filesystem. Takes a dict: root, name, args (list).
+there), with a read-only root filesystem. Takes a dict: root, name, component (the hook
+role, whose ServiceAccount it runs as), args (list).
 */}}
 {{- define "symmetric-routing.hookPodSpec" -}}
 {{- $root := .root }}
 {{- $settings := $root.Values.hooks }}
 {{- $mount := "/opt/symrouting" -}}
-serviceAccountName: {{ include "symmetric-routing.hooksServiceAccountName" $root }}
+serviceAccountName: {{ include "symmetric-routing.hooksServiceAccountName" (dict "root" $root "role" .component) }}
 automountServiceAccountToken: true
 restartPolicy: Never
 {{- with $settings.priorityClassName }}
