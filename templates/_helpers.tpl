@@ -564,19 +564,17 @@ values hold no VRF: an upgrade that drops a tenant's last VRF must take it off t
 {{- end }}
 
 {{/*
-symmetric-routing.hookPhases: the Helm hooks the shared hook objects (ServiceAccount,
-ConfigMap) serve: the union of what the enabled Jobs need. Empty when no Job is enabled.
+symmetric-routing.hookPhases: the Helm hooks the shared hook objects (the ConfigMap; the one
+ServiceAccount that hooks.serviceAccount.name names) serve: the union of the hook roles'
+hooks (symmetric-routing.hookRoles). Empty when no Job is enabled.
 */}}
 {{- define "symmetric-routing.hookPhases" -}}
+{{- $roles := include "symmetric-routing.hookRoles" . | fromJson }}
 {{- $phases := list }}
-{{- if and .Values.vrfs .Values.preflight.enabled }}
-{{- $phases = concat $phases (list "pre-install" "pre-upgrade") }}
-{{- end }}
-{{- with include "symmetric-routing.cleanupHooks" . }}
+{{- range $role := list "preflight" "cleanup" "verify" }}
+{{- with get $roles $role }}
 {{- $phases = concat $phases (splitList "," .) }}
 {{- end }}
-{{- if and .Values.vrfs .Values.tests.enabled }}
-{{- $phases = append $phases "test" }}
 {{- end }}
 {{- $phases | uniq | join "," }}
 {{- end }}
@@ -589,7 +587,7 @@ fails, so that no pod can run as the ServiceAccount after a failed prune or tear
 (pkg/action/hooks.go, execHookWithDelayedShutdown: 3.19 and later, and 4) deletes the hooks
 that ran before a failed one by their hook-succeeded policy and the failed one by its
 hook-failed policy; Argo CD deletes every hook of a failed sync that has HookFailed
-(gitops-engine pkg/sync/doc.go). The Jobs pass before-hook-creation,hook-succeeded: a
+(gitops-engine pkg/sync/sync_context.go, hooksPendingDeletionFailed). The Jobs pass before-hook-creation,hook-succeeded: a
 failed Job and its pod stay for their logs until the next attempt. Weights order them: the
 ServiceAccount (-30), Roles (-25), bindings (-20) and ConfigMap (-10) exist before any Job
 (0 and 10). Argo CD maps pre-install and pre-upgrade to PreSync, pre-delete to PreDelete,

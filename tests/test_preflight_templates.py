@@ -50,7 +50,8 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
         # The test pod stays after a run, passed or failed, for `kubectl logs`; so does a
         # failed Job. Rights and code go on failure too: Helm (pkg/action/hooks.go,
         # execHookWithDelayedShutdown) deletes a failed hook by hook-failed and the ones before
-        # it by hook-succeeded; Argo CD deletes the hooks of a failed sync by HookFailed.
+        # it by hook-succeeded; Argo CD deletes the hooks of a failed sync by HookFailed
+        # (gitops-engine pkg/sync/sync_context.go, hooksPendingDeletionFailed).
         expected = {"before-hook-creation", "hook-succeeded", "hook-failed"}
         if key.startswith("Job/"):
             expected = {"before-hook-creation", "hook-succeeded"}
