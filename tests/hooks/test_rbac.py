@@ -106,14 +106,11 @@ def token(account: str) -> str:
     return f"{HOOK_TOKEN}-{account}"
 
 
-def render(extra_values: str, tmp: Path, *values: str, release: str = helm.RELEASE,
+def render(extra_values: str, tmp: Path, *, release: str = helm.RELEASE,
            namespace: str = helm.NAMESPACE) -> list[dict[str, Any]]:
     override = tmp / f"override-{release}.yaml"
     override.write_text(extra_values)
-    args: list[str] = []
-    for value in values:
-        args += ["--set", value]
-    result = helm.template("helm3", [SEED, override], release=release, namespace=namespace, extra=args)
+    result = helm.template("helm3", [SEED, override], release=release, namespace=namespace)
     assert result.returncode == 0, result.stderr
     return result.documents
 
@@ -167,9 +164,9 @@ def mount() -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
-def python() -> str:
-    """The image runs `python3`: the system's, which any UID may run (pyenv's lives in /root)."""
-    return shutil.which("python3", path="/usr/bin:/usr/local/bin") or sys.executable
+# The image runs `python3`: here the system's, which any UID may run (a pyenv one may live
+# in root's home). Without it, and when not root, the hooks run as the suite's own user.
+SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin")
 
 
 def run_pod(site: Site, name: str, api: RunningApi, tls: Tls, folder: Path) -> subprocess.CompletedProcess[str]:
@@ -192,11 +189,12 @@ def run_pod(site: Site, name: str, api: RunningApi, tls: Tls, folder: Path) -> s
     for path in [*code.rglob("*"), code, *secrets.rglob("*"), secrets]:
         path.chmod(0o555 if path.is_dir() else 0o444)
     mount_path = volume_mount["mountPath"]
-    command = [python() if part == "python3" else part.replace(mount_path, str(code)) for part in container["command"]]
+    interpreter = SYSTEM_PYTHON or sys.executable
+    command = [interpreter if part == "python3" else part.replace(mount_path, str(code)) for part in container["command"]]
     command += [f"--server={api.url}", f"--token-file={secrets / 'token'}", f"--ca-file={secrets / 'ca.crt'}"]
     env = {e["name"]: e["value"].replace(mount_path, str(code)) for e in container["env"]}
     as_user: dict[str, Any] = {}
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 and SYSTEM_PYTHON:
         as_user = {"user": ARBITRARY_UID, "group": ARBITRARY_UID, "extra_groups": []}
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=folder,
                           env={"PATH": "/usr/bin:/bin", **env}, **as_user)
@@ -345,3 +343,39 @@ def test_nothing_rendered_for_the_hooks_holds_the_password(sites: dict[str, Site
     [peer] = [d for d in sites["openshift"].docs if d["kind"] == "BGPPeer"]
     assert "password" not in peer["spec"]
     assert peer["spec"]["passwordSecret"] == {"name": holders[0][1], "namespace": "metallb-system"}
+
+
+def test_the_stand_in_authorizes_as_kubernetes_rbac_does() -> None:
+    """The Rbac model against the rules it reads from Kubernetes: RuleAllows
+    (plugin/pkg/auth/authorizer/rbac/rbac.go), ResourceNameMatches (pkg/apis/rbac/v1/
+    evaluation_helpers.go: an empty list matches every name, a list never matches a list
+    request, whose name is empty), and VisitRulesFor (pkg/registry/rbac/validation/rule.go: a
+    RoleBinding grants only in its own namespace, also when it refers to a ClusterRole)."""
+    from tests.support.apiserver import request_attributes
+
+    user = "system:serviceaccount:t:hooks"
+    subject = [{"kind": "ServiceAccount", "name": "hooks", "namespace": "t"}]
+    rbac = Rbac([
+        {"kind": "ClusterRole", "metadata": {"name": "named"}, "rules": [
+            {"apiGroups": ["nmstate.io"], "resources": ["nodenetworkconfigurationpolicies"], "resourceNames": ["mine"],
+             "verbs": ["get", "update"]}]},
+        {"kind": "ClusterRole", "metadata": {"name": "reader"}, "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]},
+        {"kind": "ClusterRoleBinding", "metadata": {"name": "named"}, "subjects": subject,
+         "roleRef": {"kind": "ClusterRole", "name": "named"}},
+        {"kind": "RoleBinding", "metadata": {"name": "reader", "namespace": "metallb-system"}, "subjects": subject,
+         "roleRef": {"kind": "ClusterRole", "name": "reader"}},
+    ], {})
+
+    def allowed(method: str, path: str, who: str = user) -> bool:
+        attributes = request_attributes(method, path)
+        assert attributes is not None
+        return rbac.allows(who, *attributes)
+
+    policies = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
+    assert allowed("GET", f"{policies}/mine") and allowed("PUT", f"{policies}/mine?fieldManager=x")
+    assert not allowed("PUT", f"{policies}/theirs") and not allowed("GET", f"{policies}?limit=250")
+    assert not allowed("GET", f"{policies}/mine", who="system:serviceaccount:other:hooks")
+    assert allowed("GET", "/api/v1/namespaces/metallb-system/configmaps?limit=250")
+    assert not allowed("GET", "/api/v1/namespaces/kube-system/configmaps?limit=250")
+    assert request_attributes("GET", "/apis/nmstate.io/v1") is None  # discovery: non-resource
