@@ -358,7 +358,7 @@ def test_the_stand_in_authorizes_as_kubernetes_rbac_does() -> None:
     rbac = Rbac([
         {"kind": "ClusterRole", "metadata": {"name": "named"}, "rules": [
             {"apiGroups": ["nmstate.io"], "resources": ["nodenetworkconfigurationpolicies"], "resourceNames": ["mine"],
-             "verbs": ["get", "update"]}]},
+             "verbs": ["get", "list", "update"]}]},
         {"kind": "ClusterRole", "metadata": {"name": "reader"}, "rules": [
             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]},
         {"kind": "ClusterRoleBinding", "metadata": {"name": "named"}, "subjects": subject,
