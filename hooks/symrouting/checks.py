@@ -204,8 +204,10 @@ def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
     if facts.metallb_mode:
         return Result(name, FAIL, f"MetalLB runs {facts.metallb_mode}, which cannot peer in a VRF",
                       (f"read from {facts.metallb_mode_source}",), "set the MetalLB resource's spec.bgpBackend to frr or frr-k8s")
-    return Result(name, WARN, "no MetalLB resource found; make sure MetalLB runs in FRR or FRR-K8s mode",
-                  tuple(v for v in (facts.unreadable.get("metallb"),) if v))
+    if "metallb" in facts.unreadable:
+        # Refused, not absent: the check's own rights are missing, as for the other checks.
+        return Result(name, FAIL, "could not read the MetalLB resources", (facts.unreadable["metallb"],))
+    return Result(name, WARN, "no MetalLB resource found; make sure MetalLB runs in FRR or FRR-K8s mode")
 
 
 def check_crds(plan: Plan, facts: Facts) -> Result:

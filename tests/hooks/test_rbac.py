@@ -145,12 +145,14 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Site]:
     openshift = Site("openshift", render(cluster_values + f"vrfs: {{ens4vrf: {{bgpPeers: {{frrviavrf: {{password: {PASSWORD}}}}}}}}}\n", tmp),
                      lambda: healthy_routes(clusters.openshift(
                          service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], masquerade=masquerade,
-                         nodes=[clusters.node(f"worker-{i}", {"vrf": "true"}, masquerade=masquerade) for i in range(3)])),
+                         # One VRF node: the seed's port address is one node's own.
+                         nodes=[clusters.node(f"worker-{i}", {"vrf": "true"} if i == 0 else {}, masquerade=masquerade)
+                                for i in range(3)])),
                      earlier)
     kubernetes = Site("kubernetes", render(cluster_values + "platform: kubernetes\n", tmp),
                       lambda: clusters.with_service_cidrs(clusters.kubeadm(
                           pod_subnet="10.132.0.0/14", service_subnet="172.30.0.0/16", masquerade=masquerade,
-                          node_pod_cidrs=[["10.132.0.0/23"], ["10.132.2.0/23"]]), ["172.30.0.0/16"]),
+                          node_pod_cidrs=[["10.132.0.0/23"]]), ["172.30.0.0/16"]),
                       earlier)
     return {"openshift": openshift, "kubernetes": kubernetes}
 
@@ -310,7 +312,8 @@ def test_a_tenants_hook_cannot_update_another_tenants_policy(sites: dict[str, Si
     """Tenant blue's teardown, where tenant-a's policy carries blue's labels (the hook would
     take it for its own): the API server refuses the update, by name."""
     site = sites["openshift"]
-    blue = Site("openshift", render("vrfs: {ens4vrf: null, bluevrf: {tableId: 3, ports: {ens5: {ipv4: [192.168.140.2/24]}}}}\n",
+    blue = Site("openshift", render("vrfs: {ens4vrf: null, bluevrf: {tableId: 3, policy: {nodeSelector: {vrf: 'true'}}, "
+                                    "ports: {ens5: {ipv4: [192.168.140.2/24]}}}}\n",
                                     tmp_path, release="blue", namespace="blue"), site.routes, site.installed)
     api = serve(site, tls, site.rbac_docs("pre-delete") + blue.rbac_docs("pre-delete"), users=blue.tokens("blue"))
     try:
