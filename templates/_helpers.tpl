@@ -79,7 +79,8 @@ symmetric-routing.metadata: name, optional namespace, labels and annotations of 
 Takes a dict: name, namespace (optional), component (the app.kubernetes.io/component
 label), labels (the YAML of symmetric-routing.labels; the release's own from
 symmetric-routing.model when left out, which then needs root), annotations (optional, as
-YAML).
+YAML), root (for commonAnnotations, added under the object's own, which win: the Helm hook
+annotations must stay as the chart sets them).
 */}}
 {{- define "symmetric-routing.metadata" -}}
 {{- $labels := .labels }}
@@ -93,7 +94,15 @@ namespace: {{ . }}
 {{- end }}
 labels:
   {{- include "symmetric-routing.objectLabels" (dict "component" .component "labels" $labels) | nindent 2 }}
-{{- with .annotations }}
+{{- $annotations := .annotations }}
+{{- $common := dict }}
+{{- with .root }}
+{{- $common = .Values.commonAnnotations | default dict }}
+{{- end }}
+{{- if $common }}
+{{- $annotations = merge (fromYaml (.annotations | default "")) $common | toYaml }}
+{{- end }}
+{{- with $annotations }}
 annotations:
   {{- . | nindent 2 }}
 {{- end }}
@@ -240,6 +249,32 @@ symmetric-routing.policyName: the NodeNetworkConfigurationPolicy name of a VRF
 {{- else }}
 {{- printf "%s-%s" .prefix .vrfName }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.passwordSecretName: the kubernetes.io/basic-auth Secret the chart makes in
+MetalLB's namespace for a peer's `password`: "<release namespace>-<peer>-bgp-password", so
+that same-named releases of two namespaces do not share it. Takes a dict: root, peer (the
+BGPPeer's name).
+*/}}
+{{- define "symmetric-routing.passwordSecretName" -}}
+{{- printf "%s-%s-bgp-password" .root.Release.Namespace .peer }}
+{{- end }}
+
+{{/*
+symmetric-routing.policyNames: the names of the release's NodeNetworkConfigurationPolicies,
+as a sorted JSON list, read from symmetric-routing.model (where the policy template takes
+them), for the RBAC rules that may touch only these policies by resourceNames.
+*/}}
+{{- define "symmetric-routing.policyNames" -}}
+{{- include "symmetric-routing.model" . }}
+{{- $names := list }}
+{{- range $derived := values .symmetricRouting.vrfs }}
+{{- range $derived.policies }}
+{{- $names = append $names .name }}
+{{- end }}
+{{- end }}
+{{- $names | sortAlpha | uniq | toJson }}
 {{- end }}
 
 {{/*
@@ -624,13 +659,53 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 
 {{/*
-symmetric-routing.hooksName: the name of the hooks' namespaced objects (ServiceAccount,
-ConfigMap) and, with a suffix, of their Jobs.
-symmetric-routing.hooksClusterName: the name of a hook's cluster-scoped RBAC; it holds the
-namespace, since two namespaces may hold releases of one name. Takes a dict: root, role.
+symmetric-routing.shortName: a name of at most 63 characters (a Job's name becomes its pods'
+job-name label value). A longer one keeps its first 54 characters and gets "-" and the first
+8 hex digits of its sha256, as Bitnami's common.names helpers do, so that "<long>-preflight"
+and "<long>-prune" stay two names instead of being cut to one.
+*/}}
+{{- define "symmetric-routing.shortName" -}}
+{{- if le (len .) 63 }}
+{{- . }}
+{{- else }}
+{{- printf "%s-%s" (trunc 54 . | trimSuffix "-") (sha256sum . | trunc 8) }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.hooksName: the name of the hooks' ConfigMap.
+symmetric-routing.hooksServiceAccountName: the ServiceAccount that the pods of a hook role
+(preflight, cleanup, verify) run as and that its bindings name: one per role, so that no
+hook holds another's rights (in pre-upgrade the preflight and the prune run side by side);
+hooks.serviceAccount.name, when set, for all of them. Takes a dict: root, role.
+symmetric-routing.hooksClusterName: the name of a hook's cluster-scoped RBAC, and of its Role
+in MetalLB's namespace; it holds the release namespace, since two namespaces may hold releases
+of one name. Takes a dict: root, role.
 */}}
 {{- define "symmetric-routing.hooksName" -}}
-{{- printf "%s-hooks" (include "symmetric-routing.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- include "symmetric-routing.shortName" (printf "%s-hooks" (include "symmetric-routing.fullname" .)) }}
+{{- end }}
+
+{{- define "symmetric-routing.hooksServiceAccountName" -}}
+{{- .root.Values.hooks.serviceAccount.name | default (include "symmetric-routing.shortName" (printf "%s-%s" (include "symmetric-routing.fullname" .root) .role)) }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookRoles: the hook roles whose Jobs or Pod render, with the Helm hooks of
+each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify": "test"}.
+*/}}
+{{- define "symmetric-routing.hookRoles" -}}
+{{- $roles := dict }}
+{{- if and .Values.vrfs .Values.preflight.enabled }}
+{{- $_ := set $roles "preflight" "pre-install,pre-upgrade" }}
+{{- end }}
+{{- with include "symmetric-routing.cleanupHooks" . }}
+{{- $_ := set $roles "cleanup" . }}
+{{- end }}
+{{- if and .Values.vrfs .Values.tests.enabled }}
+{{- $_ := set $roles "verify" "test" }}
+{{- end }}
+{{- toJson $roles }}
 {{- end }}
 
 {{- define "symmetric-routing.hooksClusterName" -}}
@@ -654,73 +729,113 @@ values hold no VRF: an upgrade that drops a tenant's last VRF must take it off t
 {{- end }}
 
 {{/*
-symmetric-routing.hookPhases: the Helm hooks the shared hook objects (ServiceAccount,
-ConfigMap) serve: the union of what the enabled Jobs need. Empty when no Job is enabled.
+symmetric-routing.hookPhases: the Helm hooks the shared hook objects (the ConfigMap; the one
+ServiceAccount that hooks.serviceAccount.name names) serve: the union of the hook roles'
+hooks (symmetric-routing.hookRoles). Empty when no Job is enabled.
 */}}
 {{- define "symmetric-routing.hookPhases" -}}
+{{- $roles := include "symmetric-routing.hookRoles" . | fromJson }}
 {{- $phases := list }}
-{{- if and .Values.vrfs .Values.preflight.enabled }}
-{{- $phases = concat $phases (list "pre-install" "pre-upgrade") }}
-{{- end }}
-{{- with include "symmetric-routing.cleanupHooks" . }}
+{{- range $role := list "preflight" "cleanup" "verify" }}
+{{- with get $roles $role }}
 {{- $phases = concat $phases (splitList "," .) }}
 {{- end }}
-{{- if and .Values.vrfs .Values.tests.enabled }}
-{{- $phases = append $phases "test" }}
 {{- end }}
 {{- $phases | uniq | join "," }}
 {{- end }}
 
 {{/*
 symmetric-routing.hookAnnotations: Helm hook annotations of a hook object. Takes a dict:
-hooks (e.g. "pre-install,pre-upgrade"), weight, and deletePolicy (default:
-before-hook-creation,hook-succeeded, so a failed Job stays for its logs until the next
-attempt). Argo CD maps pre-install and pre-upgrade to PreSync, pre-delete to PreDelete, and
-weights to sync waves. No argocd.argoproj.io/hook annotation is added: with one present,
+hooks (e.g. "pre-install,pre-upgrade"), weight, and deletePolicy. The default, for the hooks'
+rights and code (ServiceAccount, Roles, bindings, ConfigMap), also deletes them when a hook
+fails, so that no pod can run as the ServiceAccount after a failed prune or teardown. Helm
+(pkg/action/hooks.go, execHookWithDelayedShutdown: 3.19 and later, and 4) deletes the hooks
+that ran before a failed one by their hook-succeeded policy and the failed one by its
+hook-failed policy; Argo CD deletes every hook of a failed sync that has HookFailed
+(gitops-engine pkg/sync/sync_context.go, hooksPendingDeletionFailed). The Jobs pass before-hook-creation,hook-succeeded: a
+failed Job and its pod stay for their logs until the next attempt. Weights order them: the
+ServiceAccount (-30), Roles (-25), bindings (-20) and ConfigMap (-10) exist before any Job
+(0 and 10). Argo CD maps pre-install and pre-upgrade to PreSync, pre-delete to PreDelete,
+and weights to sync waves. No argocd.argoproj.io/hook annotation is added: with one present,
 Argo CD ignores every Helm hook of the chart.
 */}}
 {{- define "symmetric-routing.hookAnnotations" -}}
 helm.sh/hook: {{ .hooks }}
-helm.sh/hook-delete-policy: {{ .deletePolicy | default "before-hook-creation,hook-succeeded" }}
+helm.sh/hook-delete-policy: {{ .deletePolicy | default "before-hook-creation,hook-succeeded,hook-failed" }}
 helm.sh/hook-weight: {{ .weight | quote }}
 {{- end }}
 
 {{/*
 symmetric-routing.hookJob: a hook Job running `python3 -m symrouting <args>`; its pod is
-symmetric-routing.hookPodSpec. Takes a dict: root, name (suffix), hooks, weight, component,
-args (list), deadline (seconds).
+symmetric-routing.hookPodSpec. hooks.jobAnnotations go on the Job, under its hook
+annotations; hooks.podLabels and hooks.podAnnotations on its pod, under the chart's own
+labels. Takes a dict: root, name (suffix), hooks, weight, component, args (list), deadline
+(seconds).
 */}}
 {{- define "symmetric-routing.hookJob" -}}
 {{- $root := .root }}
 {{- include "symmetric-routing.model" $root }}
+{{- $annotations := include "symmetric-routing.hookAnnotations" (dict "hooks" .hooks "weight" .weight "deletePolicy" "before-hook-creation,hook-succeeded") }}
+{{- with $root.Values.hooks.jobAnnotations }}
+{{- $annotations = merge (fromYaml $annotations) . | toYaml }}
+{{- end }}
 apiVersion: batch/v1
 kind: Job
 metadata:
-  {{- include "symmetric-routing.metadata" (dict "root" $root "name" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name | trunc 63 | trimSuffix "-") "namespace" $root.Release.Namespace "component" .component "annotations" (include "symmetric-routing.hookAnnotations" (dict "hooks" .hooks "weight" .weight))) | nindent 2 }}
+  {{- include "symmetric-routing.metadata" (dict "root" $root "name" (include "symmetric-routing.shortName" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name)) "namespace" $root.Release.Namespace "component" .component "annotations" $annotations) | nindent 2 }}
 spec:
   backoffLimit: {{ $root.Values.hooks.backoffLimit }}
   activeDeadlineSeconds: {{ .deadline }}
   template:
     metadata:
-      labels:
-        {{- include "symmetric-routing.objectLabels" (dict "component" .component "labels" $root.symmetricRouting.labels) | nindent 8 }}
+      {{- include "symmetric-routing.hookPodMetadata" (dict "root" $root "component" .component) | nindent 6 }}
     spec:
       {{- include "symmetric-routing.hookPodSpec" . | nindent 6 }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookPodMetadata: labels and annotations of a hook pod: the chart's labels
+over hooks.podLabels (the hooks and `kubectl -l` find pods by the chart's), and
+hooks.podAnnotations, e.g. to keep a mesh sidecar out of a pod that must end. Takes a dict:
+root, component, annotations (optional YAML, which wins: a test Pod's hook annotations).
+*/}}
+{{- define "symmetric-routing.hookPodMetadata" -}}
+{{- $hooks := .root.Values.hooks }}
+{{- $own := include "symmetric-routing.objectLabels" (dict "component" .component "labels" .root.symmetricRouting.labels) }}
+{{- $labels := $own }}
+{{- with $hooks.podLabels }}
+{{- $labels = merge (fromYaml $own) . | toYaml }}
+{{- end }}
+{{- $annotations := merge (fromYaml (.annotations | default "")) ($hooks.podAnnotations | default dict) -}}
+labels:
+  {{- $labels | nindent 2 }}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{/*
 symmetric-routing.hookPodSpec: the pod of a hook (Job or test Pod) running
 `python3 -m symrouting <args> --plan=...` from the hooks ConfigMap on a stock Python image.
 It meets the restricted Pod Security Standard and OpenShift's restricted-v2 (no fixed UID
-there), with a read-only root filesystem. Takes a dict: root, name, args (list).
+there), with a read-only root filesystem. Takes a dict: root, name, component (the hook
+role, whose ServiceAccount it runs as), args (list).
 */}}
 {{- define "symmetric-routing.hookPodSpec" -}}
 {{- $root := .root }}
 {{- $settings := $root.Values.hooks }}
 {{- $mount := "/opt/symrouting" -}}
-serviceAccountName: {{ include "symmetric-routing.hooksName" $root }}
+serviceAccountName: {{ include "symmetric-routing.hooksServiceAccountName" (dict "root" $root "role" .component) }}
 automountServiceAccountToken: true
 restartPolicy: Never
+{{- with $settings.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $settings.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- with $settings.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
@@ -743,7 +858,7 @@ securityContext:
     type: RuntimeDefault
 containers:
   - name: {{ .name }}
-    image: {{ include "symmetric-routing.image" $settings.image | quote }}
+    image: {{ include "symmetric-routing.image" $root | quote }}
     imagePullPolicy: {{ $settings.image.pullPolicy }}
     command:
       - python3
@@ -785,19 +900,27 @@ volumes:
 {{- end }}
 
 {{/*
-symmetric-routing.image: "registry/repository:tag", or "registry/repository@digest" when a
-digest pins it.
+symmetric-routing.image: the hook image, "registry/repository:tag@digest": the digest pins
+it (the tag is then only read by people), without a digest the tag does (mirrors that do
+not keep digests). global.imageRegistry, when set, replaces hooks.image.registry. A tag
+set to null (Helm then drops the key) and no digest leave no version: that fails here, as
+the schema cannot see a dropped key. Takes the root.
 */}}
 {{- define "symmetric-routing.image" -}}
-{{- $prefix := .repository }}
-{{- if .registry }}
-{{- $prefix = printf "%s/%s" .registry .repository }}
+{{- $image := .Values.hooks.image }}
+{{- $ref := $image.repository }}
+{{- with (.Values.global | default dict).imageRegistry | default $image.registry }}
+{{- $ref = printf "%s/%s" . $ref }}
 {{- end }}
-{{- if .digest }}
-{{- printf "%s@%s" $prefix .digest }}
-{{- else }}
-{{- printf "%s:%s" $prefix .tag }}
+{{- with $image.tag }}
+{{- $ref = printf "%s:%s" $ref (toString .) }}
 {{- end }}
+{{- if $image.digest }}
+{{- $ref = printf "%s@%s" $ref $image.digest }}
+{{- else if not $image.tag }}
+{{- fail "hooks.image.tag: no tag and no hooks.image.digest, so the hook image has no version; set hooks.image.tag (e.g. \"3.13-slim\") or hooks.image.digest (\"sha256:...\")" }}
+{{- end }}
+{{- $ref }}
 {{- end }}
 
 {{/*

@@ -52,7 +52,7 @@ def test_the_generator_reaches_every_shape() -> None:
             reached.add(f"{len(vrf['ports'])} ports")
             reached.update("unnumbered peer" for peer in vrf["bgpPeers"].values() if "interface" in peer)
             reached.update("dynamic ASN" for peer in vrf["bgpPeers"].values() if "dynamicASN" in peer)
-            reached.update("secret password" for peer in vrf["bgpPeers"].values() if "secretPassword" in peer)
+            reached.update("secret password" for peer in vrf["bgpPeers"].values() if "password" in peer)
             reached.update("pool range" for pool in vrf["addressPools"].values() if "-" in pool["addresses"][0])
             reached.update(f"{len(vrf['addressPools'])} pools" for _ in [0])
             reached.update("explicit advertisement" for key in vrf["bgpAdvertisements"] if key == "explicit")

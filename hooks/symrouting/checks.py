@@ -235,8 +235,10 @@ def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
     if facts.metallb_mode:
         return Result(name, FAIL, f"MetalLB runs {facts.metallb_mode}, which cannot peer in a VRF",
                       (f"read from {facts.metallb_mode_source}",), "set the MetalLB resource's spec.bgpBackend to frr or frr-k8s")
-    return Result(name, WARN, "no MetalLB resource found; make sure MetalLB runs in FRR or FRR-K8s mode",
-                  tuple(v for v in (facts.unreadable.get("metallb"),) if v))
+    if "metallb" in facts.unreadable:
+        # Refused, not absent: the check's own rights are missing, as for the other checks.
+        return Result(name, FAIL, "could not read the MetalLB resources", (facts.unreadable["metallb"],))
+    return Result(name, WARN, "no MetalLB resource found; make sure MetalLB runs in FRR or FRR-K8s mode")
 
 
 def check_crds(plan: Plan, facts: Facts) -> Result:
@@ -262,6 +264,8 @@ def check_metallb_version(plan: Plan, facts: Facts) -> Result:
     if not any(vrf.advertisements for vrf in plan.vrfs):
         return Result(name, SKIP, "no BGP advertisements in this release")
     said = plan.metallb_version or "(unset)"
+    if "metallb-version" in facts.unreadable:
+        return Result(name, FAIL, "could not read the BGPAdvertisement CRD", (facts.unreadable["metallb-version"],))
     if facts.service_selectors is None:
         return Result(name, WARN, f"could not read the BGPAdvertisement CRD to check metallb.version {said}",
                       tuple(v for v in (facts.unreadable.get("metallb-version"),) if v))

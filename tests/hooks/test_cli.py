@@ -162,6 +162,16 @@ def test_forbidden_list_names_the_permission_and_fails(run_cli: Run, serve: Serv
     no_secret(result.stdout, result.stderr)
 
 
+def test_forbidden_metallb_resource_fails_rather_than_warns(run_cli: Run, serve: Serve, seed_plan: str) -> None:
+    """No MetalLB resource is a warning (MetalLB without its operator has none); a refusal to
+    read them is the preflight's own rights missing, a failure like the other checks'."""
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    api.api.fail("/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs", status=403, times=10)
+    result = run_cli("preflight", api=api, plan=seed_plan)
+    assert result.returncode == 1
+    assert "FAIL  metallb-mode" in result.stdout and "may not list metallbs.metallb.io" in result.stdout
+
+
 def test_malformed_objects_are_skipped_and_named(run_cli: Run, serve: Serve, seed_plan: str) -> None:
     routes = clusters.openshift(**SEED_CLUSTER)
     routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"].append(

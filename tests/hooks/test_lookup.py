@@ -76,3 +76,30 @@ def test_lookup_asks_once_and_the_plan_holds_what_the_policies_hold(serve: Calla
     assert plan["vrfs"][0]["policies"][0]["desiredState"] == policy["spec"]["desiredState"]
     network_reads = [r.path for r in api.api.requests if r.path.endswith("/networks/cluster")]
     assert network_reads == ["/apis/config.openshift.io/v1/networks/cluster"]
+
+
+def test_cleanup_may_update_the_release_policies_lookup_finds(serve: Callable[..., Any], tls: Tls, tmp_path: Path) -> None:
+    """At upgrade the policy of a renamed or dropped VRF is named by no value: Helm's lookup
+    finds it by the release's labels, and only the release's (same release name in another
+    namespace, or another release, stay out)."""
+    routes = clusters.with_discovery(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    routes["/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nodenetworkconfigurationpolicies.nmstate.io"] = {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "nodenetworkconfigurationpolicies.nmstate.io"}, "spec": {"group": "nmstate.io"}}
+
+    def policy(name: str, release: str, namespace: str) -> dict[str, Any]:
+        return {"apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy",
+                "metadata": {"name": name, "labels": {"app.kubernetes.io/instance": release,
+                                                      "symmetric-routing/release-namespace": namespace}}}
+
+    routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"] = [
+        policy("tenant-a-old-vrf", helm.RELEASE, helm.NAMESPACE), policy("same-name-elsewhere", helm.RELEASE, "other"),
+        policy("blue-vrf", "blue", helm.NAMESPACE)]
+    api = serve(routes)
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, tls, TOKEN)
+    result = helm.template("helm3", [SEED], env={"KUBECONFIG": str(kubeconfig)},
+                           extra=("--dry-run=server", "--show-only", "templates/hooks/cleanup-clusterrole.yaml"))
+    assert result.returncode == 0, result.stderr
+    [role] = result.documents
+    named = [rule["resourceNames"] for rule in role["rules"] if "update" in rule["verbs"]]
+    assert named == [["tenant-a-old-vrf", "vrfpolicy"]]

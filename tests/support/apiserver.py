@@ -5,7 +5,9 @@ It serves objects shaped like real API responses from a dict of paths, pages lis
 (PartialObjectMetadataList) when asked, keeps connections alive, checks the bearer token,
 and can be told to
 misbehave: fail a path N times with a status, answer slowly, or answer garbage. It records
-every request, and accepts PUT of NNCPs so that the uninstall hook can be watched.
+every request, and accepts PUT of NNCPs so that the uninstall hook can be watched. With an
+Rbac, requests made with a service account's token are authorized against the chart's
+rendered Roles, ClusterRoles and bindings as Kubernetes' RBAC authorizer does.
 """
 
 from __future__ import annotations
@@ -80,6 +82,94 @@ def write_kubeconfig(path: Path, server: str, tls: Tls, token: str) -> Path:
     return path
 
 
+def request_attributes(method: str, path: str) -> tuple[str, str, str, str, str] | None:
+    """(verb, API group, namespace, resource, name) of a request, as the API server's
+    RequestInfoFactory reads a path (k8s.io/apiserver pkg/endpoints/request/requestinfo.go):
+    /api/v1/... is the core group "", /apis/<group>/<version>/... a named one; an optional
+    namespaces/<ns>/ prefix; a GET of a collection is "list", of a named object "get", a PUT
+    "update". None for a path with no resource (discovery: a non-resource request)."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    if parts[:1] == ["api"]:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"]:
+        group, rest = (parts[1] if len(parts) > 1 else ""), parts[3:]
+    else:
+        return None
+    if not rest:
+        return None
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) > 2:
+        namespace, rest = rest[1], rest[2:]
+    resource, name = rest[0], (rest[1] if len(rest) > 1 else "")
+    verb = {"PUT": "update", "DELETE": "delete", "POST": "create"}.get(method, "get" if name else "list")
+    return verb, group, namespace, resource, name
+
+
+@dataclass
+class Rbac:
+    """Kubernetes RBAC for the service accounts whose tokens it holds, from rendered objects.
+
+    Modelled on plugin/pkg/auth/authorizer/rbac/rbac.go (RuleAllows: verb, API group,
+    resource and resource name must all match one rule) with the matchers of
+    pkg/apis/rbac/v1/evaluation_helpers.go ("*" matches all; an empty resourceNames matches
+    every name, a non-empty one only requests that name an object, so never a list), and
+    pkg/registry/rbac/validation/rule.go (VisitRulesFor: a ClusterRoleBinding grants its
+    ClusterRole everywhere, a RoleBinding its Role or ClusterRole in the binding's namespace
+    only; a ServiceAccount subject matches "system:serviceaccount:<namespace>:<name>").
+    Discovery paths are non-resource requests that the bootstrap ClusterRole
+    system:discovery grants to every authenticated user
+    (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go), so they pass.
+    """
+
+    documents: list[dict[str, Any]]
+    tokens: dict[str, str]  # bearer token -> service account user name
+
+    def rules_for(self, user: str, namespace: str) -> list[dict[str, Any]]:
+        roles = {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d.get("rules") or []
+                 for d in self.documents if d["kind"] in ("Role", "ClusterRole")}
+        rules: list[dict[str, Any]] = []
+        for binding in self.documents:
+            if binding["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+                continue
+            where = binding["metadata"].get("namespace", "")
+            if binding["kind"] == "RoleBinding" and where != namespace:
+                continue
+            if not any(_subject_is(subject, user) for subject in binding.get("subjects") or []):
+                continue
+            ref = binding["roleRef"]
+            rules += roles.get((ref["kind"], where if ref["kind"] == "Role" else "", ref["name"]), [])
+        return rules
+
+    def allows(self, user: str, verb: str, group: str, namespace: str, resource: str, name: str) -> bool:
+        return any(
+            _matches(rule.get("verbs"), verb) and _matches(rule.get("apiGroups"), group)
+            and _matches(rule.get("resources"), resource)
+            and (not rule.get("resourceNames") or name in rule["resourceNames"])
+            for rule in self.rules_for(user, namespace)
+        )
+
+
+def _matches(allowed: list[str] | None, wanted: str) -> bool:
+    return "*" in (allowed or []) or wanted in (allowed or [])
+
+
+def _subject_is(subject: dict[str, Any], user: str) -> bool:
+    if subject.get("kind") == "ServiceAccount":
+        return user == f"system:serviceaccount:{subject.get('namespace', '')}:{subject['name']}"
+    return subject.get("kind") == "User" and subject.get("name") == user
+
+
+def forbidden(user: str, verb: str, group: str, namespace: str, resource: str, name: str) -> bytes:
+    """The API server's 403 Status: the object, then who may not do what, where
+    (k8s.io/apiserver pkg/endpoints/handlers/responsewriters, forbiddenMessage)."""
+    qualified = f"{resource}.{group}" if group else resource
+    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    message = (f'{qualified}{f" {json.dumps(name)}" if name else ""} is forbidden: User "{user}" cannot {verb} '
+               f'resource "{resource}" in API group "{group}" {scope}')
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+                       "message": message, "code": 403}).encode()
+
+
 @dataclass
 class Fault:
     status: int = 503
@@ -111,6 +201,10 @@ class FakeApi:
     cache: dict[tuple[str, bool], bytes] = field(default_factory=dict)
     # Called with (path, stored object) after each PUT: lets a test play nmstate.
     on_put: list[Any] = field(default_factory=list)
+    # Service accounts' tokens and the RBAC their requests are held to.
+    rbac: Rbac | None = None
+    # (user, verb, group, namespace, resource, name) of each request RBAC refused.
+    refused: list[tuple[str, ...]] = field(default_factory=list)
 
     def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None,
              method: str | None = None, after: int = 0) -> None:
@@ -138,7 +232,14 @@ class FakeApi:
                 return fault.status, fault.body
             if fault.status != 200:
                 return fault.status, _status(fault.status, path)
-        if authorization != f"Bearer {self.token}":
+        bearer = authorization.removeprefix("Bearer ")
+        if self.rbac is not None and bearer in self.rbac.tokens:
+            user, attributes = self.rbac.tokens[bearer], request_attributes(method, raw_path)
+            if attributes is not None and not self.rbac.allows(user, *attributes):
+                with self.lock:
+                    self.refused.append((user, *attributes))
+                return 403, forbidden(user, *attributes)
+        elif authorization != f"Bearer {self.token}":
             return 401, _status(401, path)
         metadata_only = "as=PartialObjectMetadataList" in accept
         with self.lock:

@@ -23,7 +23,8 @@ def _discovery(group_version: str, kinds: list[str]) -> dict[str, Any]:
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": group_version.removeprefix("/apis/"),
-        "resources": [{"name": kind.lower() + "s", "namespaced": kind not in ("NodeNetworkConfigurationPolicy",),
+        # The plural the CRDs declare (NodeNetworkConfigurationPolicy -> ...policies).
+        "resources": [{"name": kind.lower()[:-1] + "ies" if kind.endswith("y") else kind.lower() + "s", "namespaced": kind not in ("NodeNetworkConfigurationPolicy",),
                        "kind": kind, "verbs": ["get", "list", "watch"]} for kind in kinds],
     }
 

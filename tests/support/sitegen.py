@@ -85,11 +85,8 @@ def generate_site(seed: int) -> dict[str, Any]:
                 peer.update(holdTime="9s", keepaliveTime="3s")
             if bfd and rng.random() < 0.5:
                 peer["bfdProfile"] = "fast"
-            secret = rng.random()
-            if secret < 0.2:
-                peer["secretPassword"] = f"secret-{seed}-{index}-{peer_index}"
-            elif secret < 0.3:
-                peer["password"] = "plain"
+            if rng.random() < 0.3:
+                peer["password"] = f"secret-{seed}-{index}-{peer_index}"
             peers[f"p{peer_index}"] = peer
         vrf["bgpPeers"] = peers
         pools: dict[str, Any] = {}
