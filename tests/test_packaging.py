@@ -21,7 +21,7 @@ def test_package_holds_the_chart_and_hooks_only(tmp_path: Path) -> None:
     assert {"Chart.yaml", "values.yaml", "values.schema.json", "README.md", "LICENSE", "templates/_helpers.tpl"} <= names
     modules = {f"hooks/symrouting/{p.name}" for p in (helm.CHART / "hooks" / "symrouting").glob("*.py")}
     assert modules <= names
-    for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", "docs/", ".github/", ".ci/",
+    for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", "docs/", ".git", ".ci/",
                      ".tools/", "requirements-dev.txt", "pytest.ini", ".gitignore", "pyproject.toml", "CONTRIBUTING.md",
                      "build/", "dist/"):
         assert not any(name == excluded or name.startswith(excluded) for name in names), excluded
