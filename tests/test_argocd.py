@@ -124,6 +124,9 @@ def test_chart_pinned_by_version_from_the_release_registry(item: tuple[Path, dic
     assert (chart["repoURL"], chart["chart"], chart["targetRevision"]) == (
         f"ghcr.io/{owner}/charts", CHART_YAML["name"], CHART_YAML["version"])
     assert all(value.startswith("$values/") for value in chart["helm"]["valueFiles"])
+    [project] = [doc for _, doc in OBJECTS if doc["kind"] == "AppProject"]
+    assert spec["project"] == project["metadata"]["name"]
+    assert {source["repoURL"] for source in spec["sources"]} == set(project["spec"]["sourceRepos"])
     assert "automated" not in spec.get("syncPolicy", {}), "node network changes are synced by RollingSync or a person"
 
 

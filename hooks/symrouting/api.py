@@ -3,8 +3,8 @@
 Two transports: in the cluster, HTTPS with the service account's token and CA; from a
 laptop, `kubectl get --raw`, so that any kubeconfig works. Both retry what may pass
 (connection failures, timeouts, 429, 5xx) with backoff inside a deadline, return None for
-404, and raise ApiError, naming the missing permission, for 401 and 403. The token never
-appears in a message.
+404, and raise ApiError, naming the missing permission, for 401 and 403. Outside a pod a
+refused connection is final at once. The token never appears in a message.
 """
 
 from __future__ import annotations
@@ -225,7 +225,8 @@ class KubectlTransport:
 
         found = shutil.which(kubectl)
         if not found:
-            raise ApiError(f"{kubectl} not found on PATH")
+            raise ApiError(f"{kubectl} not found on PATH: outside a pod symrouting reads the kubeconfig through it; "
+                           "install it, or give --server, --token-file and --ca-file")
         self.command = [found] + (["--context", context] if context else [])
         self.context = context
         self.deadline_seconds = deadline_seconds

@@ -107,3 +107,11 @@ def test_refused_connection_fails_fast(installed: Path, tmp_path: Path, tls: Tls
     assert result.returncode == 3, result.stdout + result.stderr
     assert "refused" in result.stderr and "Traceback" not in result.stderr
     assert time.monotonic() - started < 15
+
+
+def test_kubeconfig_without_kubectl_says_what_to_do(installed: Path, tmp_path: Path, tls: Tls) -> None:
+    (tmp_path / ".kube").mkdir()
+    write_kubeconfig(tmp_path / ".kube" / "config", "https://127.0.0.1:1", tls, TOKEN)
+    result = _run(installed, "discover", env={"PATH": "/nonexistent", "HOME": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 3
+    assert "kubectl not found on PATH: outside a pod symrouting reads the kubeconfig through it" in result.stderr
