@@ -111,3 +111,25 @@ def test_ct_install_sets_only_real_values_and_checks(tmp_path: Path) -> None:
                       "--values", str(helm.CHART / "ci" / "seed-values.yaml"), *sets)
     assert result.returncode == 0, result.stderr
     assert "helm.sh/hook\": test" not in result.stdout and "kind: Pod" not in result.stdout
+
+
+def test_kind_is_prepared_for_what_the_ci_sites_render() -> None:
+    """scripts/kind_prepare.py labels the nodes with every label a rendered policy selects,
+    and makes every namespace a rendered object needs that neither ct (the release's) nor the
+    chart (a rendered Namespace) makes."""
+    kind_prepare = scripts.load("kind_prepare")
+    labels, namespaces = kind_prepare.plan(helm.site_files())
+    needed_labels: set[str] = set()
+    needed_namespaces: set[str] = set()
+    for site in helm.site_files():
+        docs = helm.render_site(site).documents
+        made_by_chart = {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"}
+        for doc in docs:
+            if doc["kind"] == "NodeNetworkConfigurationPolicy":
+                needed_labels |= {f"{k}={v}" for k, v in doc["spec"]["nodeSelector"].items()}
+            namespace = doc["metadata"].get("namespace")
+            if namespace and namespace != helm.NAMESPACE and namespace not in made_by_chart:
+                needed_namespaces.add(namespace)
+    assert needed_labels <= set(labels)
+    assert needed_namespaces <= set(namespaces)
+    assert "media" not in namespaces  # network-mode renders it
