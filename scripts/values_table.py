@@ -6,9 +6,13 @@ A key is documented by a `# -- text` comment block right above it (helm-docs sty
 in values.yaml are documented in place as `# <path> -- (type) text`, e.g.
 `# vrfs.<vrf>.tableId -- (int) ...`; following `# ` lines continue the text.
 
+The same texts are the `description`s of values.schema.json, which editors show (the YAML
+language server); a key without a row there (a group, a list item) keeps the description
+written in the schema.
+
 Usage: values_table.py [--write | --check]   (default: print the table)
-  --write  replace the table between the markers in README.md
-  --check  exit 1 when README.md's table differs from values.yaml's comments
+  --write  replace the table between the markers in README.md, and the schema's descriptions
+  --check  exit 1 when README.md's table or the schema differs from values.yaml's comments
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- values-table:start -->", "<!-- values-table:end -->"
@@ -127,6 +133,50 @@ def readme_with_table(readme: str, table: str) -> str:
     return f"{before}{START}\n{table}{END}{after}"
 
 
+def schema_nodes(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every key of the schema with its subschema: map items as <*>, list items as [], and
+    the keys of definitions as #<name>.<key>."""
+    for key, child in node.get("properties", {}).items():
+        yield prefix + key, child
+        yield from schema_nodes(child, f"{prefix}{key}.")
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict) and "properties" in extra:
+        yield prefix + "<*>", extra
+        yield from schema_nodes(extra, prefix + "<*>.")
+    items = node.get("items")
+    if isinstance(items, dict) and "properties" in items:
+        yield prefix.removesuffix(".") + "[]", items
+        yield from schema_nodes(items, prefix.removesuffix(".") + "[].")
+    for name, definition in node.get("definitions", {}).items():
+        yield from schema_nodes(definition, f"#{name}.")
+
+
+def schema_path(row_path: str) -> str:
+    return re.sub(r"<[^>]+>", "<*>", row_path)
+
+
+def schema_with_descriptions(schema: dict[str, Any], rows: list[Row]) -> dict[str, Any]:
+    """The schema with each documented key's description set to its values.yaml text; a
+    description it did not have goes right after `type`, where an editor's reader looks."""
+    texts = {schema_path(row.path): row.description for row in rows}
+    for path, node in schema_nodes(schema):
+        if path not in texts or node.get("description") == texts[path]:
+            continue
+        if "description" in node:
+            node["description"] = texts[path]
+            continue
+        items = list(node.items())
+        at = next((i + 1 for i, (key, _) in enumerate(items) if key == "type"), 0)
+        items.insert(at, ("description", texts[path]))
+        node.clear()
+        node.update(items)
+    return schema
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def main(argv: list[str]) -> int:
     rows, undocumented = parse((ROOT / "values.yaml").read_text())
     if undocumented:
@@ -134,11 +184,17 @@ def main(argv: list[str]) -> int:
         return 1
     table = render_table(rows)
     readme_path = ROOT / "README.md"
+    schema_path_ = ROOT / "values.schema.json"
+    schema = schema_text(schema_with_descriptions(json.loads(schema_path_.read_text()), rows))
     if argv[1:] == ["--write"]:
         readme_path.write_text(readme_with_table(readme_path.read_text(), table))
+        schema_path_.write_text(schema)
     elif argv[1:] == ["--check"]:
         if readme_with_table(readme_path.read_text(), table) != readme_path.read_text():
             print("README.md's values table is stale: run scripts/values_table.py --write", file=sys.stderr)
+            return 1
+        if schema != schema_path_.read_text():
+            print("values.schema.json's descriptions are stale: run scripts/values_table.py --write", file=sys.stderr)
             return 1
     else:
         sys.stdout.write(table)

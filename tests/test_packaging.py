@@ -3,6 +3,7 @@ tooling; the package installs the same objects as the source tree renders."""
 
 from __future__ import annotations
 
+import re
 import tarfile
 from pathlib import Path
 
@@ -20,8 +21,9 @@ def test_package_holds_the_chart_and_hooks_only(tmp_path: Path) -> None:
     assert {"Chart.yaml", "values.yaml", "values.schema.json", "README.md", "LICENSE", "templates/_helpers.tpl"} <= names
     modules = {f"hooks/symrouting/{p.name}" for p in (helm.CHART / "hooks" / "symrouting").glob("*.py")}
     assert modules <= names
-    for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", ".github/", ".ci/", ".tools/",
-                     "requirements-dev.txt", "pytest.ini", ".gitignore"):
+    for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", "docs/", ".git", ".ci/",
+                     ".tools/", "requirements-dev.txt", "pytest.ini", ".gitignore", "pyproject.toml", "CONTRIBUTING.md",
+                     "build/", "dist/"):
         assert not any(name == excluded or name.startswith(excluded) for name in names), excluded
     assert all(name.endswith(".py") for name in names if name.startswith("hooks/")), "only the package's modules"
 
@@ -45,3 +47,23 @@ def test_chart_yaml_carries_what_artifact_hub_shows() -> None:
         assert isinstance(yaml.safe_load(annotations[key]), list), key
     changelog = (helm.CHART / "CHANGELOG.md").read_text()
     assert f"## [{chart['version']}]" in changelog
+
+
+def test_readme_is_for_the_user_of_the_package(tmp_path: Path) -> None:
+    """`helm show readme` of the package: user sections before the developer's, no words of
+    this workplace, and every chart version it names is Chart.yaml's (a release bumps them)."""
+    helm.run("helm3", "package", str(helm.CHART), "--destination", str(tmp_path))
+    [package] = tmp_path.glob("symmetric-routing-*.tgz")
+    shown = helm.run("helm3", "show", "readme", str(package))
+    assert shown.returncode == 0, shown.stderr
+    readme = shown.stdout
+    headings = [line[3:] for line in readme.splitlines() if line.startswith("## ")]
+    for earlier, later in (("Prerequisites", "Install"), ("Install", "A multi-node site"), ("Verify", "Upgrade"),
+                           ("Upgrade", "Uninstall"), ("Troubleshooting", "Values"), ("Values", "Developing")):
+        assert headings.index(earlier) < headings.index(later), (earlier, later)
+    for word in ("seed site", "shared/", "PYTHONPATH=hooks"):
+        assert word not in readme.lower(), word
+    version = yaml.safe_load((helm.CHART / "Chart.yaml").read_text())["version"]
+    named = set(re.findall(r"--version (\S+)|@v(\d[\w.-]*)|symmetric-routing:(\d[\w.-]*)", readme))
+    assert named and {v for group in named for v in group if v} == {version}
+    assert f"oci://ghcr.io/symmetric-routing/charts/symmetric-routing --version {version}" in readme

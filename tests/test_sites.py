@@ -37,17 +37,24 @@ def _expand(template: str, path: Path) -> str:
 
 
 def applications() -> list[dict[str, Any]]:
+    """The Applications the ApplicationSet makes of this repository's sites/ (the layout of a
+    sites' config repository, which the `$values` source names)."""
     appset = _applicationset()
     [generator] = appset["spec"]["generators"]
     template = appset["spec"]["template"]
+    [chart] = [source for source in template["spec"]["sources"] if "chart" in source]
+    [config] = [source for source in template["spec"]["sources"] if "ref" in source]
+    assert config["repoURL"] == generator["git"]["repoURL"]
     found = []
     for pattern in (f["path"] for f in generator["git"]["files"]):
         for path in sorted(helm.CHART.glob(pattern)):
+            values = [_expand(v, path) for v in chart["helm"]["valueFiles"]]
+            assert all(v.startswith(f"${config['ref']}/") for v in values), values
             found.append({
                 "name": _expand(template["metadata"]["name"], path),
-                "release": _expand(template["spec"]["source"]["helm"]["releaseName"], path),
+                "release": _expand(chart["helm"]["releaseName"], path),
                 "namespace": _expand(template["spec"]["destination"]["namespace"], path),
-                "values": [helm.CHART / _expand(v, path) for v in template["spec"]["source"]["helm"]["valueFiles"]],
+                "values": [helm.CHART / v.split("/", 1)[1] for v in values],
             })
     return found
 
@@ -67,9 +74,11 @@ def test_every_site_has_tenants_and_a_site_file() -> None:
     assert len(APPS) >= 3 and len(sites) >= 2
     for app in APPS:
         assert all(path.is_file() for path in app["values"]), app
-        assert app["release"] == app["name"], "release name and Application name must agree (tracking label)"
+        # The CLI's release: `helm install <tenant> ... -n <tenant>` (README, Install).
+        assert app["release"] == app["namespace"] == app["values"][1].stem, app
+        assert app["name"] == f"{app['values'][0].parent.name}-{app['release']}"
         for path in app["values"]:
-            first = path.read_text().splitlines()[0]
+            first = path.read_text().splitlines()[1]
             assert first.startswith("# ") and len(first) > 20, f"{path} must open with a line saying what it is"
 
 

@@ -83,3 +83,29 @@ def test_sites_validate_against_the_schema_in_python_too(site: Any) -> None:
             merged[key] = {**(values.get(key) or {}), **value}
     errors = sorted(Draft7Validator(SCHEMA).iter_errors(merged), key=str)
     assert errors == []
+
+
+def test_every_schema_key_has_a_description() -> None:
+    """Editors with the YAML language server show these as the docs of each key."""
+    assert [path for path, node in values_table.schema_nodes(SCHEMA) if not node.get("description", "").strip()] == []
+
+
+def test_schema_descriptions_are_the_values_yaml_comments() -> None:
+    rows, _ = values_table.parse((helm.CHART / "values.yaml").read_text())
+    fresh = values_table.schema_text(values_table.schema_with_descriptions(json.loads(json.dumps(SCHEMA)), rows))
+    assert fresh == (helm.CHART / "values.schema.json").read_text(), (
+        "values.schema.json's descriptions are stale: run scripts/values_table.py --write"
+    )
+
+
+VALUES_FILES = sorted([*(helm.CHART / "ci").glob("*-values.yaml"), *helm.CHART.glob("sites/**/*.yaml")])
+
+
+@pytest.mark.parametrize("path", VALUES_FILES, ids=lambda p: str(p.relative_to(helm.CHART)))
+def test_values_files_name_the_schema_for_editors(path: Any) -> None:
+    """The YAML language server's modeline, first line: "relativeFilePath is the path relative
+    to the open yaml file" (redhat-developer/yaml-language-server README, inlined schema)."""
+    first = path.read_text().splitlines()[0]
+    match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
+    assert match, first
+    assert (path.parent / match.group(1)).resolve() == (helm.CHART / "values.schema.json").resolve()

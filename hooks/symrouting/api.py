@@ -3,14 +3,15 @@
 Two transports: in the cluster, HTTPS with the service account's token and CA; from a
 laptop, `kubectl get --raw`, so that any kubeconfig works. Both retry what may pass
 (connection failures, timeouts, 429, 5xx) with backoff inside a deadline, return None for
-404, and raise ApiError, naming the missing permission, for 401 and 403. The token never
-appears in a message.
+404, and raise ApiError, naming the missing permission, for 401 and 403. Outside a pod a
+refused connection is final at once. The token never appears in a message.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import ssl
 import time
@@ -116,8 +117,11 @@ class HttpsTransport:
     """
 
     def __init__(self, server: str, token: str, ca_file: Path, *, timeout: float = 10.0,
-                 deadline_seconds: float = 60.0, role: str = "preflight") -> None:
+                 deadline_seconds: float = 60.0, role: str = "preflight", refused_is_final: bool = False) -> None:
         self.role = role
+        # From a laptop a refused connection is a wrong address or a cluster that is down:
+        # say so at once. In a pod it may be an API server that restarts: retry.
+        self.refused_is_final = refused_is_final
         self.server = server.rstrip("/")
         self._token = token
         self.context = ssl.create_default_context(cafile=str(ca_file))
@@ -171,6 +175,12 @@ class HttpsTransport:
             except ssl.SSLCertVerificationError as error:
                 self._drop()
                 raise ApiError(f"TLS verification of {self.server} failed: {error.verify_message}") from None
+            except ConnectionRefusedError:
+                self._drop()
+                if self.refused_is_final:
+                    raise Unreachable(f"the API at {self.server} refused the connection: "
+                                      "is the address right and the cluster up?") from None
+                problem = "connection refused"
             except (OSError, http.client.HTTPException) as error:
                 self._drop()
                 problem = str(error) or type(error).__name__
@@ -193,6 +203,17 @@ class HttpsTransport:
                 )
 
 
+_REFUSED = "was refused - did you specify the right host or port?"
+
+
+def kubeconfig_paths(env: dict[str, str], home: Path) -> list[Path]:
+    """Where kubectl reads its kubeconfig: the files of KUBECONFIG (a path list), else
+    ~/.kube/config (client-go tools/clientcmd/loader.go: RecommendedConfigPathEnvVar,
+    RecommendedHomeFile). Only the files that exist."""
+    listed = [Path(p) for p in env.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return [p for p in (listed or [home / ".kube" / "config"]) if p.is_file()]
+
+
 class KubectlTransport:
     """`kubectl get --raw PATH`, with the user's kubeconfig and context."""
 
@@ -204,8 +225,10 @@ class KubectlTransport:
 
         found = shutil.which(kubectl)
         if not found:
-            raise ApiError(f"{kubectl} not found on PATH")
+            raise ApiError(f"{kubectl} not found on PATH: outside a pod symrouting reads the kubeconfig through it; "
+                           "install it, or give --server, --token-file and --ca-file")
         self.command = [found] + (["--context", context] if context else [])
+        self.context = context
         self.deadline_seconds = deadline_seconds
         self.role = "user"
 
@@ -223,6 +246,11 @@ class KubectlTransport:
                 return None
             if status in ("Forbidden", "Unauthorized"):
                 raise refusal(403 if status == "Forbidden" else 401, path, role=self.role)
+            if _REFUSED in proc.stderr:
+                # kubectl's words for a refused connection (kubectl pkg/cmd/util/helpers.go,
+                # StandardErrorMessage): the context names no running API server, and waiting
+                # for the deadline would not change that.
+                raise Unreachable(f"{proc.stderr.strip()[:300]} (kubeconfig context: {self.context or 'current'})")
             if not backoff.wait():
                 raise Unreachable(f"kubectl get --raw {path} kept failing: {proc.stderr.strip()[:300]}")
 

@@ -1,8 +1,10 @@
 """Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram`.
 
-In the cluster (the Helm hook Job) it authenticates with the pod's service account; from a
-laptop, `--kubectl` goes through `kubectl get --raw` with any kubeconfig, and `--server`,
-`--token-file` and `--ca-file` name an API server directly.
+Credentials, the first that applies: `--server`, `--token-file` and `--ca-file` name an API
+server directly; `--kubectl` goes through `kubectl get --raw`; in a pod (KUBERNETES_SERVICE_HOST
+set, the Helm hook Job) the pod's service account; else the kubeconfig kubectl reads
+(KUBECONFIG, or ~/.kube/config), through kubectl. Outside a pod a refused connection ends the
+run at once (exit 3); in a pod it is retried until the deadline, as an API server restarts.
 
 Exit codes: 0 all checks passed (or the nodes were cleaned); 1 a check failed (or warned,
 with --warnings-fail), or a node did not apply a removal; 2 bad arguments or plan; 3 the API
@@ -14,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from symrouting import report
-from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unreachable
+from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unreachable, kubeconfig_paths
 from symrouting.checks import CHECKS, Options, failed, run_checks
 from symrouting.facts import Facts
 from symrouting.gather import gather, read_nodes, read_openshift_networks, read_upstream_networks
@@ -39,8 +42,43 @@ COMMANDS = {
 }
 
 
+EXAMPLES = """examples:
+  # the cluster's CIDRs as a values override, through your kubeconfig
+  symrouting discover
+  # check the cluster before installing a release (nothing is changed)
+  helm template payments oci://ghcr.io/OWNER/charts/symmetric-routing --version VERSION \\
+    -n payments -f site.yaml | symrouting preflight --plan-from-manifest -
+  # take a release's VRFs off the nodes by hand (what the pre-delete hook does)
+  helm get hooks payments -n payments | symrouting teardown --plan-from-manifest -
+  # draw a site
+  helm template payments CHART -f site.yaml | symrouting diagram --plan-from-manifest - --format svg
+"""
+
+
+def chart_app_version(chart_yaml: str) -> str:
+    """appVersion of a Chart.yaml's text (the version of this command)."""
+    found = re.search(r"""^appVersion:[ \t]*["']?([^"'\s#]+)""", chart_yaml, re.MULTILINE)
+    return found.group(1) if found else "unknown"
+
+
+def version() -> str:
+    """The chart's appVersion: from Chart.yaml beside the source tree, else from the
+    installed distribution (whose version setup.py took from the same line)."""
+    chart = Path(__file__).resolve().parents[2] / "Chart.yaml"
+    if chart.is_file():
+        return chart_app_version(chart.read_text())
+    from importlib import metadata
+
+    try:
+        return metadata.version("symrouting")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="symrouting", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="symrouting", description=__doc__.split("\n\n")[0],
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, reads_api, reads_plan) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text)
@@ -50,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
             plan.add_argument("--plan-from-manifest", type=Path,
                               help="`helm template` output holding the hooks ConfigMap ('-' for stdin)")
         if reads_api:
-            api = command.add_argument_group("API access (default: the pod's service account)")
+            api = command.add_argument_group(
+                "API access (default: the pod's service account in a pod, else your kubeconfig through kubectl)")
             api.add_argument("--kubectl", action="store_true", help="go through `kubectl get --raw`")
             api.add_argument("--context", help="kubeconfig context, with --kubectl")
             api.add_argument("--server", help="API server URL, with --token-file and --ca-file")
@@ -81,17 +120,24 @@ def _parser() -> argparse.ArgumentParser:
 ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user"}
 
 
-def _transport(args: argparse.Namespace) -> Transport:
-    if args.kubectl:
-        return KubectlTransport(context=args.context, deadline_seconds=args.deadline)
+def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
+    """The credentials, in the order the module's docstring gives."""
+    env = dict(os.environ) if env is None else env
     role = ROLES.get(args.command, "preflight")
     if args.server:
         if not (args.token_file and args.ca_file):
             raise ApiError("--server needs --token-file and --ca-file")
         return HttpsTransport(args.server, args.token_file.read_text().strip(), args.ca_file,
-                              timeout=args.request_timeout, deadline_seconds=args.deadline, role=role)
-    return HttpsTransport.in_cluster(dict(os.environ), timeout=args.request_timeout, deadline_seconds=args.deadline,
-                                     role=role)
+                              timeout=args.request_timeout, deadline_seconds=args.deadline, role=role,
+                              refused_is_final=True)
+    # client-go's rest.InClusterConfig also starts from KUBERNETES_SERVICE_HOST.
+    if not args.kubectl and env.get("KUBERNETES_SERVICE_HOST"):
+        return HttpsTransport.in_cluster(env, timeout=args.request_timeout, deadline_seconds=args.deadline, role=role)
+    if not args.kubectl and not kubeconfig_paths(env, Path(env.get("HOME", "~")).expanduser()):
+        raise ApiError("no credentials: not in a pod (KUBERNETES_SERVICE_HOST is unset) and no kubeconfig at "
+                       "$KUBECONFIG or ~/.kube/config; point KUBECONFIG at one, or give --server, --token-file "
+                       "and --ca-file")
+    return KubectlTransport(context=args.context, deadline_seconds=args.deadline)
 
 
 def _read(path: Path, stdin: TextIO) -> str:

@@ -4,6 +4,7 @@ the plan comes from the chart, the cluster from objects shaped like the API's.""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -185,10 +186,16 @@ def test_malformed_objects_are_skipped_and_named(run_cli: Run, serve: Serve, see
 
 
 def test_unreachable_api_exits_3_within_the_deadline(run_cli: Run, seed_plan: str, tls: Any, tmp_path: Path) -> None:
+    """An API that takes the connection and never answers is retried until the deadline (a
+    refused connection is not: tests/hooks/test_install.py)."""
     token = tmp_path / "t"
     token.write_text(TOKEN)
-    result = run_cli("preflight", "--server=https://127.0.0.1:9", f"--token-file={token}", f"--ca-file={tls.ca_file}",
-                     "--deadline=1", "--request-timeout=0.5", plan=seed_plan, timeout=20)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        result = run_cli("preflight", f"--server=https://127.0.0.1:{port}", f"--token-file={token}",
+                         f"--ca-file={tls.ca_file}", "--deadline=1", "--request-timeout=0.5", plan=seed_plan, timeout=20)
     assert result.returncode == 3
     assert "did not answer" in result.stderr
     no_secret(result.stdout, result.stderr)

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Prepares a kind cluster for `ct install` of the ci/ sites (the ct-install job of
+.github/workflows/ci.yaml): labels every node with each label a site's VRF policy selects
+nodes by (so the preflight's node-selectors check finds them), and makes the namespaces the
+sites' egress services name, except those the chart renders itself (a Namespace that exists
+already could not be installed), plus the MetalLB namespace.
+
+Usage: kind_prepare.py [--dry-run] [VALUES_FILE...]   (default: ci/*-values.yaml)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def plan(values_files: list[Path]) -> tuple[list[str], list[str]]:
+    """(node labels as key=value, namespaces to make)."""
+    labels: set[str] = set()
+    namespaces: set[str] = set()
+    rendered: set[str] = set()
+    for path in values_files:
+        values = yaml.safe_load(path.read_text()) or {}
+        namespaces.add((values.get("metallb") or {}).get("namespace") or "metallb-system")
+        for vrf in (values.get("vrfs") or {}).values():
+            selector = ((vrf or {}).get("policy") or {}).get("nodeSelector") or {}
+            labels |= {f"{key}={value}" for key, value in selector.items()}
+            for egress in ((vrf or {}).get("egressServices") or {}).values():
+                if egress and egress.get("namespace"):
+                    namespaces.add(egress["namespace"])
+                    if (egress.get("service") or {}).get("createNamespace"):
+                        rendered.add(egress["namespace"])
+    return sorted(labels), sorted(namespaces - rendered)
+
+
+def main(argv: list[str]) -> int:
+    dry = "--dry-run" in argv
+    files = [Path(a) for a in argv[1:] if a != "--dry-run"] or sorted((ROOT / "ci").glob("*-values.yaml"))
+    labels, namespaces = plan(files)
+    commands = [["kubectl", "label", "nodes", "--all", "--overwrite", *labels]]
+    commands += [["kubectl", "create", "namespace", namespace] for namespace in namespaces]
+    for command in commands:
+        print(" ".join(command))
+        if not dry:
+            subprocess.run(command, check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
