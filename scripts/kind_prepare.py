@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prepares a kind cluster for `ct install` of the ci/ sites (the ct-install job of
 .github/workflows/ci.yaml): labels every node with each label a site's VRF policy selects
-nodes by (so the preflight's node-selectors check finds them), and makes the namespaces the
+nodes by, but kubernetes.io/hostname, which kubelet owns (the install skips the preflight's
+node-selectors check, which per-node policies could not pass on kind), and makes the namespaces the
 sites' egress services name, except those the chart renders itself (a Namespace that exists
 already could not be installed), plus the MetalLB namespace.
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+HOSTNAME = "kubernetes.io/hostname"
 
 
 def plan(values_files: list[Path]) -> tuple[list[str], list[str]]:
@@ -29,7 +31,7 @@ def plan(values_files: list[Path]) -> tuple[list[str], list[str]]:
         namespaces.add((values.get("metallb") or {}).get("namespace") or "metallb-system")
         for vrf in (values.get("vrfs") or {}).values():
             selector = ((vrf or {}).get("policy") or {}).get("nodeSelector") or {}
-            labels |= {f"{key}={value}" for key, value in selector.items()}
+            labels |= {f"{key}={value}" for key, value in selector.items() if key != HOSTNAME}
             for egress in ((vrf or {}).get("egressServices") or {}).values():
                 if egress and egress.get("namespace"):
                     namespaces.add(egress["namespace"])
