@@ -68,7 +68,7 @@ def test_svg_through_graphviz(run_cli: Run, tmp_path: Path) -> None:
 def test_readme_diagrams_are_current() -> None:
     module = scripts.load("diagrams")
     readme = (helm.CHART / "README.md").read_text()
-    assert "<!-- diagram:seed:start -->" in readme and "<!-- diagram:multi-vrf:start -->" in readme
+    assert "<!-- diagram:seed:start -->" in readme and "<!-- diagram:multi-node:start -->" in readme
     assert module.updated(readme, str(helm.helm_binary("helm3"))) == readme, "run scripts/diagrams.py --write"
 
 
