@@ -12,6 +12,11 @@ the schema before any template runs. Also prints the packaged chart's size (no t
 carries the hooks' code and the README it needs) with the size of each of its parts, and,
 with --suite, the test suite's wall time (target: under 60 s on 2 cores).
 
+Multi-node sites: 4 VRFs on 25, 50 and 100 nodes (per-node addresses, so one policy per node
+and VRF; two peers, a pool and two LoadBalancerIP egress services per VRF, MetalLB 0.16).
+Targets: at most 2x the floor at 100 nodes, under both Helms, and the cost per added node
+linear (the ms per node between 25 and 50 nodes and between 50 and 100 agree).
+
 Run: .tools/venv/bin/python benchmarks/render.py [--runs N] [--suite]
 """
 
@@ -53,6 +58,30 @@ def generated_site(vrfs: int) -> dict[str, object]:
             "addressPools": {"pool": {"addresses": [f"198.{18 + third}.{fourth}.0/28"]}},
             "bgpAdvertisements": {"adv": {}},
             "egressServices": {f"svc{i}": {}},
+        }
+    return site
+
+
+def multi_node_site(nodes: int, vrfs: int = 4) -> dict[str, object]:
+    names = [f"worker-{n:03d}" for n in range(nodes)]
+    site: dict[str, object] = {
+        "platform": "kubernetes", "metallb": {"version": "0.16.1"},
+        "cluster": {"serviceNetwork": ["10.96.0.0/16"], "clusterNetwork": ["10.244.0.0/16"], "masqueradeSubnet": ["169.254.0.0/17"]},
+        "vrfs": {},
+    }
+    for i in range(vrfs):
+        gateway = f"10.{100 + i}.0.1"
+        site["vrfs"][f"v{i}"] = {  # type: ignore[index]
+            "tableId": 1000 + i, "myASN": 64512,
+            "policy": {"nodeSelector": {"node-role.kubernetes.io/worker": ""}, "maxUnavailable": 1},
+            "ports": {f"eth{i}": {}},
+            "nodes": {name: {f"eth{i}": f"10.{100 + i}.{n // 200}.{10 + n % 200}/16"} for n, name in enumerate(names)},
+            "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": gateway}],
+            "bgpPeers": {"a": {"peerASN": 65000, "peerAddress": gateway},
+                         "b": {"peerASN": 65000, "peerAddress": f"10.{100 + i}.0.2"}},
+            "addressPools": {"pool": {"addresses": [f"198.18.{i}.0/28"]}},
+            "bgpAdvertisements": {"adv": {}},
+            "egressServices": {f"svc{i}a": {"namespace": "apps"}, f"svc{i}b": {"namespace": "apps"}},
         }
     return site
 
@@ -122,11 +151,13 @@ def main() -> int:
     args = parser.parse_args()
     cases: list[tuple[str, Path | dict[str, object]]] = [("seed", ROOT / "ci" / "seed-values.yaml")]
     cases += [(f"{n} VRFs", generated_site(n)) for n in (1, 10, 100, 500)]
+    cases += [(f"{n} nodes", multi_node_site(n)) for n in (25, 50, 100)]
     print(f"helm template wall time, median of {args.runs} runs. floor: the same objects as static manifests;")
     print("bound: the least ratio any template code could reach, since Helm spends that much on this chart's")
     print("values and schema before a template runs (this chart with its templates emptied)")
     print(f"{'site':<10}{'objects':>8}" + "".join(f"{h + ' chart':>13}{'floor':>8}{'ratio':>7}{'bound':>7}" for h in HELMS))
     per_vrf: dict[str, list[tuple[int, float]]] = {h: [] for h in HELMS}
+    per_node: dict[str, list[tuple[int, float]]] = {h: [] for h in HELMS}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         blank, empty = blank_charts(folder)
@@ -146,13 +177,20 @@ def main() -> int:
                     [command, floor_command, template + [str(blank), "-f", str(values)], template + [str(empty)]], args.runs)
                 bound = (floor_time + blank_time - empty_time) / floor_time
                 row += f"{chart_time * 1000:>11.0f}ms{floor_time * 1000:>6.0f}ms{chart_time / floor_time:>6.2f}x{bound:>6.2f}x"
-                if name != "seed":
+                if name.endswith("VRFs"):
                     per_vrf[helm_name].append((int(name.split()[0]), chart_time))
+                elif name.endswith("nodes"):
+                    per_node[helm_name].append((int(name.split()[0]), chart_time))
             print(row)
         for helm_name, points in per_vrf.items():
             (n1, t1), (n2, t2) = points[-2], points[-1]
             print(f"{helm_name}: {(t2 - t1) / (n2 - n1) * 1000:.2f} ms per added VRF between {n1} and {n2} VRFs "
                   f"({(points[2][1] - points[1][1]) / (points[2][0] - points[1][0]) * 1000:.2f} ms between 10 and 100)")
+        for helm_name, points in per_node.items():
+            slopes = [(t2 - t1) / (n2 - n1) * 1000 for (n1, t1), (n2, t2) in zip(points, points[1:])]
+            print(f"{helm_name}: 4 VRFs, " + ", ".join(
+                f"{slope:.2f} ms per added node between {a} and {b} nodes"
+                for slope, (a, _), (b, _) in zip(slopes, points, points[1:])))
         package = Path(subprocess.run([str(HELMS["helm3"]), "package", str(ROOT), "-d", str(folder)], check=True,
                                       capture_output=True, text=True).stdout.strip().rsplit(" ", 1)[-1])
         print(f"packaged chart: {package.name}, {package.stat().st_size / 1024:.1f} KiB; "

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -112,8 +113,8 @@ class Backoff:
 class HttpsTransport:
     """HTTPS with a bearer token and a CA bundle: the service account, in the cluster.
 
-    One connection is kept open and reused (the API server keeps connections alive), so a
-    run costs one TLS handshake, not one per request.
+    One connection per thread is kept open and reused (the API server keeps connections
+    alive), so a run costs a TLS handshake per thread, not one per request.
     """
 
     def __init__(self, server: str, token: str, ca_file: Path, *, timeout: float = 10.0,
@@ -127,7 +128,7 @@ class HttpsTransport:
         self.context = ssl.create_default_context(cafile=str(ca_file))
         self.timeout = timeout
         self.deadline_seconds = deadline_seconds
-        self._connection: http.client.HTTPSConnection | None = None
+        self._local = threading.local()
 
     @classmethod
     def in_cluster(cls, env: dict[str, str], **kwargs: Any) -> "HttpsTransport":
@@ -139,15 +140,18 @@ class HttpsTransport:
         return cls(f"https://{host}:{port}", token, SERVICE_ACCOUNT / "ca.crt", **kwargs)
 
     def _connect(self) -> http.client.HTTPSConnection:
-        if self._connection is None:
+        connection: http.client.HTTPSConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
             host = self.server.removeprefix("https://")
-            self._connection = http.client.HTTPSConnection(host, timeout=self.timeout, context=self.context)
-        return self._connection
+            connection = self._local.connection = http.client.HTTPSConnection(host, timeout=self.timeout,
+                                                                              context=self.context)
+        return connection
 
     def _drop(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
 
     def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
         return self._request("GET", path, None, METADATA_ONLY if metadata_only else "application/json")

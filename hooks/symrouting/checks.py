@@ -104,10 +104,13 @@ def check_node_selectors(plan: Plan, facts: Facts) -> Result:
     details: list[str] = []
     fixes: list[str] = []
     failing = []
+    # A per-node policy names its node by hostname: look it up instead of testing every node.
+    by_host = {node.labels.get("kubernetes.io/hostname", node.name): node for node in facts.nodes}
     for vrf in plan.vrfs:
         selector = _labels_text(vrf.node_selector)
         if vrf.nodes:
-            absent = sorted(p.node for p in vrf.policies if not _nodes_of(p.node_selector, facts.nodes))
+            absent = sorted(p.node for p in vrf.policies
+                            if not ((node := by_host.get(p.node)) and selector_matches(p.node_selector, node.labels)))
             details.append(f"{vrf.name}: {len(vrf.nodes) - len(absent)} of {len(vrf.nodes)} listed node(s) "
                            f"carry {selector}")
             if absent:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+from concurrent.futures import ThreadPoolExecutor
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -34,6 +35,8 @@ ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
 
 
 HOSTNAME = "kubernetes.io/hostname"
+# Updates in flight at once: a release of per-node policies updates hundreds of them.
+PARALLEL_UPDATES = 8
 Nodes = list[tuple[str, dict[str, str]]]
 
 
@@ -157,12 +160,15 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
     deadline = clock() + timeout
     # Round k sends the k-th step of every policy at once, then waits for all of them.
     for round_ in range(max((len(o.steps) for o, _ in work), default=0)):
-        current = [(o, p, o.steps[round_]) for o, p in work if round_ < len(o.steps)]
+        current = [(o, p, o.steps[round_]) for o, p in work if round_ < len(o.steps)
+                   # an earlier step that did not finish leaves the rest to the rerun
+                   if o.progress is None or not (o.progress.pending or o.progress.failed)]
+        # The updates of one round are independent: send them over a few connections at once.
+        with ThreadPoolExecutor(max_workers=PARALLEL_UPDATES) as pool:
+            generations = list(pool.map(lambda item: _send(transport, item[1], item[2]), current))
         waiting = []
-        for outcome, policy, step in current:
-            if outcome.progress is not None and (outcome.progress.pending or outcome.progress.failed):
-                continue  # an earlier step did not finish: leave the rest to the rerun
-            outcome.generation = _send(transport, policy, step)
+        for (outcome, _, step), generation in zip(current, generations):
+            outcome.generation = generation
             waiting.append((outcome, step))
         done = _wait(transport, waiting, deadline, poll, clock, sleep, malformed)
         for outcome, progress in done:
@@ -179,9 +185,14 @@ def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: f
     progress: dict[str, Progress] = {}
     pending = list(waiting)
     while True:
+        by_policy: dict[str, list[dict[str, Any]]] = {}
+        for names in _chunks(sorted({outcome.policy for outcome, _ in pending})):
+            selector = urllib.parse.quote(f"nmstate.io/policy in ({','.join(names)})")
+            for enactment in collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, malformed) or []:
+                by_policy.setdefault(((enactment.get("metadata") or {}).get("labels") or {}).get("nmstate.io/policy", ""),
+                                     []).append(enactment)
         for outcome, step in pending:
-            selector = urllib.parse.quote(f"nmstate.io/policy={outcome.policy}")
-            enactments = collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, malformed) or []
+            enactments = by_policy.get(outcome.policy, [])
             mine = [e for e in enactments if _enactment_node(e) in step.nodes] if step.node_selector else enactments
             progress[outcome.policy] = enactment_progress(mine, outcome.generation, step.nodes)
         pending = [(o, s) for o, s in pending if not progress[o.policy].finished]
@@ -189,6 +200,18 @@ def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: f
             break
         sleep(min(poll, max(deadline - clock(), 0)))
     return [(outcome, progress[outcome.policy]) for outcome, _ in waiting]
+
+
+def _chunks(names: list[str], length: int = 1500) -> list[list[str]]:
+    """Policy names in groups whose `in (...)` label selector stays short enough for a URL: one
+    list request per group instead of one per policy (apimachinery pkg/labels/selector.go
+    parses set-based requirements)."""
+    groups: list[list[str]] = [[]]
+    for name in names:
+        if groups[-1] and sum(len(n) + 1 for n in groups[-1]) + len(name) > length:
+            groups.append([])
+        groups[-1].append(name)
+    return [group for group in groups if group]
 
 
 def _enactment_node(enactment: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ import pytest
 from symrouting.api import ApiError, Backoff, HttpsTransport, Unreachable, describe_request
 from tests.hooks.conftest import TOKEN
 from tests.support import clusters
-from tests.support.apiserver import RunningApi, Tls
+from tests.support.apiserver import RunningApi, Tls, label_selector
 
 Serve = Callable[..., RunningApi]
 
@@ -112,3 +112,22 @@ def test_backoff_doubles_and_stops_at_the_deadline() -> None:
 ])
 def test_requests_are_described_as_rbac_verbs(path: str, words: str) -> None:
     assert describe_request(path) == words
+
+
+@pytest.mark.parametrize(("selector", "names"), [
+    ("nmstate.io/policy=a", ["a"]),
+    ("nmstate.io/policy==a", ["a"]),
+    ("nmstate.io/policy!=a", ["b", "c", "none"]),
+    ("nmstate.io/policy in (a, c)", ["a", "c"]),
+    ("nmstate.io/policy notin (a,c)", ["b", "none"]),
+    ("nmstate.io/policy in (a,b),nmstate.io/node=w1", ["a"]),
+    ("nmstate.io/policy", ["a", "b", "c"]),
+    ("!nmstate.io/policy", ["none"]),
+])
+def test_the_stand_in_reads_label_selectors_as_the_api_server_does(selector: str, names: list[str]) -> None:
+    """tests/support/apiserver.label_selector, after apimachinery pkg/labels/selector.go Parse:
+    equality, inequality and set-based requirements, all of them must hold."""
+    objects = {"a": {"nmstate.io/policy": "a", "nmstate.io/node": "w1"}, "b": {"nmstate.io/policy": "b"},
+               "c": {"nmstate.io/policy": "c"}, "none": {}}
+    matches = label_selector(selector)
+    assert sorted(name for name, labels in objects.items() if matches(labels)) == names

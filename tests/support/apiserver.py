@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import re
 import ssl
 import threading
 import time
@@ -22,6 +23,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
@@ -201,6 +203,7 @@ class FakeApi:
     cache: dict[tuple[str, bool], bytes] = field(default_factory=dict)
     # Called with (path, stored object) after each PUT: lets a test play nmstate.
     on_put: list[Any] = field(default_factory=list)
+    reacting: Any = field(default_factory=threading.Lock)
     # Service accounts' tokens and the RBAC their requests are held to.
     rbac: Rbac | None = None
     # (user, verb, group, namespace, resource, name) of each request RBAC refused.
@@ -265,8 +268,11 @@ class FakeApi:
                 callbacks = []
                 cached = self.cache.get((raw_path, metadata_only))
         if method == "PUT":
-            for callback in callbacks:
-                callback(path, stored)
+            # One reaction at a time, as a controller's work queue hands out its items: the
+            # callbacks (the nmstate stand-in) read and rewrite shared lists.
+            with self.reacting:
+                for callback in callbacks:
+                    callback(path, stored)
             return 200, json.dumps(stored).encode()
         if cached is not None:
             return 200, cached
@@ -274,9 +280,8 @@ class FakeApi:
             return 404, _status(404, path)
         if isinstance(target, list):
             if "labelSelector" in query:
-                wanted = dict(part.split("=", 1) for part in query["labelSelector"][0].split(","))
-                target = [item for item in target
-                          if all((item["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())]
+                matches = label_selector(query["labelSelector"][0])
+                target = [item for item in target if matches(item["metadata"].get("labels") or {})]
             limit = int(query.get("limit", ["0"])[0]) or len(target) or 1
             start = int(query.get("continue", ["0"])[0])
             page = target[start:start + limit]
@@ -314,6 +319,30 @@ class FakeApi:
         with self.lock:
             self.routes[collection_path] = items
             self.cache.clear()
+
+
+def label_selector(text: str) -> Callable[[dict[str, str]], bool]:
+    """A labelSelector query as the API server reads it (apimachinery pkg/labels/selector.go,
+    Parse): requirements joined by commas, each `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
+    `k notin (a,b)`, `k` or `!k`; an object matches when it meets all of them."""
+    requirements = re.findall(r"(?:[^,(]|\([^)]*\))+", text)
+    checks: list[Callable[[dict[str, str]], bool]] = []
+    for requirement in (r.strip() for r in requirements if r.strip()):
+        if found := re.fullmatch(r"(\S+)\s+(in|notin)\s+\(([^)]*)\)", requirement):
+            key, operator, values = found[1], found[2], {v.strip() for v in found[3].split(",")}
+            checks.append((lambda k, vs: lambda labels: labels.get(k) in vs)(key, values) if operator == "in" else
+                          (lambda k, vs: lambda labels: labels.get(k) not in vs)(key, values))
+        elif "!=" in requirement:
+            key, value = requirement.split("!=", 1)
+            checks.append((lambda k, v: lambda labels: labels.get(k) != v)(key, value))
+        elif "=" in requirement:
+            key, value = requirement.replace("==", "=").split("=", 1)
+            checks.append((lambda k, v: lambda labels: labels.get(k) == v)(key, value))
+        elif requirement.startswith("!"):
+            checks.append((lambda k: lambda labels: k not in labels)(requirement[1:]))
+        else:
+            checks.append((lambda k: lambda labels: k in labels)(requirement))
+    return lambda labels: all(check(labels) for check in checks)
 
 
 def _content(obj: dict[str, Any]) -> dict[str, Any]:
