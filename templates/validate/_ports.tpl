@@ -1,0 +1,84 @@
+{{/*
+symmetric-routing.validate.ports: each VRF's routing table, ports and routes, the parts of
+its NodeNetworkConfigurationPolicy, as a JSON list of messages. Takes the context of
+templates/validate/values.yaml (root, v, fullname, vrfs).
+*/}}
+{{- define "symmetric-routing.validate.ports" -}}
+{{- $errors := list }}
+{{- $v := .v }}
+{{- $vrfs := .vrfs }}
+{{- $tables := dict }}
+{{- $portOwners := dict }}
+{{- range $vrfName, $vrf := $vrfs }}
+{{- $at := printf "vrfs.%s" $vrfName }}
+{{- $ports := $vrf.ports | default dict }}
+{{- $table := toString (int64 $vrf.tableId) }}
+{{- if hasKey $tables $table }}
+{{- $errors = append $errors (printf "%s.tableId: table %s is already the table of %s; give each VRF its own table id" $at $table (get $tables $table)) }}
+{{- end }}
+{{- $_ := set $tables $table $at }}
+{{- /* RT_TABLE_DEFAULT/MAIN/LOCAL and 252 (RT_TABLE_COMPAT): linux include/uapi/linux/rtnetlink.h */}}
+{{- if and (ge (int64 $vrf.tableId) 252) (le (int64 $vrf.tableId) 255) }}
+{{- $errors = append $errors (printf "%s.tableId: %s is reserved: 252-255 are the kernel's own tables (253 default, 254 main, 255 local); pick another id" $at $table) }}
+{{- end }}
+{{- if and (eq $v.platform "openshift") (ge (int64 $vrf.tableId) 1000) }}
+{{- $errors = append $errors (printf "%s.tableId: %s is 1000 or more, which the chart keeps off OpenShift VRFs (the range above is left to the platform); pick a table id below 1000, or set platform: kubernetes off OpenShift" $at $table) }}
+{{- end }}
+{{- if empty $ports }}
+{{- $errors = append $errors (printf "%s.ports: a VRF needs at least one port, the interface it takes over, e.g. `ports: {ens4: {ipv4: [192.168.130.130/24]}}`" $at) }}
+{{- end }}
+{{- if hasKey $ports $vrfName }}
+{{- $errors = append $errors (printf "%s.ports.%s: a port cannot have the VRF's own name; rename the VRF (e.g. %svrf)" $at $vrfName $vrfName) }}
+{{- end }}
+{{- range $portName, $port := $ports }}
+{{- $portAt := printf "%s.ports.%s" $at $portName }}
+{{- $members := list $portName }}
+{{- $type := $port.type | default "ethernet" }}
+{{- if and (eq $type "vlan") (not $port.vlan) }}
+{{- $errors = append $errors (printf "%s: type vlan needs `vlan: {baseInterface: <nic>, id: <1-4094>}`" $portAt) }}
+{{- end }}
+{{- if and (ne $type "vlan") $port.vlan }}
+{{- $errors = append $errors (printf "%s.vlan: only a port of type vlan takes a vlan block; set `type: vlan` or remove it" $portAt) }}
+{{- end }}
+{{- if and (eq $type "bond") (not $port.bond) }}
+{{- $errors = append $errors (printf "%s: type bond needs `bond: {mode: <mode>, ports: [<nic>, ...]}`" $portAt) }}
+{{- end }}
+{{- if and (ne $type "bond") $port.bond }}
+{{- $errors = append $errors (printf "%s.bond: only a port of type bond takes a bond block; set `type: bond` or remove it" $portAt) }}
+{{- end }}
+{{- if and (eq $type "bond") $port.bond }}
+{{- $members = concat $members $port.bond.ports }}
+{{- end }}
+{{- range $members }}
+{{- if hasKey $portOwners . }}
+{{- $errors = append $errors (printf "%s: interface %s is already used by %s; an interface can belong to one VRF once" $portAt . (get $portOwners .)) }}
+{{- end }}
+{{- if hasKey $vrfs . }}
+{{- $errors = append $errors (printf "%s: interface %s is a VRF of this release; a port must be a NIC, VLAN or bond" $portAt .) }}
+{{- end }}
+{{- $_ := set $portOwners . $portAt }}
+{{- end }}
+{{- if and (eq $type "vlan") $port.vlan (hasKey $ports $port.vlan.baseInterface) }}
+{{- $errors = append $errors (printf "%s.vlan.baseInterface: %s is a port of this VRF; a VLAN's base interface stays outside the VRF" $portAt $port.vlan.baseInterface) }}
+{{- end }}
+{{- end }}
+{{- $extraNames := list }}
+{{- range (($vrf.policy | default dict).extraInterfaces | default list) }}
+{{- $extraNames = append $extraNames .name }}
+{{- end }}
+{{- range $i, $route := ($vrf.routes | default list) }}
+{{- $routeAt := printf "%s.routes[%d]" $at $i }}
+{{- if $route.nextHopInterface }}
+{{- if not (or (hasKey $ports $route.nextHopInterface) (has $route.nextHopInterface $extraNames)) }}
+{{- $errors = append $errors (printf "%s.nextHopInterface: %s is not a port of %s; use one of: %s" $routeAt $route.nextHopInterface $vrfName (keys $ports | sortAlpha | join ", ")) }}
+{{- end }}
+{{- else if gt (len $ports) 1 }}
+{{- $errors = append $errors (printf "%s.nextHopInterface: %s has several ports (%s); say which one the route leaves through" $routeAt $vrfName (keys $ports | sortAlpha | join ", ")) }}
+{{- end }}
+{{- if ne (contains ":" $route.destination) (contains ":" $route.nextHopAddress) }}
+{{- $errors = append $errors (printf "%s: destination %s and nextHopAddress %s are of different IP families" $routeAt $route.destination $route.nextHopAddress) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $errors }}
+{{- end }}
