@@ -41,9 +41,10 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- $errors = append $errors (printf "%s.communities: %q is neither a community value (1234:5678, large:1:2:3) nor a key of communities.aliases" $advAt .) }}
 {{- end }}
 {{- end }}
-{{- /* config.go bgpAdvertisementFromCR: "serviceSelectors and aggregationLength are mutually exclusive" */}}
-{{- if and $adv.serviceSelectors (or (hasKey $adv "aggregationLength") (hasKey $adv "aggregationLengthV6")) }}
-{{- $errors = append $errors (printf "%s: serviceSelectors cannot go with aggregationLength or aggregationLengthV6 (MetalLB selects services only for /32 and /128 announcements); drop one" $advAt) }}
+{{- /* config.go bgpAdvertisementFromCR and the BGPAdvertisement CRD's CEL rule:
+serviceSelectors only with the default aggregation lengths, 32 and 128 */}}
+{{- if and $adv.serviceSelectors (or (and (hasKey $adv "aggregationLength") (ne (int64 $adv.aggregationLength) 32)) (and (hasKey $adv "aggregationLengthV6") (ne (int64 $adv.aggregationLengthV6) 128))) }}
+{{- $errors = append $errors (printf "%s: serviceSelectors cannot go with aggregationLength other than 32 or aggregationLengthV6 other than 128 (MetalLB selects services only for /32 and /128 announcements); drop one" $advAt) }}
 {{- end }}
 {{- end }}
 {{- $usesPoolSelectors := false }}

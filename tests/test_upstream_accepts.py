@@ -1,0 +1,128 @@
+"""Values that MetalLB, nmstate and OVN-Kubernetes accept render: the chart refuses no more
+than upstream does. Each case is an override of ci/seed-values.yaml and names the upstream
+code that accepts it; the rendered objects must carry the values as given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import helm
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+
+
+def render(version: str, tmp_path: Path, override: str) -> list[dict[str, Any]]:
+    later = tmp_path / "override.yaml"
+    later.write_text(override)
+    result = helm.template(version, [SEED, later])
+    assert result.returncode == 0, result.stderr
+    return list(result.documents)
+
+
+def one(documents: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    [document] = [doc for doc in documents if doc["kind"] == kind]
+    return document
+
+
+def refusal(tmp_path: Path, override: str) -> str:
+    later = tmp_path / "override.yaml"
+    later.write_text(override)
+    result = helm.template("helm3", [SEED, later])
+    assert result.returncode != 0, "rendered"
+    return result.stderr
+
+
+PEER = "vrfs: {ens4vrf: {bgpPeers: {frrviavrf: %s}}}\n"
+
+
+@pytest.mark.parametrize(("timers", "spec"), [
+    # metallb internal/config/config.go parseTimers: keepalive alone, the hold time is 3 of it
+    pytest.param("{keepaliveTime: 2m}", {"keepaliveTime": "2m"}, id="keepalive-alone"),
+    pytest.param("{keepaliveTime: 1s}", {"keepaliveTime": "1s"}, id="keepalive-alone-3s-hold"),
+    # parseTimers refuses keepalive > hold only, so equal is fine
+    pytest.param("{holdTime: 30s, keepaliveTime: 30s}", {"holdTime": "30s", "keepaliveTime": "30s"},
+                 id="keepalive-equals-hold"),
+    # parseTimers: the hold time in whole seconds is 0 or >= 3, so 0 and 3s pass
+    pytest.param("{holdTime: 0s}", {"holdTime": "0s"}, id="hold-zero"),
+    pytest.param("{holdTime: 3s}", {"holdTime": "3s"}, id="hold-3s"),
+    # the BGPPeer CRD's CEL rules on connectTime: whole seconds from 1 to 65535
+    pytest.param("{connectTime: 1s}", {"connectTime": "1s"}, id="connect-1s"),
+    pytest.param("{connectTime: 65535s}", {"connectTime": "65535s"}, id="connect-65535s"),
+    pytest.param("{connectTime: 1m}", {"connectTime": "1m"}, id="connect-1m"),
+    pytest.param("{connectTime: 1h}", {"connectTime": "1h"}, id="connect-1h"),
+    pytest.param("{connectTime: 2000ms}", {"connectTime": "2000ms"}, id="connect-2000ms"),
+])
+def test_bgp_timers_upstream_accepts_render(tmp_path: Path, timers: str, spec: dict[str, str]) -> None:
+    peer = one(render("helm3", tmp_path, PEER % timers), "BGPPeer")
+    assert {key: peer["spec"][key] for key in spec} == spec
+
+
+@pytest.mark.parametrize(("timers", "field"), [
+    pytest.param("{connectTime: 999ms}", "connectTime", id="connect-999ms"),
+    pytest.param("{connectTime: 18h12m16s}", "connectTime", id="connect-65536s"),
+    pytest.param("{holdTime: 2999ms}", "holdTime", id="hold-2999ms"),
+    pytest.param("{keepaliveTime: 999ms}", "keepaliveTime", id="keepalive-alone-2997ms-hold"),
+])
+def test_bgp_timers_just_past_the_bound_are_refused(tmp_path: Path, timers: str, field: str) -> None:
+    assert f"vrfs.ens4vrf.bgpPeers.frrviavrf.{field}: " in refusal(tmp_path, PEER % timers)
+
+
+def test_service_selectors_with_the_default_aggregation_lengths_render(tmp_path: Path) -> None:
+    """The BGPAdvertisement CRD's CEL rule and metallb internal/config/config.go
+    bgpAdvertisementFromCR allow serviceSelectors beside aggregationLength 32 and
+    aggregationLengthV6 128, the defaults."""
+    documents = render("helm3", tmp_path, """
+vrfs:
+  ens4vrf:
+    bgpAdvertisements:
+      first-adv:
+        serviceSelectors: [{matchLabels: {app: web}}]
+        aggregationLength: 32
+        aggregationLengthV6: 128
+""")
+    spec = one(documents, "BGPAdvertisement")["spec"]
+    assert (spec["aggregationLength"], spec["aggregationLengthV6"]) == (32, 128)
+    assert spec["serviceSelectors"] == [{"matchLabels": {"app": "web"}}]
+
+
+def test_service_selectors_with_another_aggregation_length_are_refused(tmp_path: Path) -> None:
+    stderr = refusal(tmp_path, """
+vrfs: {ens4vrf: {bgpAdvertisements: {first-adv: {serviceSelectors: [{matchLabels: {app: web}}], aggregationLength: 31}}}}
+""")
+    assert "vrfs.ens4vrf.bgpAdvertisements.first-adv: serviceSelectors" in stderr
+
+
+DISJOINT = """
+vrfs:
+  ens4vrf:
+    bgpPeers:
+      frrviavrf: {nodeSelectors: [{matchLabels: {rack: a}}]}
+      second:
+        myASN: 101
+        peerASN: 200
+        peerAddress: 192.168.130.2
+        nodeSelectors: [{matchLabels: {rack: b}}]
+"""
+
+
+def test_my_asn_on_disjoint_nodes_is_refused_before_metallb_0_16(tmp_path: Path) -> None:
+    """metallb v0.15.3 internal/config/validation.go DiscardNativeOnly: one myASN per VRF,
+    whatever the nodes. metallb.version defaults to 0.15."""
+    assert "MetalLB before 0.16 applies this on every node" in refusal(tmp_path, DISJOINT)
+
+
+def _schema_has_metallb_version() -> bool:
+    schema = json.loads((helm.CHART / "values.schema.json").read_text())
+    return "version" in schema["properties"]["metallb"]["properties"]
+
+
+@pytest.mark.skipif(not _schema_has_metallb_version(), reason="metallb.version is added to the schema by the multi-node change")
+def test_my_asn_on_disjoint_nodes_renders_from_metallb_0_16(tmp_path: Path) -> None:
+    """metallb v0.16.0 internal/config/validation.go checkFRRPeersCompatible: peers whose
+    nodeSelectors share no node may differ in myASN."""
+    documents = render("helm3", tmp_path, DISJOINT + "metallb: {version: \"0.16.1\"}\n")
+    assert sorted(doc["spec"]["myASN"] for doc in documents if doc["kind"] == "BGPPeer") == [100, 101]
