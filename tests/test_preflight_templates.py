@@ -134,10 +134,12 @@ def test_a_plan_too_large_for_a_configmap_is_refused(tmp_path: Any) -> None:
     import yaml
 
     vrfs = {}
-    for i in range(1000):
+    # tables 1-999 without the kernel's 252-255: OVN-Kubernetes owns 1000 and up
+    tables = [table for table in range(1, 1000) if not 252 <= table <= 255]
+    for i, table in enumerate(tables):
         third, fourth = divmod(i, 250)
         gateway = f"10.{100 + third}.{fourth}.1"
-        vrfs[f"v{i}"] = {"tableId": 1000 + i, "myASN": 64512, "ports": {f"eth{i}": {"ipv4": [f"10.{100 + third}.{fourth}.10/24"]}},
+        vrfs[f"v{i}"] = {"tableId": table, "myASN": 64512, "ports": {f"eth{i}": {"ipv4": [f"10.{100 + third}.{fourth}.10/24"]}},
                          "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": gateway}],
                          "bgpPeers": {"a": {"peerASN": 65000, "peerAddress": gateway}},
                          "addressPools": {"pool": {"addresses": [f"198.{18 + third}.{fourth}.0/28"]}},

@@ -118,6 +118,10 @@ before MetalLB 0.16 (v0.15.3 DiscardNativeOnly) the rules held whatever the node
 {{- range $key := keys $aliases }}
 {{- if not (regexMatch "^([0-9]+:[0-9]+|large:[0-9]+:[0-9]+:[0-9]+)$" (get $aliases $key | toString)) }}
 {{- $errors = append $errors (printf "communities.aliases.%s: %q is not a community value; use 1234:5678 or large:1:2:3" $key (get $aliases $key | toString)) }}
+{{- else }}
+{{- with include "symmetric-routing.communityRange" (get $aliases $key | toString) }}
+{{- $errors = append $errors (printf "communities.aliases.%s: %s" $key .) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- toJson $errors }}

@@ -7,6 +7,7 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- define "symmetric-routing.validate.pools" -}}
 {{- $errors := list }}
 {{- $aliases := .v.communities.aliases | default dict }}
+{{- $bfdProfiles := .v.bfdProfiles | default dict }}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $peers := $vrf.bgpPeers | default dict }}
@@ -39,6 +40,10 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- range ($adv.communities | default list) }}
 {{- if and (not (regexMatch "^([0-9]+:[0-9]+|large:[0-9]+:[0-9]+:[0-9]+)$" .)) (not (hasKey $aliases .)) }}
 {{- $errors = append $errors (printf "%s.communities: %q is neither a community value (1234:5678, large:1:2:3) nor a key of communities.aliases" $advAt .) }}
+{{- else }}
+{{- with include "symmetric-routing.communityRange" . }}
+{{- $errors = append $errors (printf "%s.communities: %s" $advAt .) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- /* config.go bgpAdvertisementFromCR and the BGPAdvertisement CRD's CEL rule:
@@ -53,6 +58,52 @@ serviceSelectors only with the default aggregation lengths, 32 and 128 */}}
 {{- $usesPoolSelectors = true }}
 {{- end }}
 {{- end }}
+{{- /* config.go validateBGPAdvPerPool, BGPAdvertisementsHaveCompatibleLocalPref,
+isAggrLengthDifferent: two advertisements of a pool to a common peer on common nodes with
+the same aggregation length must agree on localPref (service selectors exempt) */}}
+{{- range $keyA, $a := $advertisements }}
+{{- range $keyB, $b := $advertisements }}
+{{- if and (lt $keyA $keyB) (not $a.serviceSelectors) (not $b.serviceSelectors) (ne (int64 ($a.localPref | default 0)) (int64 ($b.localPref | default 0))) }}
+{{- $poolsA := include "symmetric-routing.advertisedPools" (dict "adv" $a "vrf" $vrf) | fromJsonArray }}
+{{- $poolsB := include "symmetric-routing.advertisedPools" (dict "adv" $b "vrf" $vrf) | fromJsonArray }}
+{{- $peersA := include "symmetric-routing.advertisedPeers" (dict "adv" $a "vrf" $vrf) | fromJsonArray }}
+{{- $peersB := include "symmetric-routing.advertisedPeers" (dict "adv" $b "vrf" $vrf) | fromJsonArray }}
+{{- $sameV4 := eq (int64 ($a.aggregationLength | default 32)) (int64 ($b.aggregationLength | default 32)) }}
+{{- $sameV6 := eq (int64 ($a.aggregationLengthV6 | default 128)) (int64 ($b.aggregationLengthV6 | default 128)) }}
+{{- $sharedPeers := false }}
+{{- range $peersA }}
+{{- if has . $peersB }}
+{{- $sharedPeers = true }}
+{{- end }}
+{{- end }}
+{{- $sharedNodes := ne (include "symmetric-routing.selectorsDisjoint" (dict "a" $a.nodeSelectors "b" $b.nodeSelectors)) "true" }}
+{{- range $poolKey := $poolsA }}
+{{- if and (has $poolKey $poolsB) (hasKey $pools $poolKey) $sharedPeers $sharedNodes }}
+{{- $addresses := (get $pools $poolKey).addresses | default list | join "," }}
+{{- $hasV6 := contains ":" $addresses }}
+{{- $hasV4 := regexMatch "(^|,)[0-9]+[.]" $addresses }}
+{{- $lengthsDiffer := or (and (not $sameV4) (not $hasV6)) (and (not $sameV6) (not $hasV4)) (and (not $sameV4) (not $sameV6)) }}
+{{- if not $lengthsDiffer }}
+{{- $errors = append $errors (printf "%s.bgpAdvertisements.%s.localPref: %d differs from %d of bgpAdvertisements.%s, which announces pool %s to the same peers and nodes with the same aggregation length; MetalLB refuses it: use one localPref, or split peers, nodeSelectors or aggregation lengths" $at $keyA (int64 ($a.localPref | default 0)) (int64 ($b.localPref | default 0)) $keyB $poolKey) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* config.go validateConfig: no BFD echo mode towards a peer that gets an IPv6 pool */}}
+{{- range $key, $adv := $advertisements }}
+{{- range $poolKey := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- if contains ":" ((get $pools $poolKey | default dict).addresses | default list | join ",") }}
+{{- range $peerKey := include "symmetric-routing.advertisedPeers" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- $profile := get $bfdProfiles ((get $peers $peerKey | default dict).bfdProfile | default "") | default dict }}
+{{- if $profile.echoMode }}
+{{- $errors = append $errors (printf "%s.bgpPeers.%s.bfdProfile: %s has echoMode, and bgpAdvertisements.%s announces the IPv6 pool %s to this peer, which MetalLB refuses (BFD echo is IPv4 only); turn echoMode off, or use a profile without it" $at $peerKey $peerKey $key $poolKey) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if not $usesPoolSelectors }}
 {{- range $key := keys $pools | sortAlpha }}
 {{- if not (hasKey $advertisedPools $key) }}
@@ -62,4 +113,23 @@ serviceSelectors only with the default aggregation lengths, 32 and 128 */}}
 {{- end }}
 {{- end }}
 {{- toJson $errors }}
+{{- end }}
+
+{{/*
+symmetric-routing.communityRange: for a community value of the right form, "" when its parts
+fit, else what is wrong: the parts of a standard community are uint16, those of a large one
+uint32 (metallb internal/bgp/community/community.go New).
+*/}}
+{{- define "symmetric-routing.communityRange" -}}
+{{- $large := hasPrefix "large:" . }}
+{{- $max := ternary 4294967295 65535 $large }}
+{{- $bad := list }}
+{{- range splitList ":" (trimPrefix "large:" .) }}
+{{- if gt (float64 .) (float64 $max) }}
+{{- $bad = append $bad . }}
+{{- end }}
+{{- end }}
+{{- with $bad }}
+{{- printf "%q has %s above %d, the largest part of a %s community; use parts from 0 to %d" $ (join ", " .) $max (ternary "large" "standard" $large) $max }}
+{{- end }}
 {{- end }}

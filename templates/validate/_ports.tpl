@@ -21,8 +21,21 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- if and (ge (int64 $vrf.tableId) 252) (le (int64 $vrf.tableId) 255) }}
 {{- $errors = append $errors (printf "%s.tableId: %s is reserved: 252-255 are the kernel's own tables (253 default, 254 main, 255 local); pick another id" $at $table) }}
 {{- end }}
-{{- if and (eq $v.platform "openshift") (ge (int64 $vrf.tableId) 1000) }}
-{{- $errors = append $errors (printf "%s.tableId: %s is 1000 or more, which the chart keeps off OpenShift VRFs (the range above is left to the platform); pick a table id below 1000, or set platform: kubernetes off OpenShift" $at $table) }}
+{{- /* OVN-Kubernetes numbers its own tables 1000 + ifindex on every node, whatever the
+platform: ovn-org/ovn-kubernetes go-controller/pkg/util/net.go routingTableIDStart */}}
+{{- if ge (int64 $vrf.tableId) 1000 }}
+{{- $errors = append $errors (printf "%s.tableId: %s is 1000 or more, where OVN-Kubernetes puts its own routing tables (1000 + interface index); pick a table id from 1 to 999 (not 252-255)" $at $table) }}
+{{- end }}
+{{- /* OVN-Kubernetes' egress-service rules sit at 5000 (pkg/node/controllers/egressservice/
+egressservice_node.go IPRulePriority), so the main-table rules must come first; and it
+deletes every rule it did not make at the priorities it owns, 2000 and 6000
+(pkg/node/iprulemanager/ip_rule_manager.go OwnPriority; gateway_udn.go, egressip.go) */}}
+{{- $priorityAt := hasKey $vrf "mainTableRulePriority" | ternary (printf "%s.mainTableRulePriority" $at) "mainTableRulePriority" }}
+{{- $priority := int64 (hasKey $vrf "mainTableRulePriority" | ternary $vrf.mainTableRulePriority $v.mainTableRulePriority) }}
+{{- if ge $priority 5000 }}
+{{- $errors = append $errors (printf "%s: %d does not come before OVN-Kubernetes' egress-service rules at 5000, which would send the cluster's traffic into the VRF; pick a priority below 5000 (default 998)" $priorityAt $priority) }}
+{{- else if eq $priority 2000 }}
+{{- $errors = append $errors (printf "%s: 2000 is a priority OVN-Kubernetes owns and clears of other rules; pick another priority below 5000 (default 998)" $priorityAt) }}
 {{- end }}
 {{- if empty $ports }}
 {{- $errors = append $errors (printf "%s.ports: a VRF needs at least one port, the interface it takes over, e.g. `ports: {ens4: {ipv4: [192.168.130.130/24]}}`" $at) }}

@@ -110,6 +110,9 @@ def generate_site(seed: int) -> dict[str, Any]:
             if rng.random() < 0.5:
                 explicit["aggregationLength"] = 32
             advertisements["explicit"] = explicit
+            # MetalLB refuses two localPrefs for one pool, peer and aggregation length
+            # (metallb internal/config/config.go BGPAdvertisementsHaveCompatibleLocalPref)
+            advertisements["all"]["localPref"] = explicit["localPref"]
         vrf["bgpAdvertisements"] = advertisements
         egress: dict[str, Any] = {}
         for svc_index in range(rng.randint(0, 2)):
