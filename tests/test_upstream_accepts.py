@@ -126,3 +126,56 @@ def test_my_asn_on_disjoint_nodes_renders_from_metallb_0_16(tmp_path: Path) -> N
     nodeSelectors share no node may differ in myASN."""
     documents = render("helm3", tmp_path, DISJOINT + "metallb: {version: \"0.16.1\"}\n")
     assert sorted(doc["spec"]["myASN"] for doc in documents if doc["kind"] == "BGPPeer") == [100, 101]
+
+
+@pytest.mark.parametrize(("table", "refused"), [
+    (1, False), (251, False), (252, True), (255, True), (256, False), (999, False), (1000, True),
+])
+def test_table_id_boundaries(tmp_path: Path, table: int, refused: bool) -> None:
+    """252-255: the kernel's tables (linux include/uapi/linux/rtnetlink.h); 1000 and up:
+    OVN-Kubernetes' (go-controller/pkg/util/net.go routingTableIDStart)."""
+    override = f"vrfs: {{ens4vrf: {{tableId: {table}}}}}\n"
+    if refused:
+        assert f"vrfs.ens4vrf.tableId: {table} " in refusal(tmp_path, override)
+    else:
+        policy = one(render("helm3", tmp_path, override), "NodeNetworkConfigurationPolicy")
+        assert policy["spec"]["desiredState"]["interfaces"][0]["vrf"]["route-table-id"] == table
+
+
+@pytest.mark.parametrize(("override", "refused_at"), [
+    ("mainTableRulePriority: 4999\n", None),
+    ("mainTableRulePriority: 1999\n", None),
+    ("mainTableRulePriority: 5000\n", "mainTableRulePriority: 5000 "),
+    ("mainTableRulePriority: 2000\n", "mainTableRulePriority: 2000 "),
+    ("vrfs: {ens4vrf: {mainTableRulePriority: 2001}}\n", None),
+    ("vrfs: {ens4vrf: {mainTableRulePriority: 6000}}\n", "vrfs.ens4vrf.mainTableRulePriority: 6000 "),
+    # a VRF's own priority replaces the top-level one, also when that one is refused
+    ("mainTableRulePriority: 5000\nvrfs: {ens4vrf: {mainTableRulePriority: 900}}\n", None),
+])
+def test_main_table_rule_priority_boundaries(tmp_path: Path, override: str, refused_at: str | None) -> None:
+    """Below 5000, OVN-Kubernetes' egress-service rules (egressservice_node.go IPRulePriority),
+    and not 2000, a priority its iprulemanager owns (ip_rule_manager.go OwnPriority)."""
+    if refused_at:
+        assert refused_at in refusal(tmp_path, override)
+        return
+    rules = one(render("helm3", tmp_path, override), "NodeNetworkConfigurationPolicy")["spec"]["desiredState"]["route-rules"]["config"]
+    expected = int(override.split("mainTableRulePriority: ")[-1].split("}")[0])
+    assert {rule["priority"] for rule in rules} == {expected}
+
+
+@pytest.mark.parametrize("override", [
+    # metallb config.go parseCIDR: a range low-high, spaces allowed
+    "vrfs: {ens4vrf: {addressPools: {first-pool: {addresses: [192.169.10.10 - 192.169.10.20]}}}}\n",
+    # validateBGPAdvPerPool: an aggregation length equal to the pool's prefix
+    "vrfs: {ens4vrf: {addressPools: {first-pool: {addresses: [192.169.10.0/28]}}, bgpAdvertisements: {first-adv: {aggregationLength: 28}}}}\n",
+    # allocator.go: an address of the Service's own pool
+    "vrfs: {ens4vrf: {egressServices: {server1: {service: {loadBalancerIPs: [192.169.10.0]}}}}}\n",
+    # the EgressService network equal to the VRF's table, as a string
+    "vrfs: {ens4vrf: {egressServices: {server1: {network: \"2\"}}}}\n",
+    # a peer behind a route of the VRF (the seed's default route holds every IPv4 address)
+    "vrfs: {ens4vrf: {bgpPeers: {frrviavrf: {peerAddress: 10.99.0.1}}}}\n",
+    # a next hop on the port's subnet, at its last address
+    "vrfs: {ens4vrf: {routes: [{destination: 0.0.0.0/0, nextHopAddress: 192.168.130.254}]}}\n",
+])
+def test_address_cases_upstream_accepts_render(tmp_path: Path, override: str) -> None:
+    assert render("helm3", tmp_path, override)

@@ -80,6 +80,26 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- $errors = append $errors (printf "%s.passwordSecret.namespace: %s is not MetalLB's namespace (metallb.namespace: %s), where MetalLB reads Secrets; move the Secret there and drop the namespace" $peerAt .namespace $v.metallb.namespace) }}
 {{- end }}
 {{- end }}
+{{- /* a numbered peer is reached through the VRF's table: a port subnet or one of its routes */}}
+{{- with $peer.peerAddress }}
+{{- $target := include "symmetric-routing.ipBlock" . | fromJson }}
+{{- $reachable := false }}
+{{- $subnets := list }}
+{{- range $ports }}
+{{- $subnets = concat $subnets (.ipv4 | default list) (.ipv6 | default list) }}
+{{- end }}
+{{- range $vrf.routes | default list }}
+{{- $subnets = append $subnets .destination }}
+{{- end }}
+{{- range $subnets }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (include "symmetric-routing.ipBlock" . | fromJson) "b" $target)) "true" }}
+{{- $reachable = true }}
+{{- end }}
+{{- end }}
+{{- if not $reachable }}
+{{- $errors = append $errors (printf "%s.peerAddress: %s is on no port subnet and no route of %s, so the session could not leave the VRF; add a route to it under %s.routes, or fix the address" $peerAt . $vrfName $at) }}
+{{- end }}
+{{- end }}
 {{- /* the VRF the peer runs in must be one this release creates */}}
 {{- if and $peer.vrf (not (hasKey $vrfs $peer.vrf)) }}
 {{- $errors = append $errors (printf "%s.vrf: %s is not a VRF of this release, which would leave the session outside the VRFs the chart sets up; use one of: %s, or leave it unset" $peerAt $peer.vrf (keys $vrfs | sortAlpha | join ", ")) }}

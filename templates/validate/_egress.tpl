@@ -51,6 +51,32 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- $errors = append $errors (printf "%s.nodeSelector: selects %s, which OVN-Kubernetes sets only with sourceIPBy: LoadBalancerIP; select the VRF's nodes instead" $svcAt $label) }}
 {{- end }}
 {{- end }}
+{{- /* MetalLB gives a Service only addresses of the pool it names
+(metallb internal/allocator/allocator.go Assign: "is not allowed in config") */}}
+{{- $poolKey := include "symmetric-routing.egressServicePool" $ctx }}
+{{- with (get $pools $poolKey | default dict).addresses }}
+{{- $blocks := list }}
+{{- range . }}
+{{- $blocks = append $blocks (include "symmetric-routing.ipBlock" . | fromJson) }}
+{{- end }}
+{{- range $i, $ip := ($service.loadBalancerIPs | default list) }}
+{{- $inPool := false }}
+{{- range $blocks }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" . "b" (include "symmetric-routing.ipBlock" $ip | fromJson))) "true" }}
+{{- $inPool = true }}
+{{- end }}
+{{- end }}
+{{- if not $inPool }}
+{{- $errors = append $errors (printf "%s.service.loadBalancerIPs[%d]: %s is not in pool %s (%s), the only one the Service may take from; pick an address of the pool" $svcAt $i $ip $poolKey (join ", " (get $pools $poolKey).addresses)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* the EgressService's network is the routing table its traffic goes to
+(ovn-kubernetes go-controller/pkg/node/controllers/egressservice/egressservice_node.go
+adds `ip rule ... lookup <network>`); another table leaves the VRF's routes unused */}}
+{{- if and $svc.network (ne (toString $svc.network) (toString (int64 $vrf.tableId))) }}
+{{- $errors = append $errors (printf "%s.network: %s is not the table of %s (%d), so its traffic would skip the VRF's routes; drop network (it defaults to the VRF's table)" $svcAt (toString $svc.network) $vrfName (int64 $vrf.tableId)) }}
+{{- end }}
 {{- if and $service.create (empty $service.ports) }}
 {{- $errors = append $errors (printf "%s.service.ports: service.create renders a LoadBalancer Service, which needs at least one port" $svcAt) }}
 {{- end }}

@@ -6,6 +6,62 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 */}}
 {{- define "symmetric-routing.validate.pools" -}}
 {{- $errors := list }}
+{{- $cluster := .v.cluster | default dict }}
+{{- /* the port addresses of the release, to keep them out of the pools */}}
+{{- $portAddresses := list }}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- range $portName, $port := ($vrf.ports | default dict) }}
+{{- range $address := concat ($port.ipv4 | default list) ($port.ipv6 | default list) }}
+{{- $host := include "symmetric-routing.ipBlock" (first (splitList "/" $address)) | fromJson }}
+{{- $portAddresses = append $portAddresses (dict "block" $host "at" (printf "vrfs.%s.ports.%s" $vrfName $portName) "address" $address) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $seen := list }}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- $families := dict }}
+{{- range ($vrf.ports | default dict) }}
+{{- if .ipv4 }}{{ $_ := set $families "4" true }}{{ end }}
+{{- if .ipv6 }}{{ $_ := set $families "6" true }}{{ end }}
+{{- end }}
+{{- range $key, $pool := ($vrf.addressPools | default dict) }}
+{{- range $i, $address := ($pool.addresses | default list) }}
+{{- $addressAt := printf "vrfs.%s.addressPools.%s.addresses[%d]" $vrfName $key $i }}
+{{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- $family := toString $block.family }}
+{{- /* config.go parseCIDR: "start IP is after the end IP" */}}
+{{- if gt $block.first $block.last }}
+{{- $errors = append $errors (printf "%s: range %s starts after its end; write it low-high" $addressAt $address) }}
+{{- else }}
+{{- /* config.go poolsFor: "CIDR ... overlaps with already defined CIDR" (all pools) */}}
+{{- range $seen }}
+{{- if eq (include "symmetric-routing.blocksOverlap" (dict "a" .block "b" $block)) "true" }}
+{{- $errors = append $errors (printf "%s: %s overlaps %s of %s, which MetalLB refuses; make the pools disjoint" $addressAt $address .address .at) }}
+{{- end }}
+{{- end }}
+{{- $seen = append $seen (dict "block" $block "at" $addressAt "address" $address) }}
+{{- /* a node's own address would be handed to a Service */}}
+{{- range $portAddresses }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" $block "b" .block)) "true" }}
+{{- $errors = append $errors (printf "%s: %s holds %s, the address of %s; MetalLB would hand it to a Service: keep port addresses out of the pools" $addressAt $address .address .at) }}
+{{- end }}
+{{- end }}
+{{- /* the cluster's own ranges stay the cluster's: the route rules send them to the main table */}}
+{{- range $field := list "serviceNetwork" "clusterNetwork" "masqueradeSubnet" }}
+{{- range $cidr := (get $cluster $field | default list) }}
+{{- if eq (include "symmetric-routing.blocksOverlap" (dict "a" $block "b" (include "symmetric-routing.ipBlock" $cidr | fromJson))) "true" }}
+{{- $errors = append $errors (printf "%s: %s overlaps cluster.%s %s, whose traffic never enters the VRF; pick addresses outside the cluster's ranges" $addressAt $address $field $cidr) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* the VRF announces and answers only through its ports */}}
+{{- if and $vrf.ports (not (hasKey $families $family)) }}
+{{- $errors = append $errors (printf "%s: %s is IPv%s, and no port of vrfs.%s has an IPv%s address to announce and answer it through; add one, or move the pool" $addressAt $address $family $vrfName $family) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- $aliases := .v.communities.aliases | default dict }}
 {{- $bfdProfiles := .v.bfdProfiles | default dict }}
 {{- range $vrfName, $vrf := .vrfs }}
@@ -43,6 +99,19 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- else }}
 {{- with include "symmetric-routing.communityRange" . }}
 {{- $errors = append $errors (printf "%s.communities: %s" $advAt .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* config.go validateBGPAdvPerPool: the aggregation length is no shorter than the
+prefix of a pool's CIDR (ranges are left to MetalLB) */}}
+{{- range $poolKey := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- range $address := ((get $pools $poolKey | default dict).addresses | default list) }}
+{{- if contains "/" $address }}
+{{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- $field := ternary "aggregationLengthV6" "aggregationLength" (contains ":" $address) }}
+{{- if and (hasKey $adv $field) (lt (int64 (get $adv $field)) (int64 $block.prefix)) }}
+{{- $errors = append $errors (printf "%s.%s: %d is shorter than the /%d of %s in pool %s, which MetalLB refuses; set it to %d or more" $advAt $field (int64 (get $adv $field)) (int64 $block.prefix) $address $poolKey (int64 $block.prefix)) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

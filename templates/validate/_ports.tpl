@@ -9,6 +9,7 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- $vrfs := .vrfs }}
 {{- $tables := dict }}
 {{- $portOwners := dict }}
+{{- $portAddresses := dict }}
 {{- range $vrfName, $vrf := $vrfs }}
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $ports := $vrf.ports | default dict }}
@@ -75,6 +76,20 @@ deletes every rule it did not make at the priorities it owns, 2000 and 6000
 {{- $errors = append $errors (printf "%s.vlan.baseInterface: %s is a port of this VRF; a VLAN's base interface stays outside the VRF" $portAt $port.vlan.baseInterface) }}
 {{- end }}
 {{- end }}
+{{- /* one address on two ports makes both answer for it; the kernel and nmstate take it,
+the traffic goes astray */}}
+{{- range $portName, $port := $ports }}
+{{- range $family := list "ipv4" "ipv6" }}
+{{- range $i, $address := (get $port $family | default list) }}
+{{- $addressAt := printf "%s.ports.%s.%s[%d]" $at $portName $family $i }}
+{{- $host := (include "symmetric-routing.ipBlock" $address | fromJson).address }}
+{{- if hasKey $portAddresses $host }}
+{{- $errors = append $errors (printf "%s: %s is also the address of %s; give each port its own address" $addressAt $address (get $portAddresses $host)) }}
+{{- end }}
+{{- $_ := set $portAddresses $host $addressAt }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- $extraNames := list }}
 {{- range (($vrf.policy | default dict).extraInterfaces | default list) }}
 {{- $extraNames = append $extraNames .name }}
@@ -90,6 +105,26 @@ deletes every rule it did not make at the priorities it owns, 2000 and 6000
 {{- end }}
 {{- if ne (contains ":" $route.destination) (contains ":" $route.nextHopAddress) }}
 {{- $errors = append $errors (printf "%s: destination %s and nextHopAddress %s are of different IP families" $routeAt $route.destination $route.nextHopAddress) }}
+{{- else }}
+{{- /* the next hop must be on a subnet of the port: nmstate refuses a route over a port
+whose family is off (rust/src/lib/route.rs "marked as IPv4 disabled"), and the kernel a
+gateway it cannot reach directly (net/ipv4/fib_semantics.c fib_check_nh, no onlink in nmstate) */}}
+{{- $via := $route.nextHopInterface | default (ternary (keys $ports | first) "" (eq (len $ports) 1)) }}
+{{- if hasKey $ports $via }}
+{{- $family := ternary "ipv6" "ipv4" (contains ":" $route.nextHopAddress) }}
+{{- $hop := include "symmetric-routing.ipBlock" $route.nextHopAddress | fromJson }}
+{{- $onSubnet := false }}
+{{- range (get (get $ports $via) $family | default list) }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (include "symmetric-routing.ipBlock" . | fromJson) "b" $hop)) "true" }}
+{{- $onSubnet = true }}
+{{- end }}
+{{- end }}
+{{- if not (get (get $ports $via) $family) }}
+{{- $errors = append $errors (printf "%s.nextHopAddress: %s is an %s address, and port %s has none; add an %s address to %s.ports.%s, or route through another port" $routeAt $route.nextHopAddress (ternary "IPv6" "IPv4" (eq $family "ipv6")) $via $family $at $via) }}
+{{- else if not $onSubnet }}
+{{- $errors = append $errors (printf "%s.nextHopAddress: %s is on no subnet of port %s (%s); the kernel reaches a gateway only on a directly connected subnet: fix the address, or the port's %s prefix" $routeAt $route.nextHopAddress $via (get (get $ports $via) $family | join ", ") $family) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

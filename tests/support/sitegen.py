@@ -59,7 +59,8 @@ def generate_site(seed: int) -> dict[str, Any]:
                 port["mtu"] = 9000
             ports[port_name] = port
         vrf["ports"] = ports
-        first_port = sorted(ports)[0]
+        # the port made first holds 10.<index>.0.10/24, the gateway's subnet
+        first_port = next(iter(ports))
         routes = [{"destination": "0.0.0.0/0", "nextHopAddress": f"10.{index}.0.1"}]
         if dual_stack:
             routes.append({"destination": "::/0", "nextHopAddress": f"fd00:{index}:0::1"})
