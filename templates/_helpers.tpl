@@ -415,6 +415,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "address" ($peer.peerAddress | default $peer.interface | default "")
   "myASN" (int64 (hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN))
   "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
+{{- with ($peer.passwordSecret | default dict).name }}
+{{- $_ := set (last $peers) "passwordSecret" . }}
+{{- end }}
 {{- end }}
 {{- $advertisements := list }}
 {{- range $key := keys ($vrf.bgpAdvertisements | default dict) | sortAlpha }}
@@ -457,6 +460,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "cluster" $model.networks
   "vrfs" $vrfs
   "kinds" $kinds }}
+{{- with $v.communities.aliases }}
+{{- $_ := set $plan "communities" (keys . | sortAlpha) }}
+{{- end }}
 {{- toJson $plan }}
 {{- end }}
 
