@@ -10,17 +10,22 @@ from typing import Any
 
 import pytest
 
-from tests.support import helm
+from tests.support import helm, kubeschema
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 
 
 def render(version: str, tmp_path: Path, override: str) -> list[dict[str, Any]]:
+    """The documents of the seed site with the override, each valid for the API server
+    (strict schema and CEL rules, tests/support/kubeschema.py)."""
     later = tmp_path / "override.yaml"
     later.write_text(override)
     result = helm.template(version, [SEED, later])
     assert result.returncode == 0, result.stderr
-    return list(result.documents)
+    documents = list(result.documents)
+    for doc in documents:
+        assert kubeschema.validate(doc, kubeschema.NEWEST_KUBERNETES) == [], f"{doc['kind']}/{doc['metadata']['name']}"
+    return documents
 
 
 def one(documents: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -178,4 +183,15 @@ def test_main_table_rule_priority_boundaries(tmp_path: Path, override: str, refu
     "vrfs: {ens4vrf: {routes: [{destination: 0.0.0.0/0, nextHopAddress: 192.168.130.254}]}}\n",
 ])
 def test_address_cases_upstream_accepts_render(tmp_path: Path, override: str) -> None:
+    assert render("helm3", tmp_path, override)
+
+
+@pytest.mark.parametrize("override", [
+    # 15 characters, the kernel's IFNAMSIZ - 1 (linux net/core/dev.c dev_valid_name)
+    "vrfs: {ens4vrf: {ports: {ens4: null, eno_1.2-3abcdef: {ipv4: [192.168.130.130/24]}}}}\n",
+    "vrfs: {ens4vrf: null, abcdefghij.k-5: {tableId: 5, myASN: 100, ports: {ens5: {ipv4: [192.168.5.10/24]}}}}\n",
+    # 63 characters, a DNS label (apimachinery pkg/util/validation IsDNS1123Label)
+    "vrfs: {ens4vrf: {addressPools: {first-pool: null, " + "p" * 63 + ": {addresses: [192.169.10.0/32]}}}}\n",
+])
+def test_keys_at_their_longest_render(tmp_path: Path, override: str) -> None:
     assert render("helm3", tmp_path, override)
