@@ -542,7 +542,7 @@ metadata:
   {{- include "symmetric-routing.metadata" (dict "root" $root "name" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name | trunc 63 | trimSuffix "-") "namespace" $root.Release.Namespace "component" .component "annotations" (include "symmetric-routing.hookAnnotations" (dict "hooks" .hooks "weight" .weight))) | nindent 2 }}
 spec:
   backoffLimit: {{ $root.Values.hooks.backoffLimit }}
-  activeDeadlineSeconds: {{ .deadline }}
+  activeDeadlineSeconds: {{ int64 .deadline }}
   template:
     metadata:
       labels:
@@ -579,8 +579,9 @@ tolerations:
 securityContext:
   runAsNonRoot: true
   {{- if ne $root.Values.platform "openshift" }}
-  runAsUser: {{ $settings.runAsUser }}
-  runAsGroup: {{ $settings.runAsUser }}
+  {{- /* int64: Helm reads numbers as floats, which print as 1e+09 */}}
+  runAsUser: {{ int64 $settings.runAsUser }}
+  runAsGroup: {{ int64 $settings.runAsUser }}
   {{- end }}
   seccompProfile:
     type: RuntimeDefault
@@ -596,8 +597,8 @@ containers:
       - {{ . }}
       {{- end }}
       - --plan={{ $mount }}/plan.json
-      - --request-timeout={{ $settings.requestTimeoutSeconds }}
-      - --deadline={{ $settings.retryDeadlineSeconds }}
+      - --request-timeout={{ int64 $settings.requestTimeoutSeconds }}
+      - --deadline={{ int64 $settings.retryDeadlineSeconds }}
     env:
       - name: PYTHONPATH
         value: {{ $mount }}

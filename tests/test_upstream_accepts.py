@@ -195,3 +195,41 @@ def test_address_cases_upstream_accepts_render(tmp_path: Path, override: str) ->
 ])
 def test_keys_at_their_longest_render(tmp_path: Path, override: str) -> None:
     assert render("helm3", tmp_path, override)
+
+
+def test_large_integers_render_as_integers(tmp_path: Path) -> None:
+    """Helm reads numbers as floats, which print as 1e+09; the hook pods' integers go through
+    int64 (runAsUser is an int32 user id: apimachinery pkg/util/validation IsValidUserID)."""
+    documents = render("helm3", tmp_path, "platform: kubernetes\nhooks: {runAsUser: 2147483647, "
+                       "activeDeadlineSeconds: 1000000, requestTimeoutSeconds: 1000000, retryDeadlineSeconds: 2000000}\n")
+    [job] = [doc for doc in documents if doc["kind"] == "Job" and doc["metadata"]["name"].endswith("-preflight")]
+    assert job["spec"]["activeDeadlineSeconds"] == 1000000
+    pod = job["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == 2147483647
+    assert {"--request-timeout=1000000", "--deadline=2000000"} <= set(pod["containers"][0]["command"])
+
+
+@pytest.mark.parametrize(("override", "path"), [
+    ("platform: kubernetes\nhooks: {runAsUser: 2147483648}\n", "/hooks/runAsUser"),
+    ("hooks: {activeDeadlineSeconds: 2147483648}\n", "/hooks/activeDeadlineSeconds"),
+    # NNCP maxUnavailable is an IntOrString, an int32 (apimachinery pkg/util/intstr)
+    ("vrfs: {ens4vrf: {policy: {maxUnavailable: 2147483648}}}\n", "/vrfs/ens4vrf/policy/maxUnavailable"),
+])
+def test_integers_beyond_int32_are_refused_at_their_path(tmp_path: Path, override: str, path: str) -> None:
+    assert f"at '{path}'" in refusal(tmp_path, override)
+
+
+@pytest.mark.parametrize("override", [
+    # apimachinery pkg/util/validation/validation.go: qualified names, label values (empty too)
+    "commonLabels: {example.com/team: payments, team_2: '', a.b-c: A.b_c-9}\n",
+    # kubernetes pkg/apis/core/validation/validation.go ValidateTolerations
+    "hooks: {tolerations: [{operator: Exists}, {key: node-role.kubernetes.io/infra, operator: Equal, value: 'true', "
+    "effect: NoSchedule}, {key: k, operator: Exists, effect: NoExecute, tolerationSeconds: 30}]}\n",
+    # apimachinery pkg/api/resource/quantity.go
+    "hooks: {resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 0.5, memory: 1e9}}}\n",
+    # ValidateService: several named ports, one port number on two protocols, a named targetPort
+    "vrfs: {ens4vrf: {egressServices: {server1: {service: {create: true, ports: [{port: 53, name: dns, protocol: UDP}, "
+    "{port: 53, name: dns-tcp}, {port: 80, name: http, targetPort: web-8080}]}}}}}\n",
+])
+def test_kubernetes_field_forms_the_api_accepts_render(tmp_path: Path, override: str) -> None:
+    assert render("helm3", tmp_path, override)

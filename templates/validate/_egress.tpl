@@ -77,6 +77,25 @@ adds `ip rule ... lookup <network>`); another table leaves the VRF's routes unus
 {{- if and $svc.network (ne (toString $svc.network) (toString (int64 $vrf.tableId))) }}
 {{- $errors = append $errors (printf "%s.network: %s is not the table of %s (%d), so its traffic would skip the VRF's routes; drop network (it defaults to the VRF's table)" $svcAt (toString $svc.network) $vrfName (int64 $vrf.tableId)) }}
 {{- end }}
+{{- /* kubernetes pkg/apis/core/validation/validation.go ValidateService: each port a name
+when there are several, names unique, port and protocol unique */}}
+{{- $ports := $service.ports | default list }}
+{{- $portNames := dict }}
+{{- $portKeys := dict }}
+{{- range $i, $port := $ports }}
+{{- $portAt := printf "%s.service.ports[%d]" $svcAt $i }}
+{{- if and (gt (len $ports) 1) (not $port.name) }}
+{{- $errors = append $errors (printf "%s.name: a Service with several ports needs a name on each; add one, e.g. name: port-%d" $portAt (int64 $port.port)) }}
+{{- else if and $port.name (hasKey $portNames $port.name) }}
+{{- $errors = append $errors (printf "%s.name: %q is also the name of %s; give each port its own name" $portAt $port.name (get $portNames $port.name)) }}
+{{- end }}
+{{- with $port.name }}{{ $_ := set $portNames . $portAt }}{{ end }}
+{{- $key := printf "%d/%s" (int64 $port.port) ($port.protocol | default "TCP") }}
+{{- if hasKey $portKeys $key }}
+{{- $errors = append $errors (printf "%s.port: %s is also the port of %s; one port and protocol once per Service" $portAt $key (get $portKeys $key)) }}
+{{- end }}
+{{- $_ := set $portKeys $key $portAt }}
+{{- end }}
 {{- if and $service.create (empty $service.ports) }}
 {{- $errors = append $errors (printf "%s.service.ports: service.create renders a LoadBalancer Service, which needs at least one port" $svcAt) }}
 {{- end }}
