@@ -146,7 +146,8 @@ def test_a_plan_too_large_for_a_configmap_is_refused(tmp_path: Any) -> None:
                          "bgpAdvertisements": {"adv": {}}, "egressServices": {f"svc{i}": {}}}
     site = tmp_path / "huge.yaml"
     site.write_text(yaml.safe_dump({"platform": "kubernetes", "vrfs": vrfs,
-                                    "cluster": {"serviceNetwork": ["10.96.0.0/16"], "clusterNetwork": ["10.244.0.0/16"]}}))
+                                    "cluster": {"serviceNetwork": ["10.96.0.0/16"], "clusterNetwork": ["10.244.0.0/16"],
+                                                "masqueradeSubnet": ["169.254.169.0/29"]}}))
     result = helm.template("helm3", [site])
     assert result.returncode != 0 and result.stdout == ""
     assert "too much for one ConfigMap" in result.stderr and "split the VRFs over several releases" in result.stderr
