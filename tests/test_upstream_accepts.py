@@ -227,9 +227,17 @@ def test_integers_beyond_int32_are_refused_at_their_path(tmp_path: Path, overrid
     "effect: NoSchedule}, {key: k, operator: Exists, effect: NoExecute, tolerationSeconds: 30}]}\n",
     # apimachinery pkg/api/resource/quantity.go
     "hooks: {resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 0.5, memory: 1e9}}}\n",
+    # ValidateResourceRequirements: a request equal to its limit, written another way
+    "hooks: {resources: {requests: {cpu: 500m, memory: 128Mi}, limits: {cpu: 0.5, memory: 134217728}}}\n",
     # ValidateService: several named ports, one port number on two protocols, a named targetPort
     "vrfs: {ens4vrf: {egressServices: {server1: {service: {create: true, ports: [{port: 53, name: dns, protocol: UDP}, "
     "{port: 53, name: dns-tcp}, {port: 80, name: http, targetPort: web-8080}]}}}}}\n",
 ])
 def test_kubernetes_field_forms_the_api_accepts_render(tmp_path: Path, override: str) -> None:
     assert render("helm3", tmp_path, override)
+
+
+def test_a_cpu_request_just_above_its_limit_is_refused(tmp_path: Path) -> None:
+    """kubernetes pkg/apis/core/validation/validation.go ValidateResourceRequirements."""
+    stderr = refusal(tmp_path, "hooks: {resources: {requests: {cpu: 501m}, limits: {cpu: 0.5}}}\n")
+    assert "hooks.resources.requests.cpu: 501m is above the limit 0.5" in stderr

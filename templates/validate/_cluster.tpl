@@ -18,5 +18,34 @@ procedure keeps it on the main table with a third route rule */}}
 {{- if and .vrfs (not $v.cluster.lookup) (empty $v.cluster.masqueradeSubnet) (not $v.cluster.noMasqueradeSubnet) }}
 {{- $errors = append $errors "cluster.masqueradeSubnet: empty, so the VRFs' route rules would leave out OVN-Kubernetes' masquerade subnet (OVN-Kubernetes defaults to 169.254.169.0/29 and fd69::/125, OpenShift 4.14+ uses 169.254.0.0/17 and fd69::/112); set it (`python3 -m symrouting discover --kubectl` prints it), or set cluster.noMasqueradeSubnet: true if the rule is meant to be left out" }}
 {{- end }}
+{{- /* a request above its limit: kubernetes pkg/apis/core/validation/validation.go
+ValidateResourceRequirements "must be less than or equal to ... limit" */}}
+{{- $resources := $v.hooks.resources | default dict }}
+{{- range $name := list "cpu" "memory" }}
+{{- $request := get ($resources.requests | default dict) $name }}
+{{- $limit := get ($resources.limits | default dict) $name }}
+{{- if and (toString $request) (toString $limit) }}
+{{- if gt (include "symmetric-routing.quantity" $request | float64) (include "symmetric-routing.quantity" $limit | float64) }}
+{{- $errors = append $errors (printf "hooks.resources.requests.%s: %v is above the limit %v; lower the request or raise hooks.resources.limits.%s" $name $request $limit $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- toJson $errors }}
+{{- end }}
+
+{{/*
+symmetric-routing.quantity: a Kubernetes quantity ("500m", "64Mi", "1e9", 0.5) as a plain
+number, to compare a request with its limit (apimachinery pkg/api/resource/quantity.go
+suffixes: binary Ki-Ei, decimal n u m k M G T P E, or an exponent). The schema has checked
+the form.
+*/}}
+{{- define "symmetric-routing.quantity" -}}
+{{- $text := toString . }}
+{{- $suffixes := dict "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 "n" 0.000000001 "u" 0.000001 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "P" 1000000000000000.0 "E" 1000000000000000000.0 }}
+{{- $suffix := regexFind "([KMGTPE]i|[numkMGTPE])$" $text }}
+{{- if and $suffix (not (regexMatch "[eE][+-]?[0-9]+$" $text)) }}
+{{- mulf (float64 (trimSuffix $suffix $text)) (get $suffixes $suffix) }}
+{{- else }}
+{{- float64 $text }}
+{{- end }}
 {{- end }}
