@@ -606,6 +606,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "address" ($peer.peerAddress | default $peer.interface | default "")
   "myASN" (int64 (hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN))
   "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
+{{- with ($peer.passwordSecret | default dict).name }}
+{{- $_ := set (last $peers) "passwordSecret" . }}
+{{- end }}
 {{- end }}
 {{- $advertisements := list }}
 {{- $narrowed := dict }}
@@ -655,6 +658,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "cluster" $model.networks
   "vrfs" $vrfs
   "kinds" $kinds }}
+{{- with $v.communities.aliases }}
+{{- $_ := set $plan "communities" (keys . | sortAlpha) }}
+{{- end }}
 {{- toJson $plan }}
 {{- end }}
 
@@ -785,7 +791,7 @@ metadata:
   {{- include "symmetric-routing.metadata" (dict "root" $root "name" (include "symmetric-routing.shortName" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name)) "namespace" $root.Release.Namespace "component" .component "annotations" $annotations) | nindent 2 }}
 spec:
   backoffLimit: {{ $root.Values.hooks.backoffLimit }}
-  activeDeadlineSeconds: {{ .deadline }}
+  activeDeadlineSeconds: {{ int64 .deadline }}
   template:
     metadata:
       {{- include "symmetric-routing.hookPodMetadata" (dict "root" $root "component" .component) | nindent 6 }}
@@ -851,8 +857,9 @@ tolerations:
 securityContext:
   runAsNonRoot: true
   {{- if ne $root.Values.platform "openshift" }}
-  runAsUser: {{ $settings.runAsUser }}
-  runAsGroup: {{ $settings.runAsUser }}
+  {{- /* int64: Helm reads numbers as floats, which print as 1e+09 */}}
+  runAsUser: {{ int64 $settings.runAsUser }}
+  runAsGroup: {{ int64 $settings.runAsUser }}
   {{- end }}
   seccompProfile:
     type: RuntimeDefault
@@ -868,8 +875,8 @@ containers:
       - {{ . }}
       {{- end }}
       - --plan={{ $mount }}/plan.json
-      - --request-timeout={{ $settings.requestTimeoutSeconds }}
-      - --deadline={{ $settings.retryDeadlineSeconds }}
+      - --request-timeout={{ int64 $settings.requestTimeoutSeconds }}
+      - --deadline={{ int64 $settings.retryDeadlineSeconds }}
     env:
       - name: PYTHONPATH
         value: {{ $mount }}

@@ -38,7 +38,8 @@ def site(services: int, *, version: str, shared_pool: bool, network: int = 0) ->
                                  "service": {"create": True, "ports": [{"port": 80}]}}
     return {
         "metallb": {"version": version},
-        "cluster": {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.128.0.0/14"]},
+        "cluster": {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.128.0.0/14"],
+                    "masqueradeSubnet": ["169.254.0.0/17"]},
         "vrfs": {"shop": {
             "tableId": 30, "myASN": 64520,
             "policy": {"nodeSelector": {"node-role.kubernetes.io/worker": ""}},

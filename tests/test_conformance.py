@@ -66,6 +66,43 @@ def test_int_or_string_and_preserved_fields_are_honoured() -> None:
     assert kubeschema.validate(policy, kubeschema.NEWEST_KUBERNETES) != []
 
 
+@pytest.mark.parametrize(("kind", "change", "message"), [
+    # nmstate.io_nodenetworkconfigurationpolicies CEL: format.qualifiedName() (kubernetes
+    # apiserver pkg/cel/library/format.go, apimachinery pkg/util/validation IsQualifiedName)
+    ("NodeNetworkConfigurationPolicy", lambda o: o["spec"].update(nodeSelector={"ä": "x"}),
+     "nodeSelector keys must be valid qualified names"),
+    ("NodeNetworkConfigurationPolicy", lambda o: o["spec"].update(nodeSelector={"Example.com/x": "y"}),
+     "nodeSelector keys must be valid qualified names"),
+    # metallb.io_bgppeers CEL on connectTime: whole seconds, 1 to 65535 (standard CEL duration)
+    ("BGPPeer", lambda o: o["spec"].update(connectTime="1500ms"), "connect time should contain a whole number of seconds"),
+    ("BGPPeer", lambda o: o["spec"].update(connectTime="500ms"), "connect time should be between 1 seconds to 65535"),
+    ("BGPPeer", lambda o: o["spec"].update(connectTime="18h12m16s"), "connect time should be between 1 seconds to 65535"),
+    # metallb.io_bgpadvertisements CEL: serviceSelectors only with the default aggregation lengths
+    ("BGPAdvertisement", lambda o: o["spec"].update(serviceSelectors=[{"matchLabels": {"a": "b"}}], aggregationLength=24),
+     "serviceSelectors and aggregationLength are mutually exclusive"),
+])
+def test_cel_rules_of_the_crds_bite(kind: str, change: Any, message: str) -> None:
+    obj = copy.deepcopy(next(o for _, o in RENDERED if o["kind"] == kind))
+    change(obj)
+    problems = kubeschema.validate(obj, kubeschema.NEWEST_KUBERNETES)
+    assert any(problem.startswith(message) for problem in problems), problems
+
+
+@pytest.mark.parametrize(("kind", "change"), [
+    ("NodeNetworkConfigurationPolicy", lambda o: o["spec"].update(nodeSelector={"example.com/x_y.z": "", "a": "b"})),
+    ("BGPPeer", lambda o: o["spec"].update(connectTime="1m")),
+    ("BGPPeer", lambda o: o["spec"].update(connectTime="65535s")),
+    # a transition rule (self == oldSelf) is not evaluated on create
+    ("BGPPeer", lambda o: o["spec"].update(enableGracefulRestart=True)),
+    ("BGPAdvertisement", lambda o: o["spec"].update(serviceSelectors=[{"matchLabels": {"a": "b"}}], aggregationLength=32,
+                                                   aggregationLengthV6=128)),
+])
+def test_cel_rules_pass_what_the_api_server_accepts(kind: str, change: Any) -> None:
+    obj = copy.deepcopy(next(o for _, o in RENDERED if o["kind"] == kind))
+    change(obj)
+    assert kubeschema.validate(obj, kubeschema.NEWEST_KUBERNETES) == []
+
+
 def test_a_kind_without_schema_fails() -> None:
     with pytest.raises(LookupError, match="no CRD"):
         kubeschema.validate({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}, "1.29.0")

@@ -151,17 +151,20 @@ def test_a_plan_too_large_for_a_configmap_is_refused(tmp_path: Any) -> None:
     import yaml
 
     vrfs = {}
-    for i in range(1000):
+    # tables 1-999 without the kernel's 252-255: OVN-Kubernetes owns 1000 and up
+    tables = [table for table in range(1, 1000) if not 252 <= table <= 255]
+    for i, table in enumerate(tables):
         third, fourth = divmod(i, 250)
         gateway = f"10.{100 + third}.{fourth}.1"
-        vrfs[f"v{i}"] = {"tableId": 1000 + i, "myASN": 64512, "policy": {"nodeSelector": {"vrf": f"v{i}"}}, "ports": {f"eth{i}": {"ipv4": [f"10.{100 + third}.{fourth}.10/24"]}},
+        vrfs[f"v{i}"] = {"tableId": table, "myASN": 64512, "policy": {"nodeSelector": {"vrf": f"v{i}"}}, "ports": {f"eth{i}": {"ipv4": [f"10.{100 + third}.{fourth}.10/24"]}},
                          "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": gateway}],
                          "bgpPeers": {"a": {"peerASN": 65000, "peerAddress": gateway}},
                          "addressPools": {"pool": {"addresses": [f"198.{18 + third}.{fourth}.0/28"]}},
                          "bgpAdvertisements": {"adv": {}}, "egressServices": {f"svc{i}": {}}}
     site = tmp_path / "huge.yaml"
     site.write_text(yaml.safe_dump({"platform": "kubernetes", "vrfs": vrfs,
-                                    "cluster": {"serviceNetwork": ["10.96.0.0/16"], "clusterNetwork": ["10.244.0.0/16"]}}))
+                                    "cluster": {"serviceNetwork": ["10.96.0.0/16"], "clusterNetwork": ["10.244.0.0/16"],
+                                                "masqueradeSubnet": ["169.254.169.0/29"]}}))
     result = helm.template("helm3", [site])
     assert result.returncode != 0 and result.stdout == ""
     assert "too much for one ConfigMap" in result.stderr and "split the VRFs over several releases" in result.stderr

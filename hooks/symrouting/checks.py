@@ -16,6 +16,7 @@ from symrouting.plan import Plan
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 VRF_BACKENDS = ("frr", "frr-k8s")
 SHOWN_NODES = 5
+BASIC_AUTH = "kubernetes.io/basic-auth"
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,51 @@ def check_pool_overlaps(plan: Plan, facts: Facts) -> Result:
     return Result(name, PASS, f"pools overlap neither the cluster's ranges nor {len(facts.pools)} other pool(s)")
 
 
+def check_peer_secrets(plan: Plan, facts: Facts) -> Result:
+    """MetalLB takes a peer's password from a kubernetes.io/basic-auth Secret of its own
+    namespace, waits while it is missing and refuses another type (metallb
+    internal/config/config.go passwordFromSecretForPeer)."""
+    name = "peer-secrets"
+    wanted = {peer.password_secret: f"vrfs.{vrf.name} peer {peer.name}"
+              for vrf in plan.vrfs for peer in vrf.peers if peer.password_secret}
+    if not wanted:
+        return Result(name, SKIP, "no peer names a passwordSecret")
+    if facts.secrets is None:
+        return Result(name, FAIL, "could not read the peers' Secrets", (facts.unreadable.get("secrets", ""),))
+    problems = []
+    for secret, user in sorted(wanted.items()):
+        kind = facts.secrets.get(secret)
+        if kind is None:
+            problems.append(f"{user}: Secret {plan.metallb_namespace}/{secret} does not exist")
+        elif kind != BASIC_AUTH:
+            problems.append(f"{user}: Secret {plan.metallb_namespace}/{secret} is of type {kind}, not {BASIC_AUTH}")
+    if problems:
+        return Result(name, FAIL, "password Secrets that MetalLB cannot use", tuple(problems),
+                      f"create each as `kubectl -n {plan.metallb_namespace} create secret generic <name> "
+                      f"--type={BASIC_AUTH} --from-literal=password=<password>`, or set the peer's password value instead (the chart makes the Secret)")
+    return Result(name, PASS, f"{len(wanted)} password Secret(s) exist with type {BASIC_AUTH}")
+
+
+def check_community_aliases(plan: Plan, facts: Facts) -> Result:
+    """MetalLB reads every Community of its namespace into one table of aliases and stops
+    on a name defined twice (metallb internal/config/config.go communitiesFromCrs:
+    "duplicate definition of community")."""
+    name = "communities"
+    if not plan.communities:
+        return Result(name, SKIP, "the release defines no community aliases")
+    if facts.communities is None:
+        return Result(name, FAIL, "could not read the Communities", (facts.unreadable.get("communities", ""),))
+    ours = set(plan.communities)
+    clashes = [f"communities.aliases.{alias}: also defined by Community {other.name}"
+               + (f" of release {other.owner}" if other.owner else "")
+               for other in facts.communities for alias in other.aliases if alias in ours]
+    if clashes:
+        return Result(name, FAIL, "community aliases that another Community already defines", tuple(sorted(clashes)),
+                      "rename the alias under communities.aliases (and where bgpAdvertisements use it), "
+                      "e.g. with the tenant's name as a prefix")
+    return Result(name, PASS, f"no other Community ({len(facts.communities)} read) defines these aliases")
+
+
 def check_routing_via_host(plan: Plan, facts: Facts) -> Result:
     name = "routing-via-host"
     network_mode = [f"{s.namespace}/{s.name}" for vrf in plan.vrfs for s in vrf.egress_services if s.source_ip_by == "Network"]
@@ -290,6 +336,8 @@ CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "node-selectors": check_node_selectors,
     "vrf-conflicts": check_vrf_conflicts,
     "pool-overlaps": check_pool_overlaps,
+    "peer-secrets": check_peer_secrets,
+    "communities": check_community_aliases,
     "routing-via-host": check_routing_via_host,
     "metallb-mode": check_metallb_mode,
     "metallb-version": check_metallb_version,

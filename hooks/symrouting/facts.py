@@ -49,6 +49,15 @@ class ForeignPeer:
     vrf: str
 
 
+@dataclass(frozen=True)
+class ForeignCommunity:
+    """A MetalLB Community of another release (or of no release) and its alias names."""
+
+    name: str
+    owner: str
+    aliases: tuple[str, ...]
+
+
 @dataclass
 class Facts:
     service_network: Sourced | None = None
@@ -60,6 +69,9 @@ class Facts:
     policies: tuple[ForeignPolicy, ...] | None = None
     pools: tuple[ForeignPool, ...] | None = None
     peers: tuple[ForeignPeer, ...] | None = None
+    # The Secrets the release's peers name, by name: their type, or None when missing.
+    secrets: dict[str, str | None] | None = None
+    communities: tuple[ForeignCommunity, ...] | None = None
     metallb_mode: str | None = None
     metallb_mode_source: str = ""
     missing_kinds: tuple[Kind, ...] | None = None

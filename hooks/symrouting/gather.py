@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from symrouting.api import ApiError, Transport
-from symrouting.facts import Facts, ForeignPeer, ForeignPolicy, ForeignPool, Node, Sourced
+from symrouting.facts import Facts, ForeignCommunity, ForeignPeer, ForeignPolicy, ForeignPool, Node, Sourced
 from symrouting.plan import Kind, Plan
 
 T = TypeVar("T")
@@ -172,6 +172,22 @@ def _peer(item: dict[str, Any]) -> ForeignPeer:
     return ForeignPeer(str(meta["name"]), owner_of(meta), str((item.get("spec") or {}).get("vrf") or ""))
 
 
+def _community(item: dict[str, Any]) -> ForeignCommunity:
+    meta = item["metadata"]
+    aliases = tuple(str(entry["name"]) for entry in (item.get("spec") or {}).get("communities") or [])
+    return ForeignCommunity(str(meta["name"]), owner_of(meta), aliases)
+
+
+def read_secrets(transport: Transport, plan: Plan) -> dict[str, str | None]:
+    """The type of each Secret a peer names, None where it is missing."""
+    names = sorted({peer.password_secret for vrf in plan.vrfs for peer in vrf.peers if peer.password_secret})
+    found: dict[str, str | None] = {}
+    for name in names:
+        secret = transport.get(f"/api/v1/namespaces/{plan.metallb_namespace}/secrets/{urllib.parse.quote(name)}")
+        found[name] = None if secret is None else str(secret.get("type") or "Opaque")
+    return found
+
+
 def read_kinds(transport: Transport, plan: Plan) -> tuple[Kind, ...]:
     missing = []
     for kind in plan.kinds:
@@ -237,6 +253,14 @@ def gather(transport: Transport, plan: Plan) -> Facts:
                         _peer, facts.malformed)
         facts.peers = tuple(p for p in found or [] if p.vrf and not plan.owns(p.owner))
 
+    def secrets() -> None:
+        facts.secrets = read_secrets(transport, plan)
+
+    def communities() -> None:
+        found = collect(transport, f"/apis/metallb.io/v1beta1/namespaces/{plan.metallb_namespace}/communities",
+                        _community, facts.malformed)
+        facts.communities = tuple(c for c in found or [] if not plan.owns(c.owner))
+
     def kinds() -> None:
         facts.missing_kinds = read_kinds(transport, plan)
 
@@ -248,4 +272,8 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     attempt("peers", peers)
     attempt("metallb", lambda: read_metallb_mode(transport, plan, facts))
     attempt("metallb-version", lambda: read_service_selectors(transport, facts))
+    if any(peer.password_secret for vrf in plan.vrfs for peer in vrf.peers):
+        attempt("secrets", secrets)
+    if plan.communities:
+        attempt("communities", communities)
     return facts

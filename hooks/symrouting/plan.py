@@ -18,6 +18,8 @@ class Peer:
     address: str  # peerAddress, or the interface of an unnumbered session
     my_asn: int
     peer_asn: str  # the number, or "internal"/"external" for dynamicASN
+    # The existing Secret of the MD5 password (passwordSecret.name), which MetalLB reads.
+    password_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class Plan:
     kinds: tuple[Kind, ...] = field(default_factory=tuple)
     # metallb.version of the values: which MetalLB the release was rendered for.
     metallb_version: str = ""
+    # The release's community alias names (communities.aliases keys).
+    communities: tuple[str, ...] = ()
 
     def owns(self, owner: str) -> bool:
         """Whether an object's owner ("<namespace>/<release>") is this release."""
@@ -142,7 +146,8 @@ def parse_plan(data: Any) -> Plan:
                 policies=tuple(Policy(str(p["name"]), _labels(p.get("nodeSelector")), dict(p.get("desiredState") or {}),
                                       str(p.get("node") or "")) for p in vrf["policies"]),
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses")) for p in vrf.get("pools", [])),
-                peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")))
+                peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),
+                                 str(p.get("passwordSecret", "")))
                             for p in vrf.get("peers", [])),
                 advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
                                                    _strings(a.get("peers", []), "advertisement peers"))
@@ -166,6 +171,7 @@ def parse_plan(data: Any) -> Plan:
             vrfs=vrfs,
             kinds=tuple(Kind(str(k["group"]), str(k["version"]), str(k["kind"])) for k in data.get("kinds", [])),
             metallb_version=str(data.get("metallbVersion") or ""),
+            communities=_strings(data.get("communities", []), "communities"),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, PlanError):

@@ -40,7 +40,8 @@ def statuses(plan: Plan, facts: Facts) -> dict[str, str]:
 def test_a_healthy_cluster_passes_every_check() -> None:
     assert statuses(make_plan(), make_facts()) == {
         "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "vrf-conflicts": "pass",
-        "pool-overlaps": "pass", "routing-via-host": "skip", "metallb-mode": "pass", "metallb-version": "skip"}
+        "pool-overlaps": "pass", "peer-secrets": "skip", "communities": "skip", "routing-via-host": "skip",
+        "metallb-mode": "pass", "metallb-version": "skip"}
 
 
 def test_missing_cidr_fails_with_the_values_lines_to_add() -> None:
@@ -188,3 +189,26 @@ def test_skips_and_warnings_as_failures() -> None:
     assert next(r for r in results if r.check == "crds").status == "skip"
     assert not checks.failed(results, warnings_fail=False)
     assert checks.failed(results, warnings_fail=True)
+
+
+def test_peer_secrets_are_read_only_when_a_peer_names_one() -> None:
+    """metallb internal/config/config.go passwordFromSecretForPeer wants kubernetes.io/basic-auth."""
+    [vrf] = make_plan().vrfs
+    peer = replace(vrf.peers[0], password_secret="md5")
+    plan = make_plan(vrfs=(replace(vrf, peers=(peer,)),))
+    assert checks.check_peer_secrets(plan, make_facts()).status == "fail"  # not read: no verdict of pass
+    assert checks.check_peer_secrets(plan, make_facts(secrets={"md5": "kubernetes.io/basic-auth"})).status == "pass"
+    result = checks.check_peer_secrets(plan, make_facts(secrets={"md5": "kubernetes.io/tls"}))
+    assert result.status == "fail" and "create secret generic" in result.fix
+
+
+def test_community_aliases_clash_only_with_the_same_name() -> None:
+    """metallb internal/config/config.go communitiesFromCrs: "duplicate definition of community"."""
+    from symrouting.facts import ForeignCommunity
+    plan = make_plan(communities=("no-export", "gold"))
+    other = ForeignCommunity("blue", "blue/blue", ("no-export-2", "silver"))
+    assert checks.check_community_aliases(plan, make_facts(communities=(other,))).status == "pass"
+    clash = ForeignCommunity("blue", "blue/blue", ("gold",))
+    result = checks.check_community_aliases(plan, make_facts(communities=(clash,)))
+    assert result.status == "fail"
+    assert result.details == ("communities.aliases.gold: also defined by Community blue of release blue/blue",)

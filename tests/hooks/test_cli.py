@@ -308,3 +308,53 @@ def test_multi_node_site_on_an_older_metallb_fails_before_any_node_is_touched(ru
     found = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
     assert found["metallb-version"]["status"] == "fail"
     assert "no serviceSelectors" in found["metallb-version"]["summary"]
+
+
+@pytest.mark.parametrize(("secret_type", "status", "detail"), [
+    ("kubernetes.io/basic-auth", "pass", ""),
+    ("Opaque", "fail", "Secret metallb-system/bgp-md5 is of type Opaque, not kubernetes.io/basic-auth"),
+    (None, "fail", "Secret metallb-system/bgp-md5 does not exist"),
+])
+def test_a_password_secret_must_exist_as_basic_auth(run_cli: Run, serve: Serve, tmp_path: Path,
+                                                    secret_type: str | None, status: str, detail: str) -> None:
+    """metallb internal/config/config.go passwordFromSecretForPeer: a missing Secret holds the
+    peer back, another type than kubernetes.io/basic-auth is refused."""
+    override = tmp_path / "secret.yaml"
+    override.write_text("cluster: {masqueradeSubnet: [169.254.0.0/17]}\n"
+                        "vrfs: {ens4vrf: {bgpPeers: {frrviavrf: {passwordSecret: {name: bgp-md5}}}}}\n")
+    routes = clusters.openshift(**SEED_CLUSTER)
+    if secret_type:
+        routes["/api/v1/namespaces/metallb-system/secrets/bgp-md5"] = {
+            "apiVersion": "v1", "kind": "Secret", "type": secret_type,
+            "metadata": {"name": "bgp-md5", "namespace": "metallb-system"}, "data": {"password": "c2VjcmV0"}}
+    result = run_cli("preflight", "--json", api=serve(routes), plan=render_plan([SEED, override]))
+    found = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert found["peer-secrets"]["status"] == status, result.stdout
+    assert result.returncode == (0 if status == "pass" else 1)
+    if detail:
+        assert found["peer-secrets"]["details"] == [f"vrfs.ens4vrf peer frrviavrf: {detail}"]
+
+
+def test_community_aliases_of_another_release_stop_the_install(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """metallb internal/config/config.go communitiesFromCrs: one alias name defined twice over
+    the namespace's Communities stops MetalLB's whole configuration."""
+    override = tmp_path / "aliases.yaml"
+    override.write_text("cluster: {masqueradeSubnet: [169.254.0.0/17]}\n"
+                        "communities: {aliases: {no-export: '65535:65281', mine: '64512:1'}}\n")
+    routes = clusters.openshift(**SEED_CLUSTER)
+    routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/communities"] = [
+        {"apiVersion": "metallb.io/v1beta1", "kind": "Community",
+         "metadata": {"name": "blue-communities", "namespace": "metallb-system",
+                      "annotations": clusters.release_annotations("blue/blue")},
+         "spec": {"communities": [{"name": "no-export", "value": "65535:65281"}, {"name": "theirs", "value": "1:1"}]}},
+        {"apiVersion": "metallb.io/v1beta1", "kind": "Community",
+         "metadata": {"name": "ours", "namespace": "metallb-system",
+                      "annotations": clusters.release_annotations(f"{helm.NAMESPACE}/{helm.RELEASE}")},
+         "spec": {"communities": [{"name": "mine", "value": "64512:1"}]}},
+    ]
+    result = run_cli("preflight", "--json", api=serve(routes), plan=render_plan([SEED, override]))
+    found = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert found["communities"]["status"] == "fail"
+    assert found["communities"]["details"] == [
+        "communities.aliases.no-export: also defined by Community blue-communities of release blue/blue"]
+    assert result.returncode == 1

@@ -50,6 +50,8 @@ RULES: dict[tuple[str, str, str, str], tuple[str, str, str]] = {
     ("preflight", "metallb.io", "ipaddresspools", "list"): ("gather.py def pools", "preflight", "openshift"),
     ("preflight", "metallb.io", "bgppeers", "list"): ("gather.py def peers", "preflight", "openshift"),
     ("preflight", "metallb.io", "metallbs", "list"): ("gather.py read_metallb_mode", "preflight", "openshift"),
+    ("preflight", "metallb.io", "communities", "list"): ("gather.py def communities", "preflight", "openshift"),
+    ("preflight", "", "secrets", "get"): ("gather.py def secrets", "preflight", "openshift"),
     ("preflight", "apiextensions.k8s.io", "customresourcedefinitions", "get"): (
         "gather.py read_service_selectors", "preflight", "openshift"),
     ("cleanup", "nmstate.io", "nodenetworkconfigurationpolicies", "list"): ("cleanup.py def run", "teardown", "openshift"),

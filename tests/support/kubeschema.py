@@ -4,6 +4,7 @@ Custom kinds: the CRD's openAPIV3Schema of the served version the object names, 
 JSON Schema the way kubeconform's openapi2jsonschema does: objects with declared properties
 reject unknown fields unless x-kubernetes-preserve-unknown-fields says otherwise,
 x-kubernetes-int-or-string accepts an integer or a string, nullable admits null.
+Custom kinds also get their CRD's CEL rules (x-kubernetes-validations), in kubecel.
 Core kinds: kubernetes-validate's strict schemas for a given Kubernetes version.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import kubernetes_validate
 from jsonschema import Draft7Validator
 
-from tests.support import upstream
+from tests.support import kubecel, upstream
 
 # The Kubernetes minors the chart supports, as in Chart.yaml's kubeVersion and the README.
 OLDEST_KUBERNETES = "1.29.0"
@@ -52,7 +53,8 @@ def _crd_index() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 @cache
-def crd_validator(api_version: str, kind: str) -> Draft7Validator:
+def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
+    """The openAPIV3Schema of the CRD version an object names."""
     group, _, version = api_version.rpartition("/")
     crd = _crd_index().get((group, kind))
     if crd is None:
@@ -60,7 +62,12 @@ def crd_validator(api_version: str, kind: str) -> Draft7Validator:
     served = {v["name"]: v for v in crd["spec"]["versions"] if v.get("served")}
     if version not in served:
         raise LookupError(f"{kind}: version {version} is not served by its CRD (served: {sorted(served)})")
-    return Draft7Validator(strict_schema(served[version]["schema"]["openAPIV3Schema"]))
+    return dict(served[version]["schema"]["openAPIV3Schema"])
+
+
+@cache
+def crd_validator(api_version: str, kind: str) -> Draft7Validator:
+    return Draft7Validator(strict_schema(crd_schema(api_version, kind)))
 
 
 def is_core(api_version: str) -> bool:
@@ -77,4 +84,5 @@ def validate(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
             return [f"{error.message} at {'/'.join(map(str, error.path))}"]
         return []
     validator = crd_validator(obj["apiVersion"], obj["kind"])
-    return [f"{error.message} at /{'/'.join(map(str, error.path))}" for error in validator.iter_errors(obj)]
+    problems = [f"{error.message} at /{'/'.join(map(str, error.path))}" for error in validator.iter_errors(obj)]
+    return problems + kubecel.validate(crd_schema(obj["apiVersion"], obj["kind"]), obj)

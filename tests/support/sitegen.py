@@ -62,7 +62,8 @@ def generate_site(seed: int) -> dict[str, Any]:
         vrf["ports"] = ports
         if rng.random() < 0.4:
             per_node(vrf, rng.randint(2, 3))
-        first_port = sorted(ports)[0]
+        # the port made first holds 10.<index>.0.10/24, the gateway's subnet
+        first_port = next(iter(ports))
         routes = [{"destination": "0.0.0.0/0", "nextHopAddress": f"10.{index}.0.1"}]
         if dual_stack:
             routes.append({"destination": "::/0", "nextHopAddress": f"fd00:{index}:0::1"})
@@ -73,7 +74,8 @@ def generate_site(seed: int) -> dict[str, Any]:
         peers: dict[str, Any] = {}
         for peer_index in range(rng.randint(1, 3)):
             peer: dict[str, Any] = {}
-            if rng.random() < 0.2:
+            if rng.random() < 0.2 and not any("interface" in p for p in peers.values()):
+                # one unnumbered session per port: MetalLB refuses a second to the same peer
                 peer["interface"] = first_port
             else:
                 peer["peerAddress"] = f"10.{index}.0.{1 + peer_index}"
@@ -110,6 +112,9 @@ def generate_site(seed: int) -> dict[str, Any]:
             if rng.random() < 0.5:
                 explicit["aggregationLength"] = 32
             advertisements["explicit"] = explicit
+            # MetalLB refuses two localPrefs for one pool, peer and aggregation length
+            # (metallb internal/config/config.go BGPAdvertisementsHaveCompatibleLocalPref)
+            advertisements["all"]["localPref"] = explicit["localPref"]
         vrf["bgpAdvertisements"] = advertisements
         egress: dict[str, Any] = {}
         taken: set[str] = set()

@@ -1,0 +1,148 @@
+{{/*
+symmetric-routing.validate.bgp: each VRF's BGP peers and the release's community aliases,
+as a JSON list of messages. MetalLB's controller parses them in metallb/metallb
+internal/config/config.go (peerFromCR, parseTimers) and checks the peers that share a
+node in internal/config/validation.go (peersCanRunOnSameNode); a parse error there stops
+the whole configuration, every tenant's. Takes the context of
+templates/validate/values.yaml (root, v, fullname, vrfs).
+*/}}
+{{- define "symmetric-routing.validate.bgp" -}}
+{{- $errors := list }}
+{{- $v := .v }}
+{{- $bfdProfiles := $v.bfdProfiles | default dict }}
+{{- $vrfs := .vrfs }}
+{{- $allPeers := list }}
+{{- range $vrfName, $vrf := $vrfs }}
+{{- $at := printf "vrfs.%s" $vrfName }}
+{{- $ports := $vrf.ports | default dict }}
+{{- $peers := $vrf.bgpPeers | default dict }}
+{{- range $key, $peer := $peers }}
+{{- $peerAt := printf "%s.bgpPeers.%s" $at $key }}
+{{- /* config.go peerFromCR: "missing local ASN" */}}
+{{- if not (or (hasKey $peer "myASN") (hasKey $vrf "myASN")) }}
+{{- $errors = append $errors (printf "%s.myASN: no local ASN; set myASN on the peer or on %s" $peerAt $at) }}
+{{- end }}
+{{- /* config.go peerFromCR: "missing peer ASN and dynamicASN", "both ... specified" */}}
+{{- if eq (hasKey $peer "peerASN") (hasKey $peer "dynamicASN") }}
+{{- $errors = append $errors (printf "%s: set exactly one of peerASN (the peer's AS number) and dynamicASN (internal or external)" $peerAt) }}
+{{- end }}
+{{- /* config.go peerFromCR: "peer has no Address or Interface", "both Address and Interface" */}}
+{{- if eq (hasKey $peer "peerAddress") (hasKey $peer "interface") }}
+{{- $errors = append $errors (printf "%s: set exactly one of peerAddress (numbered BGP) and interface (unnumbered BGP over a port)" $peerAt) }}
+{{- end }}
+{{- if and $peer.interface (not (hasKey $ports $peer.interface)) }}
+{{- $errors = append $errors (printf "%s.interface: %s is not a port of %s; unnumbered BGP runs over one of: %s" $peerAt $peer.interface $vrfName (keys $ports | sortAlpha | join ", ")) }}
+{{- end }}
+{{- /* config.go peerFromCR: "can not have both password and secret ref set" */}}
+{{- if and $peer.password $peer.passwordSecret }}
+{{- $errors = append $errors (printf "%s: set at most one of password (the chart stores it in a Secret) and passwordSecret (a Secret of your own)" $peerAt) }}
+{{- end }}
+{{- /* config.go peersFor: "peer ... referencing non existing bfd profile" */}}
+{{- if and $peer.bfdProfile (not (hasKey $bfdProfiles $peer.bfdProfile)) }}
+{{- $errors = append $errors (printf "%s.bfdProfile: %q is not a key of bfdProfiles; add bfdProfiles.%s or use one of: %s" $peerAt $peer.bfdProfile $peer.bfdProfile (keys $bfdProfiles | sortAlpha | join ", " | default "(none defined)")) }}
+{{- end }}
+{{- /* config.go parseTimers: an unset hold time is 3 keepalives, an unset keepalive a third
+of the hold time; the hold time in whole seconds is 0 or at least 3; keepalive <= hold */}}
+{{- if or $peer.holdTime $peer.keepaliveTime }}
+{{- $kaMs := 0 }}
+{{- if $peer.keepaliveTime }}
+{{- $kaMs = include "symmetric-routing.durationMs" $peer.keepaliveTime | int64 }}
+{{- end }}
+{{- $holdMs := mul $kaMs 3 }}
+{{- if $peer.holdTime }}
+{{- $holdMs = include "symmetric-routing.durationMs" $peer.holdTime | int64 }}
+{{- end }}
+{{- $holdS := div $holdMs 1000 }}
+{{- if and (gt $holdS 0) (lt $holdS 3) }}
+{{- $field := ternary "holdTime" "keepaliveTime" (not (empty $peer.holdTime)) }}
+{{- $errors = append $errors (printf "%s.%s: %s gives a hold time of %dms, below 3s; BGP allows a hold time of 0 or at least 3s (an unset hold time is 3 keepalives)" $peerAt $field (get $peer $field) $holdMs) }}
+{{- else if and $peer.keepaliveTime $peer.holdTime (gt $kaMs $holdMs) }}
+{{- $errors = append $errors (printf "%s.keepaliveTime: %s is above the hold time (%s); set it at most the hold time, usually a third of it" $peerAt $peer.keepaliveTime $peer.holdTime) }}
+{{- end }}
+{{- end }}
+{{- /* connectTime: the BGPPeer CRD's CEL rules (api/v1beta2/bgppeer_types.go markers):
+whole seconds, 1 to 65535 */}}
+{{- with $peer.connectTime }}
+{{- $ms := include "symmetric-routing.durationMs" . | int64 }}
+{{- if or (ne (mod $ms 1000) 0) (lt $ms 1000) (gt $ms 65535000) }}
+{{- $errors = append $errors (printf "%s.connectTime: %s must be a whole number of seconds from 1s to 65535s, e.g. 10s" $peerAt .) }}
+{{- end }}
+{{- end }}
+{{- /* config.go peerFromCR: "invalid ebgp-multihop parameter set for an ibgp peer" */}}
+{{- $myASN := hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN }}
+{{- if and $peer.ebgpMultiHop (hasKey $peer "peerASN") $myASN (eq (int64 $peer.peerASN) (int64 $myASN)) }}
+{{- $errors = append $errors (printf "%s.ebgpMultiHop: the peer is iBGP (peerASN %d = myASN), and MetalLB refuses eBGP multihop there; drop ebgpMultiHop" $peerAt (int64 $peer.peerASN)) }}
+{{- end }}
+{{- /* MetalLB watches Secrets in its own namespace only: internal/k8s/k8s.go (cache
+namespaces) feeds config.go passwordFromSecretForPeer */}}
+{{- with $peer.passwordSecret }}
+{{- if and .namespace (ne .namespace $v.metallb.namespace) }}
+{{- $errors = append $errors (printf "%s.passwordSecret.namespace: %s is not MetalLB's namespace (metallb.namespace: %s), where MetalLB reads Secrets; move the Secret there and drop the namespace" $peerAt .namespace $v.metallb.namespace) }}
+{{- end }}
+{{- end }}
+{{- /* a numbered peer is reached through the VRF's table: a port subnet or one of its routes */}}
+{{- with $peer.peerAddress }}
+{{- $target := include "symmetric-routing.ipBlock" . | fromJson }}
+{{- $reachable := false }}
+{{- $subnets := list }}
+{{- range include "symmetric-routing.portAddresses" $vrf | fromJson | values }}
+{{- $subnets = concat $subnets (.ipv4 | default list) (.ipv6 | default list) }}
+{{- end }}
+{{- range $vrf.routes | default list }}
+{{- $subnets = append $subnets .destination }}
+{{- end }}
+{{- range $subnets }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (include "symmetric-routing.ipBlock" . | fromJson) "b" $target)) "true" }}
+{{- $reachable = true }}
+{{- end }}
+{{- end }}
+{{- if not $reachable }}
+{{- $errors = append $errors (printf "%s.peerAddress: %s is on no port subnet and no route of %s, so the session could not leave the VRF; add a route to it under %s.routes, or fix the address" $peerAt . $vrfName $at) }}
+{{- end }}
+{{- end }}
+{{- /* the VRF the peer runs in must be one this release creates */}}
+{{- if and $peer.vrf (not (hasKey $vrfs $peer.vrf)) }}
+{{- $errors = append $errors (printf "%s.vrf: %s is not a VRF of this release, which would leave the session outside the VRFs the chart sets up; use one of: %s, or leave it unset" $peerAt $peer.vrf (keys $vrfs | sortAlpha | join ", ")) }}
+{{- end }}
+{{- $policy := $vrf.policy | default dict }}
+{{- $selectors := $peer.nodeSelectors }}
+{{- if and (not (hasKey $peer "nodeSelectors")) $policy.nodeSelector }}
+{{- $selectors = list (dict "matchLabels" $policy.nodeSelector) }}
+{{- end }}
+{{- $allPeers = append $allPeers (dict "at" $peerAt "vrfAt" $at "key" $key
+  "vrf" ($peer.vrf | default $vrfName) "myASN" $myASN "routerID" ($peer.routerID | default "")
+  "id" ($peer.peerAddress | default $peer.interface | default "") "selectors" $selectors) }}
+{{- end }}
+{{- end }}
+{{- /* peers that share a node share one FRR: validation.go peersCanRunOnSameNode (v0.16);
+before MetalLB 0.16 (v0.15.3 DiscardNativeOnly) the rules held whatever the nodes */}}
+{{- $before016 := not (semverCompare ">=0.16.0-0" (toString ($v.metallb.version | default "0.15"))) }}
+{{- $versionHint := $before016 | ternary "; MetalLB before 0.16 applies this on every node (metallb.version)" "" }}
+{{- range $i, $p := $allPeers }}
+{{- range $j, $q := $allPeers }}
+{{- if and (lt $i $j) (or $before016 (ne (include "symmetric-routing.selectorsDisjoint" (dict "a" $p.selectors "b" $q.selectors)) "true")) }}
+{{- if ne $p.routerID $q.routerID }}
+{{- $errors = append $errors (printf "%s.routerID: %q differs from %q of %s, and both peers can run on one node, where MetalLB needs one router ID: set the same routerID, or nodeSelectors that keep them apart%s" $p.at $p.routerID $q.routerID $q.at $versionHint) }}
+{{- end }}
+{{- if and (eq $p.vrf $q.vrf) $p.id (eq $p.id $q.id) }}
+{{- $errors = append $errors (printf "%s: peer %s in VRF %s is also %s, and both can run on one node, where MetalLB refuses a duplicate peer; remove one, or set nodeSelectors that keep them apart%s" $p.at $p.id $p.vrf $q.at $versionHint) }}
+{{- end }}
+{{- if and (eq $p.vrf $q.vrf) $p.myASN $q.myASN (ne (int64 $p.myASN) (int64 $q.myASN)) }}
+{{- $errors = append $errors (printf "%s.myASN: %d differs from %d of %s, and both peers can run on one node; MetalLB needs one local ASN per VRF and node: use the same myASN, or nodeSelectors that keep them apart%s" $p.at (int64 $p.myASN) (int64 $q.myASN) $q.at $versionHint) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* internal/bgp/community/community.go New: "1234:5678" or "large:1:2:3" */}}
+{{- $aliases := $v.communities.aliases | default dict }}
+{{- range $key := keys $aliases }}
+{{- if not (regexMatch "^([0-9]+:[0-9]+|large:[0-9]+:[0-9]+:[0-9]+)$" (get $aliases $key | toString)) }}
+{{- $errors = append $errors (printf "communities.aliases.%s: %q is not a community value; use 1234:5678 or large:1:2:3" $key (get $aliases $key | toString)) }}
+{{- else }}
+{{- with include "symmetric-routing.communityRange" (get $aliases $key | toString) }}
+{{- $errors = append $errors (printf "communities.aliases.%s: %s" $key .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $errors }}
+{{- end }}

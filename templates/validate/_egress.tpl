@@ -1,0 +1,134 @@
+{{/*
+symmetric-routing.validate.egress: each VRF's egress services, and the advertisements that
+must announce their addresses from the node OVN-Kubernetes picks, as a JSON list of
+messages. The node label is the one ovn-org/ovn-kubernetes go-controller/pkg/clustermanager/
+egressservice sets (seed section 34.10.3). Takes the context of
+templates/validate/values.yaml (root, v, fullname, vrfs).
+*/}}
+{{- define "symmetric-routing.validate.egress" -}}
+{{- $errors := list }}
+{{- $root := .root }}
+{{- $egressTargets := dict }}
+{{- /* the labels of every Network-mode service of the release, which no node ever carries */}}
+{{- $networkModeLabels := dict }}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- range $key, $svc := ($vrf.egressServices | default dict) }}
+{{- if ne (include "symmetric-routing.sourceIPBy" $svc) "LoadBalancerIP" }}
+{{- $label := include "symmetric-routing.egressServiceLabel" (dict "root" $root "key" $key "svc" $svc) }}
+{{- $_ := set $networkModeLabels $label (printf "vrfs.%s.egressServices.%s" $vrfName $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- $at := printf "vrfs.%s" $vrfName }}
+{{- $pools := $vrf.addressPools | default dict }}
+{{- $loadBalancerIPServices := dict }}
+{{- range $key, $svc := ($vrf.egressServices | default dict) }}
+{{- $svcAt := printf "%s.egressServices.%s" $at $key }}
+{{- $ctx := dict "root" $root "key" $key "svc" $svc "vrf" $vrf }}
+{{- $target := printf "%s/%s" (include "symmetric-routing.egressServiceNamespace" $ctx) (include "symmetric-routing.egressServiceName" $ctx) }}
+{{- if hasKey $egressTargets $target }}
+{{- $errors = append $errors (printf "%s: Service %s already has an EgressService, from %s; a Service takes one" $svcAt $target (get $egressTargets $target)) }}
+{{- end }}
+{{- $_ := set $egressTargets $target $svcAt }}
+{{- $label := include "symmetric-routing.egressServiceLabel" $ctx }}
+{{- $mode := include "symmetric-routing.sourceIPBy" $svc }}
+{{- $service := $svc.service | default dict }}
+{{- if and $svc.addressPool (not (hasKey $pools $svc.addressPool)) }}
+{{- $errors = append $errors (printf "%s.addressPool: %q is not a pool of %s; use one of: %s" $svcAt $svc.addressPool $vrfName (keys $pools | sortAlpha | join ", " | default "(none defined)")) }}
+{{- else if and (not $svc.addressPool) (or (eq $mode "LoadBalancerIP") $service.create) (ne (len $pools) 1) }}
+{{- $errors = append $errors (printf "%s.addressPool: %s has %d address pools; name the one the Service takes its address from" $svcAt $vrfName (len $pools)) }}
+{{- end }}
+{{- if eq $mode "LoadBalancerIP" }}
+{{- $poolKey := include "symmetric-routing.egressServicePool" $ctx }}
+{{- $entry := dict "label" $label "at" $svcAt }}
+{{- $_ := set $loadBalancerIPServices $poolKey (append (get $loadBalancerIPServices $poolKey | default list) $entry) }}
+{{- if gt (len (trimPrefix "egress-service.k8s.ovn.org/" $label)) 63 }}
+{{- $errors = append $errors (printf "%s: the node label %s that OVN-Kubernetes sets is longer than 63 characters after the prefix; shorten the Service name or namespace" $svcAt $label) }}
+{{- end }}
+{{- else if $svc.nodeSelector }}
+{{- if eq (include "symmetric-routing.selectsLabel" (dict "selector" $svc.nodeSelector "label" $label)) "true" }}
+{{- $errors = append $errors (printf "%s.nodeSelector: selects %s, which OVN-Kubernetes sets only with sourceIPBy: LoadBalancerIP; select the VRF's nodes instead" $svcAt $label) }}
+{{- end }}
+{{- end }}
+{{- /* MetalLB gives a Service only addresses of the pool it names
+(metallb internal/allocator/allocator.go Assign: "is not allowed in config") */}}
+{{- $poolKey := include "symmetric-routing.egressServicePool" $ctx }}
+{{- with (get $pools $poolKey | default dict).addresses }}
+{{- $blocks := list }}
+{{- range . }}
+{{- $blocks = append $blocks (include "symmetric-routing.ipBlock" . | fromJson) }}
+{{- end }}
+{{- range $i, $ip := ($service.loadBalancerIPs | default list) }}
+{{- $inPool := false }}
+{{- range $blocks }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" . "b" (include "symmetric-routing.ipBlock" $ip | fromJson))) "true" }}
+{{- $inPool = true }}
+{{- end }}
+{{- end }}
+{{- if not $inPool }}
+{{- $errors = append $errors (printf "%s.service.loadBalancerIPs[%d]: %s is not in pool %s (%s), the only one the Service may take from; pick an address of the pool" $svcAt $i $ip $poolKey (join ", " (get $pools $poolKey).addresses)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* the EgressService's network is the routing table its traffic goes to
+(ovn-kubernetes go-controller/pkg/node/controllers/egressservice/egressservice_node.go
+adds `ip rule ... lookup <network>`); another table leaves the VRF's routes unused */}}
+{{- if and $svc.network (ne (toString $svc.network) (toString (int64 $vrf.tableId))) }}
+{{- $errors = append $errors (printf "%s.network: %s is not the table of %s (%d), so its traffic would skip the VRF's routes; drop network (it defaults to the VRF's table)" $svcAt (toString $svc.network) $vrfName (int64 $vrf.tableId)) }}
+{{- end }}
+{{- /* kubernetes pkg/apis/core/validation/validation.go ValidateService: each port a name
+when there are several, names unique, port and protocol unique */}}
+{{- $ports := $service.ports | default list }}
+{{- $portNames := dict }}
+{{- $portKeys := dict }}
+{{- range $i, $port := $ports }}
+{{- $portAt := printf "%s.service.ports[%d]" $svcAt $i }}
+{{- if and (gt (len $ports) 1) (not $port.name) }}
+{{- $errors = append $errors (printf "%s.name: a Service with several ports needs a name on each; add one, e.g. name: port-%d" $portAt (int64 $port.port)) }}
+{{- else if and $port.name (hasKey $portNames $port.name) }}
+{{- $errors = append $errors (printf "%s.name: %q is also the name of %s; give each port its own name" $portAt $port.name (get $portNames $port.name)) }}
+{{- end }}
+{{- with $port.name }}{{ $_ := set $portNames . $portAt }}{{ end }}
+{{- $key := printf "%d/%s" (int64 $port.port) ($port.protocol | default "TCP") }}
+{{- if hasKey $portKeys $key }}
+{{- $errors = append $errors (printf "%s.port: %s is also the port of %s; one port and protocol once per Service" $portAt $key (get $portKeys $key)) }}
+{{- end }}
+{{- $_ := set $portKeys $key $portAt }}
+{{- end }}
+{{- if and $service.create (empty $service.ports) }}
+{{- $errors = append $errors (printf "%s.service.ports: service.create renders a LoadBalancer Service, which needs at least one port" $svcAt) }}
+{{- end }}
+{{- end }}
+{{- range $key, $adv := ($vrf.bgpAdvertisements | default dict) }}
+{{- $advAt := printf "%s.bgpAdvertisements.%s" $at $key }}
+{{- $advertised := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- if hasKey $adv "nodeSelectors" }}
+{{- range $poolKey := $advertised }}
+{{- range (get $loadBalancerIPServices $poolKey | default list) }}
+{{- $service := . }}
+{{- $selected := false }}
+{{- range ($adv.nodeSelectors | default list) }}
+{{- if eq (include "symmetric-routing.selectsLabel" (dict "selector" . "label" $service.label)) "true" }}
+{{- $selected = true }}
+{{- end }}
+{{- end }}
+{{- if not $selected }}
+{{- $errors = append $errors (printf "%s.nodeSelectors: select %s, the node OVN-Kubernetes picks for %s (sourceIPBy: LoadBalancerIP), or replies leave from a node the announcement does not cover; add it to a selector's matchLabels, or leave nodeSelectors unset to derive it" $advAt $service.label $service.at) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- else if and (not $advertised) $loadBalancerIPServices }}
+{{- $errors = append $errors (printf "%s: picks its pools by ipAddressPoolSelectors only, so the chart cannot tell which LoadBalancerIP egress services it announces; list them in ipAddressPools, or set nodeSelectors with their egress-service labels" $advAt) }}
+{{- end }}
+{{- range $i, $selector := ($adv.nodeSelectors | default list) }}
+{{- range $label, $svcAt := $networkModeLabels }}
+{{- if eq (include "symmetric-routing.selectsLabel" (dict "selector" $selector "label" $label)) "true" }}
+{{- $errors = append $errors (printf "%s.nodeSelectors[%d]: selects %s, but %s uses sourceIPBy: Network, where OVN-Kubernetes never sets that label; select the VRF's nodes instead" $advAt $i $label $svcAt) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $errors }}
+{{- end }}

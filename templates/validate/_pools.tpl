@@ -1,0 +1,204 @@
+{{/*
+symmetric-routing.validate.pools: each VRF's address pools and BGP advertisements, as a
+JSON list of messages. MetalLB parses them in metallb/metallb internal/config/config.go
+(bgpAdvertisementFromCR, validateBGPAdvPerPool). Takes the context of
+templates/validate/values.yaml (root, v, fullname, vrfs).
+*/}}
+{{- define "symmetric-routing.validate.pools" -}}
+{{- $errors := list }}
+{{- $cluster := .v.cluster | default dict }}
+{{- /* the port addresses of the release, to keep them out of the pools */}}
+{{- $portAddresses := list }}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- range $portName, $port := include "symmetric-routing.portAddresses" $vrf | fromJson }}
+{{- range $address := concat ($port.ipv4 | default list) ($port.ipv6 | default list) | uniq }}
+{{- $host := include "symmetric-routing.ipBlock" (first (splitList "/" $address)) | fromJson }}
+{{- $portAddresses = append $portAddresses (dict "block" $host "at" (printf "vrfs.%s.ports.%s" $vrfName $portName) "address" $address) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $seen := list }}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- $families := dict }}
+{{- range include "symmetric-routing.portAddresses" $vrf | fromJson | values }}
+{{- if or .ipv4 (has "ipv4" .dynamic) }}{{ $_ := set $families "4" true }}{{ end }}
+{{- if or .ipv6 (has "ipv6" .dynamic) }}{{ $_ := set $families "6" true }}{{ end }}
+{{- end }}
+{{- range $key, $pool := ($vrf.addressPools | default dict) }}
+{{- range $i, $address := ($pool.addresses | default list) }}
+{{- $addressAt := printf "vrfs.%s.addressPools.%s.addresses[%d]" $vrfName $key $i }}
+{{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- $family := toString $block.family }}
+{{- /* config.go parseCIDR: "start IP is after the end IP" */}}
+{{- if gt $block.first $block.last }}
+{{- $errors = append $errors (printf "%s: range %s starts after its end; write it low-high" $addressAt $address) }}
+{{- else }}
+{{- /* config.go poolsFor: "CIDR ... overlaps with already defined CIDR" (all pools) */}}
+{{- range $seen }}
+{{- if eq (include "symmetric-routing.blocksOverlap" (dict "a" .block "b" $block)) "true" }}
+{{- $errors = append $errors (printf "%s: %s overlaps %s of %s, which MetalLB refuses; make the pools disjoint" $addressAt $address .address .at) }}
+{{- end }}
+{{- end }}
+{{- $seen = append $seen (dict "block" $block "at" $addressAt "address" $address) }}
+{{- /* a node's own address would be handed to a Service */}}
+{{- range $portAddresses }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" $block "b" .block)) "true" }}
+{{- $errors = append $errors (printf "%s: %s holds %s, the address of %s; MetalLB would hand it to a Service: keep port addresses out of the pools" $addressAt $address .address .at) }}
+{{- end }}
+{{- end }}
+{{- /* the cluster's own ranges stay the cluster's: the route rules send them to the main table */}}
+{{- range $field := list "serviceNetwork" "clusterNetwork" "masqueradeSubnet" }}
+{{- range $cidr := (get $cluster $field | default list) }}
+{{- if eq (include "symmetric-routing.blocksOverlap" (dict "a" $block "b" (include "symmetric-routing.ipBlock" $cidr | fromJson))) "true" }}
+{{- $errors = append $errors (printf "%s: %s overlaps cluster.%s %s, whose traffic never enters the VRF; pick addresses outside the cluster's ranges" $addressAt $address $field $cidr) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* the VRF announces and answers only through its ports */}}
+{{- if and $vrf.ports (not (hasKey $families $family)) }}
+{{- $errors = append $errors (printf "%s: %s is IPv%s, and no port of vrfs.%s has an IPv%s address to announce and answer it through; add one, or move the pool" $addressAt $address $family $vrfName $family) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $aliases := .v.communities.aliases | default dict }}
+{{- $bfdProfiles := .v.bfdProfiles | default dict }}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- $at := printf "vrfs.%s" $vrfName }}
+{{- $peers := $vrf.bgpPeers | default dict }}
+{{- $pools := $vrf.addressPools | default dict }}
+{{- $advertisements := $vrf.bgpAdvertisements | default dict }}
+{{- $advertisedPools := dict }}
+{{- range $key, $adv := $advertisements }}
+{{- $advAt := printf "%s.bgpAdvertisements.%s" $at $key }}
+{{- range ($adv.ipAddressPools | default list) }}
+{{- if not (hasKey $pools .) }}
+{{- $errors = append $errors (printf "%s.ipAddressPools: %q is not a pool of %s; use one of: %s" $advAt . $vrfName (keys $pools | sortAlpha | join ", " | default "(none defined)")) }}
+{{- end }}
+{{- end }}
+{{- range (include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray) }}
+{{- $_ := set $advertisedPools . true }}
+{{- end }}
+{{- if and (empty $adv.ipAddressPoolSelectors) (empty $pools) }}
+{{- $errors = append $errors (printf "%s: %s has no addressPools to advertise; add one or set ipAddressPoolSelectors" $advAt $vrfName) }}
+{{- end }}
+{{- /* an advertisement without peers goes to every peer: config.go BGPAdvertisement.Peers */}}
+{{- if empty $peers }}
+{{- $errors = append $errors (printf "%s: %s has no bgpPeers; an advertisement without peers would reach every peer in the cluster, other tenants' too" $advAt $vrfName) }}
+{{- end }}
+{{- range ($adv.peers | default list) }}
+{{- if not (hasKey $peers .) }}
+{{- $errors = append $errors (printf "%s.peers: %q is not a peer of %s; use one of: %s" $advAt . $vrfName (keys $peers | sortAlpha | join ", " | default "(none defined)")) }}
+{{- end }}
+{{- end }}
+{{- /* config.go getCommunityValue: a community value, else the name of a Community alias */}}
+{{- range ($adv.communities | default list) }}
+{{- if and (not (regexMatch "^([0-9]+:[0-9]+|large:[0-9]+:[0-9]+:[0-9]+)$" .)) (not (hasKey $aliases .)) }}
+{{- $errors = append $errors (printf "%s.communities: %q is neither a community value (1234:5678, large:1:2:3) nor a key of communities.aliases" $advAt .) }}
+{{- else }}
+{{- with include "symmetric-routing.communityRange" . }}
+{{- $errors = append $errors (printf "%s.communities: %s" $advAt .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* config.go validateBGPAdvPerPool: the aggregation length is no shorter than the
+prefix of a pool's CIDR (ranges are left to MetalLB) */}}
+{{- range $poolKey := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- range $address := ((get $pools $poolKey | default dict).addresses | default list) }}
+{{- if contains "/" $address }}
+{{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- $field := ternary "aggregationLengthV6" "aggregationLength" (contains ":" $address) }}
+{{- if and (hasKey $adv $field) (lt (int64 (get $adv $field)) (int64 $block.prefix)) }}
+{{- $errors = append $errors (printf "%s.%s: %d is shorter than the /%d of %s in pool %s, which MetalLB refuses; set it to %d or more" $advAt $field (int64 (get $adv $field)) (int64 $block.prefix) $address $poolKey (int64 $block.prefix)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* config.go bgpAdvertisementFromCR and the BGPAdvertisement CRD's CEL rule:
+serviceSelectors only with the default aggregation lengths, 32 and 128 */}}
+{{- if and $adv.serviceSelectors (or (and (hasKey $adv "aggregationLength") (ne (int64 $adv.aggregationLength) 32)) (and (hasKey $adv "aggregationLengthV6") (ne (int64 $adv.aggregationLengthV6) 128))) }}
+{{- $errors = append $errors (printf "%s: serviceSelectors cannot go with aggregationLength other than 32 or aggregationLengthV6 other than 128 (MetalLB selects services only for /32 and /128 announcements); drop one" $advAt) }}
+{{- end }}
+{{- end }}
+{{- $usesPoolSelectors := false }}
+{{- range $advertisements }}
+{{- if .ipAddressPoolSelectors }}
+{{- $usesPoolSelectors = true }}
+{{- end }}
+{{- end }}
+{{- /* config.go validateBGPAdvPerPool, BGPAdvertisementsHaveCompatibleLocalPref,
+isAggrLengthDifferent: two advertisements of a pool to a common peer on common nodes with
+the same aggregation length must agree on localPref (service selectors exempt) */}}
+{{- range $keyA, $a := $advertisements }}
+{{- range $keyB, $b := $advertisements }}
+{{- if and (lt $keyA $keyB) (not $a.serviceSelectors) (not $b.serviceSelectors) (ne (int64 ($a.localPref | default 0)) (int64 ($b.localPref | default 0))) }}
+{{- $poolsA := include "symmetric-routing.advertisedPools" (dict "adv" $a "vrf" $vrf) | fromJsonArray }}
+{{- $poolsB := include "symmetric-routing.advertisedPools" (dict "adv" $b "vrf" $vrf) | fromJsonArray }}
+{{- $peersA := include "symmetric-routing.advertisedPeers" (dict "adv" $a "vrf" $vrf) | fromJsonArray }}
+{{- $peersB := include "symmetric-routing.advertisedPeers" (dict "adv" $b "vrf" $vrf) | fromJsonArray }}
+{{- $sameV4 := eq (int64 ($a.aggregationLength | default 32)) (int64 ($b.aggregationLength | default 32)) }}
+{{- $sameV6 := eq (int64 ($a.aggregationLengthV6 | default 128)) (int64 ($b.aggregationLengthV6 | default 128)) }}
+{{- $sharedPeers := false }}
+{{- range $peersA }}
+{{- if has . $peersB }}
+{{- $sharedPeers = true }}
+{{- end }}
+{{- end }}
+{{- $sharedNodes := ne (include "symmetric-routing.selectorsDisjoint" (dict "a" $a.nodeSelectors "b" $b.nodeSelectors)) "true" }}
+{{- range $poolKey := $poolsA }}
+{{- if and (has $poolKey $poolsB) (hasKey $pools $poolKey) $sharedPeers $sharedNodes }}
+{{- $addresses := (get $pools $poolKey).addresses | default list | join "," }}
+{{- $hasV6 := contains ":" $addresses }}
+{{- $hasV4 := regexMatch "(^|,)[0-9]+[.]" $addresses }}
+{{- $lengthsDiffer := or (and (not $sameV4) (not $hasV6)) (and (not $sameV6) (not $hasV4)) (and (not $sameV4) (not $sameV6)) }}
+{{- if not $lengthsDiffer }}
+{{- $errors = append $errors (printf "%s.bgpAdvertisements.%s.localPref: %d differs from %d of bgpAdvertisements.%s, which announces pool %s to the same peers and nodes with the same aggregation length; MetalLB refuses it: use one localPref, or split peers, nodeSelectors or aggregation lengths" $at $keyA (int64 ($a.localPref | default 0)) (int64 ($b.localPref | default 0)) $keyB $poolKey) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* config.go validateConfig: no BFD echo mode towards a peer that gets an IPv6 pool */}}
+{{- range $key, $adv := $advertisements }}
+{{- range $poolKey := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- if contains ":" ((get $pools $poolKey | default dict).addresses | default list | join ",") }}
+{{- range $peerKey := include "symmetric-routing.advertisedPeers" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- $profile := get $bfdProfiles ((get $peers $peerKey | default dict).bfdProfile | default "") | default dict }}
+{{- if $profile.echoMode }}
+{{- $errors = append $errors (printf "%s.bgpPeers.%s.bfdProfile: %s has echoMode, and bgpAdvertisements.%s announces the IPv6 pool %s to this peer, which MetalLB refuses (BFD echo is IPv4 only); turn echoMode off, or use a profile without it" $at $peerKey $peerKey $key $poolKey) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $usesPoolSelectors }}
+{{- range $key := keys $pools | sortAlpha }}
+{{- if not (hasKey $advertisedPools $key) }}
+{{- $errors = append $errors (printf "%s.addressPools.%s: no bgpAdvertisement of %s advertises it, so its addresses would be unreachable; add it to an advertisement's ipAddressPools, or add `bgpAdvertisements: {%s: {}}` (pools and peers default to the VRF's)" $at $key $vrfName $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $errors }}
+{{- end }}
+
+{{/*
+symmetric-routing.communityRange: for a community value of the right form, "" when its parts
+fit, else what is wrong: the parts of a standard community are uint16, those of a large one
+uint32 (metallb internal/bgp/community/community.go New).
+*/}}
+{{- define "symmetric-routing.communityRange" -}}
+{{- $large := hasPrefix "large:" . }}
+{{- $max := ternary 4294967295 65535 $large }}
+{{- $bad := list }}
+{{- range splitList ":" (trimPrefix "large:" .) }}
+{{- if gt (float64 .) (float64 $max) }}
+{{- $bad = append $bad . }}
+{{- end }}
+{{- end }}
+{{- with $bad }}
+{{- printf "%q has %s above %d, the largest part of a %s community; use parts from 0 to %d" $ (join ", " .) $max (ternary "large" "standard" $large) $max }}
+{{- end }}
+{{- end }}

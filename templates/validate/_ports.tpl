@@ -1,0 +1,135 @@
+{{/*
+symmetric-routing.validate.ports: each VRF's routing table, ports and routes, the parts of
+its NodeNetworkConfigurationPolicy, as a JSON list of messages. Takes the context of
+templates/validate/values.yaml (root, v, fullname, vrfs).
+*/}}
+{{- define "symmetric-routing.validate.ports" -}}
+{{- $errors := list }}
+{{- $v := .v }}
+{{- $vrfs := .vrfs }}
+{{- $tables := dict }}
+{{- $portOwners := dict }}
+{{- $portAddresses := dict }}
+{{- range $vrfName, $vrf := $vrfs }}
+{{- $at := printf "vrfs.%s" $vrfName }}
+{{- $ports := $vrf.ports | default dict }}
+{{- $addressing := include "symmetric-routing.portAddresses" $vrf | fromJson }}
+{{- $table := toString (int64 $vrf.tableId) }}
+{{- if hasKey $tables $table }}
+{{- $errors = append $errors (printf "%s.tableId: table %s is already the table of %s; give each VRF its own table id" $at $table (get $tables $table)) }}
+{{- end }}
+{{- $_ := set $tables $table $at }}
+{{- /* RT_TABLE_DEFAULT/MAIN/LOCAL and 252 (RT_TABLE_COMPAT): linux include/uapi/linux/rtnetlink.h */}}
+{{- if and (ge (int64 $vrf.tableId) 252) (le (int64 $vrf.tableId) 255) }}
+{{- $errors = append $errors (printf "%s.tableId: %s is reserved: 252-255 are the kernel's own tables (253 default, 254 main, 255 local); pick another id" $at $table) }}
+{{- end }}
+{{- /* OVN-Kubernetes numbers its own tables 1000 + ifindex on every node, whatever the
+platform: ovn-org/ovn-kubernetes go-controller/pkg/util/net.go routingTableIDStart */}}
+{{- if ge (int64 $vrf.tableId) 1000 }}
+{{- $errors = append $errors (printf "%s.tableId: %s is 1000 or more, where OVN-Kubernetes puts its own routing tables (1000 + interface index); pick a table id from 1 to 999 (not 252-255)" $at $table) }}
+{{- end }}
+{{- /* OVN-Kubernetes' egress-service rules sit at 5000 (pkg/node/controllers/egressservice/
+egressservice_node.go IPRulePriority), so the main-table rules must come first; and it
+deletes every rule it did not make at the priorities it owns, 2000 and 6000
+(pkg/node/iprulemanager/ip_rule_manager.go OwnPriority; gateway_udn.go, egressip.go) */}}
+{{- $priorityAt := hasKey $vrf "mainTableRulePriority" | ternary (printf "%s.mainTableRulePriority" $at) "mainTableRulePriority" }}
+{{- $priority := int64 (hasKey $vrf "mainTableRulePriority" | ternary $vrf.mainTableRulePriority $v.mainTableRulePriority) }}
+{{- if ge $priority 5000 }}
+{{- $errors = append $errors (printf "%s: %d does not come before OVN-Kubernetes' egress-service rules at 5000, which would send the cluster's traffic into the VRF; pick a priority below 5000 (default 998)" $priorityAt $priority) }}
+{{- else if eq $priority 2000 }}
+{{- $errors = append $errors (printf "%s: 2000 is a priority OVN-Kubernetes owns and clears of other rules; pick another priority below 5000 (default 998)" $priorityAt) }}
+{{- end }}
+{{- if empty $ports }}
+{{- $errors = append $errors (printf "%s.ports: a VRF needs at least one port, the interface it takes over, e.g. `ports: {ens4: {ipv4: [192.168.130.130/24]}}`" $at) }}
+{{- end }}
+{{- if hasKey $ports $vrfName }}
+{{- $errors = append $errors (printf "%s.ports.%s: a port cannot have the VRF's own name; rename the VRF (e.g. %svrf)" $at $vrfName $vrfName) }}
+{{- end }}
+{{- range $portName, $port := $ports }}
+{{- $portAt := printf "%s.ports.%s" $at $portName }}
+{{- $members := list $portName }}
+{{- $type := $port.type | default "ethernet" }}
+{{- if and (eq $type "vlan") (not $port.vlan) }}
+{{- $errors = append $errors (printf "%s: type vlan needs `vlan: {baseInterface: <nic>, id: <1-4094>}`" $portAt) }}
+{{- end }}
+{{- if and (ne $type "vlan") $port.vlan }}
+{{- $errors = append $errors (printf "%s.vlan: only a port of type vlan takes a vlan block; set `type: vlan` or remove it" $portAt) }}
+{{- end }}
+{{- if and (eq $type "bond") (not $port.bond) }}
+{{- $errors = append $errors (printf "%s: type bond needs `bond: {mode: <mode>, ports: [<nic>, ...]}`" $portAt) }}
+{{- end }}
+{{- if and (ne $type "bond") $port.bond }}
+{{- $errors = append $errors (printf "%s.bond: only a port of type bond takes a bond block; set `type: bond` or remove it" $portAt) }}
+{{- end }}
+{{- if and (eq $type "bond") $port.bond }}
+{{- $members = concat $members $port.bond.ports }}
+{{- end }}
+{{- range $members }}
+{{- if hasKey $portOwners . }}
+{{- $errors = append $errors (printf "%s: interface %s is already used by %s; an interface can belong to one VRF once" $portAt . (get $portOwners .)) }}
+{{- end }}
+{{- if hasKey $vrfs . }}
+{{- $errors = append $errors (printf "%s: interface %s is a VRF of this release; a port must be a NIC, VLAN or bond" $portAt .) }}
+{{- end }}
+{{- $_ := set $portOwners . $portAt }}
+{{- end }}
+{{- if and (eq $type "vlan") $port.vlan (hasKey $ports $port.vlan.baseInterface) }}
+{{- $errors = append $errors (printf "%s.vlan.baseInterface: %s is a port of this VRF; a VLAN's base interface stays outside the VRF" $portAt $port.vlan.baseInterface) }}
+{{- end }}
+{{- end }}
+{{- /* one address on two ports makes both answer for it; the kernel and nmstate take it,
+the traffic goes astray */}}
+{{- range $portName, $port := $ports }}
+{{- range $family := list "ipv4" "ipv6" }}
+{{- range $i, $address := (kindIs "slice" (get $port $family) | ternary (get $port $family) list) }}
+{{- $addressAt := printf "%s.ports.%s.%s[%d]" $at $portName $family $i }}
+{{- $host := (include "symmetric-routing.ipBlock" $address | fromJson).address }}
+{{- if hasKey $portAddresses $host }}
+{{- $errors = append $errors (printf "%s: %s is also the address of %s; give each port its own address" $addressAt $address (get $portAddresses $host)) }}
+{{- end }}
+{{- $_ := set $portAddresses $host $addressAt }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $extraNames := list }}
+{{- range (($vrf.policy | default dict).extraInterfaces | default list) }}
+{{- $extraNames = append $extraNames .name }}
+{{- end }}
+{{- range $i, $route := ($vrf.routes | default list) }}
+{{- $routeAt := printf "%s.routes[%d]" $at $i }}
+{{- if $route.nextHopInterface }}
+{{- if not (or (hasKey $ports $route.nextHopInterface) (has $route.nextHopInterface $extraNames)) }}
+{{- $errors = append $errors (printf "%s.nextHopInterface: %s is not a port of %s; use one of: %s" $routeAt $route.nextHopInterface $vrfName (keys $ports | sortAlpha | join ", ")) }}
+{{- end }}
+{{- else if gt (len $ports) 1 }}
+{{- $errors = append $errors (printf "%s.nextHopInterface: %s has several ports (%s); say which one the route leaves through" $routeAt $vrfName (keys $ports | sortAlpha | join ", ")) }}
+{{- end }}
+{{- if ne (contains ":" $route.destination) (contains ":" $route.nextHopAddress) }}
+{{- $errors = append $errors (printf "%s: destination %s and nextHopAddress %s are of different IP families" $routeAt $route.destination $route.nextHopAddress) }}
+{{- else }}
+{{- /* the next hop must be on a subnet of the port: nmstate refuses a route over a port
+whose family is off (rust/src/lib/route.rs "marked as IPv4 disabled"), and the kernel a
+gateway it cannot reach directly (net/ipv4/fib_semantics.c fib_check_nh, no onlink in nmstate) */}}
+{{- $via := $route.nextHopInterface | default (ternary (keys $ports | first) "" (eq (len $ports) 1)) }}
+{{- $family := ternary "ipv6" "ipv4" (contains ":" $route.nextHopAddress) }}
+{{- /* a port's own or its nodes' addresses; by DHCP its subnet is the network's to say */}}
+{{- $known := get $addressing $via | default dict }}
+{{- if and (hasKey $ports $via) (not (has $family ($known.dynamic | default list))) }}
+{{- $hop := include "symmetric-routing.ipBlock" $route.nextHopAddress | fromJson }}
+{{- $onSubnet := false }}
+{{- range (get $known $family | default list) }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (include "symmetric-routing.ipBlock" . | fromJson) "b" $hop)) "true" }}
+{{- $onSubnet = true }}
+{{- end }}
+{{- end }}
+{{- if not (get $known $family) }}
+{{- $errors = append $errors (printf "%s.nextHopAddress: %s is an %s address, and port %s has none; add an %s address to %s.ports.%s, or route through another port" $routeAt $route.nextHopAddress (ternary "IPv6" "IPv4" (eq $family "ipv6")) $via $family $at $via) }}
+{{- else if not $onSubnet }}
+{{- $errors = append $errors (printf "%s.nextHopAddress: %s is on no subnet of port %s (%s); the kernel reaches a gateway only on a directly connected subnet: fix the address, or the port's %s prefix" $routeAt $route.nextHopAddress $via (get $known $family | default list | uniq | join ", ") $family) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $errors }}
+{{- end }}
