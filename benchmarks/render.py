@@ -49,7 +49,7 @@ def generated_site(vrfs: int) -> dict[str, object]:
         third, fourth = divmod(i, 250)
         gateway = f"10.{100 + third}.{fourth}.1"
         site["vrfs"][f"v{i}"] = {  # type: ignore[index]
-            "tableId": 1000 + i, "myASN": 64512,
+            "tableId": 300 + i, "myASN": 64512,
             "policy": {"nodeSelector": {"tenant.example.com/v": str(i)}},
             "ports": {f"eth{i}": {"ipv4": [f"10.{100 + third}.{fourth}.10/24"]}},
             "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": gateway}],
@@ -72,7 +72,7 @@ def multi_node_site(nodes: int, vrfs: int = 4) -> dict[str, object]:
     for i in range(vrfs):
         gateway = f"10.{100 + i}.0.1"
         site["vrfs"][f"v{i}"] = {  # type: ignore[index]
-            "tableId": 1000 + i, "myASN": 64512,
+            "tableId": 300 + i, "myASN": 64512,
             "policy": {"nodeSelector": {"node-role.kubernetes.io/worker": ""}, "maxUnavailable": 1},
             "ports": {f"eth{i}": {}},
             "nodes": {name: {f"eth{i}": f"10.{100 + i}.{n // 200}.{10 + n % 200}/16"} for n, name in enumerate(names)},

@@ -4,7 +4,7 @@ as a JSON list of messages. MetalLB's controller parses them in metallb/metallb
 internal/config/config.go (peerFromCR, parseTimers) and checks the peers that share a
 node in internal/config/validation.go (peersCanRunOnSameNode); a parse error there stops
 the whole configuration, every tenant's. Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
 */}}
 {{- define "symmetric-routing.validate.bgp" -}}
 {{- $errors := list }}
@@ -85,7 +85,7 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- $target := include "symmetric-routing.ipBlock" . | fromJson }}
 {{- $reachable := false }}
 {{- $subnets := list }}
-{{- range include "symmetric-routing.portAddresses" $vrf | fromJson | values }}
+{{- range get $.addresses $vrfName | values }}
 {{- $subnets = concat $subnets (.ipv4 | default list) (.ipv6 | default list) }}
 {{- end }}
 {{- range $vrf.routes | default list }}
@@ -118,18 +118,48 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 before MetalLB 0.16 (v0.15.3 DiscardNativeOnly) the rules held whatever the nodes */}}
 {{- $before016 := not (semverCompare ">=0.16.0-0" (toString ($v.metallb.version | default "0.15"))) }}
 {{- $versionHint := $before016 | ternary "; MetalLB before 0.16 applies this on every node (metallb.version)" "" }}
+{{- /* only peers that differ in a way MetalLB refuses are compared, pair by pair: by router
+ID, by VRF and address, by VRF and local ASN (one pass each, not every pair of the release) */}}
+{{- $pairs := list }}
+{{- $byRouterID := dict }}
+{{- $byVrf := dict }}
+{{- range $allPeers }}
+{{- $_ := set $byRouterID .routerID (append (get $byRouterID .routerID | default list) .) }}
+{{- $_ := set $byVrf .vrf (append (get $byVrf .vrf | default list) .) }}
+{{- end }}
+{{- if gt (len $byRouterID) 1 }}
 {{- range $i, $p := $allPeers }}
 {{- range $j, $q := $allPeers }}
-{{- if and (lt $i $j) (or $before016 (ne (include "symmetric-routing.selectorsDisjoint" (dict "a" $p.selectors "b" $q.selectors)) "true")) }}
-{{- if ne $p.routerID $q.routerID }}
+{{- if and (lt $i $j) (ne $p.routerID $q.routerID) }}
+{{- $pairs = append $pairs (dict "p" $p "q" $q "what" "routerID") }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $vrfPeers := values $byVrf }}
+{{- range $i, $p := $vrfPeers }}
+{{- range $j, $q := $vrfPeers }}
+{{- if lt $i $j }}
+{{- if and $p.id (eq $p.id $q.id) }}
+{{- $pairs = append $pairs (dict "p" $p "q" $q "what" "id") }}
+{{- end }}
+{{- if and $p.myASN $q.myASN (ne (int64 $p.myASN) (int64 $q.myASN)) }}
+{{- $pairs = append $pairs (dict "p" $p "q" $q "what" "myASN") }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $pairs }}
+{{- $p := .p }}
+{{- $q := .q }}
+{{- if or $before016 (ne (include "symmetric-routing.selectorsDisjoint" (dict "a" $p.selectors "b" $q.selectors)) "true") }}
+{{- if eq .what "routerID" }}
 {{- $errors = append $errors (printf "%s.routerID: %q differs from %q of %s, and both peers can run on one node, where MetalLB needs one router ID: set the same routerID, or nodeSelectors that keep them apart%s" $p.at $p.routerID $q.routerID $q.at $versionHint) }}
-{{- end }}
-{{- if and (eq $p.vrf $q.vrf) $p.id (eq $p.id $q.id) }}
+{{- else if eq .what "id" }}
 {{- $errors = append $errors (printf "%s: peer %s in VRF %s is also %s, and both can run on one node, where MetalLB refuses a duplicate peer; remove one, or set nodeSelectors that keep them apart%s" $p.at $p.id $p.vrf $q.at $versionHint) }}
-{{- end }}
-{{- if and (eq $p.vrf $q.vrf) $p.myASN $q.myASN (ne (int64 $p.myASN) (int64 $q.myASN)) }}
+{{- else }}
 {{- $errors = append $errors (printf "%s.myASN: %d differs from %d of %s, and both peers can run on one node; MetalLB needs one local ASN per VRF and node: use the same myASN, or nodeSelectors that keep them apart%s" $p.at (int64 $p.myASN) (int64 $q.myASN) $q.at $versionHint) }}
-{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

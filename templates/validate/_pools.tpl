@@ -2,25 +2,54 @@
 symmetric-routing.validate.pools: each VRF's address pools and BGP advertisements, as a
 JSON list of messages. MetalLB parses them in metallb/metallb internal/config/config.go
 (bgpAdvertisementFromCR, validateBGPAdvPerPool). Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
 */}}
 {{- define "symmetric-routing.validate.pools" -}}
 {{- $errors := list }}
 {{- $cluster := .v.cluster | default dict }}
-{{- /* the port addresses of the release, to keep them out of the pools */}}
-{{- $portAddresses := list }}
+{{- /* Pools that overlap each other, and pools that hold a port's address, found in one sweep
+over every block sorted by its first address (equal-length bit strings of one family sort
+as the numbers do), instead of comparing every pair of the release */}}
+{{- $blocks := dict }}
 {{- range $vrfName, $vrf := .vrfs }}
-{{- range $portName, $port := include "symmetric-routing.portAddresses" $vrf | fromJson }}
+{{- range $portName, $port := get $.addresses $vrfName }}
 {{- range $address := concat ($port.ipv4 | default list) ($port.ipv6 | default list) | uniq }}
 {{- $host := include "symmetric-routing.ipBlock" (first (splitList "/" $address)) | fromJson }}
-{{- $portAddresses = append $portAddresses (dict "block" $host "at" (printf "vrfs.%s.ports.%s" $vrfName $portName) "address" $address) }}
+{{- $_ := set $blocks (printf "%v|%s|1|%06d" $host.family $host.first (len $blocks)) (dict "block" $host "at" (printf "vrfs.%s.ports.%s" $vrfName $portName) "address" $address) }}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- $seen := list }}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- range $key, $pool := ($vrf.addressPools | default dict) }}
+{{- range $i, $address := ($pool.addresses | default list) }}
+{{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- if le $block.first $block.last }}
+{{- $_ := set $blocks (printf "%v|%s|0|%06d" $block.family $block.first (len $blocks)) (dict "block" $block "pool" true "at" (printf "vrfs.%s.addressPools.%s.addresses[%d]" $vrfName $key $i) "address" $address) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $widest := dict }}
+{{- range $sortKey := keys $blocks | sortAlpha }}
+{{- $entry := get $blocks $sortKey }}
+{{- $family := toString $entry.block.family }}
+{{- $open := get $widest $family }}
+{{- if and $open (le $entry.block.first $open.block.last) }}
+{{- if $entry.pool }}
+{{- /* config.go poolsFor: "CIDR ... overlaps with already defined CIDR" (all pools) */}}
+{{- $errors = append $errors (printf "%s: %s overlaps %s of %s, which MetalLB refuses; make the pools disjoint" $entry.at $entry.address $open.address $open.at) }}
+{{- else }}
+{{- /* a node's own address would be handed to a Service */}}
+{{- $errors = append $errors (printf "%s: %s holds %s, the address of %s; MetalLB would hand it to a Service: keep port addresses out of the pools" $open.at $open.address $entry.address $entry.at) }}
+{{- end }}
+{{- end }}
+{{- if and $entry.pool (or (not $open) (gt $entry.block.last $open.block.last)) }}
+{{- $_ := set $widest $family $entry }}
+{{- end }}
+{{- end }}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- $families := dict }}
-{{- range include "symmetric-routing.portAddresses" $vrf | fromJson | values }}
+{{- range get $.addresses $vrfName | values }}
 {{- if or .ipv4 (has "ipv4" .dynamic) }}{{ $_ := set $families "4" true }}{{ end }}
 {{- if or .ipv6 (has "ipv6" .dynamic) }}{{ $_ := set $families "6" true }}{{ end }}
 {{- end }}
@@ -33,19 +62,6 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- if gt $block.first $block.last }}
 {{- $errors = append $errors (printf "%s: range %s starts after its end; write it low-high" $addressAt $address) }}
 {{- else }}
-{{- /* config.go poolsFor: "CIDR ... overlaps with already defined CIDR" (all pools) */}}
-{{- range $seen }}
-{{- if eq (include "symmetric-routing.blocksOverlap" (dict "a" .block "b" $block)) "true" }}
-{{- $errors = append $errors (printf "%s: %s overlaps %s of %s, which MetalLB refuses; make the pools disjoint" $addressAt $address .address .at) }}
-{{- end }}
-{{- end }}
-{{- $seen = append $seen (dict "block" $block "at" $addressAt "address" $address) }}
-{{- /* a node's own address would be handed to a Service */}}
-{{- range $portAddresses }}
-{{- if eq (include "symmetric-routing.blockHolds" (dict "a" $block "b" .block)) "true" }}
-{{- $errors = append $errors (printf "%s: %s holds %s, the address of %s; MetalLB would hand it to a Service: keep port addresses out of the pools" $addressAt $address .address .at) }}
-{{- end }}
-{{- end }}
 {{- /* the cluster's own ranges stay the cluster's: the route rules send them to the main table */}}
 {{- range $field := list "serviceNetwork" "clusterNetwork" "masqueradeSubnet" }}
 {{- range $cidr := (get $cluster $field | default list) }}

@@ -1,7 +1,7 @@
 {{/*
 symmetric-routing.validate.ports: each VRF's routing table, ports and routes, the parts of
 its NodeNetworkConfigurationPolicy, as a JSON list of messages. Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
 */}}
 {{- define "symmetric-routing.validate.ports" -}}
 {{- $errors := list }}
@@ -13,7 +13,7 @@ templates/validate/values.yaml (root, v, fullname, vrfs).
 {{- range $vrfName, $vrf := $vrfs }}
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $ports := $vrf.ports | default dict }}
-{{- $addressing := include "symmetric-routing.portAddresses" $vrf | fromJson }}
+{{- $addressing := get $.addresses $vrfName }}
 {{- $table := toString (int64 $vrf.tableId) }}
 {{- if hasKey $tables $table }}
 {{- $errors = append $errors (printf "%s.tableId: table %s is already the table of %s; give each VRF its own table id" $at $table (get $tables $table)) }}
