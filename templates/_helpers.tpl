@@ -146,7 +146,7 @@ first use and kept for the rest of the render on the top context, which Helm han
 template of the chart: the fullname, the release's labels, the cluster's CIDRs (so `lookup`
 asks the cluster once), and per VRF its labels, the label selector of the nodes that carry
 it (symmetric-routing.vrfNodeSelector) and its policies: one, or one per node of its `nodes`
-table, each with its name, nodeSelector and desiredState, which the
+table, each with its name, nodeSelector and desiredState (and its YAML), which the
 NodeNetworkConfigurationPolicies and the hooks' plan both carry.
 Prints nothing; read it as `$.symmetricRouting` after `include "symmetric-routing.model" $`.
 templates/validate/ does not use it: it runs first, on values that may still be broken.
@@ -160,17 +160,18 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- $policyName := include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf) }}
 {{- $selector := ($vrf.policy | default dict).nodeSelector | default dict }}
 {{- $policies := list }}
+{{- $shared := dict }}
 {{- with $vrf.nodes }}
 {{- /* one policy per node, picked by its hostname label as OpenShift's static-IP procedures do */}}
 {{- range $node := keys . | sortAlpha }}
 {{- $policy := dict "name" (printf "%s-%s" $policyName $node) "node" $node
   "nodeSelector" (merge (dict "kubernetes.io/hostname" $node) $selector) }}
-{{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "addresses" (get $vrf.nodes $node) "into" $policy) }}
+{{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "addresses" (get $vrf.nodes $node) "shared" $shared "into" $policy) }}
 {{- $policies = append $policies $policy }}
 {{- end }}
 {{- else }}
 {{- $policy := dict "name" $policyName "node" "" "nodeSelector" $selector }}
-{{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "into" $policy) }}
+{{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "shared" $shared "into" $policy) }}
 {{- $policies = list $policy }}
 {{- end }}
 {{- $_ := set $vrfs $vrfName (dict
@@ -637,7 +638,11 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- $egress = append $egress $entry }}
 {{- end }}
 {{- $derived := get $model.vrfs $vrfName }}
-{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policies" $derived.policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
+{{- $policies := list }}
+{{- range $derived.policies }}
+{{- $policies = append $policies (omit . "desiredStateYaml") }}
+{{- end }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policies" $policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
 {{- end }}
 {{- if $v.bfdProfiles }}
 {{- $_ := set $has "BFDProfile" true }}
@@ -936,9 +941,11 @@ interface, its ports with their addresses, the routes of the VRF table, and the 
 rules that keep the cluster's own CIDRs on the main table (254), so that pods and services
 stay reachable from the VRF. Takes a dict: root, vrfName, vrf, networks (the JSON of
 symmetric-routing.clusterNetworks, decoded), addresses (a node's entry of the VRF's `nodes`
-table, for a per-node policy), and into: a dict whose desiredState it sets, since a helper
-returns only text and decoding it again for every policy would cost more than building the
-state. symmetric-routing.model calls it, once per policy and render.
+table, for a per-node policy), shared (a dict the VRF's policies share, where the first
+keeps what does not differ from node to node), and into: a dict whose desiredState (for the
+plan) and desiredStateYaml (for the policy) it sets, since a helper returns only text and
+decoding it again for every policy would cost more than building the state.
+symmetric-routing.model calls it, once per policy and render.
 */}}
 {{- define "symmetric-routing.desiredState" -}}
 {{- $vrfName := .vrfName }}
@@ -950,7 +957,7 @@ state. symmetric-routing.model calls it, once per policy and render.
 {{- with .addresses }}
 {{- $nodeAddresses = include "symmetric-routing.nodeAddresses" . | fromJson }}
 {{- end }}
-{{- $interfaces := list (dict "name" $vrfName "type" "vrf" "state" "up" "vrf" (dict "port" (keys $ports | sortAlpha) "route-table-id" $tableId)) }}
+{{- $portItems := list }}
 {{- range $portName := keys $ports | sortAlpha }}
 {{- $port := get $ports $portName }}
 {{- $iface := dict "name" $portName "type" ($port.type | default "ethernet") "state" "up" }}
@@ -996,9 +1003,14 @@ state. symmetric-routing.model calls it, once per policy and render.
 {{- $bondMembers = append $bondMembers (dict "name" . "type" "ethernet" "state" "up") }}
 {{- end }}
 {{- end }}
-{{- $interfaces = concat $interfaces (list $iface) $bondMembers }}
+{{- $portItems = concat $portItems (list $iface) $bondMembers }}
 {{- end }}
-{{- $interfaces = concat $interfaces ($policy.extraInterfaces | default list) }}
+{{- /* what every policy of the VRF shares (the VRF interface, the extra interfaces, its
+     routes and rules) is built, and printed as YAML, once per VRF */}}
+{{- $shared := .shared }}
+{{- if not $shared.head }}
+{{- $_ := set $shared "head" (dict "name" $vrfName "type" "vrf" "state" "up" "vrf" (dict "port" (keys $ports | sortAlpha) "route-table-id" $tableId)) }}
+{{- $_ := set $shared "extras" ($policy.extraInterfaces | default list) }}
 {{- $routes := list }}
 {{- range $vrf.routes }}
 {{- $route := dict "destination" .destination "next-hop-address" .nextHopAddress "next-hop-interface" (.nextHopInterface | default (keys $ports | first)) "table-id" $tableId }}
@@ -1017,12 +1029,19 @@ state. symmetric-routing.model calls it, once per policy and render.
 {{- $rules = append $rules (dict "ip-to" . "priority" $priority "route-table" 254) }}
 {{- end }}
 {{- $rules = concat $rules ($policy.extraRouteRules | default list) }}
-{{- $desiredState := dict "interfaces" $interfaces }}
+{{- $rest := dict }}
 {{- with $routes }}
-{{- $_ := set $desiredState "routes" (dict "config" .) }}
+{{- $_ := set $rest "routes" (dict "config" .) }}
 {{- end }}
 {{- with $rules }}
-{{- $_ := set $desiredState "route-rules" (dict "config" .) }}
+{{- $_ := set $rest "route-rules" (dict "config" .) }}
 {{- end }}
+{{- $_ := set $shared "rest" $rest }}
+{{- $_ := set $shared "yaml" (dict "head" (toYaml (list $shared.head)) "extras" (ternary (printf "\n%s" (toYaml $shared.extras)) "" (not (empty $shared.extras))) "rest" (ternary (printf "\n%s" (toYaml $rest)) "" (not (empty $rest)))) }}
+{{- end }}
+{{- $desiredState := merge (dict "interfaces" (concat (list $shared.head) $portItems $shared.extras)) $shared.rest }}
 {{- $_ := set .into "desiredState" $desiredState }}
+{{- /* the same text toYaml would print for the whole state: keys sorted, so interfaces
+     come before route-rules and routes, and a list is printed item by item */}}
+{{- $_ := set .into "desiredStateYaml" (printf "interfaces:\n%s\n%s%s%s" $shared.yaml.head (toYaml $portItems) $shared.yaml.extras $shared.yaml.rest) }}
 {{- end }}
