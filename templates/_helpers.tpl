@@ -206,24 +206,6 @@ policy.allowAllNodes). Takes the VRF.
 {{- end }}
 
 {{/*
-symmetric-routing.nodeAddresses: a node's addresses in a VRF's `nodes` table, by port, as
-JSON: {"<port>": {"ipv4": [...], "ipv6": [...]}}. A port's entry is one address or a list;
-the family is read off each address. Takes the node's entry.
-*/}}
-{{- define "symmetric-routing.nodeAddresses" -}}
-{{- $byPort := dict }}
-{{- range $port, $entry := . }}
-{{- $families := dict "ipv4" list "ipv6" list }}
-{{- range (kindIs "slice" $entry | ternary $entry (list $entry)) }}
-{{- $family := contains ":" . | ternary "ipv6" "ipv4" }}
-{{- $_ := set $families $family (append (get $families $family) .) }}
-{{- end }}
-{{- $_ := set $byPort $port $families }}
-{{- end }}
-{{- toJson $byPort }}
-{{- end }}
-
-{{/*
 symmetric-routing.objectName: the object name of a map item: its explicit `name`, else
 "<fullname>-<vrf>-<key>" (the vrf part left out for items that belong to no VRF).
 Takes a dict: key, item, optional vrf, and prefix (the fullname, computed once by callers
@@ -953,15 +935,20 @@ symmetric-routing.model calls it, once per policy and render.
 {{- $tableId := int64 $vrf.tableId }}
 {{- $policy := $vrf.policy | default dict }}
 {{- $ports := $vrf.ports | default dict }}
-{{- $nodeAddresses := dict }}
-{{- with .addresses }}
-{{- $nodeAddresses = include "symmetric-routing.nodeAddresses" . | fromJson }}
-{{- end }}
+{{- $nodeAddresses := .addresses | default dict }}
 {{- $portItems := list }}
 {{- range $portName := keys $ports | sortAlpha }}
 {{- $port := get $ports $portName }}
 {{- $iface := dict "name" $portName "type" ($port.type | default "ethernet") "state" "up" }}
-{{- $own := get $nodeAddresses $portName | default dict }}
+{{- /* a node's entry for the port: one address or a list, the family read off each */}}
+{{- $given := get $nodeAddresses $portName }}
+{{- $own := dict "ipv4" list "ipv6" list }}
+{{- range (kindIs "slice" $given | ternary $given (list $given)) }}
+{{- if . }}
+{{- $family := contains ":" . | ternary "ipv6" "ipv4" }}
+{{- $_ := set $own $family (append (get $own $family) .) }}
+{{- end }}
+{{- end }}
 {{- range $family := list "ipv4" "ipv6" }}
 {{- $source := get $own $family | default (get $port $family) }}
 {{- if and $source (kindIs "string" $source) }}
