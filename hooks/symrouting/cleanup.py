@@ -79,7 +79,22 @@ def _combined(states: list[State]) -> State:
             "route-rules": {"config": [r for s in states for r in (s.get("route-rules") or {}).get("config") or []]}}
 
 
-def _per_node(current: State, selector: dict[str, str], targets: list[Policy], nodes: Nodes,
+class NodeIndex:
+    """The nodes, and the ones a policy selects: a per-node policy names its node by
+    kubernetes.io/hostname, found by that label instead of by testing every node."""
+
+    def __init__(self, nodes: Nodes) -> None:
+        self.nodes = nodes
+        self.by_host = {labels.get(HOSTNAME, name): (name, labels) for name, labels in nodes}
+
+    def matching(self, selector: dict[str, str]) -> Nodes:
+        if HOSTNAME in selector:
+            found = self.by_host.get(selector[HOSTNAME])
+            return [found] if found and selector_matches(selector, found[1]) else []
+        return [(name, labels) for name, labels in self.nodes if selector_matches(selector, labels)]
+
+
+def _per_node(current: State, selector: dict[str, str], targets: list[Policy], nodes: NodeIndex,
               others: list[tuple[dict[str, str], State]]) -> list[Step]:
     """The steps that take a policy's state off exactly what each of its nodes loses: on each
     node, what the release's new policies (targets) and other releases' policies still
@@ -88,7 +103,7 @@ def _per_node(current: State, selector: dict[str, str], targets: list[Policy], n
     plain label map, so a group of nodes cannot be picked). Only for a policy Helm deletes
     right after, whose nodeSelector may then change: nmstate leaves a node's state alone
     when a policy stops selecting it."""
-    matched = [(node, labels) for node, labels in nodes if selector_matches(selector, labels)]
+    matched = nodes.matching(selector)
     removals = []
     for node, labels in matched:
         target = _combined([p.desired_state for p in targets if selector_matches(p.node_selector, labels)])
@@ -113,6 +128,9 @@ def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool,
     ours = sorted((p for p in policies if plan.owns(owner_of(p.get("metadata") or {}))), key=lambda p: p["metadata"]["name"])
     others = [((p.get("spec") or {}).get("nodeSelector") or {}, (p.get("spec") or {}).get("desiredState") or {})
               for p in policies if not plan.owns(owner_of(p.get("metadata") or {}))]
+    # Only a neighbour that declares route rules can keep one of ours on a node.
+    with_rules = [(selector, state) for selector, state in others if declared_rules([state])]
+    index = NodeIndex(nodes) if nodes is not None else None
     planned = {} if uninstall else {policy.name: policy.desired_state for policy in plan.policies}
     kept = declared_rules([state for _, state in others] + list(planned.values()))
     result = []
@@ -120,13 +138,13 @@ def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool,
         name = policy["metadata"]["name"]
         current = (policy.get("spec") or {}).get("desiredState") or {}
         selector = (policy.get("spec") or {}).get("nodeSelector") or {}
-        if name in planned or nodes is None:
+        if name in planned or index is None:
             removal = removal_state(current, planned.get(name), kept)
-            matched = tuple(sorted(n for n, labels in nodes or () if selector_matches(selector, labels)))
+            matched = tuple(sorted(n for n, _ in index.matching(selector))) if index else ()
             result.append((policy, [Step(removal, matched)] if removal else []))
         else:
             targets = [] if uninstall else list(plan.policies)
-            result.append((policy, _per_node(current, selector, targets, nodes, others)))
+            result.append((policy, _per_node(current, selector, targets, index, with_rules)))
     return result
 
 
