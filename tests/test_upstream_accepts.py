@@ -120,12 +120,6 @@ def test_my_asn_on_disjoint_nodes_is_refused_before_metallb_0_16(tmp_path: Path)
     assert "MetalLB before 0.16 applies this on every node" in refusal(tmp_path, DISJOINT)
 
 
-def _schema_has_metallb_version() -> bool:
-    schema = json.loads((helm.CHART / "values.schema.json").read_text())
-    return "version" in schema["properties"]["metallb"]["properties"]
-
-
-@pytest.mark.skipif(not _schema_has_metallb_version(), reason="metallb.version is added to the schema by the multi-node change")
 def test_my_asn_on_disjoint_nodes_renders_from_metallb_0_16(tmp_path: Path) -> None:
     """metallb v0.16.0 internal/config/validation.go checkFRRPeersCompatible: peers whose
     nodeSelectors share no node may differ in myASN."""
