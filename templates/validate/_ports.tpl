@@ -123,7 +123,7 @@ gateway it cannot reach directly (net/ipv4/fib_semantics.c fib_check_nh, no onli
 {{- end }}
 {{- end }}
 {{- if not (get $known $family) }}
-{{- $errors = append $errors (printf "%s.nextHopAddress: %s is an %s address, and port %s has none; add an %s address to %s.ports.%s, or route through another port" $routeAt $route.nextHopAddress (ternary "IPv6" "IPv4" (eq $family "ipv6")) $via $family $at $via) }}
+{{- $errors = append $errors (printf "%s.nextHopAddress: %s is an %s address, and port %s has none; add an %s address to %s.ports.%s (on one node) or to each node's line under %s.nodes, or route through another port" $routeAt $route.nextHopAddress (ternary "IPv6" "IPv4" (eq $family "ipv6")) $via $family $at $via $at) }}
 {{- else if not $onSubnet }}
 {{- $errors = append $errors (printf "%s.nextHopAddress: %s is on no subnet of port %s (%s); the kernel reaches a gateway only on a directly connected subnet: fix the address, or the port's %s prefix" $routeAt $route.nextHopAddress $via (get $known $family | default list | uniq | join ", ") $family) }}
 {{- end }}

@@ -1,17 +1,20 @@
-{{- /*
-Rules about which nodes carry a VRF and which node announces each address, which the values
-schema cannot state. Like validate/values.yaml, it renders nothing: it collects every broken
-rule and fails with all of them, each naming the value path and the fix. Helm renders this
-file after values.yaml (same folder, names in reverse order); it drops the removed items
-itself, so that it never depends on that order.
+{{/*
+symmetric-routing.validate.nodes: which nodes carry a VRF and which node announces each
+address, as a JSON list of messages: a VRF's `nodes` table (ports it names, one address per
+node and port, every node on the same ports, each node's next hops on its own subnets,
+policy names nmstate can label), policies that would reach every node or give several nodes
+one static address, and each LoadBalancerIP egress service announced from its own node only
+(OVN-Kubernetes picks one node per service, selectNodeFor in ovn-kubernetes
+go-controller/pkg/clustermanager/egressservice). Takes the context of
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
 */}}
-{{- include "symmetric-routing.dropRemovedItems" . }}
-{{- $root := . }}
-{{- $fullname := include "symmetric-routing.fullname" . }}
+{{- define "symmetric-routing.validate.nodes" -}}
+{{- $root := .root }}
+{{- $fullname := .fullname }}
 {{- $errors := list }}
-{{- $bySelector := eq (include "symmetric-routing.serviceSelectorsSupported" .) "true" }}
+{{- $bySelector := eq (include "symmetric-routing.serviceSelectorsSupported" $root) "true" }}
 {{- $addressOwners := dict }}
-{{- range $vrfName, $vrf := .Values.vrfs | default dict }}
+{{- range $vrfName, $vrf := .vrfs }}
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $policy := $vrf.policy | default dict }}
 {{- $ports := $vrf.ports | default dict }}
@@ -27,6 +30,15 @@ itself, so that it never depends on that order.
 {{- if not $nodes }}
 {{- if and (empty $policy.nodeSelector) (not $policy.allowAllNodes) }}
 {{- $errors = append $errors (printf "%s.policy.nodeSelector: empty, so the VRF's policy reaches every node, the control plane included; select the nodes that carry it (e.g. `node-role.kubernetes.io/worker: \"\"`), list them under %s.nodes, or set %s.policy.allowAllNodes: true" $at $at $at) }}
+{{- end }}
+{{- /* a source address is one the port holds: by DHCP or autoconf nobody knows it in advance */}}
+{{- range $i, $route := ($vrf.routes | default list) }}
+{{- $via := $route.nextHopInterface | default (ternary (keys $ports | first) "" (eq (len $ports) 1)) }}
+{{- $family := contains ":" ($route.source | default "") | ternary "ipv6" "ipv4" }}
+{{- $how := get (get $ports $via | default dict) $family }}
+{{- if and $route.source $how (kindIs "string" $how) }}
+{{- $errors = append $errors (printf "%s.routes[%d].source: %s takes its %s address by %s, so no fixed source address is known; leave source out (the kernel takes the port's address)" $at $i $via $family $how) }}
+{{- end }}
 {{- end }}
 {{- /* a static address is one node's: a policy that can match several would give them all the same one */}}
 {{- if and $shared (or (empty $policy.nodeSelector) (kindIs "string" $policy.maxUnavailable)) }}
@@ -77,6 +89,33 @@ itself, so that it never depends on that order.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* each node reaches each next hop on a subnet of its own: the kernel reaches a gateway
+     only on a directly connected subnet (net/ipv4/fib_semantics.c fib_check_nh) */}}
+{{- range $node := keys $nodes | sortAlpha }}
+{{- $entry := get $nodes $node | default dict }}
+{{- range $i, $route := ($vrf.routes | default list) }}
+{{- $via := $route.nextHopInterface | default (ternary (keys $ports | first) "" (eq (len $ports) 1)) }}
+{{- $given := get $entry $via }}
+{{- if and $given $route.nextHopAddress }}
+{{- $hop := include "symmetric-routing.ipBlock" $route.nextHopAddress | fromJson }}
+{{- $mine := list }}
+{{- range (kindIs "slice" $given | ternary $given (list $given)) }}
+{{- if eq (contains ":" .) (contains ":" $route.nextHopAddress) }}
+{{- $mine = append $mine . }}
+{{- end }}
+{{- end }}
+{{- $onSubnet := false }}
+{{- range $mine }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (include "symmetric-routing.ipBlock" . | fromJson) "b" $hop)) "true" }}
+{{- $onSubnet = true }}
+{{- end }}
+{{- end }}
+{{- if and $mine (not $onSubnet) }}
+{{- $errors = append $errors (printf "%s.nodes.%s.%s: %s is not on the subnet of %s, the next hop of %s.routes[%d]; fix the node's address or prefix" $at $node $via (join ", " $mine) $route.nextHopAddress $at $i) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- range $portName, $withAddress := $addressed }}
 {{- $missing := list }}
 {{- if lt (len $withAddress) (len $nodes) }}
@@ -87,7 +126,7 @@ itself, so that it never depends on that order.
 {{- end }}
 {{- end }}
 {{- with $missing }}
-{{- $errors = append $errors (printf "%s.nodes: %s has an address on %s on the other nodes but none on %s; add it, or leave %s unaddressed on every node" $at $portName $portName (join ", " .) $portName) }}
+{{- $errors = append $errors (printf "%s.nodes: %s: no address on %s, which the other nodes of the table have; give each node one, or leave %s unaddressed on every node" $at (join ", " .) $portName $portName) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -122,6 +161,5 @@ itself, so that it never depends on that order.
 {{- end }}
 {{- end }}
 {{- end }}
-{{- with $errors }}
-{{- fail (printf "\n%s" (join "\n" (. | sortAlpha | uniq) | indent 2)) }}
+{{- toJson $errors }}
 {{- end }}
