@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from symrouting.cleanup import _chunks, plan_removals
 from symrouting.nodeconfig import declared_rules, removal_state
+from symrouting.plan import parse_plan
 from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm, sitegen
 from tests.support.nmstate import Nmstate
@@ -453,3 +455,47 @@ def test_a_table_of_three_back_to_one_policy_on_one_node(serve: Callable[..., An
     assert sorted(u["metadata"]["name"] for u in nmstate.updates) == ["vrfpolicy-worker-1", "vrfpolicy-worker-2"]
     for node in ("worker-0", "worker-1", "worker-2"):
         assert carried(nmstate, node) == declared_on(node, [after]), node
+
+
+def test_a_per_node_policy_whose_node_lacks_the_vrf_labels_is_left_alone() -> None:
+    """nmstate applies a policy only where its whole nodeSelector matches: worker-1 has the
+    hostname the policy names but not vrf=true, so nothing of it is there to take off."""
+    plan = parse_plan(json.loads(render_plan([SEED])))
+    dropped = {"metadata": {"name": "vrfpolicy-worker-1", "labels": {"app.kubernetes.io/instance": helm.RELEASE,
+                                                                     "symmetric-routing/release-namespace": helm.NAMESPACE}},
+               "spec": {"nodeSelector": {"kubernetes.io/hostname": "worker-1", "vrf": "true"},
+                        "desiredState": policies([SEED])[0]["spec"]["desiredState"]}}
+    nodes = [("worker-0", {"kubernetes.io/hostname": "worker-0", "vrf": "true"}),
+             ("worker-1", {"kubernetes.io/hostname": "worker-1"})]
+    [(_, steps)] = [item for item in plan_removals(plan, [dropped], False, nodes)
+                    if item[0]["metadata"]["name"] == "vrfpolicy-worker-1"]
+    assert steps == []
+
+
+def test_policy_names_are_grouped_into_selectors_short_enough_for_a_url() -> None:
+    names = [f"tenant-with-a-long-name-symmetric-routing-pay-worker-{i:03d}.example.com" for i in range(100)]
+    groups = _chunks(names)
+    assert len(groups) > 1 and [name for group in groups for name in group] == names
+    assert all(len(",".join(group)) <= 1500 for group in groups)
+
+
+def test_a_teardown_of_many_per_node_policies_waits_for_every_group(serve: Callable[..., Any], run_cli: Run,
+                                                                    tmp_path: Path) -> None:
+    """More policies than one `in (...)` selector holds: every group's enactments are read."""
+    nodes = [f"worker-{i:02d}.rack-a.example.com" for i in range(40)]
+
+    def change(values: dict[str, Any]) -> None:
+        vrf = values["vrfs"]["ens4vrf"]
+        vrf["ports"]["ens4"] = {}
+        vrf["policy"] = {"name": "symmetric-routing-payments-uplink", "nodeSelector": {}}
+        vrf["nodes"] = {node: {"ens4": f"192.168.130.{100 + i}/24"} for i, node in enumerate(nodes)}
+    site = seed_with(tmp_path, "many", change)
+    cluster = [clusters.node(node, {}) for node in nodes]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=cluster))
+    nmstate = Nmstate(api.api)
+    nmstate.install(policies([site]))
+    result = run_cli("teardown", "--poll=0.1", "--timeout=20", api=api, plan=render_plan([site]))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.count("DONE  symmetric-routing-payments-uplink-worker-") == 40
+    lists = [r.path for r in api.api.requests if r.path.startswith("/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments")]
+    assert 1 < len(lists) < 40  # a few groups, not one request per policy

@@ -90,3 +90,15 @@ def test_mermaid_itself_parses_every_site(tmp_path: Path) -> None:
                             env={"PATH": "/usr/local/bin:/usr/bin:/bin"}, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count(": ok (flowchart") == len(files)
+
+
+def test_a_vrf_of_many_nodes_shows_a_few_rows_and_how_many_more(tmp_path: Path) -> None:
+    """One row per node, up to diagram.SHOWN_NODES, then how many are left out."""
+    site = tmp_path / "five.yaml"
+    site.write_text("vrfs:\n  ens4vrf:\n    ports: {ens4: {ipv4: null}}\n    nodes:\n"
+                    + "".join(f"      worker-{i}: {{ens4: 192.168.130.{10 + i}/24}}\n" for i in range(5)))
+    plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml", site])))
+    [port] = diagram.ports(plan.vrfs[0])
+    assert port.lines == ("worker-0: 192.168.130.10/24", "worker-1: 192.168.130.11/24",
+                          "worker-2: 192.168.130.12/24", "… and 2 more node(s)")
+    assert len(port.addresses) == 5
