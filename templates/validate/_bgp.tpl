@@ -4,7 +4,7 @@ as a JSON list of messages. MetalLB's controller parses them in metallb/metallb
 internal/config/config.go (peerFromCR, parseTimers) and checks the peers that share a
 node in internal/config/validation.go (peersCanRunOnSameNode); a parse error there stops
 the whole configuration, every tenant's. Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 */}}
 {{- define "symmetric-routing.validate.bgp" -}}
 {{- $errors := list }}
@@ -84,15 +84,20 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- with $peer.peerAddress }}
 {{- $target := include "symmetric-routing.ipBlock" . | fromJson }}
 {{- $reachable := false }}
-{{- $subnets := list }}
+{{- /* each subnet once: the nodes of a table mostly share theirs */}}
+{{- $subnets := dict }}
 {{- range get $.addresses $vrfName | values }}
-{{- $subnets = concat $subnets (.ipv4 | default list) (.ipv6 | default list) }}
+{{- range concat (.ipv4 | default list) (.ipv6 | default list) }}
+{{- $block := get $.blocks . }}
+{{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
+{{- end }}
 {{- end }}
 {{- range $vrf.routes | default list }}
-{{- $subnets = append $subnets .destination }}
+{{- $block := include "symmetric-routing.ipBlock" .destination | fromJson }}
+{{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
 {{- end }}
-{{- range $subnets }}
-{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (include "symmetric-routing.ipBlock" . | fromJson) "b" $target)) "true" }}
+{{- range values $subnets }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" . "b" $target)) "true" }}
 {{- $reachable = true }}
 {{- end }}
 {{- end }}

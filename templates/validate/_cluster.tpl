@@ -1,6 +1,6 @@
 {{/*
 symmetric-routing.validate.cluster: the rules on the cluster section, as a JSON list of
-messages. Takes the context of templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
+messages. Takes the context of templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 */}}
 {{- define "symmetric-routing.validate.cluster" -}}
 {{- $errors := list }}

@@ -3,7 +3,7 @@ symmetric-routing.validate.egress: each VRF's egress services, and the advertise
 must announce their addresses from the node OVN-Kubernetes picks, as a JSON list of
 messages. The node label is the one ovn-org/ovn-kubernetes go-controller/pkg/clustermanager/
 egressservice sets (seed section 34.10.3). Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 */}}
 {{- define "symmetric-routing.validate.egress" -}}
 {{- $errors := list }}

@@ -2,7 +2,7 @@
 symmetric-routing.validate.names: object names and labels, as a JSON list of messages: no
 two objects of one kind share a name (the API server keeps only the last one applied), and
 no user label overrides one the chart sets itself. Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 */}}
 {{- define "symmetric-routing.validate.names" -}}
 {{- $errors := list }}

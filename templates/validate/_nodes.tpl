@@ -6,7 +6,7 @@ policy names nmstate can label), policies that would reach every node or give se
 one static address, and each LoadBalancerIP egress service announced from its own node only
 (OVN-Kubernetes picks one node per service, selectNodeFor in ovn-kubernetes
 go-controller/pkg/clustermanager/egressservice). Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 */}}
 {{- define "symmetric-routing.validate.nodes" -}}
 {{- $root := .root }}
@@ -91,22 +91,22 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
 {{- end }}
 {{- /* each node reaches each next hop on a subnet of its own: the kernel reaches a gateway
      only on a directly connected subnet (net/ipv4/fib_semantics.c fib_check_nh) */}}
-{{- range $node := keys $nodes | sortAlpha }}
-{{- $entry := get $nodes $node | default dict }}
 {{- range $i, $route := ($vrf.routes | default list) }}
 {{- $via := $route.nextHopInterface | default (ternary (keys $ports | first) "" (eq (len $ports) 1)) }}
-{{- $given := get $entry $via }}
-{{- if and $given $route.nextHopAddress }}
+{{- if $route.nextHopAddress }}
 {{- $hop := include "symmetric-routing.ipBlock" $route.nextHopAddress | fromJson }}
+{{- $v6 := contains ":" $route.nextHopAddress }}
+{{- range $node := keys $nodes | sortAlpha }}
+{{- $given := get (get $nodes $node | default dict) $via }}
 {{- $mine := list }}
 {{- range (kindIs "slice" $given | ternary $given (list $given)) }}
-{{- if eq (contains ":" .) (contains ":" $route.nextHopAddress) }}
+{{- if and . (eq (contains ":" .) $v6) }}
 {{- $mine = append $mine . }}
 {{- end }}
 {{- end }}
 {{- $onSubnet := false }}
 {{- range $mine }}
-{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (include "symmetric-routing.ipBlock" . | fromJson) "b" $hop)) "true" }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (get $.blocks .) "b" $hop)) "true" }}
 {{- $onSubnet = true }}
 {{- end }}
 {{- end }}

@@ -2,7 +2,7 @@
 symmetric-routing.validate.pools: each VRF's address pools and BGP advertisements, as a
 JSON list of messages. MetalLB parses them in metallb/metallb internal/config/config.go
 (bgpAdvertisementFromCR, validateBGPAdvPerPool). Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 */}}
 {{- define "symmetric-routing.validate.pools" -}}
 {{- $errors := list }}
@@ -14,7 +14,8 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- range $portName, $port := get $.addresses $vrfName }}
 {{- range $address := concat ($port.ipv4 | default list) ($port.ipv6 | default list) | uniq }}
-{{- $host := include "symmetric-routing.ipBlock" (first (splitList "/" $address)) | fromJson }}
+{{- $known := get $.blocks $address }}
+{{- $host := dict "family" $known.family "first" $known.address "last" $known.address }}
 {{- $_ := set $blocks (printf "%v|%s|1|%06d" $host.family $host.first (len $blocks)) (dict "block" $host "at" (printf "vrfs.%s.ports.%s" $vrfName $portName) "address" $address) }}
 {{- end }}
 {{- end }}

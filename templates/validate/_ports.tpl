@@ -1,7 +1,7 @@
 {{/*
 symmetric-routing.validate.ports: each VRF's routing table, ports and routes, the parts of
 its NodeNetworkConfigurationPolicy, as a JSON list of messages. Takes the context of
-templates/validate/values.yaml (root, v, fullname, vrfs, addresses).
+templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 */}}
 {{- define "symmetric-routing.validate.ports" -}}
 {{- $errors := list }}
@@ -118,7 +118,7 @@ gateway it cannot reach directly (net/ipv4/fib_semantics.c fib_check_nh, no onli
 {{- $hop := include "symmetric-routing.ipBlock" $route.nextHopAddress | fromJson }}
 {{- $onSubnet := false }}
 {{- range (get $known $family | default list) }}
-{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (include "symmetric-routing.ipBlock" . | fromJson) "b" $hop)) "true" }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (get $.blocks .) "b" $hop)) "true" }}
 {{- $onSubnet = true }}
 {{- end }}
 {{- end }}
