@@ -100,3 +100,43 @@ autoconf, whose subnets only the nodes know. Takes the VRF.
 {{- end }}
 {{- toJson $out }}
 {{- end }}
+
+{{/*
+symmetric-routing.rangeLowestMask: the shortest prefix among the CIDRs a `first-last` range
+splits into, as MetalLB computes it for a range pool (metallb internal/config/config.go
+validateBGPAdvPerPool, lowestMask): the width less the size (2^k) of the largest aligned
+block inside the range. A block of 2^k fits in the range's lower half (below where first and
+last part) unless rounding first up to it would leave the half, and in its upper half unless
+rounding last down would; the whole range is one block when first ends in zeros and last in
+ones from where they part. Takes an ipBlock dict of the range; prints a number.
+*/}}
+{{- define "symmetric-routing.rangeLowestMask" -}}
+{{- $a := .first }}
+{{- $b := .last }}
+{{- $width := len $a }}
+{{- $common := 0 }}
+{{- $parted := false }}
+{{- range $i := until $width }}
+{{- if and (not $parted) (eq (substr $i (add $i 1 | int) $a) (substr $i (add $i 1 | int) $b)) }}
+{{- $common = add $i 1 | int }}
+{{- else }}
+{{- $parted = true }}
+{{- end }}
+{{- end }}
+{{- if eq $common $width }}
+{{- $width }}
+{{- else if and (regexMatch "^0*$" (substr $common $width $a)) (regexMatch "^1*$" (substr $common $width $b)) }}
+{{- $common }}
+{{- else }}
+{{- $largest := 0 }}
+{{- range $k := until (sub $width $common | int) }}
+{{- $low := sub $width $k | int }}
+{{- $left := or (regexMatch "^0*$" (substr $low $width $a)) (contains "0" (substr (add $common 1 | int) $low $a)) }}
+{{- $right := or (regexMatch "^1*$" (substr $low $width $b)) (contains "1" (substr (add $common 1 | int) $low $b)) }}
+{{- if or $left $right }}
+{{- $largest = $k }}
+{{- end }}
+{{- end }}
+{{- sub $width $largest }}
+{{- end }}
+{{- end }}

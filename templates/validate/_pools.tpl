@@ -123,11 +123,13 @@ as the numbers do), instead of comparing every pair of the release */}}
 prefix of a pool's CIDR (ranges are left to MetalLB) */}}
 {{- range $poolKey := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
 {{- range $address := ((get $pools $poolKey | default dict).addresses | default list) }}
-{{- if contains "/" $address }}
 {{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
 {{- $field := ternary "aggregationLengthV6" "aggregationLength" (contains ":" $address) }}
-{{- if and (hasKey $adv $field) (lt (int64 (get $adv $field)) (int64 $block.prefix)) }}
-{{- $errors = append $errors (printf "%s.%s: %d is shorter than the /%d of %s in pool %s, which MetalLB refuses; set it to %d or more" $advAt $field (int64 (get $adv $field)) (int64 $block.prefix) $address $poolKey (int64 $block.prefix)) }}
+{{- if and (hasKey $adv $field) (le $block.first $block.last) }}
+{{- /* a CIDR's own prefix; a range's shortest, over the CIDRs it splits into */}}
+{{- $prefix := contains "-" $address | ternary (include "symmetric-routing.rangeLowestMask" $block | int64) (int64 $block.prefix) }}
+{{- if lt (int64 (get $adv $field)) $prefix }}
+{{- $errors = append $errors (printf "%s.%s: %d is shorter than the /%d of %s in pool %s, which MetalLB refuses; set it to %d or more" $advAt $field (int64 (get $adv $field)) $prefix $address $poolKey $prefix) }}
 {{- end }}
 {{- end }}
 {{- end }}
