@@ -109,7 +109,7 @@ def _asn(peer_asn: str) -> str:
 def _selector(vrf: Vrf) -> str:
     labels = ", ".join(f"{k}={v}" if v else k for k, v in sorted(vrf.node_selector.items()))
     if vrf.nodes:
-        return f"{len(vrf.nodes)} listed" + (f" with {labels}" if labels else "")
+        return f"{len(vrf.nodes)} listed" + (f", {labels}" if labels else "")
     return labels or "every node"
 
 
