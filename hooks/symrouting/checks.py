@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from symrouting import cidr
-from symrouting.facts import Facts, Node, Sourced, selector_matches
+from symrouting.facts import HOSTNAME, Facts, Node, Sourced, selector_matches
 from symrouting.plan import Plan
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
@@ -106,7 +106,7 @@ def check_node_selectors(plan: Plan, facts: Facts) -> Result:
     fixes: list[str] = []
     failing = []
     # A per-node policy names its node by hostname: look it up instead of testing every node.
-    by_host = {node.labels.get("kubernetes.io/hostname", node.name): node for node in facts.nodes}
+    by_host = {node.labels.get(HOSTNAME, node.name): node for node in facts.nodes}
     for vrf in plan.vrfs:
         selector = _labels_text(vrf.node_selector)
         if vrf.nodes:

@@ -17,24 +17,23 @@ from __future__ import annotations
 
 import copy
 import json
-from concurrent.futures import ThreadPoolExecutor
 import time
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from symrouting.api import ApiError, Conflict, Transport, Unreachable
-from symrouting.facts import selector_matches
+from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import collect, owner_of
-from symrouting.nodeconfig import Progress, State, declared_rules, enactment_progress, removal_state
+from symrouting.nodeconfig import Progress, State, declared_rules, enactment_node, enactment_progress, removal_state
 from symrouting.plan import Plan, Policy
 
 POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
 
 
-HOSTNAME = "kubernetes.io/hostname"
 # Updates in flight at once: a release of per-node policies updates hundreds of them.
 PARALLEL_UPDATES = 8
 Nodes = list[tuple[str, dict[str, str]]]
@@ -211,7 +210,7 @@ def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: f
                                      []).append(enactment)
         for outcome, step in pending:
             enactments = by_policy.get(outcome.policy, [])
-            mine = [e for e in enactments if _enactment_node(e) in step.nodes] if step.node_selector else enactments
+            mine = [e for e in enactments if enactment_node(e) in step.nodes] if step.node_selector else enactments
             progress[outcome.policy] = enactment_progress(mine, outcome.generation, step.nodes)
         pending = [(o, s) for o, s in pending if not progress[o.policy].finished]
         if not pending or clock() >= deadline:
@@ -230,11 +229,6 @@ def _chunks(names: list[str], length: int = 1500) -> list[list[str]]:
             groups.append([])
         groups[-1].append(name)
     return [group for group in groups if group]
-
-
-def _enactment_node(enactment: dict[str, Any]) -> str:
-    labels = (enactment.get("metadata") or {}).get("labels") or {}
-    return str(labels.get("nmstate.io/node") or str((enactment.get("metadata") or {}).get("name", "")).split(".", 1)[0])
 
 
 def _merged(before: Progress | None, step: Progress) -> Progress:
@@ -286,7 +280,7 @@ def report(outcomes: list[Outcome], verb: str) -> str:
             continue
         progress = outcome.progress or Progress(pending=list(outcome.nodes))
         mark = "DONE" if outcome.ok else "FAIL"
-        total = len(outcome.nodes)
+        total = len(progress.applied) + len(progress.failed) + len(progress.pending)
         if len(outcome.steps) > 1:
             how = f"node by node, what each node loses ({len(outcome.steps)} updates)"
         else:

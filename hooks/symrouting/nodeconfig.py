@@ -88,17 +88,20 @@ class Progress:
         return not self.pending
 
 
+def enactment_node(enactment: dict[str, Any]) -> str:
+    """The node an enactment speaks for: its nmstate.io/node label, else the first part of
+    its name, "<node>.<policy>"."""
+    labels = (enactment.get("metadata") or {}).get("labels") or {}
+    return str(labels.get("nmstate.io/node") or str((enactment.get("metadata") or {}).get("name", "")).split(".", 1)[0])
+
+
 def enactment_progress(enactments: Iterable[dict[str, Any]], generation: int, nodes: Iterable[str]) -> Progress:
     """Applied, failed and pending nodes of a policy generation.
 
     A node counts only once its enactment reports that generation: until then its conditions
     speak of the policy as it was before the update.
     """
-    by_node: dict[str, dict[str, Any]] = {}
-    for enactment in enactments:
-        labels = (enactment.get("metadata") or {}).get("labels") or {}
-        node = labels.get("nmstate.io/node") or str((enactment.get("metadata") or {}).get("name", "")).split(".", 1)[0]
-        by_node[node] = enactment
+    by_node = {enactment_node(enactment): enactment for enactment in enactments}
     progress = Progress()
     for node in sorted(set(nodes) | set(by_node)):
         reported = by_node.get(node)
