@@ -140,3 +140,12 @@ ones from where they part. Takes an ipBlock dict of the range; prints a number.
 {{- sub $width $largest }}
 {{- end }}
 {{- end }}
+
+{{/*
+symmetric-routing.routePort: the port a VRF route leaves through, as the rules see it: its
+nextHopInterface, else the VRF's only port; empty when the VRF has several (_ports.tpl
+reports that). Takes a dict: route, ports.
+*/}}
+{{- define "symmetric-routing.routePort" -}}
+{{- .route.nextHopInterface | default (ternary (keys .ports | first) "" (eq (len .ports) 1)) }}
+{{- end }}

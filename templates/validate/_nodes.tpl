@@ -33,7 +33,7 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- end }}
 {{- /* a source address is one the port holds: by DHCP or autoconf nobody knows it in advance */}}
 {{- range $i, $route := ($vrf.routes | default list) }}
-{{- $via := $route.nextHopInterface | default (ternary (keys $ports | first) "" (eq (len $ports) 1)) }}
+{{- $via := include "symmetric-routing.routePort" (dict "route" $route "ports" $ports) }}
 {{- $family := contains ":" ($route.source | default "") | ternary "ipv6" "ipv4" }}
 {{- $how := get (get $ports $via | default dict) $family }}
 {{- if and $route.source $how (kindIs "string" $how) }}
@@ -92,7 +92,7 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- /* each node reaches each next hop on a subnet of its own: the kernel reaches a gateway
      only on a directly connected subnet (net/ipv4/fib_semantics.c fib_check_nh) */}}
 {{- range $i, $route := ($vrf.routes | default list) }}
-{{- $via := $route.nextHopInterface | default (ternary (keys $ports | first) "" (eq (len $ports) 1)) }}
+{{- $via := include "symmetric-routing.routePort" (dict "route" $route "ports" $ports) }}
 {{- if $route.nextHopAddress }}
 {{- $hop := include "symmetric-routing.ipBlock" $route.nextHopAddress | fromJson }}
 {{- $v6 := contains ":" $route.nextHopAddress }}

@@ -110,7 +110,7 @@ the traffic goes astray */}}
 {{- /* the next hop must be on a subnet of the port: nmstate refuses a route over a port
 whose family is off (rust/src/lib/route.rs "marked as IPv4 disabled"), and the kernel a
 gateway it cannot reach directly (net/ipv4/fib_semantics.c fib_check_nh, no onlink in nmstate) */}}
-{{- $via := $route.nextHopInterface | default (ternary (keys $ports | first) "" (eq (len $ports) 1)) }}
+{{- $via := include "symmetric-routing.routePort" (dict "route" $route "ports" $ports) }}
 {{- $family := ternary "ipv6" "ipv4" (contains ":" $route.nextHopAddress) }}
 {{- /* a port's own or its nodes' addresses; by DHCP its subnet is the network's to say */}}
 {{- $known := get $addressing $via | default dict }}
