@@ -43,13 +43,10 @@ def _addressing(iface: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 def ports(vrf: Vrf) -> list[Port]:
     states = [(policy.node, policy.desired_state.get("interfaces") or []) for policy in vrf.policies]
-    enslaved: list[str] = []
-    kinds: dict[str, str] = {}
-    for _, interfaces in states[:1]:
-        for iface in interfaces:
-            if iface.get("type") == "vrf":
-                enslaved = list((iface.get("vrf") or {}).get("port") or [])
-        kinds = {str(iface.get("name")): str(iface.get("type", "ethernet")) for iface in interfaces}
+    # Every policy of a VRF enslaves the same ports; the first says which and of what type.
+    first = states[0][1] if states else []
+    enslaved = next((list((i.get("vrf") or {}).get("port") or []) for i in first if i.get("type") == "vrf"), [])
+    kinds = {str(iface.get("name")): str(iface.get("type", "ethernet")) for iface in first}
     found = []
     for name in enslaved:
         addresses: list[str] = []
@@ -69,10 +66,9 @@ def ports(vrf: Vrf) -> list[Port]:
     return found
 
 
-def _port_towards(vrf: Vrf, address: str) -> str:
-    """The port a peer is reached through: named by an unnumbered peer, else the port whose
-    subnet holds the address, else the first."""
-    candidates = ports(vrf)
+def _port_towards(vrf: Vrf, candidates: list[Port], address: str) -> str:
+    """The port (of the VRF's, as ports() found them) a peer is reached through: named by an
+    unnumbered peer, else the port whose subnet holds the address, else the first."""
     for port in candidates:
         if port.name == address:
             return port.name
@@ -91,10 +87,10 @@ def _default_routes(vrf: Vrf) -> list[dict[str, str]]:
             if r.get("destination") in ("0.0.0.0/0", "::/0") and r.get("next-hop-address")]
 
 
-def _egress_port(vrf: Vrf) -> str:
+def _egress_port(vrf: Vrf, candidates: list[Port]) -> str:
     """Where the VRF's egress leaves: the port towards its first default route's next hop."""
     routes = _default_routes(vrf)
-    return _port_towards(vrf, routes[0]["next-hop-address"] if routes else "")
+    return _port_towards(vrf, candidates, routes[0]["next-hop-address"] if routes else "")
 
 
 def _egress_label(vrf: Vrf) -> str:
@@ -142,13 +138,14 @@ def graph(plan: Plan) -> list[Section]:
     """The topology once, for both renderers."""
     sections = []
     for vrf in plan.vrfs:
+        found = ports(vrf)  # once per VRF: it reads every node's policy
         port_nodes = tuple(Node(_id("port", vrf.name, port.name), "port",
                                 (f"{port.name} ({port.kind})", *(port.lines or ("no address",))))
-                           for port in ports(vrf))
+                           for port in found)
         items: list[Node | Edge] = []
         for peer in vrf.peers:
             items.append(Node(_id("peer", peer.name), "peer", (f"BGP peer {peer.name}", f"{peer.address} · {_asn(peer.peer_asn)}")))
-            items.append(Edge(_id("port", vrf.name, _port_towards(vrf, peer.address)), _id("peer", peer.name), "bgp",
+            items.append(Edge(_id("port", vrf.name, _port_towards(vrf, found, peer.address)), _id("peer", peer.name), "bgp",
                               f"BGP · AS {peer.my_asn}"))
         items += [Node(_id("pool", pool.name), "pool", (f"IPAddressPool {pool.name}", *pool.addresses)) for pool in vrf.pools]
         items += [Edge(_id("pool", pool_name), _id("peer", peer_name), "advertise", adv.name)
@@ -158,7 +155,7 @@ def graph(plan: Plan) -> list[Section]:
             items.append(Node(service, "service", (f"Service {egress.namespace}/{egress.name}", f"source IP: {egress.source_ip_by}")))
             if egress.address_pool:
                 items.append(Edge(_id("pool", egress.address_pool), service, "address", "address"))
-            items.append(Edge(service, _id("port", vrf.name, _egress_port(vrf)), "egress", _egress_label(vrf)))
+            items.append(Edge(service, _id("port", vrf.name, _egress_port(vrf, found)), "egress", _egress_label(vrf)))
         sections.append(Section(_id("vrf", vrf.name), f"VRF {vrf.name} · table {vrf.table_id} · nodes {_selector(vrf)}",
                                 port_nodes, tuple(items)))
     return sections
