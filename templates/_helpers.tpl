@@ -191,7 +191,7 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 symmetric-routing.vrfNodeSelector: the nodes that carry a VRF, as the JSON of a Kubernetes
 label selector, the default node selector of its BGPPeers and EgressServices: the matchLabels
 of policy.nodeSelector and, with a `nodes` table, a kubernetes.io/hostname In expression over
-its nodes. `{}` when neither is set (validate/nodes.yaml refuses that unless
+its nodes. `{}` when neither is set (validate/_nodes.tpl refuses that unless
 policy.allowAllNodes). Takes the VRF.
 */}}
 {{- define "symmetric-routing.vrfNodeSelector" -}}
@@ -338,7 +338,7 @@ drops the field, and the advertisement then covers every service of its pools).
 symmetric-routing.egressServiceSelectorLabel: the label the chart puts on the Service of a
 LoadBalancerIP egress service ("symmetric-routing/egress-service: <namespace>-<name>", the
 same suffix as OVN-Kubernetes' node label), which a per-service advertisement selects in
-spec.serviceSelectors. Takes a dict: root, key, svc. Prints "<key>: <value>" as JSON.
+spec.serviceSelectors. Takes a dict: root, key, svc. Prints it as a JSON object.
 */}}
 {{- define "symmetric-routing.egressServiceSelectorLabel" -}}
 {{- dict "symmetric-routing/egress-service" (printf "%s-%s" (include "symmetric-routing.egressServiceNamespace" .) (include "symmetric-routing.egressServiceName" .)) | toJson }}
@@ -352,7 +352,7 @@ replies out of the one node it picked (selectNodeFor in ovn-kubernetes
 go-controller/pkg/clustermanager/egressservice), so each address must be announced from that
 node alone. The entry then gives one advertisement per service, "<name>-<service key>",
 narrowed by spec.serviceSelectors (metallb.version 0.16 and later), or one per pool,
-"<name>-<pool key>" (before; validate/nodes.yaml refuses a pool shared by two such services
+"<name>-<pool key>" (before; validate/_nodes.tpl refuses a pool shared by two such services
 there), each with the service's node label; pools that back no such service stay in
 "<name>", announced from every node of the VRF. An advertisement narrowed to one service
 names its key in "service". Takes a dict: root, vrfName, vrf, prefix.
