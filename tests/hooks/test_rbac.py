@@ -119,19 +119,6 @@ def render(extra_values: str, tmp: Path, *, release: str = helm.RELEASE,
     return result.documents
 
 
-def healthy_routes(routes: dict[str, Any]) -> dict[str, Any]:
-    """What `helm test` reads once the release works (tests/hooks/test_verify.py)."""
-    routes["/api/v1/namespaces/test/services/server1"] = {
-        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"type": "LoadBalancer"},
-        "status": {"loadBalancer": {"ingress": [{"ip": "192.169.10.0", "ipMode": "VIP"}]}}}
-    routes["/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"] = {
-        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"sourceIPBy": "LoadBalancerIP"},
-        "status": {"host": "worker-0"}}
-    node = clusters.node("worker-0", {"vrf": "true", "egress-service.k8s.ovn.org/test-server1": ""})
-    routes["/api/v1/nodes/worker-0"] = node
-    return routes
-
-
 EXTRA_ROUTE = """vrfs:
   ens4vrf:
     routes:
@@ -147,11 +134,11 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Site]:
     cluster_values = "cluster:\n  masqueradeSubnet: [169.254.0.0/17]\n"
     earlier = [d for d in render(cluster_values + EXTRA_ROUTE, tmp) if d["kind"] == "NodeNetworkConfigurationPolicy"]
     openshift = Site("openshift", render(cluster_values + f"vrfs: {{ens4vrf: {{bgpPeers: {{frrviavrf: {{password: {PASSWORD}}}}}}}}}\n", tmp),
-                     lambda: healthy_routes(clusters.openshift(
+                     lambda: clusters.verified(clusters.openshift(
                          service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], masquerade=masquerade,
                          # One VRF node: the seed's port address is one node's own.
                          nodes=[clusters.node(f"worker-{i}", {"vrf": "true"} if i == 0 else {}, masquerade=masquerade)
-                                for i in range(3)])),
+                                for i in range(3)]), "worker-0"),
                      earlier)
     kubernetes = Site("kubernetes", render(cluster_values + "platform: kubernetes\n", tmp),
                       lambda: clusters.with_service_cidrs(clusters.kubeadm(

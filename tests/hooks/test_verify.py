@@ -21,15 +21,7 @@ def healthy_cluster() -> dict[str, Any]:
         "metadata": {"name": "vrfpolicy"},
         "status": {"conditions": [{"type": "Available", "status": "True", "reason": "SuccessfullyConfigured"},
                                   {"type": "Degraded", "status": "False"}]}}
-    routes["/api/v1/namespaces/test/services/server1"] = {
-        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"type": "LoadBalancer"},
-        "status": {"loadBalancer": {"ingress": [{"ip": "192.169.10.0", "ipMode": "VIP"}]}}}
-    routes["/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"] = {
-        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"sourceIPBy": "LoadBalancerIP"},
-        "status": {"host": "worker-1"}}
-    node = clusters.node("worker-1", {"vrf": "true", "egress-service.k8s.ovn.org/test-server1": ""})
-    routes["/api/v1/nodes/worker-1"] = node
-    return routes
+    return clusters.verified(routes, "worker-1")
 
 
 def test_a_working_release_verifies(run_cli: Run, serve: Callable[..., Any]) -> None:

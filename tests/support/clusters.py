@@ -195,3 +195,17 @@ def with_discovery(routes: dict[str, Any]) -> dict[str, Any]:
          "preferredVersion": {"groupVersion": f"{group}/{versions[-1]}", "version": versions[-1]}}
         for group, versions in sorted(groups.items())]}
     return routes
+
+
+def verified(routes: dict[str, Any], host: str) -> dict[str, Any]:
+    """What `helm test` reads of the documentation's example once it works: the Service
+    test/server1 with an address from first-pool, its EgressService placed on host, and
+    host carrying the egress-service label OVN-Kubernetes sets."""
+    routes["/api/v1/namespaces/test/services/server1"] = {
+        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"type": "LoadBalancer"},
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.169.10.0", "ipMode": "VIP"}]}}}
+    routes["/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"] = {
+        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"sourceIPBy": "LoadBalancerIP"},
+        "status": {"host": host}}
+    routes[f"/api/v1/nodes/{host}"] = node(host, {"vrf": "true", "egress-service.k8s.ovn.org/test-server1": ""})
+    return routes
