@@ -101,7 +101,8 @@ def _per_node(current: State, selector: dict[str, str], targets: list[Policy], n
     node, each narrowed to its node by kubernetes.io/hostname (a policy's nodeSelector is a
     plain label map, so a group of nodes cannot be picked). Only for a policy Helm deletes
     right after, whose nodeSelector may then change: nmstate leaves a node's state alone
-    when a policy stops selecting it."""
+    when a policy stops selecting it (kubernetes-nmstate
+    controllers/handler/nodenetworkconfigurationpolicy_controller.go, Reconcile)."""
     matched = nodes.matching(selector)
     removals = []
     for node, labels in matched:

@@ -2,8 +2,9 @@
 selects reports the new generation in its enactment, as applied, failing, or not at all, and
 a node that applies it carries its desiredState from then on (tests/support/nodestate.py).
 As in kubernetes-nmstate, a policy acts only on the nodes its nodeSelector matches now, and a
-node it stops matching keeps what it had (controllers/handler/
-nodenetworkconfigurationpolicy_controller.go: unmatched nodes are skipped, nothing is undone)."""
+node it stops matching loses its enactment and keeps what it had
+(controllers/handler/nodenetworkconfigurationpolicy_controller.go, Reconcile: on unmatched
+node labels it deletes the enactment and returns, applying and undoing nothing)."""
 
 from __future__ import annotations
 
