@@ -2,9 +2,11 @@
 
 Two transports: in the cluster, HTTPS with the service account's token and CA; from a
 laptop, `kubectl get --raw`, so that any kubeconfig works. Both retry what may pass
-(connection failures, timeouts, 429, 5xx) with backoff inside a deadline, return None for
-404, and raise ApiError, naming the missing permission, for 401 and 403. Outside a pod a
-refused connection is final at once. The token never appears in a message.
+(connection failures, timeouts, 429, 5xx) with backoff inside a deadline, and say so in one
+line per retried request when given a notice function; return None for 404, and raise
+ApiError, naming the missing permission, for 401 and 403. Every error names the request
+(list, get, update) and carries the reason and message of the server's Status. Outside a
+pod a refused connection is final at once. The token never appears in a message.
 """
 
 from __future__ import annotations
@@ -33,11 +35,25 @@ class Unreachable(Exception):
     """The API did not answer within the deadline."""
 
 
+class Unexpected(ApiError):
+    """An answer the hook cannot read (not a JSON object, a list that pages without end):
+    a broken server or proxy, or a broken hook, not a refusal."""
+
+
 class Conflict(ApiError):
     """409: the object changed since it was read; read it again and retry."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(f"409 Conflict: {describe_request(path)} changed while the hook updated it; run it again")
+    def __init__(self, path: str, said: str = "") -> None:
+        super().__init__(f"409 Conflict: {describe_request(path)} changed while the hook updated it{said}")
+
+
+class Gone(ApiError):
+    """410 Expired: a list's continue token outlived the storage's compaction
+    (k8s.io/apiserver pkg/storage/etcd3/errors.go, handleCompactedErrorForPaging answers
+    apimachinery's NewResourceExpired: code 410, reason Expired). The list starts again."""
+
+    def __init__(self, path: str, said: str = "") -> None:
+        super().__init__(f"410 Gone: the continue token of {describe_request(path)} expired{said}")
 
 
 # Asks the API server for metadata only (labels, annotations): a fraction of a Node's bytes.
@@ -53,8 +69,9 @@ class Transport(Protocol):
         """Replaces the object at path with body (which carries its resourceVersion)."""
 
 
-def describe_request(path: str) -> str:
-    """'list nodes', 'get networks.config.openshift.io "cluster"', ... for messages."""
+def describe_request(path: str, method: str = "GET") -> str:
+    """'list nodes', 'get networks.config.openshift.io "cluster"', 'update ...' for messages:
+    the verbs RBAC names (apiserver pkg/endpoints/request/requestinfo.go)."""
     bare = path.split("?", 1)[0].strip("/").split("/")
     if bare[:1] == ["api"]:
         group, rest = "", bare[2:]
@@ -70,8 +87,22 @@ def describe_request(path: str) -> str:
     resource = f"{rest[0]}.{group}" if group else rest[0]
     where = f" in namespace {namespace}" if namespace else ""
     if len(rest) >= 2:
-        return f'get {resource} "{rest[1]}"{where}'
-    return f"list {resource}{where}"
+        verb = {"PUT": "update", "DELETE": "delete", "PATCH": "patch"}.get(method, "get")
+        return f'{verb} {resource} "{rest[1]}"{where}'
+    return f"{'create' if method == 'POST' else 'list'} {resource}{where}"
+
+
+def server_says(body: bytes | str) -> str:
+    """' (Reason: message)' of an error's Status body (apimachinery pkg/apis/meta/v1/types.go,
+    Status: reason, message), to append to a message; '' when the body is no Status."""
+    try:
+        status = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(status, dict) or status.get("kind") != "Status":
+        return ""
+    words = ": ".join(str(status[k]) for k in ("reason", "message") if status.get(k))
+    return f" ({words[:300]})" if words else ""
 
 
 # Who is refused, and the way out, by the command that runs (see cli.py).
@@ -83,14 +114,29 @@ _GRANT = {
 }
 
 
-def refusal(status: int, path: str, method: str = "GET", role: str = "preflight") -> ApiError:
-    what = describe_request(path)
-    if method == "PUT":
-        what = "update" + what.removeprefix("get")
+def refusal(status: int, path: str, method: str = "GET", role: str = "preflight", said: str = "") -> ApiError:
+    what = describe_request(path, method)
     if status == 401:
-        return ApiError(f"401 Unauthorized for {what}: the credentials were rejected (expired or revoked token?)")
+        return ApiError(f"401 Unauthorized for {what}: the credentials were rejected "
+                        f"(expired or revoked token?){said}")
     who = "you" if role == "user" else f"the {role}"
-    return ApiError(f"403 Forbidden: {who} may not {what}. {_GRANT[role]}")
+    return ApiError(f"403 Forbidden: {who} may not {what}. {_GRANT[role]}{said}")
+
+
+def answer_error(status: int, path: str, method: str, role: str, said: str) -> ApiError:
+    """The error for a final 4xx answer: a refusal, a conflict, an expired list, or the
+    status with the server's own words."""
+    if status in (401, 403):
+        return refusal(status, path, method, role, said)
+    if status == 409:
+        return Conflict(path, said)
+    if status == 410:
+        return Gone(path, said)
+    phrase = http.client.responses.get(status, "")
+    return ApiError(f"{status} {phrase}: the API refused to {describe_request(path, method)}{said}")
+
+
+Notice = Callable[[str], None]
 
 
 class Backoff:
@@ -118,8 +164,11 @@ class HttpsTransport:
     """
 
     def __init__(self, server: str, token: str, ca_file: Path, *, timeout: float = 10.0,
-                 deadline_seconds: float = 60.0, role: str = "preflight", refused_is_final: bool = False) -> None:
+                 deadline_seconds: float = 60.0, role: str = "preflight", refused_is_final: bool = False,
+                 notice: Notice | None = None) -> None:
         self.role = role
+        # Told once per request that starts retrying, so that a wait is never silent.
+        self.notice = notice
         # From a laptop a refused connection is a wrong address or a cluster that is down:
         # say so at once. In a pod it may be an API server that restarts: retry.
         self.refused_is_final = refused_is_final
@@ -159,7 +208,7 @@ class HttpsTransport:
     def put(self, path: str, body: dict[str, Any]) -> Any:
         answer = self._request("PUT", f"{path}?fieldManager={FIELD_MANAGER}", json.dumps(body).encode(), "application/json")
         if answer is None:
-            raise ApiError(f"{describe_request(path)} is gone: it cannot be updated")
+            raise ApiError(f"cannot {describe_request(path, 'PUT')}: it is gone (404)")
         return answer
 
     def _request(self, method: str, path: str, body: bytes | None, accept: str) -> Any | None:
@@ -167,12 +216,13 @@ class HttpsTransport:
         if body is not None:
             headers["Content-Type"] = "application/json"
         backoff = Backoff(time.monotonic() + self.deadline_seconds)
+        retrying = False
         while True:
             try:
                 connection = self._connect()
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
-                body = response.read()
+                answer = response.read()
                 status = response.status
                 if response.will_close:
                     self._drop()
@@ -190,19 +240,20 @@ class HttpsTransport:
                 problem = str(error) or type(error).__name__
             else:
                 if status == 200:
-                    return _decode(body, path)
+                    return _decode(answer, path, method)
                 if status == 404:
                     return None
-                if status in (401, 403):
-                    raise refusal(status, path, method, self.role)
-                if status == 409:
-                    raise Conflict(path)
+                said = server_says(answer)
                 if status != 429 and status < 500:
-                    raise ApiError(f"{status} for {describe_request(path)}")
-                problem = f"{status} {http.client.responses.get(status, '')}".strip()
+                    raise answer_error(status, path, method, self.role, said)
+                problem = f"{status} {http.client.responses.get(status, '')}".strip() + said
+            what = describe_request(path, method)
+            if not retrying and self.notice:
+                self.notice(f"{what}: {problem}; retrying for up to {self.deadline_seconds:g}s")
+            retrying = True
             if not backoff.wait():
                 raise Unreachable(
-                    f"the API at {self.server} did not answer {describe_request(path)} within "
+                    f"the API at {self.server} did not answer {what} within "
                     f"{self.deadline_seconds:g}s (last problem: {problem})"
                 )
 
@@ -221,10 +272,18 @@ def kubeconfig_paths(env: dict[str, str], home: Path) -> list[Path]:
 class KubectlTransport:
     """`kubectl get --raw PATH`, with the user's kubeconfig and context."""
 
-    _STATUS = re.compile(r"\((NotFound|Forbidden|Unauthorized|Conflict|TooManyRequests|InternalError|ServiceUnavailable)\)")
+    # kubectl prints an API error as "Error from server (<reason>): <message>", an
+    # Unauthorized one as "error: You must be logged in to the server (<message>)", a refused
+    # connection as below (kubectl pkg/cmd/util/helpers.go, StandardErrorMessage).
+    _SERVER = re.compile(r"Error from server \((\w+)\): ?(.*)")
+    _LOGGED_OUT = "You must be logged in to the server"
+    # Reasons that may pass (apimachinery pkg/apis/meta/v1/types.go): retried like a 429 or 5xx.
+    _PASSING = ("TooManyRequests", "InternalError", "ServiceUnavailable", "Timeout", "ServerTimeout")
+    _CODES = {"NotFound": 404, "Forbidden": 403, "Conflict": 409, "Expired": 410, "Gone": 410,
+              "BadRequest": 400, "Invalid": 422, "MethodNotAllowed": 405, "NotAcceptable": 406}
 
     def __init__(self, kubectl: str = "kubectl", context: str | None = None, *,
-                 deadline_seconds: float = 60.0) -> None:
+                 deadline_seconds: float = 60.0, notice: Notice | None = None) -> None:
         import shutil
 
         found = shutil.which(kubectl)
@@ -235,26 +294,39 @@ class KubectlTransport:
         self.context = context
         self.deadline_seconds = deadline_seconds
         self.role = "user"
+        self.notice = notice
+
+    def _final(self, stderr: str, path: str, method: str) -> ApiError | None:
+        """The error kubectl's stderr reports, None when it may pass with a retry."""
+        said = f" (kubectl: {stderr.strip()[:300]})"
+        if self._LOGGED_OUT in stderr:
+            return refusal(401, path, method, self.role, said)
+        found = self._SERVER.search(stderr)
+        if found is None or found.group(1) in self._PASSING:
+            return None
+        return answer_error(self._CODES.get(found.group(1), 400), path, method, self.role, said)
 
     def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
         import subprocess
 
         backoff = Backoff(time.monotonic() + self.deadline_seconds)
+        retrying = False
         while True:
             proc = subprocess.run([*self.command, "get", "--raw", path], capture_output=True, text=True, check=False)
             if proc.returncode == 0:
                 return _decode(proc.stdout.encode(), path)
-            match = self._STATUS.search(proc.stderr)
-            status = match.group(1) if match else ""
-            if status == "NotFound":
+            if "Error from server (NotFound)" in proc.stderr:
                 return None
-            if status in ("Forbidden", "Unauthorized"):
-                raise refusal(403 if status == "Forbidden" else 401, path, role=self.role)
+            final = self._final(proc.stderr, path, "GET")
+            if final is not None:
+                raise final
             if _REFUSED in proc.stderr:
-                # kubectl's words for a refused connection (kubectl pkg/cmd/util/helpers.go,
-                # StandardErrorMessage): the context names no running API server, and waiting
-                # for the deadline would not change that.
+                # The context names no running API server: waiting would not change that.
                 raise Unreachable(f"{proc.stderr.strip()[:300]} (kubeconfig context: {self.context or 'current'})")
+            if not retrying and self.notice:
+                self.notice(f"{describe_request(path)}: kubectl: {proc.stderr.strip()[:200]}; "
+                            f"retrying for up to {self.deadline_seconds:g}s")
+            retrying = True
             if not backoff.wait():
                 raise Unreachable(f"kubectl get --raw {path} kept failing: {proc.stderr.strip()[:300]}")
 
@@ -265,17 +337,20 @@ class KubectlTransport:
                               input=json.dumps(body),
                               capture_output=True, text=True, check=False)
         if proc.returncode == 0:
-            return _decode(proc.stdout.encode(), path)
-        status = self._STATUS.search(proc.stderr)
-        if status and status.group(1) in ("Forbidden", "Unauthorized"):
-            raise refusal(403 if status.group(1) == "Forbidden" else 401, path, "PUT", self.role)
-        if status and status.group(1) == "Conflict":
-            raise Conflict(path)
-        raise ApiError(f"kubectl replace of {describe_request(path)} failed: {proc.stderr.strip()[:300]}")
+            return _decode(proc.stdout.encode(), path, "PUT")
+        final = self._final(proc.stderr, path, "PUT")
+        if final is not None:
+            raise final
+        raise ApiError(f"kubectl replace could not {describe_request(path, 'PUT')}: {proc.stderr.strip()[:300]}")
 
 
-def _decode(body: bytes, path: str) -> Any:
+def _decode(body: bytes, path: str, method: str = "GET") -> dict[str, Any]:
+    """The JSON object of an answer: every answer of the API is one (a list is a *List)."""
     try:
-        return json.loads(body)
+        decoded = json.loads(body)
     except ValueError:
-        raise ApiError(f"the answer to {describe_request(path)} is not JSON") from None
+        raise Unexpected(f"the answer to {describe_request(path, method)} is not JSON: {body[:80].decode(errors='replace')!r}") from None
+    if not isinstance(decoded, dict):
+        raise Unexpected(f"the answer to {describe_request(path, method)} is not a JSON object "
+                         f"but {type(decoded).__name__} {json.dumps(decoded)[:80]}")
+    return decoded

@@ -9,8 +9,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def network(text: str) -> Network:
-    """A CIDR, host bits allowed to be set only when they are zero (as Kubernetes requires)."""
-    return ipaddress.ip_network(text.strip(), strict=True)
+    """The network a CIDR names, host bits cleared: nmstate applies a route rule's ip-to
+    so (nmstate rust/src/lib/route_rule.rs, RouteRuleEntry::sanitize, with
+    sanitize_ip_network in ip.rs: "192.0.3.1/23" becomes "192.0.2.0/23"), and the
+    values schema accepts host bits."""
+    return ipaddress.ip_network(text.strip(), strict=False)
 
 
 def pool_networks(entry: str) -> list[Network]:

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from symrouting.api import ApiError, Conflict, Transport, Unreachable
+from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable
 from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import collect, owner_of
 from symrouting.nodeconfig import Progress, State, declared_rules, enactment_node, enactment_progress, removal_state
@@ -36,6 +36,12 @@ ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
 
 # Updates in flight at once: a release of per-node policies updates hundreds of them.
 PARALLEL_UPDATES = 8
+# Tries of one update or hand-back that meets a 409, each on a fresh read.
+CONFLICT_TRIES = 3
+# Longest silence while waiting for nodes: a progress line at least this often.
+PROGRESS_EVERY = 10.0
+# Pending nodes and policies named in a progress line before "and N more".
+SHOWN = 3
 Nodes = list[tuple[str, dict[str, str]]]
 
 
@@ -57,6 +63,8 @@ class Outcome:
     generation: int = 0
     # Why the policy's field ownership could not be handed back after a prune, if it could not.
     handback_problem: str | None = None
+    # Fields an earlier run's hook kept (its hand-back failed), found and handed back now.
+    leftover: bool = False
 
     @property
     def removal(self) -> State | None:
@@ -149,19 +157,46 @@ def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool,
 
 
 def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
-    """Updates the policy with a step's removal; returns the generation nmstate must report."""
-    body = copy.deepcopy(policy)
-    body.pop("status", None)
-    body["spec"]["desiredState"] = step.removal
-    if step.node_selector is not None:
-        body["spec"]["nodeSelector"] = step.node_selector
-    updated = transport.put(f"{POLICIES}/{policy['metadata']['name']}", body)
-    policy["metadata"]["resourceVersion"] = (updated.get("metadata") or {}).get("resourceVersion")
-    return int((updated.get("metadata") or {}).get("generation") or 0)
+    """Updates the policy with a step's removal; returns the generation nmstate must report.
+
+    A 409 means the policy moved since it was read: nmstate writes its status, which moves
+    the resourceVersion, not the generation (a custom resource's generation counts spec
+    changes only: apiextensions-apiserver pkg/registry/customresource/strategy.go,
+    PrepareForUpdate). So the policy is read again and the update sent again, up to
+    CONFLICT_TRIES times, as client-go's util/retry RetryOnConflict does; if the generation
+    moved, someone changed the spec the removal was planned from, and the hook stops."""
+    path = f"{POLICIES}/{policy['metadata']['name']}"
+    for attempt in range(1, CONFLICT_TRIES + 1):
+        body = copy.deepcopy(policy)
+        body.pop("status", None)
+        body["spec"]["desiredState"] = step.removal
+        if step.node_selector is not None:
+            body["spec"]["nodeSelector"] = step.node_selector
+        try:
+            updated = transport.put(path, body)
+            break
+        except Conflict as error:
+            fresh = transport.get(path)
+            if fresh is None:
+                raise ApiError(f"{error}: the policy was deleted meanwhile") from None
+            if attempt == CONFLICT_TRIES:
+                raise Conflict(path, f"; still after {CONFLICT_TRIES} fresh reads: run the hook again") from None
+            known, now = policy["metadata"].get("generation"), (fresh.get("metadata") or {}).get("generation")
+            if now != known:
+                raise Conflict(path, f"; its spec changed (generation {known} -> {now}), so the removal planned "
+                               "from it may be wrong: run the hook again") from None
+            policy["metadata"] = fresh["metadata"]
+    meta = updated.get("metadata") or {}
+    policy["metadata"]["resourceVersion"] = meta.get("resourceVersion")
+    policy["metadata"]["generation"] = meta.get("generation")
+    return int(meta.get("generation") or 0)
 
 
 def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, poll: float = 2.0,
-        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> list[Outcome]:
+        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+        say: Callable[[str], None] = lambda line: None) -> list[Outcome]:
+    """Sends each policy's removal steps, waits for nmstate to apply them (telling say where
+    the wait stands), and after a prune hands field ownership back."""
     malformed: list[str] = []
     policies = collect(transport, POLICIES, lambda item: item, malformed) or []
     nodes = collect(transport, "/api/v1/nodes", lambda item: (item["metadata"]["name"], item["metadata"].get("labels") or {}),
@@ -169,12 +204,20 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
     outcomes = []
     work: list[tuple[Outcome, dict[str, Any]]] = []
     owners_before: list[tuple[Outcome, list[dict[str, Any]] | None]] = []
+    leftovers: list[tuple[Outcome, list[dict[str, Any]]]] = []
     for policy, steps in plan_removals(plan, policies, uninstall, nodes):
         outcome = Outcome(policy["metadata"]["name"], steps)
         outcomes.append(outcome)
+        managed = (policy.get("metadata") or {}).get("managedFields") or []
+        # An entry of the hook's own is a hand-back an earlier prune could not finish: the
+        # ownership to restore is everyone else's.
+        others = [entry for entry in managed if entry.get("manager") != FIELD_MANAGER]
         if steps:
             work.append((outcome, policy))
-            owners_before.append((outcome, (policy.get("metadata") or {}).get("managedFields")))
+            owners_before.append((outcome, others if managed else None))
+        elif others != managed and not uninstall:
+            outcome.leftover = True
+            leftovers.append((outcome, others))
     deadline = clock() + timeout
     # Round k sends the k-th step of every policy at once, then waits for all of them.
     for round_ in range(max((len(o.steps) for o, _ in work), default=0)):
@@ -188,20 +231,23 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
         for (outcome, _, step), generation in zip(current, generations):
             outcome.generation = generation
             waiting.append((outcome, step))
-        done = _wait(transport, waiting, deadline, poll, clock, sleep, malformed)
+        done = _wait(transport, waiting, deadline, poll, clock, sleep, malformed, say, timeout)
         for outcome, progress in done:
             outcome.progress = _merged(outcome.progress, progress)
     if not uninstall:
-        for outcome, managed_fields in owners_before:
+        for outcome, managed_fields in owners_before + leftovers:
             outcome.handback_problem = hand_back(transport, outcome.policy, managed_fields)
     return outcomes
 
 
 def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: float, poll: float,
-          clock: Callable[[], float], sleep: Callable[[float], None], malformed: list[str]) -> list[tuple[Outcome, Progress]]:
-    """Waits until every sent step is applied on its nodes, or the deadline passes."""
+          clock: Callable[[], float], sleep: Callable[[float], None], malformed: list[str],
+          say: Callable[[str], None] = lambda line: None, timeout: float = 0.0) -> list[tuple[Outcome, Progress]]:
+    """Waits until every sent step is applied on its nodes, or the deadline passes, and says
+    where it stands at its first look and then at least every PROGRESS_EVERY seconds."""
     progress: dict[str, Progress] = {}
     pending = list(waiting)
+    said_at: float | None = None
     while True:
         by_policy: dict[str, list[dict[str, Any]]] = {}
         for names in _chunks(sorted({outcome.policy for outcome, _ in pending})):
@@ -213,11 +259,40 @@ def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: f
             enactments = by_policy.get(outcome.policy, [])
             mine = [e for e in enactments if enactment_node(e) in step.nodes] if step.node_selector else enactments
             progress[outcome.policy] = enactment_progress(mine, outcome.generation, step.nodes)
+        now = clock()
+        if said_at is None or now - said_at >= PROGRESS_EVERY or not pending:
+            say(_progress_line(pending, progress, len(waiting), now - (deadline - timeout), timeout))
+            said_at = now
         pending = [(o, s) for o, s in pending if not progress[o.policy].finished]
         if not pending or clock() >= deadline:
             break
-        sleep(min(poll, max(deadline - clock(), 0)))
+        sleep(min(poll, PROGRESS_EVERY, max(deadline - clock(), 0)))
     return [(outcome, progress[outcome.policy]) for outcome, _ in waiting]
+
+
+def _shown(names: list[str]) -> str:
+    """A few names, then how many more."""
+    more = len(names) - SHOWN
+    return ", ".join(names[:SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def _progress_line(pending: list[tuple[Outcome, Step]], progress: dict[str, Progress], total: int,
+                   elapsed: float, timeout: float) -> str:
+    """Where the wait stands: each update still pending (a few), on how many of its nodes it
+    is applied, which nodes it waits for, and the time spent of the timeout."""
+    open_ = [(o, s) for o, s in pending if not progress[o.policy].finished]
+    head = (f"waiting for nmstate, {elapsed:.0f}s of {timeout:.0f}s: "
+            f"{total - len(open_)} of {total} update(s) applied on all their nodes")
+    lines = [head]
+    for outcome, step in open_[:SHOWN]:
+        state = progress[outcome.policy]
+        count = len(state.applied) + len(state.failed) + len(state.pending)
+        failed = f"; failed on {_shown(sorted(n for n, _ in state.failed))}" if state.failed else ""
+        lines.append(f"  {outcome.policy} ({describe(step.removal)}): applied on {len(state.applied)}/{count} "
+                     f"node(s); pending {_shown(sorted(state.pending))}{failed}")
+    if len(open_) > SHOWN:
+        lines.append(f"  and {len(open_) - SHOWN} more update(s) pending")
+    return "\n".join(lines)
 
 
 def _chunks(names: list[str], length: int = 1500) -> list[list[str]]:
@@ -242,18 +317,19 @@ def hand_back(transport: Transport, name: str, managed_fields: list[dict[str, An
     """Resets the policy's metadata.managedFields to the entries read before the removal, in an
     update that changes nothing else: the API server then takes them as sent, so the fields
     the removal changed belong again to whoever applied them (Kubernetes documents this reset
-    under "Clearing managedFields"). The spec keeps the removal until the upgrade applies the
-    new desiredState. Returns what went wrong, or None."""
-    if not managed_fields:
+    under "Clearing managedFields"; [{}], when no entry is left, strips them all, as an
+    empty list would change nothing). The spec keeps the removal until the upgrade applies
+    the new desiredState. A 409 is retried on a fresh read. Returns what went wrong, or None."""
+    if managed_fields is None:
         return None
     path = f"{POLICIES}/{name}"
-    for _ in range(3):
+    for _ in range(CONFLICT_TRIES):
         try:
             current = transport.get(path)
             if current is None:
                 return None
             current.pop("status", None)
-            current["metadata"]["managedFields"] = managed_fields
+            current["metadata"]["managedFields"] = managed_fields or [{}]
             transport.put(path, current)
             return None
         except Conflict:
@@ -278,6 +354,11 @@ def report(outcomes: list[Outcome], verb: str) -> str:
     for outcome in outcomes:
         if outcome.removal is None:
             lines.append(f"KEEP  {outcome.policy}: nothing to remove")
+            if outcome.leftover and not outcome.handback_problem:
+                lines.append(f"NOTE  {outcome.policy}: field ownership an earlier prune could not hand back "
+                             "is handed back now")
+            elif outcome.handback_problem:
+                lines.append(_handback_warning(outcome))
             continue
         progress = outcome.progress or Progress(pending=list(outcome.nodes))
         mark = "DONE" if outcome.ok else "FAIL"
@@ -291,10 +372,14 @@ def report(outcomes: list[Outcome], verb: str) -> str:
         lines += [f"      {node}: failed: {message}" for node, message in progress.failed]
         lines += [f"      {node}: never reported generation {outcome.generation}" for node in progress.pending]
         if outcome.handback_problem:
-            lines.append(f"WARN  {outcome.policy}: field ownership not handed back ({outcome.handback_problem}); "
-                         "with Helm 4, run the upgrade with --force-conflicts")
+            lines.append(_handback_warning(outcome))
     ok = all(o.ok for o in outcomes)
     lines.append(f"{verb} {'finished' if ok else 'FAILED'}: " + (
         "the nodes no longer carry what was removed" if ok else
         "some nodes still carry it; fix them (kubectl get nnce), then retry, or set cleanup.failOnError=false"))
     return "\n".join(lines) + "\n"
+
+
+def _handback_warning(outcome: Outcome) -> str:
+    return (f"WARN  {outcome.policy}: field ownership not handed back ({outcome.handback_problem}); "
+            "with Helm 4, run the upgrade with --force-conflicts; the next prune tries again")

@@ -5,10 +5,12 @@ server directly; `--kubectl` goes through `kubectl get --raw`; in a pod (KUBERNE
 set, the Helm hook Job) the pod's service account; else the kubeconfig kubectl reads
 (KUBECONFIG, or ~/.kube/config), through kubectl. Outside a pod a refused connection ends the
 run at once (exit 3); in a pod it is retried until the deadline, as an API server restarts.
+Every retry burst says so in one line on standard error, as does every wait for nodes.
 
 Exit codes: 0 all checks passed (or the nodes were cleaned); 1 a check failed (or warned,
-with --warnings-fail), or a node did not apply a removal; 2 bad arguments or plan; 3 the API
-could not be read.
+with --warnings-fail), or a node did not apply a removal; 2 bad arguments; 3 the API could
+not be read (unreachable, or it refused the request); 4 a broken hook: the plan unreadable,
+an answer the hook cannot read (not a JSON object, paging without end), or an internal error.
 """
 
 from __future__ import annotations
@@ -22,13 +24,24 @@ from pathlib import Path
 from typing import TextIO
 
 from symrouting import report
-from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unreachable, kubeconfig_paths
+from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unexpected, Unreachable, kubeconfig_paths
 from symrouting.checks import CHECKS, Options, failed, run_checks
 from symrouting.facts import Facts
 from symrouting.gather import gather, read_nodes, read_openshift_networks, read_upstream_networks
 from symrouting.plan import Plan, PlanError, parse_plan
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_BROKEN = 0, 1, 2, 3, 4
+
+
+class UnreadablePlan(Exception):
+    """The plan is missing or malformed: the chart or the hook is broken (exit 4)."""
+
+
+def notice(line: str) -> None:
+    """A progress or retry line on standard error, flushed at once so that `kubectl logs -f`
+    of a hook Job shows it while the hook still runs."""
+    sys.stderr.write(f"symrouting: {line}\n")
+    sys.stderr.flush()
 
 
 # name: (help, reads the API, reads a plan)
@@ -129,15 +142,16 @@ def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> T
             raise ApiError("--server needs --token-file and --ca-file")
         return HttpsTransport(args.server, args.token_file.read_text().strip(), args.ca_file,
                               timeout=args.request_timeout, deadline_seconds=args.deadline, role=role,
-                              refused_is_final=True)
+                              refused_is_final=True, notice=notice)
     # client-go's rest.InClusterConfig also starts from KUBERNETES_SERVICE_HOST.
     if not args.kubectl and env.get("KUBERNETES_SERVICE_HOST"):
-        return HttpsTransport.in_cluster(env, timeout=args.request_timeout, deadline_seconds=args.deadline, role=role)
+        return HttpsTransport.in_cluster(env, timeout=args.request_timeout, deadline_seconds=args.deadline, role=role,
+                                         notice=notice)
     if not args.kubectl and not kubeconfig_paths(env, Path(env.get("HOME", "~")).expanduser()):
         raise ApiError("no credentials: not in a pod (KUBERNETES_SERVICE_HOST is unset) and no kubeconfig at "
                        "$KUBECONFIG or ~/.kube/config; point KUBECONFIG at one, or give --server, --token-file "
                        "and --ca-file")
-    return KubectlTransport(context=args.context, deadline_seconds=args.deadline)
+    return KubectlTransport(context=args.context, deadline_seconds=args.deadline, notice=notice)
 
 
 def _read(path: Path, stdin: TextIO) -> str:
@@ -156,18 +170,25 @@ def plan_from_manifest(manifest: str) -> str:
                     break
                 block.append(body[indent:])
             return "\n".join(block)
-    raise PlanError("no plan.json in the manifest: render with preflight.enabled=true")
+    raise UnreadablePlan("no plan.json in the manifest: render with preflight.enabled=true")
 
 
 def _load_plan(args: argparse.Namespace, stdin: TextIO) -> Plan:
-    if args.plan is not None:
-        raw = _read(args.plan, stdin)
-    else:
-        raw = plan_from_manifest(_read(args.plan_from_manifest, stdin))
     try:
-        return parse_plan(json.loads(raw))
+        if args.plan is not None:
+            raw = _read(args.plan, stdin)
+        else:
+            raw = plan_from_manifest(_read(args.plan_from_manifest, stdin))
+    except OSError as error:
+        raise UnreadablePlan(f"cannot read the plan: {error}") from None
+    try:
+        decoded = json.loads(raw)
     except ValueError as error:
-        raise PlanError(f"plan is not valid JSON: {error}") from None
+        raise UnreadablePlan(f"plan is not valid JSON: {error}") from None
+    try:
+        return parse_plan(decoded)
+    except PlanError as error:
+        raise UnreadablePlan(str(error)) from None
 
 
 def preflight(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
@@ -190,7 +211,8 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
 
     plan = _load_plan(args, stdin)
     uninstall = args.command == "teardown"
-    outcomes = cleanup.run(_transport(args), plan, uninstall=uninstall, timeout=args.timeout, poll=args.poll)
+    outcomes = cleanup.run(_transport(args), plan, uninstall=uninstall, timeout=args.timeout, poll=args.poll,
+                           say=notice)
     stdout.write(cleanup.report(outcomes, f"{args.command} of release {plan.namespace}/{plan.release}"))
     if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
         return EXIT_OK
@@ -267,9 +289,24 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")
         return EXIT_USAGE
+    except UnreadablePlan as error:
+        stderr.write(f"symrouting: broken plan (exit {EXIT_BROKEN}): {error}\n")
+        return EXIT_BROKEN
+    except Unexpected as error:
+        stderr.write(f"symrouting: unexpected answer (exit {EXIT_BROKEN}): {error}\n")
+        return EXIT_BROKEN
     except (ApiError, Unreachable) as error:
         stderr.write(f"symrouting: {error}\n")
         return EXIT_API
     except OSError as error:
         stderr.write(f"symrouting: {error}\n")
         return EXIT_USAGE
+    except Exception as error:  # noqa: BLE001 (the last guard: one line, never a traceback)
+        where = error.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        line = f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}" if where else ""
+        stderr.write(f"symrouting: internal error (exit {EXIT_BROKEN}): {type(error).__name__}: {error}{line}; "
+                     "please report it with the command that ran\n")
+        return EXIT_BROKEN
+

@@ -14,12 +14,14 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from symrouting.api import ApiError, Transport
+from symrouting.api import ApiError, Gone, Transport, Unexpected, describe_request
 from symrouting.facts import Facts, ForeignCommunity, ForeignPeer, ForeignPolicy, ForeignPool, Node, Sourced
 from symrouting.plan import Kind, Plan
 
 T = TypeVar("T")
 PAGE = 250
+# 250 items a page: 2.5 million objects. A list longer than that is a server that pages wrong.
+MAX_PAGES = 10_000
 MASQUERADE_ANNOTATION = "k8s.ovn.org/node-masquerade-subnet"
 RELEASE_ANNOTATION = "meta.helm.sh/release-name"
 RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace"
@@ -30,27 +32,55 @@ def collect(transport: Transport, path: str, extract: Callable[[dict[str, Any]],
     """Every item of a list, page by page, through extract; None when the list is 404.
 
     An item that extract cannot read (KeyError, TypeError, ValueError) is skipped and named
-    in malformed, so that one broken object does not hide the others.
+    in malformed, so that one broken object does not hide the others. A continue token that
+    expired (410) starts one full list without limit, as client-go's pager does
+    (tools/pager/pager.go, ListPager.list with FullListIfExpired); a list that repeats a
+    continue token, or runs past MAX_PAGES, is an Unexpected answer, not an endless loop.
     """
     found: list[T] = []
-    token = ""
+    skipped: list[str] = []
+    token, pages, limit = "", 0, f"limit={PAGE}"
+    seen: set[str] = set()
+    kind = path.split("?", 1)[0].rsplit("/", 1)[-1]
     while True:
-        query = f"limit={PAGE}" + (f"&continue={urllib.parse.quote(token)}" if token else "")
-        page = transport.get(f"{path}{'&' if '?' in path else '?'}{query}", metadata_only=metadata_only)
+        query = "&".join(q for q in (limit, f"continue={urllib.parse.quote(token)}" if token else "") if q)
+        url = f"{path}{'&' if '?' in path else '?'}{query}" if query else path
+        try:
+            page = transport.get(url, metadata_only=metadata_only)
+        except Gone:
+            if not token or not limit:
+                raise
+            found, skipped, token, seen, limit = [], [], "", set(), ""
+            continue
         if page is None:
             return None
-        for item in page.get("items") or []:
+        items = page.get("items") or []
+        if not isinstance(items, list):
+            raise Unexpected(f"the answer to {describe_request(url)} has items that are not a list")
+        for item in items:
             try:
                 value = extract(item)
             except (KeyError, TypeError, ValueError, AttributeError):
-                name = (item.get("metadata") or {}).get("name", "?") if isinstance(item, dict) else "?"
-                malformed.append(f"{path.rsplit('/', 1)[-1]} {name}")
+                skipped.append(f"{kind} {_name_of(item)}")
                 continue
             if value is not None:
                 found.append(value)
-        token = (page.get("metadata") or {}).get("continue") or ""
+        meta = page.get("metadata")
+        token = str((meta if isinstance(meta, dict) else {}).get("continue") or "")
+        pages += 1
         if not token:
+            malformed.extend(skipped)
             return found
+        if token in seen or pages >= MAX_PAGES:
+            why = "repeated its continue token" if token in seen else f"went past {MAX_PAGES} pages"
+            raise Unexpected(f"{describe_request(path)} {why}: the API server's paging is broken")
+        seen.add(token)
+
+
+def _name_of(item: Any) -> str:
+    """An item's metadata.name for a message, '?' when it has none."""
+    meta = item.get("metadata") if isinstance(item, dict) else None
+    return str(meta.get("name", "?")) if isinstance(meta, dict) else "?"
 
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -232,6 +262,8 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     def attempt(name: str, step: Callable[[], None]) -> None:
         try:
             step()
+        except Unexpected:
+            raise  # not a refusal of one fact: an answer the hook cannot read (exit 4)
         except ApiError as error:
             facts.unreadable[name] = str(error)
 

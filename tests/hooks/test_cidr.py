@@ -18,9 +18,13 @@ def test_bad_pool_entries_raise(entry: str) -> None:
         cidr.pool_networks(entry)
 
 
-def test_network_refuses_host_bits() -> None:
-    with pytest.raises(ValueError):
-        cidr.network("10.128.0.1/14")
+@pytest.mark.parametrize(("text", "named"), [
+    ("10.128.0.1/14", "10.128.0.0/14"), ("192.0.3.1/23", "192.0.2.0/23"), ("2001:db8:1::f/64", "2001:db8:1::/64"),
+    ("172.30.0.0/16", "172.30.0.0/16")])
+def test_network_is_the_network_a_cidr_with_host_bits_names(text: str, named: str) -> None:
+    """As nmstate takes a route rule's ip-to (rust/src/lib/route_rule.rs sanitize, ip.rs
+    sanitize_ip_network; its unit test turns 192.0.3.1/23 into 192.0.2.0/23)."""
+    assert str(cidr.network(text)) == named
 
 
 def test_uncovered_needs_a_whole_container_of_the_same_family() -> None:

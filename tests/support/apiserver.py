@@ -180,6 +180,7 @@ class Fault:
     body: bytes | None = None
     method: str | None = None  # only requests of this method (default: any)
     after: int = 0  # let this many of them pass first
+    before: Callable[[], None] | None = None  # runs first: another client's write, say
 
 
 @dataclass
@@ -210,8 +211,23 @@ class FakeApi:
     refused: list[tuple[str, ...]] = field(default_factory=list)
 
     def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None,
-             method: str | None = None, after: int = 0) -> None:
-        self.faults.setdefault(path, []).append(Fault(status, times, delay, body, method, after))
+             method: str | None = None, after: int = 0, before: Callable[[], None] | None = None) -> None:
+        self.faults.setdefault(path, []).append(Fault(status, times, delay, body, method, after, before))
+
+    def touch(self, path: str, spec: dict[str, Any] | None = None) -> None:
+        """Another client's write: a new resourceVersion, and with a new spec a new generation
+        (a status write, as nmstate's, leaves the generation: apiextensions-apiserver
+        pkg/registry/customresource/strategy.go, PrepareForUpdate)."""
+        with self.lock:
+            stored = json.loads(json.dumps(self.routes[path]))
+            meta = stored["metadata"]
+            meta["resourceVersion"] = str(int(meta.get("resourceVersion", "1")) + 1)
+            if spec is not None:
+                stored["spec"] = spec
+                meta["generation"] = int(meta.get("generation", 1)) + 1
+            self.routes[path] = stored
+            self._mirror(path, stored)
+            self.cache.clear()
 
     def answer(self, method: str, raw_path: str, authorization: str, body: bytes,
                accept: str = "application/json") -> tuple[int, bytes]:
@@ -230,6 +246,8 @@ class FakeApi:
                 if fault.times <= 0:
                     queue.remove(fault)
         if fault:
+            if fault.before is not None:
+                fault.before()
             time.sleep(fault.delay)
             if fault.body is not None:
                 return fault.status, fault.body
@@ -354,9 +372,12 @@ def _ownership_after_update(stored: dict[str, Any], sent: dict[str, Any], manage
     """metadata.managedFields after an update, as the API server keeps them, with the spec
     taken as one field: managedFields that the update sends and that differ from the stored
     ones replace them first ("Clearing managedFields" in Kubernetes' server-side apply
-    documentation); then, if the spec changed, it belongs to the manager that changed it."""
+    documentation; a list of one empty entry, [{}], strips them all, an empty list changes
+    nothing); then, if the spec changed, it belongs to the manager that changed it."""
     before = stored["metadata"].get("managedFields") or []
     requested = sent["metadata"].get("managedFields")
+    if requested == [{}]:
+        requested = [] if before else None
     entries = json.loads(json.dumps(requested if requested is not None and requested != before else before))
     if spec_changed:
         entries = [entry for entry in entries if "f:spec" not in (entry.get("fieldsV1") or {})]
