@@ -44,7 +44,7 @@ class Conflict(ApiError):
     """409: the object changed since it was read; read it again and retry."""
 
     def __init__(self, path: str, said: str = "") -> None:
-        super().__init__(f"409 Conflict: {describe_request(path)} changed while the hook updated it{said}")
+        super().__init__(f"409 Conflict: cannot {describe_request(path, 'PUT')}: it changed since the hook read it{said}")
 
 
 class Gone(ApiError):

@@ -260,13 +260,14 @@ def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: f
             mine = [e for e in enactments if enactment_node(e) in step.nodes] if step.node_selector else enactments
             progress[outcome.policy] = enactment_progress(mine, outcome.generation, step.nodes)
         now = clock()
-        if said_at is None or now - said_at >= PROGRESS_EVERY or not pending:
+        if said_at is None or now - said_at >= PROGRESS_EVERY:
             say(_progress_line(pending, progress, len(waiting), now - (deadline - timeout), timeout))
             said_at = now
         pending = [(o, s) for o, s in pending if not progress[o.policy].finished]
         if not pending or clock() >= deadline:
             break
-        sleep(min(poll, PROGRESS_EVERY, max(deadline - clock(), 0)))
+        now = clock()
+        sleep(max(min(poll, said_at + PROGRESS_EVERY - now, deadline - now), 0))
     return [(outcome, progress[outcome.policy]) for outcome, _ in waiting]
 
 
@@ -281,7 +282,7 @@ def _progress_line(pending: list[tuple[Outcome, Step]], progress: dict[str, Prog
     """Where the wait stands: each update still pending (a few), on how many of its nodes it
     is applied, which nodes it waits for, and the time spent of the timeout."""
     open_ = [(o, s) for o, s in pending if not progress[o.policy].finished]
-    head = (f"waiting for nmstate, {elapsed:.0f}s of {timeout:.0f}s: "
+    head = (f"waiting for nmstate, {elapsed:.0f}s of {timeout:g}s: "
             f"{total - len(open_)} of {total} update(s) applied on all their nodes")
     lines = [head]
     for outcome, step in open_[:SHOWN]:

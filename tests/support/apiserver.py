@@ -209,6 +209,8 @@ class FakeApi:
     rbac: Rbac | None = None
     # (user, verb, group, namespace, resource, name) of each request RBAC refused.
     refused: list[tuple[str, ...]] = field(default_factory=list)
+    # Collections whose next continue tokens have been compacted away: path -> how many.
+    expired: dict[str, int] = field(default_factory=dict)
 
     def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None,
              method: str | None = None, after: int = 0, before: Callable[[], None] | None = None) -> None:
@@ -292,6 +294,8 @@ class FakeApi:
                 for callback in callbacks:
                     callback(path, stored)
             return 200, json.dumps(stored).encode()
+        if isinstance(target, list) and "continue" in query and self._expire(path):
+            return 410, _expired(query)
         if cached is not None:
             return 200, cached
         if target is None:
@@ -316,6 +320,18 @@ class FakeApi:
             self.cache[(raw_path, metadata_only)] = answer
         return 200, answer
 
+
+    def expire(self, collection_path: str, times: int = 1) -> None:
+        """The next `times` continue tokens of a collection outlive etcd's compaction."""
+        with self.lock:
+            self.expired[collection_path] = self.expired.get(collection_path, 0) + times
+
+    def _expire(self, path: str) -> bool:
+        with self.lock:
+            if self.expired.get(path, 0) <= 0:
+                return False
+            self.expired[path] -= 1
+            return True
 
     def _mirror(self, path: str, stored: dict[str, Any]) -> None:
         """Keeps a collection's copy of an object in step with the object's own path."""
@@ -386,8 +402,22 @@ def _ownership_after_update(stored: dict[str, Any], sent: dict[str, Any], manage
     return list(entries)
 
 
+def _expired(query: dict[str, list[str]]) -> bytes:
+    """The 410 of a list whose continue token was compacted away, as k8s.io/apiserver
+    pkg/storage/etcd3/errors.go handleCompactedErrorForPaging makes it: apimachinery's
+    NewResourceExpired (reason Expired) with its inconsistentContinue message, and a token
+    that resumes the list at the newest revision in metadata.continue."""
+    message = ("The provided continue parameter is too old to display a consistent list result. You can start a "
+               "new list without the continue parameter, or use the continue token in this response to retrieve "
+               "the remainder of the results. Continuing with the provided token results in an inconsistent list - "
+               "objects that were created, modified, or deleted between the time the first chunk was returned and "
+               "now may show up in the list.")
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {"continue": query["continue"][0]},
+                       "status": "Failure", "message": message, "reason": "Expired", "code": 410}).encode()
+
+
 def _status(code: int, path: str) -> bytes:
-    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests",
+    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 410: "Expired", 429: "TooManyRequests",
               500: "InternalError", 503: "ServiceUnavailable"}.get(code, "Error")
     return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
                        "message": f"{reason} {path}", "code": code}).encode()

@@ -1,0 +1,354 @@
+"""Faults the hooks meet on real clusters, against the API stand-in: expired continue tokens,
+broken paging, answers that are no JSON object, conflicts on the cleanup's update, the
+server's own words in every message, exit codes, retry and progress lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symrouting import cleanup, gather
+from symrouting.api import ApiError, HttpsTransport, Unexpected, Unreachable
+from symrouting.plan import parse_plan
+from tests.hooks.conftest import TOKEN, render_plan
+from tests.support import clusters, helm
+from tests.support.apiserver import RunningApi, Tls
+from tests.support.nmstate import Nmstate
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+NODES = "/api/v1/nodes"
+POLICY = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+Serve = Callable[..., RunningApi]
+SEED_CLUSTER: dict[str, Any] = dict(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                    masquerade={"ipv4": "169.254.0.0/17"})
+
+
+def transport(api: RunningApi, tls: Tls, **kwargs: Any) -> HttpsTransport:
+    return HttpsTransport(api.url, TOKEN, tls.ca_file, **{"timeout": 2.0, "deadline_seconds": 5.0, **kwargs})
+
+
+def many_nodes(serve: Serve, count: int = 600) -> RunningApi:
+    return serve(clusters.openshift(**SEED_CLUSTER, nodes=[clusters.node(f"w{i:03}", {}) for i in range(count)]))
+
+
+def node_names(api: RunningApi, tls: Tls, malformed: list[str] | None = None) -> list[str] | None:
+    return gather.collect(transport(api, tls), NODES, lambda item: item["metadata"]["name"],
+                          [] if malformed is None else malformed)
+
+
+def test_an_expired_continue_token_starts_one_full_list(serve: Serve, tls: Tls) -> None:
+    """client-go tools/pager/pager.go: an Expired error on page 2 or later drops the pages read
+    and lists again with no limit and no continue token; the stand-in's 410 is the one
+    k8s.io/apiserver storage/etcd3 answers for a compacted continue token."""
+    api = many_nodes(serve)
+    api.api.expire(NODES)
+    names = node_names(api, tls)
+    assert names == [f"w{i:03}" for i in range(600)]
+    assert [r.path for r in api.api.requests] == [f"{NODES}?limit=250", f"{NODES}?limit=250&continue=250", NODES]
+
+
+def test_an_expiry_of_the_full_list_is_not_retried_again(serve: Serve, tls: Tls) -> None:
+    api = many_nodes(serve)
+    api.api.expire(NODES)
+    api.api.fail(NODES, status=410, after=2)  # the full list, too
+    with pytest.raises(ApiError, match=r"410 Gone: the continue token of list nodes expired \(Expired"):
+        node_names(api, tls)
+    assert len(api.api.requests) == 3
+
+
+def test_a_repeated_continue_token_is_an_error_not_a_loop(serve: Serve, tls: Tls) -> None:
+    api = serve({})
+    page = {"kind": "NodeList", "apiVersion": "v1", "metadata": {"continue": "same"}, "items": []}
+    api.api.fail(NODES, status=200, body=json.dumps(page).encode(), times=50)
+    with pytest.raises(Unexpected, match="list nodes repeated its continue token"):
+        node_names(api, tls)
+    assert len(api.api.requests) == 2
+
+
+def test_paging_stops_at_the_page_bound(serve: Serve, tls: Tls, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gather, "MAX_PAGES", 2)
+    api = many_nodes(serve)
+    with pytest.raises(Unexpected, match="list nodes went past 2 pages"):
+        node_names(api, tls)
+    assert len(api.api.requests) == 2
+
+
+def test_items_that_are_not_objects_are_named_not_a_traceback(serve: Serve, tls: Tls) -> None:
+    api = serve({})
+    page = {"kind": "NodeList", "items": ["w0", 3, {"metadata": "w1"}, {"metadata": {"name": "w2"}}, {"kind": "Node"}]}
+    api.api.fail(NODES, status=200, body=json.dumps(page).encode())
+    malformed: list[str] = []
+    assert node_names(api, tls, malformed) == ["w2"]
+    assert malformed == ["nodes ?", "nodes ?", "nodes ?", "nodes ?"]
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b'["w0", "w1"]', "the answer to list nodes is not a JSON object but list"),
+    (b"<html>502 from a proxy</html>", "the answer to list nodes is not JSON: '<html>502 from a proxy</html>'"),
+    (b'{"kind": "NodeList", "items": "w0"}', "has items that are not a list"),
+])
+def test_a_page_the_hook_cannot_read_exits_4_in_one_line(run_cli: Run, serve: Serve, body: bytes, words: str) -> None:
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    api.api.fail(NODES, status=200, body=body, times=5)
+    result = run_cli("preflight", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert words in result.stderr and "unexpected answer (exit 4)" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_cluster_cidrs_with_host_bits_are_the_networks_they_name(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """values.schema.json's cidr accepts host bits; nmstate clears them from a rule's ip-to
+    (rust/src/lib/route_rule.rs, sanitize), so the rule covers the network: no traceback,
+    and the preflight passes on the cluster whose networks they name."""
+    values = tmp_path / "host-bits.yaml"
+    values.write_text("cluster:\n  serviceNetwork: [172.30.0.1/16]\n  clusterNetwork: [10.132.0.5/14]\n"
+                      "  masqueradeSubnet: [169.254.0.9/17]\n")
+    result = run_cli("preflight", api=serve(clusters.openshift(**SEED_CLUSTER)), plan=render_plan([SEED, values]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  cluster-cidrs" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_a_refusal_carries_the_servers_reason_and_message(serve: Serve, tls: Tls) -> None:
+    api = serve({})
+    api.api.fail(NODES, status=403, body=json.dumps({
+        "kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403,
+        "message": 'nodes is forbidden: User "system:serviceaccount:test:hook" cannot list resource "nodes"'}).encode())
+    with pytest.raises(ApiError) as caught:
+        transport(api, tls).get(NODES)
+    assert str(caught.value) == (
+        "403 Forbidden: the preflight may not list nodes. Grant it in the preflight's (Cluster)Role, or skip the "
+        "check that needs it with preflight.skipChecks (Forbidden: nodes is forbidden: User "
+        '"system:serviceaccount:test:hook" cannot list resource "nodes")')
+
+
+def test_any_4xx_names_the_verb_and_the_servers_words(serve: Serve, tls: Tls) -> None:
+    api = serve({POLICY: {"metadata": {"name": "vrfpolicy", "resourceVersion": "1"}}})
+    api.api.fail(POLICY, status=422, method="PUT", body=json.dumps({
+        "kind": "Status", "status": "Failure", "reason": "Invalid", "code": 422,
+        "message": 'NodeNetworkConfigurationPolicy.nmstate.io "vrfpolicy" is invalid: spec.desiredState: Required value'}
+    ).encode())
+    with pytest.raises(ApiError) as caught:
+        transport(api, tls).put(POLICY, {"metadata": {"name": "vrfpolicy", "resourceVersion": "1"}})
+    assert str(caught.value) == (
+        '422 Unprocessable Entity: the API refused to update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy" '
+        '(Invalid: NodeNetworkConfigurationPolicy.nmstate.io "vrfpolicy" is invalid: spec.desiredState: Required value)')
+    assert len(api.api.requests) == 1  # a 4xx is final: no retry
+
+
+def test_a_5xx_that_lasts_names_the_servers_words_and_says_it_retries_once(serve: Serve, tls: Tls) -> None:
+    api = serve({})
+    api.api.fail(NODES, status=503, times=100)
+    said: list[str] = []
+    with pytest.raises(Unreachable) as caught:
+        transport(api, tls, deadline_seconds=1.0, notice=said.append).get(NODES)
+    assert "did not answer list nodes within 1s (last problem: 503 Service Unavailable " \
+           "(ServiceUnavailable: ServiceUnavailable /api/v1/nodes))" in str(caught.value)
+    assert said == ["list nodes: 503 Service Unavailable (ServiceUnavailable: ServiceUnavailable /api/v1/nodes); "
+                    "retrying for up to 1s"]
+    assert len(api.api.requests) > 2
+
+
+def test_in_a_pod_a_refused_connection_is_retried_visibly(tls: Tls) -> None:
+    """In a pod the API server may be restarting: retried until the deadline, with one line."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    said: list[str] = []
+    dead = HttpsTransport(f"https://127.0.0.1:{port}", TOKEN, tls.ca_file, timeout=0.5, deadline_seconds=1.0,
+                          notice=said.append)
+    with pytest.raises(Unreachable, match="last problem: connection refused"):
+        dead.get(NODES)
+    assert said == ["list nodes: connection refused; retrying for up to 1s"]
+
+
+def test_the_cli_says_each_retry_burst_on_stderr(run_cli: Run, serve: Serve) -> None:
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    api.api.fail(NODES, status=503, times=2)
+    api.api.fail("/apis/nmstate.io/v1/nodenetworkconfigurationpolicies", status=429, times=1)
+    result = run_cli("preflight", api=api, plan=render_plan([SEED]))
+    retries = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert retries == [
+        "symrouting: list nodes: 503 Service Unavailable (ServiceUnavailable: ServiceUnavailable /api/v1/nodes); "
+        "retrying for up to 60s",
+        "symrouting: list nodenetworkconfigurationpolicies.nmstate.io: 429 Too Many Requests (TooManyRequests: "
+        "TooManyRequests /apis/nmstate.io/v1/nodenetworkconfigurationpolicies); retrying for up to 60s"]
+
+
+def test_an_unreadable_plan_is_a_broken_hook(run_cli: Run, serve: Serve) -> None:
+    result = run_cli("preflight", api=serve({}), plan='{"vrfs": "nope"')
+    assert result.returncode == 4
+    assert result.stderr.startswith("symrouting: broken plan (exit 4): plan is not valid JSON")
+
+
+def test_an_unforeseen_error_is_one_line_exit_4(run_cli: Run, serve: Serve) -> None:
+    """The last guard: an answer shaped as no reader foresaw (clusterNetwork entries that are
+    strings) ends in one line naming the error and where it happened, not a traceback."""
+    routes = clusters.openshift(**SEED_CLUSTER)
+    routes["/apis/config.openshift.io/v1/networks/cluster"]["status"]["clusterNetwork"] = ["10.132.0.0/14"]
+    result = run_cli("discover", api=serve(routes))
+    assert result.returncode == 4
+    assert result.stderr.startswith("symrouting: internal error (exit 4): AttributeError: ")
+    assert "gather.py:" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.fixture
+def seed_cluster(serve: Serve) -> tuple[RunningApi, Nmstate]:
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
+    nmstate = Nmstate(api.api)
+    documents = helm.template("helm3", [SEED]).documents
+    nmstate.install([d for d in documents if d["kind"] == "NodeNetworkConfigurationPolicy"])
+    return api, nmstate
+
+
+def test_a_status_write_between_read_and_update_is_retried_on_a_fresh_read(run_cli: Run,
+                                                                            seed_cluster: tuple[RunningApi, Nmstate]) -> None:
+    """nmstate writes the policy's status: the resourceVersion moves, the generation does not
+    (apiextensions-apiserver customresource strategy.go), so the removal still holds."""
+    api, nmstate = seed_cluster
+    api.api.fail(POLICY, status=200, method="PUT", before=lambda: api.api.touch(POLICY))
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT", "GET", "PUT"]
+    assert len(nmstate.updates) == 1
+
+
+def test_a_spec_changed_between_read_and_update_stops_the_hook(run_cli: Run,
+                                                               seed_cluster: tuple[RunningApi, Nmstate]) -> None:
+    api, nmstate = seed_cluster
+    api.api.fail(POLICY, status=200, method="PUT",
+                 before=lambda: api.api.touch(POLICY, spec={"nodeSelector": {"vrf": "true"}, "desiredState": {}}))
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 3
+    assert ('409 Conflict: cannot update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy": it changed since '
+            "the hook read it; its spec changed (generation 1 -> 2), so the removal planned from it may be wrong: "
+            "run the hook again") in result.stderr
+    assert nmstate.updates == []
+
+
+def test_conflicts_are_retried_a_bounded_number_of_times(run_cli: Run, seed_cluster: tuple[RunningApi, Nmstate]) -> None:
+    api, _ = seed_cluster
+    api.api.fail(POLICY, status=409, method="PUT", times=100)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 3
+    assert "still after 3 fresh reads: run the hook again" in result.stderr
+    assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT", "GET"] * 3
+
+
+def test_a_hand_back_that_failed_is_finished_by_the_next_prune(run_cli: Run, seed_cluster: tuple[RunningApi, Nmstate],
+                                                               tmp_path: Path) -> None:
+    """The first prune's hand-back is refused and warns; the next run finds the hook's field
+    manager still owning fields of a policy it does not update, and hands them back."""
+    api, _ = seed_cluster
+    new_table = tmp_path / "table.yaml"
+    new_table.write_text("vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    plan = render_plan([SEED, new_table])
+    api.api.fail(POLICY, status=403, method="GET")
+    first = run_cli("prune", "--poll=0.1", api=api, plan=plan)
+    assert "WARN  vrfpolicy: field ownership not handed back" in first.stdout
+    assert "the next prune tries again" in first.stdout
+    managers = [e["manager"] for e in api.api.routes[POLICY]["metadata"]["managedFields"]]
+    assert managers == ["symrouting"]
+    # Helm's upgrade then applies the new desiredState.
+    new_state = parse_plan(json.loads(plan)).policies[0].desired_state
+    api.api.touch(POLICY, spec={**api.api.routes[POLICY]["spec"], "desiredState": new_state})
+    second = run_cli("prune", "--poll=0.1", api=api, plan=plan)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert ("KEEP  vrfpolicy: nothing to remove\n"
+            "NOTE  vrfpolicy: field ownership an earlier prune could not hand back is handed back now") in second.stdout
+    assert api.api.routes[POLICY]["metadata"]["managedFields"] == []
+    puts = sum(1 for r in api.api.requests if r.method == "PUT")
+    third = run_cli("prune", "--poll=0.1", api=api, plan=plan)
+    assert "NOTE" not in third.stdout and sum(1 for r in api.api.requests if r.method == "PUT") == puts
+
+
+def test_progress_is_said_at_least_every_10_seconds(serve: Serve, tls: Tls) -> None:
+    """With the clock and sleep injected: a line at the first look, then one at most every
+    10 s of the wait, naming the update, the nodes applied, the ones pending, and the time."""
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(6)]
+    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
+    nmstate = Nmstate(api.api)
+    nmstate.install([d for d in helm.template("helm3", [SEED]).documents
+                     if d["kind"] == "NodeNetworkConfigurationPolicy"])
+    for silent in ("worker-1", "worker-2", "worker-3", "worker-5"):
+        nmstate.outcomes[silent] = "silent"
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    said: list[tuple[float, str]] = []
+    plan = parse_plan(json.loads(render_plan([SEED])))
+    cleanup.run(transport(api, tls), plan, uninstall=True, timeout=35, poll=4, clock=lambda: now[0], sleep=sleep,
+                say=lambda line: said.append((now[0], line)))
+    assert [at for at, _ in said] == [0, 10, 20, 30]
+    assert sum(slept) == 35
+    assert said[1][1] == (
+        "waiting for nmstate, 10s of 35s: 0 of 1 update(s) applied on all their nodes\n"
+        "  vrfpolicy (ens4vrf absent; addresses off ens4; 1 route(s) absent; 2 rule(s) absent): applied on 2/6 "
+        "node(s); pending worker-1, worker-2, worker-3 and 1 more")
+
+
+def test_the_hook_log_shows_the_wait(run_cli: Run, seed_cluster: tuple[RunningApi, Nmstate]) -> None:
+    api, nmstate = seed_cluster
+    nmstate.outcomes["worker-1"] = "silent"
+    result = run_cli("teardown", "--timeout=1", "--poll=0.2", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 1
+    assert result.stderr.startswith("symrouting: waiting for nmstate, 0s of 1s: 0 of 1 update(s) applied on all "
+                                    "their nodes\n  vrfpolicy (")
+    assert "applied on 2/3 node(s); pending worker-1\n" in result.stderr
+
+
+@pytest.fixture
+def through_kubectl(tmp_path: Path, tls: Tls) -> Callable[[RunningApi], dict[str, str]]:
+    """The environment that sends the CLI through the real kubectl to a stand-in."""
+    import os
+
+    from tests.support.apiserver import write_kubeconfig
+
+    kubectl_dir = helm.CHART / ".tools" / "bin"
+
+    def env(api: RunningApi) -> dict[str, str]:
+        path = write_kubeconfig(tmp_path / "kubeconfig", api.url, tls, TOKEN)
+        return {"KUBECONFIG": str(path), "PATH": f"{kubectl_dir}:{os.environ['PATH']}", "HOME": str(tmp_path)}
+
+    return env
+
+
+def test_kubectls_words_for_a_refusal_reach_the_message(run_cli: Run, serve: Serve,
+                                                        through_kubectl: Callable[[RunningApi], dict[str, str]]) -> None:
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    api.api.fail("/apis/config.openshift.io/v1/networks/cluster", status=403, times=5)
+    result = run_cli("discover", "--kubectl", env=through_kubectl(api))
+    assert result.returncode == 3
+    assert result.stderr.startswith('symrouting: 403 Forbidden: you may not get networks.config.openshift.io "cluster". '
+                                    "Ask for it, or use a kubeconfig context that has it (kubectl: Error from server "
+                                    "(Forbidden): ")
+
+
+def test_through_kubectl_a_4xx_is_final_and_a_5xx_retried_visibly(run_cli: Run, serve: Serve,
+                                                                   through_kubectl: Callable[[RunningApi], dict[str, str]]) -> None:
+    api = serve(clusters.openshift(**SEED_CLUSTER))
+    network = "/apis/config.openshift.io/v1/networks/cluster"
+    api.api.fail(network, status=503, times=2)
+    api.api.fail("/api/v1/nodes", status=400, times=1, body=json.dumps({
+        "kind": "Status", "status": "Failure", "reason": "BadRequest", "code": 400,
+        "message": "invalid limit"}).encode())
+    result = run_cli("discover", "--kubectl", env=through_kubectl(api))
+    assert result.returncode == 3, result.stdout + result.stderr
+    first, last = result.stderr.splitlines()
+    assert first.startswith('symrouting: get networks.config.openshift.io "cluster": kubectl: Error from server '
+                            "(ServiceUnavailable): ") and first.endswith("retrying for up to 60s")
+    assert last == ("symrouting: 400 Bad Request: the API refused to list nodes (kubectl: Error from server "
+                    "(BadRequest): invalid limit)")
+    assert sum(1 for r in api.api.requests if r.path.startswith("/api/v1/nodes")) == 1
