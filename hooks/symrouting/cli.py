@@ -309,4 +309,3 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
         stderr.write(f"symrouting: internal error (exit {EXIT_BROKEN}): {type(error).__name__}: {error}{line}; "
                      "please report it with the command that ran\n")
         return EXIT_BROKEN
-
