@@ -388,12 +388,13 @@ def _ownership_after_update(stored: dict[str, Any], sent: dict[str, Any], manage
     """metadata.managedFields after an update, as the API server keeps them, with the spec
     taken as one field: managedFields that the update sends and that differ from the stored
     ones replace them first ("Clearing managedFields" in Kubernetes' server-side apply
-    documentation; a list of one empty entry, [{}], strips them all, an empty list changes
-    nothing); then, if the spec changed, it belongs to the manager that changed it."""
+    documentation; apimachinery pkg/util/managedfields/internal/fieldmanager.go,
+    decodeLiveOrNew: one empty entry, [{}], strips them all, an empty list keeps the live
+    ones); then, if the spec changed, it belongs to the manager that changed it."""
     before = stored["metadata"].get("managedFields") or []
-    requested = sent["metadata"].get("managedFields")
+    requested = sent["metadata"].get("managedFields") or None
     if requested == [{}]:
-        requested = [] if before else None
+        requested = []
     entries = json.loads(json.dumps(requested if requested is not None and requested != before else before))
     if spec_changed:
         entries = [entry for entry in entries if "f:spec" not in (entry.get("fieldsV1") or {})]
