@@ -302,10 +302,11 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
         stderr.write(f"symrouting: {error}\n")
         return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 (the last guard: one line, never a traceback)
-        where = error.__traceback__
-        while where is not None and where.tb_next is not None:
+        line, where = "", error.__traceback__
+        while where is not None:  # the innermost line of this package's own code
+            if Path(where.tb_frame.f_code.co_filename).parent == Path(__file__).parent:
+                line = f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}"
             where = where.tb_next
-        line = f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}" if where else ""
         stderr.write(f"symrouting: internal error (exit {EXIT_BROKEN}): {type(error).__name__}: {error}{line}; "
                      "please report it with the command that ran\n")
         return EXIT_BROKEN

@@ -352,3 +352,29 @@ def test_through_kubectl_a_4xx_is_final_and_a_5xx_retried_visibly(run_cli: Run, 
     assert last == ("symrouting: 400 Bad Request: the API refused to list nodes (kubectl: Error from server "
                     "(BadRequest): invalid limit)")
     assert sum(1 for r in api.api.requests if r.path.startswith("/api/v1/nodes")) == 1
+
+
+def _site_values(name: str, tmp_path: Path) -> list[Path]:
+    from tests.support import sitegen
+
+    if name.startswith("seed-"):
+        return [sitegen.values_file(sitegen.generate_site(int(name[5:])), tmp_path / "site.yaml")]
+    return [helm.CHART / "ci" / f"{name}-values.yaml"]
+
+
+SITES = ["seed", "dualstack", "multi-node", "multi-vrf", "network-mode", "vlan-bond"] + [f"seed-{i}" for i in range(12)]
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_no_site_the_chart_renders_breaks_the_preflight(run_cli: Run, serve: Serve, tmp_path: Path, site: str) -> None:
+    """Every ci/ site and generated site (tests/support/sitegen.py), on a cluster that has
+    none of what the preflight reads (every read a 404) and on one whose only cluster network
+    is its nodes' podCIDRs, with host bits: a report, never the internal-error guard's exit 4."""
+    plan = render_plan(_site_values(site, tmp_path))
+    empty = run_cli("preflight", api=serve({}), plan=plan)
+    assert empty.returncode == 1 and "preflight FAILED" in empty.stdout, empty.stdout + empty.stderr
+    routes = clusters.kubeadm(pod_subnet="10.128.0.0/14", service_subnet="172.30.0.0/16",
+                              node_pod_cidrs=[["10.128.0.1/23", "fd01::1/64"]])
+    del routes["/api/v1/namespaces/kube-system/configmaps/kubeadm-config"]  # the podCIDRs are read then
+    odd = run_cli("preflight", api=serve(routes), plan=plan)
+    assert odd.returncode in (0, 1) and "Traceback" not in odd.stderr, odd.stdout + odd.stderr
