@@ -10,7 +10,9 @@ each update applied on its nodes, and says which nodes failed or never answered.
 After a prune, each policy's field ownership goes back to what it was (hand_back): the update
 made the hook the owner of every field it changed, and under server-side apply (Helm 4, Argo
 CD with ServerSideApply=true) the upgrade's apply of the new desiredState would then conflict
-with the hook, and what the hook wrote would stay where the release no longer sets it.
+with the hook, and what the hook wrote would stay where the release no longer sets it. A
+hand-back that fails leaves the hook's field manager in the policy's managedFields: the next
+prune finds it there and hands it back.
 """
 
 from __future__ import annotations

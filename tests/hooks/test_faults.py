@@ -378,3 +378,16 @@ def test_no_site_the_chart_renders_breaks_the_preflight(run_cli: Run, serve: Ser
     del routes["/api/v1/namespaces/kube-system/configmaps/kubeadm-config"]  # the podCIDRs are read then
     odd = run_cli("preflight", api=serve(routes), plan=plan)
     assert odd.returncode in (0, 1) and "Traceback" not in odd.stderr, odd.stdout + odd.stderr
+
+
+@pytest.mark.parametrize(("method", "path", "words"), [
+    ("PUT", f"{POLICY}?fieldManager=symrouting", 'update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy"'),
+    ("DELETE", POLICY, 'delete nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy"'),
+    ("POST", "/apis/coordination.k8s.io/v1/namespaces/test/leases", "create leases.coordination.k8s.io in namespace test"),
+    ("GET", POLICY, 'get nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy"'),
+])
+def test_a_request_is_named_by_its_verb(method: str, path: str, words: str) -> None:
+    """The verbs of the API server's RequestInfoFactory (apiserver pkg/endpoints/request/requestinfo.go)."""
+    from symrouting.api import describe_request
+
+    assert describe_request(path, method) == words
