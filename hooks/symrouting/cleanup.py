@@ -384,5 +384,6 @@ def report(outcomes: list[Outcome], verb: str) -> str:
 
 
 def _handback_warning(outcome: Outcome) -> str:
+    """The report's line for a hand-back that failed, and the way out."""
     return (f"WARN  {outcome.policy}: field ownership not handed back ({outcome.handback_problem}); "
             "with Helm 4, run the upgrade with --force-conflicts; the next prune tries again")
