@@ -391,3 +391,22 @@ def test_a_request_is_named_by_its_verb(method: str, path: str, words: str) -> N
     from symrouting.api import describe_request
 
     assert describe_request(path, method) == words
+
+
+def test_a_prune_that_fails_after_its_update_is_handed_back_by_the_rerun(
+        run_cli: Run, seed_cluster: tuple[RunningApi, Nmstate], tmp_path: Path) -> None:
+    """The wait is refused after the update went out: the hook stops (exit 3) before its
+    hand-back; the rerun of the upgrade's prune finds the hook owning the spec and hands it
+    back with its own update."""
+    api, _ = seed_cluster
+    new_table = tmp_path / "table.yaml"
+    new_table.write_text("vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    plan = render_plan([SEED, new_table])
+    api.api.fail("/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments", status=403)
+    first = run_cli("prune", "--poll=0.1", api=api, plan=plan)
+    assert first.returncode == 3 and "may not list nodenetworkconfigurationenactments" in first.stderr
+    assert [e["manager"] for e in api.api.routes[POLICY]["metadata"]["managedFields"]] == ["symrouting"]
+    second = run_cli("prune", "--poll=0.1", api=api, plan=plan)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "field ownership an earlier prune could not hand back is handed back now" in second.stdout
+    assert api.api.routes[POLICY]["metadata"]["managedFields"] == []
