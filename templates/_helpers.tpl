@@ -644,7 +644,8 @@ the cleanup removes and the test verifies exactly what is applied.
   "metallbVersion" (toString $v.metallb.version)
   "cluster" $model.networks
   "vrfs" $vrfs
-  "kinds" $kinds }}
+  "kinds" $kinds
+  "cleanupLease" (include "symmetric-routing.cleanupLease" .) }}
 {{- with $v.communities.aliases }}
 {{- $_ := set $plan "communities" (keys . | sortAlpha) }}
 {{- end }}
@@ -703,6 +704,15 @@ each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify"
 
 {{- define "symmetric-routing.hooksClusterName" -}}
 {{- printf "%s-%s-%s" .root.Release.Namespace (include "symmetric-routing.fullname" .root) .role }}
+{{- end }}
+
+{{/*
+symmetric-routing.cleanupLease: the name of the coordination.k8s.io Lease in MetalLB's
+namespace that every cleanup of every release of this chart holds while it runs
+(hooks/symrouting/lease.py). Fixed, not derived from the release: all releases must find it.
+*/}}
+{{- define "symmetric-routing.cleanupLease" -}}
+symmetric-routing-cleanup
 {{- end }}
 
 {{/*

@@ -52,6 +52,9 @@ class Transport(Protocol):
     def put(self, path: str, body: dict[str, Any]) -> Any:
         """Replaces the object at path with body (which carries its resourceVersion)."""
 
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        """Creates body in the collection at path; Conflict when the name is taken."""
+
 
 def describe_request(path: str) -> str:
     """'list nodes', 'get networks.config.openshift.io "cluster"', ... for messages."""
@@ -87,6 +90,8 @@ def refusal(status: int, path: str, method: str = "GET", role: str = "preflight"
     what = describe_request(path)
     if method == "PUT":
         what = "update" + what.removeprefix("get")
+    if method == "POST":
+        what = "create" + what.removeprefix("list")
     if status == 401:
         return ApiError(f"401 Unauthorized for {what}: the credentials were rejected (expired or revoked token?)")
     who = "you" if role == "user" else f"the {role}"
@@ -162,6 +167,11 @@ class HttpsTransport:
             raise ApiError(f"{describe_request(path)} is gone: it cannot be updated")
         return answer
 
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        # 201 Created, or 409 (AlreadyExists) when another client created the name first.
+        return self._request("POST", f"{path}?fieldManager={FIELD_MANAGER}", json.dumps(body).encode(),
+                             "application/json")
+
     def _request(self, method: str, path: str, body: bytes | None, accept: str) -> Any | None:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
         if body is not None:
@@ -189,7 +199,7 @@ class HttpsTransport:
                 self._drop()
                 problem = str(error) or type(error).__name__
             else:
-                if status == 200:
+                if status in (200, 201):
                     return _decode(body, path)
                 if status == 404:
                     return None
@@ -272,6 +282,20 @@ class KubectlTransport:
         if status and status.group(1) == "Conflict":
             raise Conflict(path)
         raise ApiError(f"kubectl replace of {describe_request(path)} failed: {proc.stderr.strip()[:300]}")
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        import subprocess
+
+        proc = subprocess.run([*self.command, "create", f"--field-manager={FIELD_MANAGER}", "-o", "json", "-f", "-"],
+                              input=json.dumps(body), capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return _decode(proc.stdout.encode(), path)
+        status = re.search(r"\((Forbidden|Unauthorized|AlreadyExists)\)", proc.stderr)
+        if status and status.group(1) in ("Forbidden", "Unauthorized"):
+            raise refusal(403 if status.group(1) == "Forbidden" else 401, path, "POST", self.role)
+        if status:
+            raise Conflict(path)
+        raise ApiError(f"kubectl create of {describe_request(path)} failed: {proc.stderr.strip()[:300]}")
 
 
 def _decode(body: bytes, path: str) -> Any:

@@ -5,7 +5,8 @@ It serves objects shaped like real API responses from a dict of paths, pages lis
 (PartialObjectMetadataList) when asked, keeps connections alive, checks the bearer token,
 and can be told to
 misbehave: fail a path N times with a status, answer slowly, or answer garbage. It records
-every request, and accepts PUT of NNCPs so that the uninstall hook can be watched. With an
+every request, accepts PUT of NNCPs so that the uninstall hook can be watched, and POST
+(create) and PUT of any object with the API server's 409s (the cleanup's Lease). With an
 Rbac, requests made with a service account's token are authorized against the chart's
 rendered Roles, ClusterRoles and bindings as Kubernetes' RBAC authorizer does.
 """
@@ -208,6 +209,8 @@ class FakeApi:
     rbac: Rbac | None = None
     # (user, verb, group, namespace, resource, name) of each request RBAC refused.
     refused: list[tuple[str, ...]] = field(default_factory=list)
+    # The resourceVersion the last create gave (objects it did not create count their own).
+    revision: int = 1000
 
     def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None,
              method: str | None = None, after: int = 0) -> None:
@@ -246,12 +249,16 @@ class FakeApi:
             return 401, _status(401, path)
         metadata_only = "as=PartialObjectMetadataList" in accept
         with self.lock:
+            if method == "POST":
+                return self._create(path, decoded)
             target = self.routes.get(path)
             if method == "PUT":
                 if not isinstance(target, dict):
                     return 404, _status(404, path)
+                # k8s.io/apiserver pkg/registry/generic/registry/store.go (Store.Update): an
+                # update whose resourceVersion is not the stored one is a 409 Conflict.
                 if decoded["metadata"].get("resourceVersion") != target["metadata"].get("resourceVersion"):
-                    return 409, _status(409, path)
+                    return 409, _conflict(path, decoded["metadata"].get("name", ""))
                 stored = json.loads(json.dumps(decoded))
                 spec_changed = _content(decoded) != _content(target)
                 generation = int(target["metadata"].get("generation", 1))
@@ -298,6 +305,27 @@ class FakeApi:
             self.cache[(raw_path, metadata_only)] = answer
         return 200, answer
 
+
+    def _create(self, collection: str, sent: dict[str, Any]) -> tuple[int, bytes]:
+        """A POST to a collection, as k8s.io/apiserver pkg/registry/generic/registry/store.go
+        (Store.Create) answers it: 409 AlreadyExists when the name is taken (the storage
+        refuses a second create of a key), else 201 with the object stored at resourceVersion
+        and generation 1. The caller holds the lock."""
+        name = sent["metadata"]["name"]
+        path = f"{collection}/{name}"
+        if path in self.routes:
+            group = collection.split("/")[2] if collection.startswith("/apis/") else ""
+            resource = collection.rsplit("/", 1)[1] + (f".{group}" if group else "")
+            return 409, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists",
+                                    "message": f'{resource} "{name}" already exists', "code": 409}).encode()
+        self.revision += 1
+        stored = json.loads(json.dumps(sent))
+        stored["metadata"].update({"resourceVersion": str(self.revision), "generation": 1,
+                                   "uid": f"uid-{self.revision}"})
+        self.routes[path] = stored
+        self.routes.setdefault(collection, []).append(stored)
+        self.cache.clear()
+        return 201, json.dumps(stored).encode()
 
     def _mirror(self, path: str, stored: dict[str, Any]) -> None:
         """Keeps a collection's copy of an object in step with the object's own path."""
@@ -365,6 +393,17 @@ def _ownership_after_update(stored: dict[str, Any], sent: dict[str, Any], manage
     return list(entries)
 
 
+def _conflict(path: str, name: str) -> bytes:
+    """The API server's 409 for a stale update (apierrors.NewConflict with store.go's
+    OptimisticLockErrorMsg)."""
+    parts = path.strip("/").split("/")
+    resource = parts[-2] + (f".{parts[1]}" if parts[0] == "apis" else "")
+    message = (f'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
+               "please apply your changes to the latest version and try again")
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict",
+                       "message": message, "code": 409}).encode()
+
+
 def _status(code: int, path: str) -> bytes:
     reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests",
               500: "InternalError", 503: "ServiceUnavailable"}.get(code, "Error")
@@ -396,6 +435,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:  # noqa: N802
         self._serve("PUT")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return
