@@ -717,13 +717,16 @@ symmetric-routing-cleanup
 
 {{/*
 symmetric-routing.cleanupHooks: the Helm hooks of the cleanup Jobs that are enabled
-("pre-upgrade", "pre-delete", both comma-joined, or empty). The prune runs also when the new
-values hold no VRF: an upgrade that drops a tenant's last VRF must take it off the nodes too.
+("pre-upgrade,pre-rollback", "pre-delete", both comma-joined, or empty). The prune runs also
+when the new values hold no VRF: an upgrade that drops a tenant's last VRF must take it off
+the nodes too. A rollback runs the prune of the revision it goes back to (helm
+pkg/action/rollback.go: the target release takes the old revision's Hooks, and execHook runs
+HookPreRollback on it), whose plan is what the rollback is about to apply.
 */}}
 {{- define "symmetric-routing.cleanupHooks" -}}
 {{- $hooks := list }}
 {{- if .Values.cleanup.onUpgrade }}
-{{- $hooks = append $hooks "pre-upgrade" }}
+{{- $hooks = append $hooks "pre-upgrade,pre-rollback" }}
 {{- end }}
 {{- if and .Values.cleanup.onUninstall .Values.vrfs }}
 {{- $hooks = append $hooks "pre-delete" }}
