@@ -109,14 +109,17 @@ def test_cleanup_may_only_update_policies_and_read() -> None:
 
 def test_cleanup_may_take_the_lease_by_name_in_metallbs_namespace_only() -> None:
     """hooks/symrouting/lease.py: create (a create request names no object, so it cannot be
-    limited by name), then get and update of the one Lease; no delete (release is an update)."""
+    limited by name), then get and update of the one Lease; no delete (release is an update).
+    And list the peers, to delete those that name a BFD profile (none here)."""
     objects = hooks()
     role = objects["Role/cleanup"]
     assert role["metadata"]["namespace"] == "metallb-system"
     assert role["rules"] == [
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["symmetric-routing-cleanup"],
-         "verbs": ["get", "update"]}]
+         "verbs": ["get", "update"]},
+        # hooks/symrouting/peers.py; the seed's peer names no BFD profile, so nothing to delete.
+        {"apiGroups": ["metallb.io"], "resources": ["bgppeers"], "verbs": ["list"]}]
     assert objects["RoleBinding/cleanup"]["metadata"]["namespace"] == "metallb-system"
     assert objects["RoleBinding/cleanup"]["subjects"] == objects["ClusterRoleBinding/cleanup"]["subjects"]
     assert objects["ClusterRoleBinding/rollback"]["subjects"] == objects["ClusterRoleBinding/cleanup"]["subjects"]

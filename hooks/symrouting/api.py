@@ -55,6 +55,9 @@ class Transport(Protocol):
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """Creates body in the collection at path; Conflict when the name is taken."""
 
+    def delete(self, path: str) -> bool:
+        """Deletes the object at path; False when it was already gone (404)."""
+
 
 def describe_request(path: str) -> str:
     """'list nodes', 'get networks.config.openshift.io "cluster"', ... for messages."""
@@ -92,6 +95,8 @@ def refusal(status: int, path: str, method: str = "GET", role: str = "preflight"
         what = "update" + what.removeprefix("get")
     if method == "POST":
         what = "create" + what.removeprefix("list")
+    if method == "DELETE":
+        what = "delete" + what.removeprefix("get")
     if status == 401:
         return ApiError(f"401 Unauthorized for {what}: the credentials were rejected (expired or revoked token?)")
     who = "you" if role == "user" else f"the {role}"
@@ -171,6 +176,9 @@ class HttpsTransport:
         # 201 Created, or 409 (AlreadyExists) when another client created the name first.
         return self._request("POST", f"{path}?fieldManager={FIELD_MANAGER}", json.dumps(body).encode(),
                              "application/json")
+
+    def delete(self, path: str) -> bool:
+        return self._request("DELETE", path, None, "application/json") is not None
 
     def _request(self, method: str, path: str, body: bytes | None, accept: str) -> Any | None:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
@@ -296,6 +304,19 @@ class KubectlTransport:
         if status:
             raise Conflict(path)
         raise ApiError(f"kubectl create of {describe_request(path)} failed: {proc.stderr.strip()[:300]}")
+
+    def delete(self, path: str) -> bool:
+        import subprocess
+
+        proc = subprocess.run([*self.command, "delete", "--raw", path], capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return True
+        status = self._STATUS.search(proc.stderr)
+        if status and status.group(1) == "NotFound":
+            return False
+        if status and status.group(1) in ("Forbidden", "Unauthorized"):
+            raise refusal(403 if status.group(1) == "Forbidden" else 401, path, "DELETE", self.role)
+        raise ApiError(f"kubectl delete --raw {path} failed: {proc.stderr.strip()[:300]}")
 
 
 def _decode(body: bytes, path: str) -> Any:

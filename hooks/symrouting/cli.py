@@ -189,7 +189,7 @@ def preflight(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
 def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextIO) -> int:
     from contextlib import AbstractContextManager, nullcontext
 
-    from symrouting import cleanup, lease
+    from symrouting import cleanup, lease, peers
 
     plan = _load_plan(args, stdin)
     transport = _transport(args)
@@ -210,9 +210,15 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
         with guard as waited:
             outcomes = cleanup.run(transport, plan, uninstall=uninstall, timeout=max(args.timeout - waited, 0.0),
                                    poll=args.poll)
+            # Only once Helm goes on: a failed cleanup stops it, and the peers stay with the release.
+            if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
+                deleted = peers.delete_before_profiles(transport, plan, uninstall)
+            else:
+                deleted = []
     except lease.LeaseTimeout as error:
         stderr.write(f"symrouting: {args.command} of release {plan.namespace}/{plan.release} did not start: {error}\n")
         return EXIT_OK if args.continue_on_failure else EXIT_FAILED
+    stdout.write("".join(f"{line}\n" for line in deleted))
     stdout.write(cleanup.report(outcomes, f"{args.command} of release {plan.namespace}/{plan.release}"))
     if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
         return EXIT_OK

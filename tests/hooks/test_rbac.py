@@ -63,6 +63,10 @@ RULES: dict[tuple[str, str, str, str], tuple[str, str, str]] = {
     ("cleanup", "coordination.k8s.io", "leases", "create"): ("lease.py try_acquire", "teardown", "openshift"),
     ("cleanup", "coordination.k8s.io", "leases", "get"): ("lease.py try_acquire", "prune", "openshift"),
     ("cleanup", "coordination.k8s.io", "leases", "update"): ("lease.py release", "prune", "openshift"),
+    ("cleanup", "metallb.io", "bgppeers", "list"): ("peers.py delete_before_profiles", "teardown", "openshift"),
+    # Rendered only for peers that name a BFD profile, which the seed has none of:
+    # tests/hooks/test_delete_order.py authorizes those deletes against it.
+    ("cleanup", "metallb.io", "bgppeers", "delete"): ("peers.py delete_before_profiles", "teardown", "openshift"),
     ("verify", "nmstate.io", "nodenetworkconfigurationpolicies", "get"): ("verify.py check_policies", "verify", "openshift"),
     ("verify", "", "services", "get"): ("verify.py check_service", "verify", "openshift"),
     ("verify", "k8s.ovn.org", "egressservices", "get"): ("verify.py check_service", "verify", "openshift"),

@@ -6,7 +6,8 @@ It serves objects shaped like real API responses from a dict of paths, pages lis
 and can be told to
 misbehave: fail a path N times with a status, answer slowly, or answer garbage. It records
 every request, accepts PUT of NNCPs so that the uninstall hook can be watched, and POST
-(create) and PUT of any object with the API server's 409s (the cleanup's Lease). With an
+(create) and PUT of any object with the API server's 409s (the cleanup's Lease), and DELETE
+through a model of validating admission (MetalLB's BFDProfile webhook). With an
 Rbac, requests made with a service account's token are authorized against the chart's
 rendered Roles, ClusterRoles and bindings as Kubernetes' RBAC authorizer does.
 """
@@ -211,6 +212,9 @@ class FakeApi:
     refused: list[tuple[str, ...]] = field(default_factory=list)
     # The resourceVersion the last create gave (objects it did not create count their own).
     revision: int = 1000
+    # Validating admission for DELETE: called with (path, stored object); an answer
+    # (status, body) refuses the request, as a webhook's denial does (tests/support/metallb.py).
+    admission: list[Callable[[str, dict[str, Any]], tuple[int, bytes] | None]] = field(default_factory=list)
 
     def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None,
              method: str | None = None, after: int = 0) -> None:
@@ -252,6 +256,8 @@ class FakeApi:
             if method == "POST":
                 return self._create(path, decoded)
             target = self.routes.get(path)
+            if method == "DELETE":
+                return self._delete(path, target)
             if method == "PUT":
                 if not isinstance(target, dict):
                     return 404, _status(404, path)
@@ -326,6 +332,24 @@ class FakeApi:
         self.routes.setdefault(collection, []).append(stored)
         self.cache.clear()
         return 201, json.dumps(stored).encode()
+
+    def _delete(self, path: str, target: Any) -> tuple[int, bytes]:
+        """A DELETE of an object without finalizers: 404 when absent; validating admission
+        first (k8s.io/apiserver pkg/registry/generic/registry/store.go, Store.Delete runs
+        deleteValidation before removing it); then gone from its path and its collection.
+        The caller holds the lock."""
+        if not isinstance(target, dict):
+            return 404, _status(404, path)
+        for admit in self.admission:
+            refusal = admit(path, target)
+            if refusal is not None:
+                return refusal
+        del self.routes[path]
+        collection = self.routes.get(path.rsplit("/", 1)[0])
+        if isinstance(collection, list):
+            collection[:] = [item for item in collection if item["metadata"]["name"] != target["metadata"]["name"]]
+        self.cache.clear()
+        return 200, json.dumps(target).encode()
 
     def _mirror(self, path: str, stored: dict[str, Any]) -> None:
         """Keeps a collection's copy of an object in step with the object's own path."""
@@ -438,6 +462,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         self._serve("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return
