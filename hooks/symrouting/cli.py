@@ -7,8 +7,8 @@ set, the Helm hook Job) the pod's service account; else the kubeconfig kubectl r
 run at once (exit 3); in a pod it is retried until the deadline, as an API server restarts.
 
 Exit codes: 0 all checks passed (or the nodes were cleaned); 1 a check failed (or warned,
-with --warnings-fail), or a node did not apply a removal; 2 bad arguments or plan; 3 the API
-could not be read.
+with --warnings-fail), a node did not apply a removal, or another release's cleanup held the
+Lease past --timeout; 2 bad arguments or plan; 3 the API could not be read.
 """
 
 from __future__ import annotations
@@ -100,8 +100,9 @@ def _parser() -> argparse.ArgumentParser:
                              help="seconds of retries for one request before giving up (default 60)")
         if name in ("teardown", "prune"):
             command.add_argument("--timeout", type=float, default=600.0,
-                                 help="seconds for the cleanup in all: waiting for another release's cleanup to end (the "
-                                      "Lease), then for nmstate to apply the removals on every node (default 600)")
+                                 help="seconds for the cleanup in all: waiting for another release's cleanup "
+                                      "to end (the Lease), then for nmstate to apply the removals on every node "
+                                      "(default 600)")
             command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
             command.add_argument("--continue-on-failure", action="store_true",
                                  help="exit 0 even when a node did not apply a removal (the report still says so)")
@@ -203,7 +204,8 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
     guard: AbstractContextManager[float] = nullcontext(0.0)
     if plan.cleanup_lease:
         holder = lease.identity(f"{plan.namespace}/{plan.release} {args.command}")
-        guard = lease.held(lease.Lease(transport, plan.metallb_namespace, plan.cleanup_lease, holder), args.timeout, log)
+        held = lease.Lease(transport, plan.metallb_namespace, plan.cleanup_lease, holder)
+        guard = lease.held(held, args.timeout, log)
     else:
         log("WARN  the plan names no cleanup Lease (an older chart rendered it): not serialised with other releases")
     try:

@@ -152,8 +152,9 @@ class Lease:
                 if lease is None or spec.get("holderIdentity") != self.holder:
                     return
                 stamp = micro_time(self.now())
+                transitions = int(spec.get("leaseTransitions") or 0)
                 body = dict(lease, spec={"holderIdentity": "", "leaseDurationSeconds": 1, "acquireTime": stamp,
-                                         "renewTime": stamp, "leaseTransitions": int(spec.get("leaseTransitions") or 0)})
+                                         "renewTime": stamp, "leaseTransitions": transitions})
                 try:
                     self.current = self.transport.put(self.path, body)
                     return

@@ -47,7 +47,8 @@ def delete_before_profiles(transport: Transport, plan: Plan, uninstall: bool) ->
     for name, profile in doomed(plan, peers, uninstall):
         try:
             transport.delete(f"{collection}/{name}")
-            lines.append(f"DONE  BGPPeer {name} deleted before BFDProfile {profile}, which MetalLB keeps while a peer names it")
+            lines.append(f"DONE  BGPPeer {name} deleted before BFDProfile {profile}, "
+                         "which MetalLB keeps while a peer names it")
         except (ApiError, Unreachable) as error:
             lines.append(f"WARN  BGPPeer {name} not deleted ({error}): MetalLB will refuse Helm's delete of BFDProfile "
                          f"{profile}; delete the peer, then the profile (kubectl -n {plan.metallb_namespace} delete "

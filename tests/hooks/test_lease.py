@@ -252,3 +252,20 @@ def test_two_releases_uninstalled_together_take_turns_and_take_the_shared_rules(
     assert held_at_update["blue-symmetric-routing-bluevrf"].startswith("blue/blue teardown ")
     for node in ("worker-0", "worker-1", "worker-2"):
         assert carried(nmstate, node) == {"virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, node
+
+
+@pytest.mark.parametrize("let_pass", [False, True], ids=["fails", "continue-on-failure"])
+def test_a_teardown_that_cannot_get_the_lease_in_time_changes_nothing_and_says_who_holds_it(
+        serve: Callable[..., RunningApi], tls: Tls, tmp_path: Path, run_cli: Callable[..., Any], let_pass: bool) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    Nmstate(api.api).install(policies([SEED]))
+    other = client(api, tls, "prod/tenant-b prune pod-7", tmp_path)
+    assert other.try_acquire()  # held for 30 s from now: longer than the teardown may wait
+    extra = ("--continue-on-failure",) if let_pass else ()
+    result = run_cli("teardown", "--timeout=1", "--poll=0.1", *extra, api=api, plan=render_plan([SEED]))
+    assert result.returncode == (0 if let_pass else 1), result.stdout + result.stderr
+    assert (f"symrouting: teardown of release {helm.NAMESPACE}/{helm.RELEASE} did not start: Lease "
+            f"{NAMESPACE}/{NAME} is still held by prod/tenant-b prune pod-7 after 1s") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert [r.method for r in api.api.requests if "nodenetworkconfigurationpolicies" in r.path] == []
+    assert stored(api)["holderIdentity"] == "prod/tenant-b prune pod-7"
