@@ -31,6 +31,7 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
     assert set(objects) == {"ServiceAccount/preflight", "ServiceAccount/cleanup", "ServiceAccount/verify", "ConfigMap/hooks", "ClusterRole/preflight", "ClusterRoleBinding/preflight",
                             "Role/preflight", "RoleBinding/preflight", "ClusterRole/cleanup", "ClusterRoleBinding/cleanup",
                             "Role/cleanup", "RoleBinding/cleanup", "ClusterRole/rollback", "ClusterRoleBinding/rollback",
+                            "Role/rollback", "RoleBinding/rollback",
                             "Job/preflight", "Job/prune", "Job/teardown", "ClusterRole/verify", "ClusterRoleBinding/verify",
                             "Pod/verify"}
     for job_key in ("Job/preflight", "Job/prune", "Job/teardown", "Pod/verify"):
@@ -69,7 +70,8 @@ def test_phases_of_each_job() -> None:
     assert phases(objects["Job/teardown"]) == {"pre-delete"}
     for key in ("ServiceAccount/cleanup", "ConfigMap/hooks", "Role/cleanup", "ClusterRole/cleanup"):
         assert "pre-rollback" in phases(objects[key]), key
-    assert phases(objects["ClusterRole/rollback"]) == phases(objects["ClusterRoleBinding/rollback"]) == {"pre-rollback"}
+    for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
+        assert phases(objects[f"{kind}/rollback"]) == {"pre-rollback"}, kind
     without = hooks("--set", "cleanup.onUpgrade=false")
     assert not [key for key, doc in without.items() if "pre-rollback" in phases(doc)]
 

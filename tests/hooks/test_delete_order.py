@@ -207,3 +207,21 @@ def authorize(made_requests: list[Any], rendered: list[dict[str, Any]], phase: s
     for doc in docs:
         doc["rules"] = [r for r in doc.get("rules") or [] if "delete" not in r.get("verbs", [])]
     assert not any(Rbac(docs, {}).allows(user, *a) for a in deletes)
+
+
+def test_a_rollback_that_drops_a_profile_and_its_peers_ends_clean(site: RunningApi, run_cli: Run,
+                                                                  tmp_path: Path) -> None:
+    """`helm rollback` to a revision without VRF pay-b: its stored prune (helm
+    pkg/action/rollback.go runs the target revision's hooks) deletes pay-b's peers, whose
+    names its own rules, rendered before they existed, lack: the pre-rollback Role allows it."""
+    target = without_pay_b(tmp_path)
+    start = len(site.api.requests)
+    result = run_cli("prune", "--poll=0.1", api=site, plan=render_plan([target]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    stored = hooks([target])
+    named = [d for d in stored if d["kind"] == "Role" and d["metadata"]["name"].endswith("-cleanup")]
+    assert "edge-payments-b-tor-1" not in yaml.safe_dump(named)
+    authorize(site.api.requests[start:], stored, "pre-rollback")
+    dropped = [d for d in helm_sorted(manifest([MULTI_VRF]), INSTALL_ORDER)
+               if d["kind"] in PLURALS and d["metadata"]["name"] not in {n["metadata"]["name"] for n in manifest([target])}]
+    assert helm_deletes(site, dropped) == []
