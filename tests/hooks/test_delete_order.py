@@ -225,3 +225,17 @@ def test_a_rollback_that_drops_a_profile_and_its_peers_ends_clean(site: RunningA
     dropped = [d for d in helm_sorted(manifest([MULTI_VRF]), INSTALL_ORDER)
                if d["kind"] in PLURALS and d["metadata"]["name"] not in {n["metadata"]["name"] for n in manifest([target])}]
     assert helm_deletes(site, dropped) == []
+
+
+def test_a_peer_the_hook_may_not_delete_is_a_warning_with_the_way_out(site: RunningApi, run_cli: Run,
+                                                                        tmp_path: Path) -> None:
+    """As under Argo CD, whose render looks nothing up: the nodes are clean, so the prune
+    passes, and says which peer and profile to delete by hand, peer first."""
+    peer = "/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers/edge-payments-b-tor-1"
+    site.api.fail(peer, status=403, method="DELETE")
+    result = run_cli("prune", "--poll=0.1", api=site, plan=render_plan([without_pay_b(tmp_path)]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("WARN  BGPPeer edge-payments-b-tor-1 not deleted (403 Forbidden: the cleanup may not delete "
+            'bgppeers.metallb.io "edge-payments-b-tor-1" in namespace metallb-system.') in result.stdout
+    assert ("delete the peer, then the profile (kubectl -n metallb-system delete bgppeer edge-payments-b-tor-1; "
+            "kubectl -n metallb-system delete bfdprofile edge-payments-passive-bfd)") in result.stdout
