@@ -103,7 +103,8 @@ def test_two_cleanups_at_once_take_turns(api: RunningApi, tls: Tls, tmp_path: Pa
 
 def test_the_stand_in_refuses_a_stale_update_and_a_second_create(api: RunningApi, tls: Tls, tmp_path: Path) -> None:
     """As the API server's Store.Create and Store.Update (k8s.io/apiserver
-    pkg/registry/generic/registry/store.go): 409 AlreadyExists, 409 Conflict."""
+    pkg/registry/generic/registry/store.go): 409 AlreadyExists, 409 Conflict, 422 without a
+    resourceVersion, and the update that carries the stored one passes."""
     body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": NAME, "namespace": NAMESPACE},
             "spec": {"holderIdentity": "x"}}
     status, created = api.api.answer("POST", PATH.rsplit("/", 1)[0], f"Bearer {TOKEN}", json.dumps(body).encode())
@@ -113,6 +114,12 @@ def test_the_stand_in_refuses_a_stale_update_and_a_second_create(api: RunningApi
     stale = {**body, "metadata": {**body["metadata"], "resourceVersion": "1"}}
     status, answer = api.api.answer("PUT", PATH, f"Bearer {TOKEN}", json.dumps(stale).encode())
     assert status == 409 and b"the object has been modified" in answer
+    status, _ = api.api.answer("PUT", PATH, f"Bearer {TOKEN}", json.dumps(body).encode())
+    assert status == 422, "no resourceVersion: a Lease allows no unconditional update"
+    status, _ = api.api.answer("PUT", PATH, f"Bearer {TOKEN}", json.dumps(
+        {**body, "metadata": {**body["metadata"], "resourceVersion": json.loads(created)["metadata"]["resourceVersion"]}}
+    ).encode())
+    assert status == 200
 
 
 class ReadThen:

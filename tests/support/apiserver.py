@@ -262,8 +262,14 @@ class FakeApi:
                 if not isinstance(target, dict):
                     return 404, _status(404, path)
                 # k8s.io/apiserver pkg/registry/generic/registry/store.go (Store.Update): an
-                # update whose resourceVersion is not the stored one is a 409 Conflict.
-                if decoded["metadata"].get("resourceVersion") != target["metadata"].get("resourceVersion"):
+                # update whose resourceVersion is not the stored one is a 409 Conflict; one
+                # without any is refused, since neither leases nor custom resources allow an
+                # unconditional update (registry/rest/update.go, AllowUnconditionalUpdate;
+                # kubernetes pkg/registry/coordination/lease/strategy.go returns false).
+                sent_version = decoded["metadata"].get("resourceVersion")
+                if not sent_version:
+                    return 422, _status(422, path)
+                if sent_version != target["metadata"].get("resourceVersion"):
                     return 409, _conflict(path, decoded["metadata"].get("name", ""))
                 stored = json.loads(json.dumps(decoded))
                 spec_changed = _content(decoded) != _content(target)
@@ -429,7 +435,8 @@ def _conflict(path: str, name: str) -> bytes:
 
 
 def _status(code: int, path: str) -> bytes:
-    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests",
+    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "Invalid",
+              429: "TooManyRequests",
               500: "InternalError", 503: "ServiceUnavailable"}.get(code, "Error")
     return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
                        "message": f"{reason} {path}", "code": code}).encode()
