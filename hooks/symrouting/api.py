@@ -294,7 +294,8 @@ class KubectlTransport:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         import subprocess
 
-        proc = subprocess.run([*self.command, "create", f"--field-manager={FIELD_MANAGER}", "-o", "json", "-f", "-"],
+        # --raw: the path as the HTTPS transport sends it, with no discovery or schema download.
+        proc = subprocess.run([*self.command, "create", "--raw", f"{path}?fieldManager={FIELD_MANAGER}", "-f", "-"],
                               input=json.dumps(body), capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             return _decode(proc.stdout.encode(), path)
@@ -303,7 +304,8 @@ class KubectlTransport:
             raise refusal(403 if status.group(1) == "Forbidden" else 401, path, "POST", self.role)
         if status:
             raise Conflict(path)
-        raise ApiError(f"kubectl create of {describe_request(path)} failed: {proc.stderr.strip()[:300]}")
+        raise ApiError(f"kubectl create --raw of {describe_request(path).removeprefix('list ')} failed: "
+                       f"{proc.stderr.strip()[:300]}")
 
     def delete(self, path: str) -> bool:
         import subprocess

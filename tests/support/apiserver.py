@@ -447,11 +447,25 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
+    def _body(self) -> bytes:
+        """The request body: by Content-Length, or chunked (HTTP/1.1, RFC 9112 section 7.1),
+        as kubectl sends what it streams from standard input (`kubectl create --raw -f -`)."""
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline().strip():  # trailer fields, up to the empty line
+                    pass
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
+
     def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
         status, body = self.server.api.answer(method, self.path, self.headers.get("Authorization", ""),
-                                              self.rfile.read(length) if length else b"",
-                                              self.headers.get("Accept", "application/json"))
+                                              self._body(), self.headers.get("Accept", "application/json"))
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
