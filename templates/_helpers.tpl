@@ -644,7 +644,8 @@ the cleanup removes and the test verifies exactly what is applied.
   "metallbVersion" (toString $v.metallb.version)
   "cluster" $model.networks
   "vrfs" $vrfs
-  "kinds" $kinds }}
+  "kinds" $kinds
+  "cleanupLease" (include "symmetric-routing.cleanupLease" .) }}
 {{- with $v.communities.aliases }}
 {{- $_ := set $plan "communities" (keys . | sortAlpha) }}
 {{- end }}
@@ -706,14 +707,26 @@ each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify"
 {{- end }}
 
 {{/*
+symmetric-routing.cleanupLease: the name of the coordination.k8s.io Lease in MetalLB's
+namespace that every cleanup of every release of this chart holds while it runs
+(hooks/symrouting/lease.py). Fixed, not derived from the release: all releases must find it.
+*/}}
+{{- define "symmetric-routing.cleanupLease" -}}
+symmetric-routing-cleanup
+{{- end }}
+
+{{/*
 symmetric-routing.cleanupHooks: the Helm hooks of the cleanup Jobs that are enabled
-("pre-upgrade", "pre-delete", both comma-joined, or empty). The prune runs also when the new
-values hold no VRF: an upgrade that drops a tenant's last VRF must take it off the nodes too.
+("pre-upgrade,pre-rollback", "pre-delete", both comma-joined, or empty). The prune runs also
+when the new values hold no VRF: an upgrade that drops a tenant's last VRF must take it off
+the nodes too. A rollback runs the prune of the revision it goes back to (helm
+pkg/action/rollback.go: the target release takes the old revision's Hooks, and execHook runs
+HookPreRollback on it), whose plan is what the rollback is about to apply.
 */}}
 {{- define "symmetric-routing.cleanupHooks" -}}
 {{- $hooks := list }}
 {{- if .Values.cleanup.onUpgrade }}
-{{- $hooks = append $hooks "pre-upgrade" }}
+{{- $hooks = append $hooks "pre-upgrade,pre-rollback" }}
 {{- end }}
 {{- if and .Values.cleanup.onUninstall .Values.vrfs }}
 {{- $hooks = append $hooks "pre-delete" }}

@@ -76,7 +76,7 @@ def test_service_account_values() -> None:
     assert account["metadata"]["name"] == "netops-hooks"
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "arn"
     assert set(account["metadata"]["annotations"]["helm.sh/hook"].split(",")) == {
-        "pre-install", "pre-upgrade", "pre-delete", "test"}
+        "pre-install", "pre-upgrade", "pre-rollback", "pre-delete", "test"}
     assert {pod["spec"]["serviceAccountName"] for pod in pods(own).values()} == {"netops-hooks"}
     provided = render("--set", "hooks.serviceAccount.create=false")
     assert not [d for d in provided if d["kind"] == "ServiceAccount"]
@@ -148,5 +148,9 @@ def test_cleanup_updates_only_the_policies_the_release_renders() -> None:
 def test_no_vrf_left_grants_no_update_at_all() -> None:
     """An empty resourceNames would allow every name (pkg/apis/rbac/v1/evaluation_helpers.go,
     ResourceNameMatches): with no policy to name, the rule is left out."""
-    [role] = [d for d in render("--set", "vrfs.ens4vrf=null") if d["kind"] == "ClusterRole"]
+    roles = [d for d in render("--set", "vrfs.ens4vrf=null") if d["kind"] == "ClusterRole"]
+    [role] = [d for d in roles if d["metadata"]["name"].endswith("-cleanup")]
     assert all(set(rule["verbs"]) == {"list"} for rule in role["rules"])
+    # Unnamed updates exist only while a rollback's prune runs (templates/hooks/cleanup-clusterrole.yaml).
+    [rollback] = [d for d in roles if d["metadata"]["name"].endswith("-rollback")]
+    assert rollback["metadata"]["annotations"]["helm.sh/hook"] == "pre-rollback"

@@ -30,6 +30,8 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
     objects = hooks()
     assert set(objects) == {"ServiceAccount/preflight", "ServiceAccount/cleanup", "ServiceAccount/verify", "ConfigMap/hooks", "ClusterRole/preflight", "ClusterRoleBinding/preflight",
                             "Role/preflight", "RoleBinding/preflight", "ClusterRole/cleanup", "ClusterRoleBinding/cleanup",
+                            "Role/cleanup", "RoleBinding/cleanup", "ClusterRole/rollback", "ClusterRoleBinding/rollback",
+                            "Role/rollback", "RoleBinding/rollback",
                             "Job/preflight", "Job/prune", "Job/teardown", "ClusterRole/verify", "ClusterRoleBinding/verify",
                             "Pod/verify"}
     for job_key in ("Job/preflight", "Job/prune", "Job/teardown", "Pod/verify"):
@@ -63,8 +65,15 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
 def test_phases_of_each_job() -> None:
     objects = hooks()
     assert phases(objects["Job/preflight"]) == {"pre-install", "pre-upgrade"}
-    assert phases(objects["Job/prune"]) == {"pre-upgrade"}
+    # helm pkg/action/rollback.go runs the target revision's HookPreRollback: the prune.
+    assert phases(objects["Job/prune"]) == {"pre-upgrade", "pre-rollback"}
     assert phases(objects["Job/teardown"]) == {"pre-delete"}
+    for key in ("ServiceAccount/cleanup", "ConfigMap/hooks", "Role/cleanup", "ClusterRole/cleanup"):
+        assert "pre-rollback" in phases(objects[key]), key
+    for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
+        assert phases(objects[f"{kind}/rollback"]) == {"pre-rollback"}, kind
+    without = hooks("--set", "cleanup.onUpgrade=false")
+    assert not [key for key, doc in without.items() if "pre-rollback" in phases(doc)]
 
 
 
@@ -98,6 +107,28 @@ def test_cleanup_may_only_update_policies_and_read() -> None:
     rules = hooks()["ClusterRole/cleanup"]["rules"]
     writes = [(rule["resources"], verb) for rule in rules for verb in rule["verbs"] if verb not in ("get", "list")]
     assert writes == [(["nodenetworkconfigurationpolicies"], "update")]
+
+
+def test_cleanup_may_take_the_lease_by_name_in_metallbs_namespace_only() -> None:
+    """hooks/symrouting/lease.py: create (a create request names no object, so it cannot be
+    limited by name), then get and update of the one Lease; no delete (release is an update).
+    And list the peers, to delete those that name a BFD profile (none here)."""
+    objects = hooks()
+    role = objects["Role/cleanup"]
+    assert role["metadata"]["namespace"] == "metallb-system"
+    assert role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["symmetric-routing-cleanup"],
+         "verbs": ["get", "update"]},
+        # hooks/symrouting/peers.py; the seed's peer names no BFD profile, so nothing to delete.
+        {"apiGroups": ["metallb.io"], "resources": ["bgppeers"], "verbs": ["list"]}]
+    assert objects["RoleBinding/cleanup"]["metadata"]["namespace"] == "metallb-system"
+    assert objects["RoleBinding/cleanup"]["subjects"] == objects["ClusterRoleBinding/cleanup"]["subjects"]
+    assert objects["ClusterRoleBinding/rollback"]["subjects"] == objects["ClusterRoleBinding/cleanup"]["subjects"]
+    # The plan names the same Lease, in the same namespace, for the hook.
+    import json
+    plan = json.loads(objects["ConfigMap/hooks"]["data"]["plan.json"])
+    assert (plan["metallbNamespace"], plan["cleanupLease"]) == ("metallb-system", "symmetric-routing-cleanup")
 
 
 def test_cluster_scoped_names_carry_the_namespace() -> None:

@@ -43,8 +43,9 @@ class Unexpected(ApiError):
 class Conflict(ApiError):
     """409: the object changed since it was read; read it again and retry."""
 
-    def __init__(self, path: str, said: str = "") -> None:
-        super().__init__(f"409 Conflict: cannot {describe_request(path, 'PUT')}: it changed since the hook read it{said}")
+    def __init__(self, path: str, said: str = "", method: str = "PUT") -> None:
+        why = "another client created it first" if method == "POST" else "it changed since the hook read it"
+        super().__init__(f"409 Conflict: cannot {describe_request(path, method)}: {why}{said}")
 
 
 class Gone(ApiError):
@@ -67,6 +68,12 @@ class Transport(Protocol):
 
     def put(self, path: str, body: dict[str, Any]) -> Any:
         """Replaces the object at path with body (which carries its resourceVersion)."""
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        """Creates body in the collection at path; Conflict when the name is taken."""
+
+    def delete(self, path: str) -> bool:
+        """Deletes the object at path; False when it was already gone (404)."""
 
 
 def describe_request(path: str, method: str = "GET") -> str:
@@ -129,7 +136,7 @@ def answer_error(status: int, path: str, method: str, role: str, said: str) -> A
     if status in (401, 403):
         return refusal(status, path, method, role, said)
     if status == 409:
-        return Conflict(path, said)
+        return Conflict(path, said, method)
     if status == 410:
         return Gone(path, said)
     phrase = http.client.responses.get(status, "")
@@ -211,6 +218,14 @@ class HttpsTransport:
             raise ApiError(f"cannot {describe_request(path, 'PUT')}: it is gone (404)")
         return answer
 
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        # 201 Created, or 409 (AlreadyExists) when another client created the name first.
+        return self._request("POST", f"{path}?fieldManager={FIELD_MANAGER}", json.dumps(body).encode(),
+                             "application/json")
+
+    def delete(self, path: str) -> bool:
+        return self._request("DELETE", path, None, "application/json") is not None
+
     def _request(self, method: str, path: str, body: bytes | None, accept: str) -> Any | None:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
         if body is not None:
@@ -239,7 +254,7 @@ class HttpsTransport:
                 self._drop()
                 problem = str(error) or type(error).__name__
             else:
-                if status == 200:
+                if status in (200, 201):
                     return _decode(answer, path, method)
                 if status == 404:
                     return None
@@ -279,7 +294,7 @@ class KubectlTransport:
     _LOGGED_OUT = "You must be logged in to the server"
     # Reasons that may pass (apimachinery pkg/apis/meta/v1/types.go): retried like a 429 or 5xx.
     _PASSING = ("TooManyRequests", "InternalError", "ServiceUnavailable", "Timeout", "ServerTimeout")
-    _CODES = {"NotFound": 404, "Forbidden": 403, "Conflict": 409, "Expired": 410, "Gone": 410,
+    _CODES = {"NotFound": 404, "Forbidden": 403, "Conflict": 409, "AlreadyExists": 409, "Expired": 410, "Gone": 410,
               "BadRequest": 400, "Invalid": 422, "MethodNotAllowed": 405, "NotAcceptable": 406}
 
     def __init__(self, kubectl: str = "kubectl", context: str | None = None, *,
@@ -342,6 +357,33 @@ class KubectlTransport:
         if final is not None:
             raise final
         raise ApiError(f"kubectl replace could not {describe_request(path, 'PUT')}: {proc.stderr.strip()[:300]}")
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        import subprocess
+
+        # --raw: the path as the HTTPS transport sends it, with no discovery or schema download.
+        proc = subprocess.run([*self.command, "create", "--raw", f"{path}?fieldManager={FIELD_MANAGER}", "-f", "-"],
+                              input=json.dumps(body), capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return _decode(proc.stdout.encode(), path, "POST")
+        # AlreadyExists is a 409, a Conflict: another client created the name first.
+        final = self._final(proc.stderr, path, "POST")
+        if final is not None:
+            raise final
+        raise ApiError(f"kubectl create --raw could not {describe_request(path, 'POST')}: {proc.stderr.strip()[:300]}")
+
+    def delete(self, path: str) -> bool:
+        import subprocess
+
+        proc = subprocess.run([*self.command, "delete", "--raw", path], capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return True
+        if "Error from server (NotFound)" in proc.stderr:
+            return False
+        final = self._final(proc.stderr, path, "DELETE")
+        if final is not None:
+            raise final
+        raise ApiError(f"kubectl delete --raw could not {describe_request(path, 'DELETE')}: {proc.stderr.strip()[:300]}")
 
 
 def _decode(body: bytes, path: str, method: str = "GET") -> dict[str, Any]:

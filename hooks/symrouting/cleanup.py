@@ -284,7 +284,7 @@ def _progress_line(pending: list[tuple[Outcome, Step]], progress: dict[str, Prog
     """Where the wait stands: each update still pending (a few), on how many of its nodes it
     is applied, which nodes it waits for, and the time spent of the timeout."""
     open_ = [(o, s) for o, s in pending if not progress[o.policy].finished]
-    head = (f"waiting for nmstate, {elapsed:.0f}s of {timeout:g}s: "
+    head = (f"waiting for nmstate, {elapsed:.0f}s of {timeout:.0f}s: "
             f"{total - len(open_)} of {total} update(s) applied on all their nodes")
     lines = [head]
     for outcome, step in open_[:SHOWN]:

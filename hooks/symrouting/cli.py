@@ -8,9 +8,10 @@ run at once (exit 3); in a pod it is retried until the deadline, as an API serve
 Every retry burst says so in one line on standard error, as does every wait for nodes.
 
 Exit codes: 0 all checks passed (or the nodes were cleaned); 1 a check failed (or warned,
-with --warnings-fail), or a node did not apply a removal; 2 bad arguments; 3 the API could
-not be read (unreachable, or it refused the request); 4 a broken hook: the plan unreadable,
-an answer the hook cannot read (not a JSON object, paging without end), or an internal error.
+with --warnings-fail), a node did not apply a removal, or another release's cleanup held the
+Lease past --timeout; 2 bad arguments; 3 the API could not be read (unreachable, or it refused
+the request); 4 a broken hook: the plan unreadable, an answer the hook cannot read (not a JSON
+object, paging without end), or an internal error.
 """
 
 from __future__ import annotations
@@ -113,7 +114,9 @@ def _parser() -> argparse.ArgumentParser:
                              help="seconds of retries for one request before giving up (default 60)")
         if name in ("teardown", "prune"):
             command.add_argument("--timeout", type=float, default=600.0,
-                                 help="seconds to wait for nmstate to apply the removals on every node (default 600)")
+                                 help="seconds for the cleanup in all: waiting for another release's cleanup "
+                                      "to end (the Lease), then for nmstate to apply the removals on every node "
+                                      "(default 600)")
             command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
             command.add_argument("--continue-on-failure", action="store_true",
                                  help="exit 0 even when a node did not apply a removal (the report still says so)")
@@ -206,13 +209,40 @@ def preflight(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
-def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
-    from symrouting import cleanup
+def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextIO) -> int:
+    from contextlib import AbstractContextManager, nullcontext
+
+    from symrouting import cleanup, lease, peers
 
     plan = _load_plan(args, stdin)
+    transport = _transport(args)
     uninstall = args.command == "teardown"
-    outcomes = cleanup.run(_transport(args), plan, uninstall=uninstall, timeout=args.timeout, poll=args.poll,
-                           say=notice)
+
+    def log(line: str) -> None:
+        stderr.write(f"symrouting: {line}\n")
+        stderr.flush()
+
+    # One cleanup at a time in the cluster (lease.py); --timeout covers the wait for it too.
+    guard: AbstractContextManager[float] = nullcontext(0.0)
+    if plan.cleanup_lease:
+        holder = lease.identity(f"{plan.namespace}/{plan.release} {args.command}")
+        held = lease.Lease(transport, plan.metallb_namespace, plan.cleanup_lease, holder)
+        guard = lease.held(held, args.timeout, log)
+    else:
+        log("WARN  the plan names no cleanup Lease (an older chart rendered it): not serialised with other releases")
+    try:
+        with guard as waited:
+            outcomes = cleanup.run(transport, plan, uninstall=uninstall, timeout=max(args.timeout - waited, 0.0),
+                                   poll=args.poll, say=log)
+            # Only once Helm goes on: a failed cleanup stops it, and the peers stay with the release.
+            if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
+                deleted = peers.delete_before_profiles(transport, plan, uninstall)
+            else:
+                deleted = []
+    except lease.LeaseTimeout as error:
+        stderr.write(f"symrouting: {args.command} of release {plan.namespace}/{plan.release} did not start: {error}\n")
+        return EXIT_OK if args.continue_on_failure else EXIT_FAILED
+    stdout.write("".join(f"{line}\n" for line in deleted))
     stdout.write(cleanup.report(outcomes, f"{args.command} of release {plan.namespace}/{plan.release}"))
     if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
         return EXIT_OK
@@ -280,7 +310,7 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
         if args.command == "preflight":
             return preflight(args, stdout, stdin)
         if args.command in ("teardown", "prune"):
-            return clean(args, stdout, stdin)
+            return clean(args, stdout, stdin, stderr)
         if args.command == "verify":
             return verify(args, stdout, stdin)
         if args.command == "diagram":

@@ -105,6 +105,9 @@ class Plan:
     metallb_version: str = ""
     # The release's community alias names (communities.aliases keys).
     communities: tuple[str, ...] = ()
+    # Name of the Lease in metallb_namespace that serialises the cleanups (lease.py); empty
+    # in a plan rendered by a chart version without it.
+    cleanup_lease: str = ""
 
     def owns(self, owner: str) -> bool:
         """Whether an object's owner ("<namespace>/<release>") is this release."""
@@ -172,6 +175,7 @@ def parse_plan(data: Any) -> Plan:
             kinds=tuple(Kind(str(k["group"]), str(k["version"]), str(k["kind"])) for k in data.get("kinds", [])),
             metallb_version=str(data.get("metallbVersion") or ""),
             communities=_strings(data.get("communities", []), "communities"),
+            cleanup_lease=str(data.get("cleanupLease") or ""),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, PlanError):

@@ -62,3 +62,31 @@ def test_discover_through_kubectl(run_cli: Any, serve: Any, kubeconfig: Any) -> 
     assert "  serviceNetwork: [10.96.0.0/12]  # from kube-system/kubeadm-config" in result.stdout
     assert "  clusterNetwork: [10.244.0.0/16]  # from kube-system/kubeadm-config" in result.stdout
     assert "  # masqueradeSubnet: not found in the cluster; fill it in by hand" in result.stdout
+
+
+def test_kubectl_creates_and_deletes_by_raw_path(serve: Any, kubeconfig: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The laptop path's writes of the Lease and the peers: `kubectl create --raw` and
+    `kubectl delete --raw`, the same requests as in a pod, with the server's answers mapped
+    as the HTTPS transport maps them (409 AlreadyExists a Conflict, 404 False, 403 named)."""
+    from symrouting.api import ApiError, Conflict, KubectlTransport
+
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    peers = "/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"
+    api.api.publish(peers, [{"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer", "metadata": {"name": "p1"}},
+                            {"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer", "metadata": {"name": "p2"}}])
+    for key, value in kubeconfig(api.url).items():
+        monkeypatch.setenv(key, value)
+    kubectl = KubectlTransport(deadline_seconds=5)
+    leases = "/apis/coordination.k8s.io/v1/namespaces/metallb-system/leases"
+    body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "symmetric-routing-cleanup", "namespace": "metallb-system"}, "spec": {"holderIdentity": "me"}}
+    created = kubectl.post(leases, body)
+    assert created["spec"]["holderIdentity"] == "me" and created["metadata"]["resourceVersion"]
+    assert [r.method for r in api.api.requests if r.path.startswith(leases)] == ["POST"]
+    with pytest.raises(Conflict):
+        kubectl.post(leases, body)
+    assert kubectl.delete(f"{peers}/p1") is True
+    assert kubectl.delete(f"{peers}/p1") is False
+    api.api.fail(f"{peers}/p2", status=403, method="DELETE")
+    with pytest.raises(ApiError, match='may not delete bgppeers.metallb.io "p2" in namespace metallb-system'):
+        kubectl.delete(f"{peers}/p2")

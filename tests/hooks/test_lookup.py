@@ -100,6 +100,7 @@ def test_cleanup_may_update_the_release_policies_lookup_finds(serve: Callable[..
     result = helm.template("helm3", [SEED], env={"KUBECONFIG": str(kubeconfig)},
                            extra=("--dry-run=server", "--show-only", "templates/hooks/cleanup-clusterrole.yaml"))
     assert result.returncode == 0, result.stderr
-    [role] = result.documents
+    # The second document is the rollback's ClusterRole, which names no policy.
+    [role] = [doc for doc in result.documents if doc["metadata"]["name"].endswith("-cleanup")]
     named = [rule["resourceNames"] for rule in role["rules"] if "update" in rule["verbs"]]
     assert named == [["tenant-a-old-vrf", "vrfpolicy"]]

@@ -13,6 +13,7 @@ token path: the token and CA reach the command as --token-file and --ca-file.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -59,6 +60,13 @@ RULES: dict[tuple[str, str, str, str], tuple[str, str, str]] = {
     ("cleanup", "nmstate.io", "nodenetworkconfigurationpolicies", "update"): ("cleanup.py def run", "teardown", "openshift"),
     ("cleanup", "nmstate.io", "nodenetworkconfigurationenactments", "list"): ("cleanup.py def run", "teardown", "openshift"),
     ("cleanup", "", "nodes", "list"): ("cleanup.py def run", "teardown", "openshift"),
+    ("cleanup", "coordination.k8s.io", "leases", "create"): ("lease.py try_acquire", "teardown", "openshift"),
+    ("cleanup", "coordination.k8s.io", "leases", "get"): ("lease.py try_acquire", "prune", "openshift"),
+    ("cleanup", "coordination.k8s.io", "leases", "update"): ("lease.py release", "prune", "openshift"),
+    ("cleanup", "metallb.io", "bgppeers", "list"): ("peers.py delete_before_profiles", "teardown", "openshift"),
+    # Rendered only for peers that name a BFD profile, which the seed has none of:
+    # tests/hooks/test_delete_order.py authorizes those deletes against it.
+    ("cleanup", "metallb.io", "bgppeers", "delete"): ("peers.py delete_before_profiles", "teardown", "openshift"),
     ("verify", "nmstate.io", "nodenetworkconfigurationpolicies", "get"): ("verify.py check_policies", "verify", "openshift"),
     ("verify", "", "services", "get"): ("verify.py check_service", "verify", "openshift"),
     ("verify", "k8s.ovn.org", "egressservices", "get"): ("verify.py check_service", "verify", "openshift"),
@@ -240,7 +248,8 @@ def test_hooks_pass_with_exactly_the_rendered_rights(sites: dict[str, Site], tls
             # Every request went through RBAC, with the token of the pod's own ServiceAccount.
             assert {r.authorization for r in api.api.requests} == {f"Bearer {token(site.pod(name)['serviceAccountName'])}"}
             if name == "prune":
-                assert [r.method for r in api.api.requests].count("PUT") == 2, "the prune removes the route and hands back"
+                policy_puts = [r for r in api.api.requests if r.method == "PUT" and "/leases/" not in r.path]
+                assert len(policy_puts) == 2, "the prune removes the route and hands back"
         finally:
             api.stop()
 
@@ -251,6 +260,9 @@ def single_rules(sites: dict[str, Site]) -> list[tuple[str, str, int]]:
     cases = []
     for platform, site in sites.items():
         for doc in site.rbac_docs():
+            # Rights that exist only in a rollback: test_a_rollback_takes_off_a_vrf_a_later_revision_added.
+            if doc["metadata"]["annotations"]["helm.sh/hook"] == "pre-rollback":
+                continue
             for index, rule in enumerate(doc.get("rules") or []):
                 # A rule RULES lacks is test_every_rendered_rule_has_a_code_path's to report.
                 if any(RULES.get(key, ("", "", ""))[2] == platform for key in rule_keys(doc, rule)):
@@ -321,6 +333,53 @@ def test_a_tenants_hook_cannot_update_another_tenants_policy(sites: dict[str, Si
         assert [(r[1], r[5]) for r in api.api.refused] == [("update", "vrfpolicy")]
         assert yaml.safe_dump(api.api.routes[path]["spec"]) == before
         no_secret(result.stdout, result.stderr)
+    finally:
+        api.stop()
+
+
+LATER_VRF = """vrfs:
+  later:
+    tableId: 5
+    policy: {nodeSelector: {vrf: "true"}}
+    ports: {ens6: {ipv4: [192.168.150.2/24]}}
+"""
+
+
+def test_a_rollback_takes_off_a_vrf_a_later_revision_added(sites: dict[str, Site], tls: Tls, mount: Path,
+                                                           tmp_path: Path) -> None:
+    """`helm rollback` to the seed revision from one that added VRF `later`: Helm runs the
+    hooks stored with the seed revision (helm pkg/action/rollback.go: the target release takes
+    the old revision's Hooks; execHook(targetRelease, HookPreRollback)), so its prune reads the
+    seed plan and its named rights were rendered before `later`'s policy existed. With the
+    pre-rollback rights it sets `later` absent; without the pre-rollback ClusterRole the API
+    server refuses the update by name."""
+    site = sites["openshift"]
+    values = "cluster:\n  masqueradeSubnet: [169.254.0.0/17]\n" + LATER_VRF
+    later = [d for d in render(values, tmp_path) if d["kind"] == "NodeNetworkConfigurationPolicy"]
+    [added] = [p["metadata"]["name"] for p in later if p["metadata"]["name"] != "vrfpolicy"]
+    rollback = Site("openshift", site.docs, site.routes, later)
+    docs = rollback.rbac_docs("pre-rollback")
+    named = next(d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"].endswith("-cleanup"))
+    assert added not in json.dumps(named["rules"]), "the target revision's names cannot know the later policy"
+    path = f"/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/{added}"
+    api = serve(rollback, tls, docs)
+    try:
+        folder = mount / "with"
+        folder.mkdir(mode=0o755)
+        result = run_pod(rollback, "prune", api, tls, folder)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert api.api.refused == []
+        interfaces = api.api.routes[path]["spec"]["desiredState"]["interfaces"]
+        assert {"name": "later", "type": "vrf", "state": "absent"} in interfaces
+    finally:
+        api.stop()
+    api = serve(rollback, tls, [d for d in docs if not d["metadata"]["name"].endswith("-rollback")])
+    try:
+        folder = mount / "without"
+        folder.mkdir(mode=0o755)
+        result = run_pod(rollback, "prune", api, tls, folder)
+        assert result.returncode != 0
+        assert f'may not update nodenetworkconfigurationpolicies.nmstate.io "{added}"' in result.stderr
     finally:
         api.stop()
 

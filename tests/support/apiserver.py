@@ -5,7 +5,9 @@ It serves objects shaped like real API responses from a dict of paths, pages lis
 (PartialObjectMetadataList) when asked, keeps connections alive, checks the bearer token,
 and can be told to
 misbehave: fail a path N times with a status, answer slowly, or answer garbage. It records
-every request, and accepts PUT of NNCPs so that the uninstall hook can be watched. With an
+every request, accepts PUT of NNCPs so that the uninstall hook can be watched, and POST
+(create) and PUT of any object with the API server's 409s (the cleanup's Lease), and DELETE
+through a model of validating admission (MetalLB's BFDProfile webhook). With an
 Rbac, requests made with a service account's token are authorized against the chart's
 rendered Roles, ClusterRoles and bindings as Kubernetes' RBAC authorizer does.
 """
@@ -211,6 +213,11 @@ class FakeApi:
     refused: list[tuple[str, ...]] = field(default_factory=list)
     # Collections whose next continue tokens have been compacted away: path -> how many.
     expired: dict[str, int] = field(default_factory=dict)
+    # The resourceVersion the last create gave (objects it did not create count their own).
+    revision: int = 1000
+    # Validating admission for DELETE: called with (path, stored object); an answer
+    # (status, body) refuses the request, as a webhook's denial does (tests/support/metallb.py).
+    admission: list[Callable[[str, dict[str, Any]], tuple[int, bytes] | None]] = field(default_factory=list)
 
     def fail(self, path: str, status: int = 503, times: int = 1, delay: float = 0.0, body: bytes | None = None,
              method: str | None = None, after: int = 0, before: Callable[[], None] | None = None) -> None:
@@ -266,12 +273,24 @@ class FakeApi:
             return 401, _status(401, path)
         metadata_only = "as=PartialObjectMetadataList" in accept
         with self.lock:
+            if method == "POST":
+                return self._create(path, decoded)
             target = self.routes.get(path)
+            if method == "DELETE":
+                return self._delete(path, target)
             if method == "PUT":
                 if not isinstance(target, dict):
                     return 404, _status(404, path)
-                if decoded["metadata"].get("resourceVersion") != target["metadata"].get("resourceVersion"):
-                    return 409, _status(409, path)
+                # k8s.io/apiserver pkg/registry/generic/registry/store.go (Store.Update): an
+                # update whose resourceVersion is not the stored one is a 409 Conflict; one
+                # without any is refused, since neither leases nor custom resources allow an
+                # unconditional update (registry/rest/update.go, AllowUnconditionalUpdate;
+                # kubernetes pkg/registry/coordination/lease/strategy.go returns false).
+                sent_version = decoded["metadata"].get("resourceVersion")
+                if not sent_version:
+                    return 422, _status(422, path)
+                if sent_version != target["metadata"].get("resourceVersion"):
+                    return 409, _conflict(path, decoded["metadata"].get("name", ""))
                 stored = json.loads(json.dumps(decoded))
                 spec_changed = _content(decoded) != _content(target)
                 generation = int(target["metadata"].get("generation", 1))
@@ -332,6 +351,44 @@ class FakeApi:
                 return False
             self.expired[path] -= 1
             return True
+    def _create(self, collection: str, sent: dict[str, Any]) -> tuple[int, bytes]:
+        """A POST to a collection, as k8s.io/apiserver pkg/registry/generic/registry/store.go
+        (Store.Create) answers it: 409 AlreadyExists when the name is taken (the storage
+        refuses a second create of a key), else 201 with the object stored at resourceVersion
+        and generation 1. The caller holds the lock."""
+        name = sent["metadata"]["name"]
+        path = f"{collection}/{name}"
+        if path in self.routes:
+            group = collection.split("/")[2] if collection.startswith("/apis/") else ""
+            resource = collection.rsplit("/", 1)[1] + (f".{group}" if group else "")
+            return 409, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists",
+                                    "message": f'{resource} "{name}" already exists', "code": 409}).encode()
+        self.revision += 1
+        stored = json.loads(json.dumps(sent))
+        stored["metadata"].update({"resourceVersion": str(self.revision), "generation": 1,
+                                   "uid": f"uid-{self.revision}"})
+        self.routes[path] = stored
+        self.routes.setdefault(collection, []).append(stored)
+        self.cache.clear()
+        return 201, json.dumps(stored).encode()
+
+    def _delete(self, path: str, target: Any) -> tuple[int, bytes]:
+        """A DELETE of an object without finalizers: 404 when absent; validating admission
+        first (k8s.io/apiserver pkg/registry/generic/registry/store.go, Store.Delete runs
+        deleteValidation before removing it); then gone from its path and its collection.
+        The caller holds the lock."""
+        if not isinstance(target, dict):
+            return 404, _status(404, path)
+        for admit in self.admission:
+            refusal = admit(path, target)
+            if refusal is not None:
+                return refusal
+        del self.routes[path]
+        collection = self.routes.get(path.rsplit("/", 1)[0])
+        if isinstance(collection, list):
+            collection[:] = [item for item in collection if item["metadata"]["name"] != target["metadata"]["name"]]
+        self.cache.clear()
+        return 200, json.dumps(target).encode()
 
     def _mirror(self, path: str, stored: dict[str, Any]) -> None:
         """Keeps a collection's copy of an object in step with the object's own path."""
@@ -417,8 +474,20 @@ def _expired(query: dict[str, list[str]]) -> bytes:
                        "status": "Failure", "message": message, "reason": "Expired", "code": 410}).encode()
 
 
+def _conflict(path: str, name: str) -> bytes:
+    """The API server's 409 for a stale update (apierrors.NewConflict with store.go's
+    OptimisticLockErrorMsg)."""
+    parts = path.strip("/").split("/")
+    resource = parts[-2] + (f".{parts[1]}" if parts[0] == "apis" else "")
+    message = (f'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
+               "please apply your changes to the latest version and try again")
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict",
+                       "message": message, "code": 409}).encode()
+
+
 def _status(code: int, path: str) -> bytes:
-    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 410: "Expired", 429: "TooManyRequests",
+    reason = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 410: "Expired", 422: "Invalid",
+              429: "TooManyRequests",
               500: "InternalError", 503: "ServiceUnavailable"}.get(code, "Error")
     return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
                        "message": f"{reason} {path}", "code": code}).encode()
@@ -429,11 +498,25 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
+    def _body(self) -> bytes:
+        """The request body: by Content-Length, or chunked (HTTP/1.1, RFC 9112 section 7.1),
+        as kubectl sends what it streams from standard input (`kubectl create --raw -f -`)."""
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline().strip():  # trailer fields, up to the empty line
+                    pass
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
+
     def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
         status, body = self.server.api.answer(method, self.path, self.headers.get("Authorization", ""),
-                                              self.rfile.read(length) if length else b"",
-                                              self.headers.get("Accept", "application/json"))
+                                              self._body(), self.headers.get("Accept", "application/json"))
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -448,6 +531,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:  # noqa: N802
         self._serve("PUT")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return

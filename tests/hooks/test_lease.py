@@ -1,0 +1,278 @@
+"""The cleanup Lease (hooks/symrouting/lease.py) against the API stand-in: taken, renewed and
+released as client-go's leader election does it (tools/leaderelection/leaderelection.go,
+tryAcquireOrRenew and release; resourcelock/leaselock.go), and two cleanups of two releases
+that start together taking turns."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symrouting import lease
+from symrouting.api import HttpsTransport
+from tests.hooks.conftest import HOOKS, TOKEN, render_plan
+from tests.hooks.test_cleanup import SEED, blue_site, carried, policies
+from tests.support import clusters, helm
+from tests.support.apiserver import RunningApi, Tls
+from tests.support.nmstate import ENACTMENTS, Nmstate
+
+NAMESPACE = "metallb-system"
+NAME = "symmetric-routing-cleanup"
+PATH = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases/{NAME}"
+
+
+@pytest.fixture
+def api(serve: Callable[..., RunningApi]) -> RunningApi:
+    return serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+
+
+def client(api: RunningApi, tls: Tls, holder: str, tmp_path: Path, **kwargs: Any) -> lease.Lease:
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    transport = HttpsTransport(api.url, TOKEN, tls.ca_file, timeout=5, deadline_seconds=5, refused_is_final=True)
+    return lease.Lease(transport, NAMESPACE, NAME, holder, **kwargs)
+
+
+def stored(api: RunningApi) -> dict[str, Any]:
+    return dict(api.api.routes[PATH]["spec"])
+
+
+@pytest.fixture
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lease, "POLL_SECONDS", 0.05)
+
+
+def test_the_first_cleanup_creates_the_lease_and_releases_it(api: RunningApi, tls: Tls, tmp_path: Path) -> None:
+    first = client(api, tls, "test/tenant-a teardown pod-1", tmp_path)
+    with lease.held(first, timeout=5, log=lambda _: None):
+        spec = stored(api)
+        assert spec["holderIdentity"] == "test/tenant-a teardown pod-1"
+        assert spec["leaseDurationSeconds"] == lease.DURATION_SECONDS and spec["leaseTransitions"] == 0
+        assert spec["acquireTime"] == spec["renewTime"]
+        datetime.datetime.strptime(spec["renewTime"], "%Y-%m-%dT%H:%M:%S.%fZ")  # MicroTime, RFC 3339 micro
+    # Released as client-go's release does: no holder, a duration of one second.
+    released = stored(api)
+    assert released["holderIdentity"] == "" and released["leaseDurationSeconds"] == 1
+    assert [r.method for r in api.api.requests if r.path.split("?")[0].startswith(PATH.rsplit("/", 1)[0])] == [
+        "GET", "POST", "GET", "PUT"]
+
+
+def test_a_lease_is_released_when_the_cleanup_fails(api: RunningApi, tls: Tls, tmp_path: Path) -> None:
+    first = client(api, tls, "a", tmp_path)
+    with pytest.raises(RuntimeError), lease.held(first, timeout=5, log=lambda _: None):
+        raise RuntimeError("the cleanup broke")
+    assert stored(api)["holderIdentity"] == ""
+
+
+def test_two_cleanups_at_once_take_turns(api: RunningApi, tls: Tls, tmp_path: Path, fast: None) -> None:
+    """Two threads hold the Lease around a one-second cleanup each: the second waits, says so,
+    and starts only after the first released it; the Lease counts one transition."""
+    spans: dict[str, tuple[float, float]] = {}
+    lines: dict[str, list[str]] = {"a": [], "b": []}
+    started = threading.Barrier(2)
+
+    def cleanup(holder: str) -> None:
+        mine = client(api, tls, holder, tmp_path)
+        started.wait()
+        if holder == "b":
+            time.sleep(0.2)  # a starts first
+        with lease.held(mine, timeout=10, log=lines[holder].append):
+            begin = time.monotonic()
+            time.sleep(1.0)
+            spans[holder] = (begin, time.monotonic())
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(cleanup, ["a", "b"]))
+    (a_start, a_end), (b_start, b_end) = spans["a"], spans["b"]
+    assert a_end <= b_start, "b ran while a held the Lease"
+    assert lines["b"][0] == f"waiting for Lease {NAMESPACE}/{NAME}, held by a: 0s of 10s"
+    assert lines["b"][-1] == f"holding Lease {NAMESPACE}/{NAME} as b"
+    assert stored(api)["leaseTransitions"] == 1 and stored(api)["holderIdentity"] == ""
+
+
+def test_the_stand_in_refuses_a_stale_update_and_a_second_create(api: RunningApi, tls: Tls, tmp_path: Path) -> None:
+    """As the API server's Store.Create and Store.Update (k8s.io/apiserver
+    pkg/registry/generic/registry/store.go): 409 AlreadyExists, 409 Conflict, 422 without a
+    resourceVersion, and the update that carries the stored one passes."""
+    body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": NAME, "namespace": NAMESPACE},
+            "spec": {"holderIdentity": "x"}}
+    status, created = api.api.answer("POST", PATH.rsplit("/", 1)[0], f"Bearer {TOKEN}", json.dumps(body).encode())
+    assert status == 201
+    status, answer = api.api.answer("POST", PATH.rsplit("/", 1)[0], f"Bearer {TOKEN}", json.dumps(body).encode())
+    assert (status, b'"reason": "AlreadyExists"' in answer) == (409, True)
+    stale = {**body, "metadata": {**body["metadata"], "resourceVersion": "1"}}
+    status, answer = api.api.answer("PUT", PATH, f"Bearer {TOKEN}", json.dumps(stale).encode())
+    assert status == 409 and b"the object has been modified" in answer
+    status, _ = api.api.answer("PUT", PATH, f"Bearer {TOKEN}", json.dumps(body).encode())
+    assert status == 422, "no resourceVersion: a Lease allows no unconditional update"
+    status, _ = api.api.answer("PUT", PATH, f"Bearer {TOKEN}", json.dumps(
+        {**body, "metadata": {**body["metadata"], "resourceVersion": json.loads(created)["metadata"]["resourceVersion"]}}
+    ).encode())
+    assert status == 200
+
+
+class ReadThen:
+    """A transport that runs `then` after each GET: another client acts between this one's
+    read and its write."""
+
+    def __init__(self, inner: HttpsTransport, then: Callable[[], Any]) -> None:
+        self.inner, self.then = inner, then
+
+    def get(self, path: str, *, metadata_only: bool = False) -> Any:
+        answer = self.inner.get(path)
+        self.then()
+        return answer
+
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        return self.inner.put(path, body)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.inner.post(path, body)
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["create", "update"])
+def test_of_two_clients_that_race_for_a_free_lease_one_wins(api: RunningApi, tls: Tls, tmp_path: Path,
+                                                            exists: bool) -> None:
+    """Both read the Lease absent (or free); a writes first; b's create gets 409 AlreadyExists,
+    or its update, carrying the resourceVersion it read, 409 Conflict: b does not hold it."""
+    first = client(api, tls, "a", tmp_path)
+    if exists:
+        assert first.try_acquire()
+        first.release()
+    raced = client(api, tls, "b", tmp_path)
+    raced.transport = ReadThen(raced.transport, lambda: first.try_acquire())  # type: ignore[assignment]
+    assert not raced.try_acquire()
+    assert stored(api)["holderIdentity"] == "a"
+    assert [(r.method, r.body["spec"]["holderIdentity"]) for r in api.api.requests
+            if r.method in ("POST", "PUT")][-2:] == [("PUT" if exists else "POST", "a"), ("PUT" if exists else "POST", "b")]
+
+
+def test_an_expired_lease_is_taken_over(api: RunningApi, tls: Tls, tmp_path: Path, fast: None) -> None:
+    """A holder that crashed stops renewing: after leaseDurationSeconds of an unchanged Lease,
+    as this client observed it, the next cleanup takes it and counts a transition."""
+    crashed = client(api, tls, "crashed", tmp_path, duration=1)
+    assert crashed.try_acquire()  # and never renews nor releases: the pod was killed
+    before = stored(api)
+    lines: list[str] = []
+    successor = client(api, tls, "next", tmp_path)
+    start = time.monotonic()
+    with lease.held(successor, timeout=10, log=lines.append) as waited:
+        spec = stored(api)
+    assert 1.0 <= waited < 3 and time.monotonic() - start >= 1.0
+    assert spec["holderIdentity"] == "next" and spec["leaseTransitions"] == before["leaseTransitions"] + 1
+    assert spec["acquireTime"] != before["acquireTime"]
+    assert lines[0].startswith(f"waiting for Lease {NAMESPACE}/{NAME}, held by crashed")
+
+
+def test_a_renewed_lease_is_not_taken_and_the_wait_gives_up_naming_the_holder(api: RunningApi, tls: Tls,
+                                                                               tmp_path: Path, fast: None) -> None:
+    """The holder's renewer thread keeps a one-second Lease alive for three seconds: a waiter
+    with a two-second bound gives up, naming it; without the renewals it would have taken it."""
+    holder = client(api, tls, "long-cleanup", tmp_path, duration=1, renew_every=0.3)
+    waiter = client(api, tls, "waiter", tmp_path)
+    with lease.held(holder, timeout=5, log=lambda _: None):
+        with pytest.raises(lease.LeaseTimeout, match="still held by long-cleanup after 2s"):
+            lease.acquire(waiter, timeout=2, log=lambda _: None)
+        assert stored(api)["holderIdentity"] == "long-cleanup"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_wait_says_who_holds_it_every_ten_seconds_until_its_bound(api: RunningApi, tls: Tls, tmp_path: Path) -> None:
+    clock = Clock()
+    other = client(api, tls, "prod/tenant-b prune pod-7", tmp_path, monotonic=clock)
+    assert other.try_acquire()
+    waiter = client(api, tls, "test/tenant-a teardown pod-1", tmp_path, monotonic=clock)
+    lines: list[str] = []
+
+    def renewing_sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        other.renew()  # the holder is alive all along
+
+    with pytest.raises(lease.LeaseTimeout) as raised:
+        lease.acquire(waiter, timeout=25, log=lines.append, sleep=renewing_sleep)
+    assert lines == [f"waiting for Lease {NAMESPACE}/{NAME}, held by prod/tenant-b prune pod-7: {s}s of 25s"
+                     for s in (0, 10, 20)]
+    assert "still held by prod/tenant-b prune pod-7 after 25s" in str(raised.value)
+    assert f"kubectl get lease -n {NAMESPACE} {NAME}" in str(raised.value)
+
+
+def run_teardown(api: RunningApi, tls: Tls, plan_file: Path, token_file: Path, *extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-S", "-m", "symrouting", "teardown", "--poll=0.1", f"--plan={plan_file}", *extra,
+               f"--server={api.url}", f"--token-file={token_file}", f"--ca-file={tls.ca_file}"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(HOOKS)})
+
+
+def test_two_releases_uninstalled_together_take_turns_and_take_the_shared_rules(
+        serve: Callable[..., RunningApi], tls: Tls, tmp_path: Path) -> None:
+    """The issue's race: the two last tenants torn down at once. Serialised, the second reads
+    the first's removal state, sees no neighbour declaring the main-table rules any more, and
+    takes them off: every node ends bare. Each release's policy update happens while its
+    own teardown holds the Lease."""
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes))
+    nmstate = Nmstate(api.api)
+    blue = blue_site(tmp_path)
+    nmstate.install(policies([SEED]) + policies([blue], release="blue", namespace="blue"))
+    # Each look at the enactments takes 0.3 s: a teardown lasts long enough for the other to wait.
+    api.api.fail(ENACTMENTS, status=200, times=1000, delay=0.3)
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    plans = {"seed": tmp_path / "seed.json", "blue": tmp_path / "blue.json"}
+    plans["seed"].write_text(render_plan([SEED]))
+    plans["blue"].write_text(render_plan([blue], release="blue", namespace="blue"))
+    runs = {name: run_teardown(api, tls, path, token) for name, path in plans.items()}
+    results = {name: run.communicate(timeout=60) for name, run in runs.items()}
+    for name, run in runs.items():
+        assert run.returncode == 0, results[name]
+    assert any("waiting for Lease" in err for _, err in results.values()), results
+    # The request log: who held the Lease when each policy was updated.
+    holder, held_at_update = "", {}
+    for request in api.api.requests:
+        if "/leases" in request.path and request.method in ("POST", "PUT"):
+            holder = request.body["spec"]["holderIdentity"]
+        elif request.method == "PUT":
+            held_at_update[request.body["metadata"]["name"]] = holder
+    assert sorted(held_at_update) == ["blue-symmetric-routing-bluevrf", "vrfpolicy"], held_at_update
+    assert held_at_update["vrfpolicy"].startswith(f"{helm.NAMESPACE}/{helm.RELEASE} teardown ")
+    assert held_at_update["blue-symmetric-routing-bluevrf"].startswith("blue/blue teardown ")
+    for node in ("worker-0", "worker-1", "worker-2"):
+        assert carried(nmstate, node) == {"virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, node
+
+
+@pytest.mark.parametrize("let_pass", [False, True], ids=["fails", "continue-on-failure"])
+def test_a_teardown_that_cannot_get_the_lease_in_time_changes_nothing_and_says_who_holds_it(
+        serve: Callable[..., RunningApi], tls: Tls, tmp_path: Path, run_cli: Callable[..., Any], let_pass: bool) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+    Nmstate(api.api).install(policies([SEED]))
+    other = client(api, tls, "prod/tenant-b prune pod-7", tmp_path)
+    assert other.try_acquire()  # held for 30 s from now: longer than the teardown may wait
+    extra = ("--continue-on-failure",) if let_pass else ()
+    result = run_cli("teardown", "--timeout=1", "--poll=0.1", *extra, api=api, plan=render_plan([SEED]))
+    assert result.returncode == (0 if let_pass else 1), result.stdout + result.stderr
+    assert (f"symrouting: teardown of release {helm.NAMESPACE}/{helm.RELEASE} did not start: Lease "
+            f"{NAMESPACE}/{NAME} is still held by prod/tenant-b prune pod-7 after 1s") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert [r.method for r in api.api.requests if "nodenetworkconfigurationpolicies" in r.path] == []
+    assert stored(api)["holderIdentity"] == "prod/tenant-b prune pod-7"
