@@ -1,4 +1,4 @@
-"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram`.
+"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram|adopt`.
 
 Credentials, the first that applies: `--server`, `--token-file` and `--ca-file` name an API
 server directly; `--kubectl` goes through `kubectl get --raw`; in a pod (KUBERNETES_SERVICE_HOST
@@ -25,7 +25,7 @@ from symrouting import report
 from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unreachable, kubeconfig_paths
 from symrouting.checks import CHECKS, Options, failed, run_checks
 from symrouting.facts import Facts
-from symrouting.gather import gather, read_nodes, read_openshift_networks, read_upstream_networks
+from symrouting.gather import gather, read_nodes, read_openshift_networks, read_service_selectors, read_upstream_networks
 from symrouting.plan import Plan, PlanError, parse_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
@@ -39,6 +39,7 @@ COMMANDS = {
     "prune": ("remove from the nodes what the new values drop (before upgrade)", True, True),
     "verify": ("check the installed release works (helm test)", True, True),
     "diagram": ("draw the site's topology from its plan (no cluster needed)", False, True),
+    "adopt": ("write a site values file from a setup built by hand, and prove it", True, False),
 }
 
 
@@ -50,6 +51,8 @@ EXAMPLES = """examples:
     -n payments -f site.yaml | symrouting preflight --plan-from-manifest -
   # take a release's VRFs off the nodes by hand (what the pre-delete hook does)
   helm get hooks payments -n payments | symrouting teardown --plan-from-manifest -
+  # values for a setup built by hand, proven by rendering them (nothing is changed)
+  symrouting adopt --release payments --namespace payments --output site.yaml
   # draw a site
   helm template payments CHART -f site.yaml | symrouting diagram --plan-from-manifest - --format svg
 """
@@ -109,6 +112,17 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
             command.add_argument("--skip", action="append", default=[], metavar="CHECK",
                                  help=f"skip a check (repeatable, or comma-separated): {', '.join(CHECKS)}")
+        if name == "adopt":
+            command.add_argument("--release", required=True, help="name of the release that will own the objects")
+            command.add_argument("--namespace", required=True, help="namespace of that release")
+            command.add_argument("--output", type=Path, default=Path("adopted-values.yaml"),
+                                 help="values file to write (default adopted-values.yaml)")
+            command.add_argument("--metallb-namespace", default="metallb-system",
+                                 help="namespace of MetalLB's objects (default metallb-system)")
+            command.add_argument("--helm", default="helm", help="Helm binary that renders the proof (default helm)")
+            command.add_argument("--chart", default=str(CHART),
+                                 help="chart to render: a directory, a .tgz, or a repo/OCI reference "
+                                 "(default: the chart beside this command, if there is one)")
         if name == "diagram":
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")
@@ -116,8 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The chart this command came with, when run from the chart's source tree.
+CHART = Path(__file__).resolve().parents[2]
+
+
 # The hook each command runs as, for the advice a 403 gives.
-ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user"}
+ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user",
+         "adopt": "user"}
 
 
 def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
@@ -251,6 +270,31 @@ def discover(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
+def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
+    from symrouting import adopt as adoption
+
+    transport = _transport(args)
+    facts = Facts()
+    if not read_openshift_networks(transport, facts):
+        read_upstream_networks(transport, facts)
+    read_nodes(transport, facts)
+    read_service_selectors(transport, facts)
+    networks = {key: list(sourced.cidrs) if sourced else [] for key, sourced in (
+        ("serviceNetwork", facts.service_network), ("clusterNetwork", facts.cluster_network),
+        ("masqueradeSubnet", facts.masquerade_subnet))}
+    live = adoption.read_live(transport, args.metallb_namespace)
+    # the served CRD says whether MetalLB is 0.16 or later (gather.read_service_selectors)
+    result = adoption.adopt(live, release=args.release, namespace=args.namespace, networks=networks,
+                            metallb_namespace=args.metallb_namespace,
+                            metallb_version="0.16" if facts.service_selectors else None)
+    stdout.write(adoption.report(result, args.release, args.namespace))
+    if not result.adopted:
+        return EXIT_FAILED
+    proof = adoption.prove(result, args.helm, args.chart, args.release, args.namespace, args.output)
+    stdout.write(proof.text)
+    return EXIT_OK if proof.clean else EXIT_FAILED
+
+
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
          stdin: TextIO = sys.stdin) -> int:
     args = _parser().parse_args(argv)
@@ -263,6 +307,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return verify(args, stdout, stdin)
         if args.command == "diagram":
             return draw(args, stdout, stdin)
+        if args.command == "adopt":
+            return adopt(args, stdout)
         return discover(args, stdout)
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")
