@@ -105,8 +105,8 @@ def _hand_built(obj: dict[str, Any]) -> dict[str, Any]:
 
 def site_objects(site: Path, *, release: str = helm.RELEASE, namespace: str = helm.NAMESPACE) -> list[dict[str, Any]]:
     """The live objects of a cluster built by hand to what a ci/ site renders: the procedure's
-    objects, and each egress service's LoadBalancer Service (the application's), which names
-    its pool in MetalLB's metallb.io/address-pool annotation."""
+    objects, each egress service's LoadBalancer Service (the application's), which names its
+    pool in MetalLB's metallb.io/address-pool annotation, and the Secrets peers name."""
     result = helm.template("helm3", [site], release=release, namespace=namespace)
     assert result.returncode == 0, result.stderr
     docs = result.documents
@@ -124,6 +124,13 @@ def site_objects(site: Path, *, release: str = helm.RELEASE, namespace: str = he
                 "metadata": {"name": egress["name"], "namespace": egress["namespace"], **labels,
                              "annotations": {"metallb.io/address-pool": egress["addressPool"]}},
                 "spec": {"type": "LoadBalancer", "ports": [{"port": 443, "protocol": "TCP"}]}})
+    # the existing Secrets that peers name in passwordSecret (the site's, not the chart's)
+    for peer in [o for o in objects if o["kind"] == "BGPPeer" and o["spec"].get("passwordSecret")]:
+        ref = peer["spec"]["passwordSecret"]
+        if not any(o["kind"] == "Secret" and o["metadata"]["name"] == ref["name"] for o in objects):
+            services[(ref["namespace"], ref["name"])] = {
+                "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+                "metadata": {"name": ref["name"], "namespace": ref["namespace"]}, "data": {"password": "bWQ1LXNlY3JldA=="}}
     return [stored(o, i) for i, o in enumerate(objects + list(services.values()), 1)]
 
 
@@ -159,8 +166,37 @@ def owned(objects: list[dict[str, Any]], release: str, namespace: str) -> list[d
     return out
 
 
-def seed_cluster(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    """The documentation's cluster: OpenShift, the CIDRs its route rules name, an older
-    OVN-Kubernetes without a masquerade subnet (the procedure has no rule for one), a node
-    labelled vrf=true."""
-    return api_routes(objects, clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+Owner = tuple[str, str]
+
+
+def documentation_cluster(owner: Owner | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The documentation's example built by hand: its live objects, and the routes of a
+    FakeApi serving them on OpenShift with the CIDRs its route rules name, an older
+    OVN-Kubernetes without a masquerade subnet (the procedure has no rule for one), and
+    worker-0 labelled vrf=true. With owner (release, namespace), the objects carry Helm's
+    ownership metadata (owned)."""
+    objects = documentation_objects()
+    if owner:
+        objects = owned(objects, *owner)
+    return objects, api_routes(objects, clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+
+
+def site_cluster(site: Path, owner: Owner | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A ci/ site built by hand: its live objects (site_objects), and the routes of a FakeApi
+    serving them on an OpenShift cluster the site is written for: its CIDRs, a node with the
+    labels of each VRF's policy (every node of a VRF's `nodes` table), routing via the host,
+    and the site's MetalLB version. owner as for documentation_cluster."""
+    values = yaml.safe_load(site.read_text())
+    cidrs = values["cluster"]
+    masquerade = {("ipv6" if ":" in c else "ipv4"): c for c in cidrs.get("masqueradeSubnet") or []}
+    nodes: dict[str, dict[str, str]] = {}
+    for vrf in values["vrfs"].values():
+        for name in vrf.get("nodes") or ["worker-0"]:
+            nodes.setdefault(name, {}).update(vrf["policy"].get("nodeSelector") or {})
+    objects = site_objects(site)
+    if owner:
+        objects = owned(objects, *owner)
+    routes = clusters.openshift(service=cidrs["serviceNetwork"], cluster=cidrs["clusterNetwork"],
+                                nodes=[clusters.node(n, labels, masquerade=masquerade) for n, labels in sorted(nodes.items())],
+                                routing_via_host=True, metallb_version=str((values.get("metallb") or {}).get("version", "0.15")))
+    return objects, api_routes(objects, routes)
