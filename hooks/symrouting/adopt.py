@@ -163,7 +163,9 @@ def _split_state(state: dict[str, Any], vrf: dict[str, Any], cluster_cidrs: list
             if by_name.get(member) == {"name": member, "type": "ethernet", "state": "up"}:
                 used.add(member)
     extra_interfaces = [i for i in interfaces if not (isinstance(i, dict) and i.get("name") in used)]
-    routes, extra_routes = [], []
+    routes: list[dict[str, Any]] = []
+    extra_routes: list[Any] = []
+    first_port = sorted(port_names)[0] if port_names else None
     for route in (state.get("routes") or {}).get("config") or []:
         fits = (not extra_routes and isinstance(route, dict) and set(route) <= ROUTE_FIELDS
                 and route.get("table-id") == table and "destination" in route and "next-hop-address" in route)
@@ -171,7 +173,8 @@ def _split_state(state: dict[str, Any], vrf: dict[str, Any], cluster_cidrs: list
             extra_routes.append(route)
             continue
         entry = {"destination": route["destination"], "nextHopAddress": route["next-hop-address"]}
-        if route.get("next-hop-interface") != (sorted(port_names) or [None])[0]:
+        # the chart's default: the VRF's first port by name
+        if route.get("next-hop-interface") != first_port:
             entry["nextHopInterface"] = route.get("next-hop-interface")
         for key, value in (("metric", "metric"), ("source", "source")):
             if key in route:
@@ -452,26 +455,26 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
         for egress in sorted(items, key=lambda e: (e["metadata"].get("namespace"), _name(e))):
             meta, spec = egress["metadata"], _spec(egress)
             key = _name(egress) if names[_name(egress)] == 1 else f"{meta.get('namespace')}-{_name(egress)}"
-            entry: dict[str, Any] = {"namespace": meta.get("namespace")}
+            service_entry: dict[str, Any] = {"namespace": meta.get("namespace")}
             if key != _name(egress):
-                entry["name"] = _name(egress)
+                service_entry["name"] = _name(egress)
             if "sourceIPBy" in spec:
-                entry["sourceIPBy"] = spec["sourceIPBy"]
-            entry["nodeSelector"] = spec.get("nodeSelector") or {}
+                service_entry["sourceIPBy"] = spec["sourceIPBy"]
+            service_entry["nodeSelector"] = spec.get("nodeSelector") or {}
             service = services.get((meta.get("namespace"), _name(egress))) or {}
             pool = str(((service.get("metadata") or {}).get("annotations") or {}).get(POOL_ANNOTATION, ""))
             if pool not in vrf_pools:
                 ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
                 pool = next((p for p in (_pool_of_address(str(i.get("ip")), vrf_pools) for i in ingress) if p), "")
             if pool and len(vrf_pools) > 1:
-                entry["addressPool"] = pool
+                service_entry["addressPool"] = pool
             elif not pool and len(vrf_pools) > 1:
                 problems.append(f"EgressService {meta.get('namespace')}/{_name(egress)}: its Service names no pool of VRF "
                                 f"{vrf_name} (annotation {POOL_ANNOTATION}) and has no address from one; set "
                                 f"vrfs.{vrf_name}.egressServices.{key}.addressPool")
             if spec.get("sourceIPBy", "LoadBalancerIP") == "LoadBalancerIP":
                 load_balancer_pools.setdefault(vrf_name, set()).add(pool or next(iter(vrf_pools), ""))
-            vrfs[vrf_name].setdefault("egressServices", {})[key] = entry
+            vrfs[vrf_name].setdefault("egressServices", {})[key] = service_entry
             result.adopted.append(egress)
     # the advertisements, now that the egress services whose node label the chart would add are known
     alias_names: set[str] = set()
