@@ -669,15 +669,16 @@ def _helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
         raise PlanError(f"no Helm at {helm!r}: install Helm 3.19+ or 4, or name it with --helm") from None
 
 
-def prove(result: Adoption, helm: str, chart: str, release: str, namespace: str, output: Path) -> Proof:
-    """Writes the values file, renders the chart with it (`helm template`) and compares the
-    rendered objects with the adopted live ones. Clean only when nothing differs."""
+def prove(result: Adoption, helm: str, chart: list[str], release: str, namespace: str, output: Path) -> Proof:
+    """Writes the values file, renders the chart with it (`helm template`; chart is the
+    reference and any `--version`) and compares the rendered objects with the adopted live
+    ones. Clean only when nothing differs and nothing stood in the way."""
     from symrouting import blockyaml
 
     output.write_text(values_text(result, release, namespace))
     version = _helm(helm, "version", "--short").stdout.strip() or "unknown version"
-    rendered = _helm(helm, "template", release, chart, "--namespace", namespace, "--values", str(output))
-    command = f"helm template {release} {chart} -n {namespace} -f {output}"
+    rendered = _helm(helm, "template", release, *chart, "--namespace", namespace, "--values", str(output))
+    command = f"helm template {release} {' '.join(chart)} -n {namespace} -f {output}"
     if rendered.returncode != 0:
         return Proof(False, f"wrote {output}\nNOT CLEAN: {command} ({version}) refused the values:\n"
                             f"  {rendered.stderr.strip()}\n")
@@ -696,7 +697,7 @@ def prove(result: Adoption, helm: str, chart: str, release: str, namespace: str,
     lines.append("hand them to Helm without deleting or recreating any: first give each Helm's ownership")
     lines.append("metadata (helm pkg/action/validate.go, checkOwnership), then install:")
     lines += [f"  {c}" for c in ownership_commands(result.adopted, release, namespace)]
-    lines.append(f"  helm install {release} {chart} -n {namespace} -f {output}")
+    lines.append(f"  helm install {release} {' '.join(chart)} -n {namespace} -f {output}")
     if "--take-ownership" in _helm(helm, "install", "--help").stdout:
         lines.append("this Helm has --take-ownership, which skips that check, but the pre-install preflight runs")
         lines.append("before Helm writes the metadata and would take the objects for another release's: label")

@@ -6,9 +6,9 @@ set, the Helm hook Job) the pod's service account; else the kubeconfig kubectl r
 (KUBECONFIG, or ~/.kube/config), through kubectl. Outside a pod a refused connection ends the
 run at once (exit 3); in a pod it is retried until the deadline, as an API server restarts.
 
-Exit codes: 0 all checks passed (or the nodes were cleaned); 1 a check failed (or warned,
-with --warnings-fail), or a node did not apply a removal; 2 bad arguments or plan; 3 the API
-could not be read.
+Exit codes: 0 all checks passed (or the nodes were cleaned, or the adoption is clean); 1 a
+check failed (or warned, with --warnings-fail), a node did not apply a removal, or adopt found
+a difference; 2 bad arguments or plan; 3 the API could not be read.
 """
 
 from __future__ import annotations
@@ -120,9 +120,9 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--metallb-namespace", default="metallb-system",
                                  help="namespace of MetalLB's objects (default metallb-system)")
             command.add_argument("--helm", default="helm", help="Helm binary that renders the proof (default helm)")
-            command.add_argument("--chart", default=str(CHART),
-                                 help="chart to render: a directory, a .tgz, or a repo/OCI reference "
-                                 "(default: the chart beside this command, if there is one)")
+            command.add_argument("--chart", help="chart to render: a directory, a .tgz, or a repo/OCI reference "
+                                 "(default: the chart this command came with, run from its source tree)")
+            command.add_argument("--chart-version", help="version of a repo/OCI chart (helm --version)")
         if name == "diagram":
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")
@@ -273,6 +273,11 @@ def discover(args: argparse.Namespace, stdout: TextIO) -> int:
 def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
     from symrouting import adopt as adoption
 
+    chart = args.chart or (str(CHART) if (CHART / "Chart.yaml").is_file() else "")
+    if not chart:
+        raise PlanError("adopt renders the chart to prove the values: name it with --chart (a directory, a .tgz, "
+                        "or oci://ghcr.io/symmetric-routing/charts/symmetric-routing with --chart-version)")
+    chart_args = [chart, "--version", args.chart_version] if args.chart_version else [chart]
     transport = _transport(args)
     facts = Facts()
     if not read_openshift_networks(transport, facts):
@@ -290,7 +295,7 @@ def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
     stdout.write(adoption.report(result, args.release, args.namespace))
     if not result.adopted:
         return EXIT_FAILED
-    proof = adoption.prove(result, args.helm, args.chart, args.release, args.namespace, args.output)
+    proof = adoption.prove(result, args.helm, chart_args, args.release, args.namespace, args.output)
     stdout.write(proof.text)
     return EXIT_OK if proof.clean else EXIT_FAILED
 

@@ -226,3 +226,26 @@ def test_block_yaml_writes_what_yaml_reads_back() -> None:
 def test_block_yaml_refuses_what_it_cannot_read() -> None:
     with pytest.raises(blockyaml.YamlError, match="line 2"):
         blockyaml.load_documents("a: 1\nb: &anchor x\n")
+
+
+def test_an_egress_service_without_its_pool_is_a_problem(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """With two pools in the VRF and no Service to name one, the values cannot say which pool
+    the service takes its address from (symmetric-routing.egressServicePool): not clean."""
+    def second_pool(objects: list[dict[str, Any]]) -> None:
+        pool = copy.deepcopy(_kind(objects, "IPAddressPool"))
+        pool["metadata"]["name"] = "second-pool"
+        pool["spec"]["addresses"] = ["192.169.11.0/32"]
+        objects.append(pool)
+        _kind(objects, "BGPAdvertisement")["spec"]["ipAddressPools"].append("second-pool")
+
+    result = run_adopt(run_cli, serve(_documentation_with(second_pool)), tmp_path / "site.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "set vrfs.ens4vrf.egressServices.server1.addressPool" in result.stdout
+
+
+def test_no_helm_is_a_clear_error(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    _, routes = handbuilt.documentation_cluster()
+    result = run_cli("adopt", "--release", helm.RELEASE, "--namespace", helm.NAMESPACE, "--output",
+                     str(tmp_path / "site.yaml"), "--helm", str(tmp_path / "no-helm"), api=serve(routes))
+    assert result.returncode == 2
+    assert result.stderr == f"symrouting: no Helm at {str(tmp_path / 'no-helm')!r}: install Helm 3.19+ or 4, or name it with --helm\n"
