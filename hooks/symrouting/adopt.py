@@ -512,9 +512,10 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
         values["communities"] = {"name": _name(used[0]), "aliases": {
             str(e.get("name")): e.get("value") for e in _spec(used[0]).get("communities") or []}}
         result.adopted.append(used[0])
-    # labels and annotations every adopted object carries become commonLabels/commonAnnotations
+    # labels and annotations every adopted object carries become commonLabels/commonAnnotations,
+    # which the chart puts on every object it renders
     for field_name, key in (("labels", "commonLabels"), ("annotations", "commonAnnotations")):
-        maps = [_user_metadata(o, field_name) for o in result.adopted if o.get("kind") != "Secret"]
+        maps = [_user_metadata(o, field_name) for o in result.adopted]
         common = {k: v for k, v in maps[0].items() if all(m.get(k) == v for m in maps)} if maps else {}
         if common:
             values[key] = common

@@ -128,6 +128,8 @@ def test_it_prints_helms_ownership_metadata(run_cli: Run, serve: Serve, tmp_path
         "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
     ]
     assert f"helm install {helm.RELEASE} " in result.stdout
+    # both Helms have --take-ownership (`helm install --help`), which the preflight cannot follow
+    assert "this Helm has --take-ownership" in result.stdout
 
 
 def _documentation_with(change: Callable[[list[dict[str, Any]]], None]) -> dict[str, Any]:
