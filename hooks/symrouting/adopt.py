@@ -42,17 +42,19 @@ CHART_LABELS = frozenset({
     "helm.sh/chart", "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
     "app.kubernetes.io/managed-by", "app.kubernetes.io/component", "symmetric-routing/tenant",
     "symmetric-routing/release-namespace", "symmetric-routing/vrf"})
-# Helm's ownership annotations (helm pkg/action/validate.go, checkOwnership), and the one
-# `kubectl apply` writes on every object it applies (kubectl's apply documentation): Helm
-# leaves it alone, and the chart cannot render it.
+# Helm's ownership annotations (helm pkg/action/validate.go, checkOwnership), and kubectl's
+# record of what `kubectl apply` last sent (k8s.io/api core/v1 annotation_key_constants.go,
+# LastAppliedConfigAnnotation): the client's bookkeeping, which the chart cannot render.
 IGNORED_ANNOTATIONS = frozenset({"meta.helm.sh/release-name", "meta.helm.sh/release-namespace",
                                  "kubectl.kubernetes.io/last-applied-configuration"})
 # Set by the API server, never by a client.
 SERVER_METADATA = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation", "selfLink",
                    "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers", "ownerReferences")
-# The Service annotation that pins a LoadBalancer address to a pool (MetalLB
-# internal/k8s/controllers/service_controller.go reads it; the chart's templates/service.yaml sets it).
-POOL_ANNOTATION = "metallb.io/address-pool"
+# Where a LoadBalancer Service names its pool, first that is set: the pool asked for (the
+# deprecated metallb.universe.tf spelling after the stable one, as valueForAnnotation reads
+# them), then the pool MetalLB's controller took the address from (MetalLB controller/service.go).
+POOL_ANNOTATIONS = ("metallb.io/address-pool", "metallb.universe.tf/address-pool",
+                    "metallb.io/ip-allocated-from-pool", "metallb.universe.tf/ip-allocated-from-pool")
 
 # The BGPPeer spec fields the chart passes through (templates/bgppeer.yaml `pick`).
 PEER_FIELDS = ("peerASN", "dynamicASN", "localASN", "peerAddress", "interface", "peerPort", "sourceAddress",
@@ -462,7 +464,8 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
                 service_entry["sourceIPBy"] = spec["sourceIPBy"]
             service_entry["nodeSelector"] = spec.get("nodeSelector") or {}
             service = services.get((meta.get("namespace"), _name(egress))) or {}
-            pool = str(((service.get("metadata") or {}).get("annotations") or {}).get(POOL_ANNOTATION, ""))
+            annotations = (service.get("metadata") or {}).get("annotations") or {}
+            pool = next((str(annotations[a]) for a in POOL_ANNOTATIONS if annotations.get(a)), "")
             if pool not in vrf_pools:
                 ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
                 pool = next((p for p in (_pool_of_address(str(i.get("ip")), vrf_pools) for i in ingress) if p), "")
@@ -470,7 +473,7 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
                 service_entry["addressPool"] = pool
             elif not pool and len(vrf_pools) > 1:
                 problems.append(f"EgressService {meta.get('namespace')}/{_name(egress)}: its Service names no pool of VRF "
-                                f"{vrf_name} (annotation {POOL_ANNOTATION}) and has no address from one; set "
+                                f"{vrf_name} (annotation {POOL_ANNOTATIONS[0]}) and has no address from one; set "
                                 f"vrfs.{vrf_name}.egressServices.{key}.addressPool")
             if spec.get("sourceIPBy", "LoadBalancerIP") == "LoadBalancerIP":
                 load_balancer_pools.setdefault(vrf_name, set()).add(pool or next(iter(vrf_pools), ""))
@@ -631,7 +634,7 @@ def read_live(transport: Transport, metallb_namespace: str) -> list[dict[str, An
              (COMMUNITY, f"/apis/metallb.io/v1beta1/namespaces/{metallb_namespace}/communities"),
              (EGRESS, "/apis/k8s.ovn.org/v1/egressservices")]
     for (api_version, kind), path in lists:
-        # a List's items carry no apiVersion and kind (apimachinery's list encoding): add them
+        # a typed List's items carry no apiVersion and kind; set them where missing
         for item in collect(transport, path, lambda item: item, malformed) or []:
             found.append({"apiVersion": api_version, "kind": kind, **item})
     for egress in [o for o in found if o["kind"] == "EgressService"]:

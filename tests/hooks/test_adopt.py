@@ -251,3 +251,30 @@ def test_no_helm_is_a_clear_error(run_cli: Run, serve: Serve, tmp_path: Path) ->
                      str(tmp_path / "site.yaml"), "--helm", str(tmp_path / "no-helm"), api=serve(routes))
     assert result.returncode == 2
     assert result.stderr == f"symrouting: no Helm at {str(tmp_path / 'no-helm')!r}: install Helm 3.19+ or 4, or name it with --helm\n"
+
+
+@pytest.mark.parametrize("service", [
+    {"annotations": {"metallb.universe.tf/address-pool": "second-pool"}},
+    {"annotations": {"metallb.io/ip-allocated-from-pool": "second-pool"}},
+    {"status": {"loadBalancer": {"ingress": [{"ip": "192.169.11.0"}]}}},
+], ids=["deprecated-annotation", "allocated-from", "address"])
+def test_the_services_pool_is_found(run_cli: Run, serve: Serve, tmp_path: Path, service: dict[str, Any]) -> None:
+    """The pool an egress service takes its address from, with two pools in the VRF: the one its
+    Service asks for (MetalLB controller/service.go reads metallb.io/address-pool, then the
+    deprecated metallb.universe.tf spelling), the one MetalLB's controller records having
+    allocated from, or the one holding its address."""
+    def second_pool_and_service(objects: list[dict[str, Any]]) -> None:
+        pool = copy.deepcopy(_kind(objects, "IPAddressPool"))
+        pool["metadata"]["name"] = "second-pool"
+        pool["spec"]["addresses"] = ["192.169.11.0/32"]
+        objects.append(pool)
+        _kind(objects, "BGPAdvertisement")["spec"]["ipAddressPools"].append("second-pool")
+        objects.append({"apiVersion": "v1", "kind": "Service", "spec": {"type": "LoadBalancer"},
+                        "metadata": {"name": "server1", "namespace": "test", **{k: v for k, v in service.items()
+                                                                               if k == "annotations"}},
+                        **{k: v for k, v in service.items() if k == "status"}})
+
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, serve(_documentation_with(second_pool_and_service)), output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["egressServices"]["server1"]["addressPool"] == "second-pool"

@@ -65,7 +65,10 @@ def apply_defaults(value: Any, schema: dict[str, Any] | None) -> None:
 
 
 def stored(obj: dict[str, Any], serial: int) -> dict[str, Any]:
-    """obj as the API server returns it after `kubectl apply` (client-side) created it."""
+    """obj as the API server returns it after `kubectl apply` (client-side) created it: the
+    last-applied-configuration annotation (k8s.io/api core/v1 annotation_key_constants.go,
+    LastAppliedConfigAnnotation) and a managedFields entry of the field manager
+    "kubectl-client-side-apply" (kubectl pkg/cmd/apply/apply.go, FieldManagerClientSideApply)."""
     applied = copy.deepcopy(obj)
     live = copy.deepcopy(obj)
     if not kubeschema.is_core(live["apiVersion"]):
