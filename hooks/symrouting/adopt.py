@@ -7,7 +7,10 @@ is the thin reader. Names are always written out, so that every object keeps its
 derived fields (a peer's nodeSelectors, an advertisement's nodeSelectors, an egress
 service's nodeSelector) are written out as the live object has them, so that no default of
 the chart stands in for what is there. Whatever the values cannot say shows up as a
-difference: the render is the judge, not this module.
+difference: the render is the judge, not this module. Equal values matter beyond the nodes:
+Helm 4 applies server-side, and Server-Side Apply conflicts only where another manager
+(here `kubectl apply`) owns a field with a different value (Kubernetes documentation,
+"Server-Side Apply", Conflicts).
 """
 
 from __future__ import annotations
