@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from symrouting.api import Transport
+from symrouting.api import ApiError, Transport
 from symrouting.facts import HOSTNAME
 from symrouting.plan import PlanError
 
@@ -390,8 +390,8 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
     for peer in by_kind.get("BGPPeer", []):
         vrf_name = str(_spec(peer).get("vrf") or "")
         if vrf_name not in vrfs:
-            if vrf_name:
-                result.left_out.append(f"{key_of(peer)}: its vrf {vrf_name} has no policy here")
+            result.left_out.append(f"{key_of(peer)}: " + (f"its vrf {vrf_name} has no policy here" if vrf_name
+                                                         else "no vrf: it peers from the default VRF"))
             continue
         peer_vrf[_name(peer)] = vrf_name
         peers_by_name[_name(peer)] = peer
@@ -525,6 +525,9 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
         common = {k: v for k, v in maps[0].items() if all(m.get(k) == v for m in maps)} if maps else {}
         if common:
             values[key] = common
+    taken = {key_of(o) for o in result.adopted}
+    result.left_out += [f"{key_of(o)}: no adopted object names it" for o in objects
+                        if o.get("kind") in ("IPAddressPool", "BFDProfile", "Community") and key_of(o) not in taken]
     order = ("tableId", "policy", "ports", "nodes", "routes", "mainTableRulePriority", "bgpPeers", "addressPools",
              "bgpAdvertisements", "egressServices")
     values["vrfs"] = {name: {k: vrf[k] for k in order if k in vrf} for name, vrf in vrfs.items()}
@@ -648,8 +651,12 @@ def read_live(transport: Transport, metallb_namespace: str) -> list[dict[str, An
     for peer in [o for o in found if o["kind"] == "BGPPeer"]:
         ref = _spec(peer).get("passwordSecret") or {}
         if ref.get("name"):
-            secret = transport.get(f"/api/v1/namespaces/{ref.get('namespace') or metallb_namespace}/secrets/"
-                                   f"{urllib.parse.quote(str(ref['name']))}")
+            try:
+                secret = transport.get(f"/api/v1/namespaces/{ref.get('namespace') or metallb_namespace}/secrets/"
+                                       f"{urllib.parse.quote(str(ref['name']))}")
+            except ApiError:
+                # not allowed to read it: the peer keeps passwordSecret, and the Secret stays outside
+                secret = None
             if secret is not None:
                 found.append({"apiVersion": "v1", "kind": "Secret", **secret})
     return found

@@ -181,6 +181,8 @@ def test_objects_outside_the_procedure_are_left_alone(run_cli: Run, serve: Serve
     result = run_adopt(run_cli, serve(_documentation_with(add_others)), output)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "default-vrf-peer" not in output.read_text() and "l2-pool" not in output.read_text()
+    assert "  BGPPeer metallb-system/default-vrf-peer: no vrf: it peers from the default VRF\n" in result.stdout
+    assert "  IPAddressPool metallb-system/l2-pool: no adopted object names it\n" in result.stdout
 
 
 @pytest.mark.parametrize("case", ["documentation", "multi-node"])
@@ -278,3 +280,36 @@ def test_the_services_pool_is_found(run_cli: Run, serve: Serve, tmp_path: Path, 
     result = run_adopt(run_cli, serve(_documentation_with(second_pool_and_service)), output)
     assert result.returncode == 0, result.stdout + result.stderr
     assert yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["egressServices"]["server1"]["addressPool"] == "second-pool"
+
+
+SECRET = "test-frrviavrf-bgp-password"  # <release namespace>-<peer>-bgp-password, as the chart names it
+
+
+def _with_password_secret(objects: list[dict[str, Any]]) -> None:
+    _kind(objects, "BGPPeer")["spec"]["passwordSecret"] = {"name": SECRET, "namespace": "metallb-system"}
+    objects.append(handbuilt.stored({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+                                     "metadata": {"name": SECRET, "namespace": "metallb-system"},
+                                     "data": {"password": "czNjcmV0"}}, 99))
+
+
+def test_a_password_secret_the_chart_makes_becomes_password(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """A Secret named as the chart names a peer's password Secret (symmetric-routing.passwordSecretName)
+    is the chart's to render: the peer gets `password`, and the Secret is adopted."""
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, serve(_documentation_with(_with_password_secret)), output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    peer = yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]
+    assert peer["password"] == "s3cret" and "passwordSecret" not in peer
+    assert f"  Secret metallb-system/{SECRET}\n" in result.stdout
+
+
+def test_a_secret_it_may_not_read_stays_outside(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """Refused the Secret, the peer keeps naming it in passwordSecret, and the Secret stays as it is."""
+    api = serve(_documentation_with(_with_password_secret))
+    api.api.fail(f"/api/v1/namespaces/metallb-system/secrets/{SECRET}", status=403)
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, api, output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    peer = yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]
+    assert peer["passwordSecret"] == {"name": SECRET, "namespace": "metallb-system"} and "password" not in peer
+    assert "Secret metallb-system" not in result.stdout
