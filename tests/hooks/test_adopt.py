@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -199,7 +200,7 @@ def test_first_install_leaves_the_nodes_alone(run_cli: Run, serve: Serve, tmp_pa
     assert result.returncode == 0, result.stdout + result.stderr
     # before the labels, the preflight takes the objects for another release's: label first
     unlabelled = run_cli("preflight", api=serve(routes), plan=plan)
-    assert unlabelled.returncode == 1 and "vrf-conflicts" in unlabelled.stdout
+    assert unlabelled.returncode == 1 and re.search(r"^FAIL +vrf-conflicts ", unlabelled.stdout, re.MULTILINE)
     rendered = helm.template("helm3", [output]).documents
     on_install = [d["metadata"]["name"] for d in rendered if d["kind"] == "Job"
                   and "pre-install" in d["metadata"]["annotations"]["helm.sh/hook"]]
@@ -313,3 +314,15 @@ def test_a_secret_it_may_not_read_stays_outside(run_cli: Run, serve: Serve, tmp_
     peer = yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]
     assert peer["passwordSecret"] == {"name": SECRET, "namespace": "metallb-system"} and "password" not in peer
     assert "Secret metallb-system" not in result.stdout
+
+
+def test_an_advertisement_from_every_node_is_reported(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """With sourceIPBy LoadBalancerIP the advertisement must select the node OVN-Kubernetes
+    picked (the documentation's rule), which the chart enforces (templates/validate/): one
+    announced from every node is refused, and the refusal is the report."""
+    routes = _documentation_with(lambda objects: _kind(objects, "BGPAdvertisement")["spec"].pop("nodeSelectors"))
+    result = run_adopt(run_cli, serve(routes), tmp_path / "site.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT CLEAN: helm template" in result.stdout and "refused the values" in result.stdout
+    assert "vrfs.ens4vrf.bgpAdvertisements.first-adv.nodeSelectors: select egress-service.k8s.ovn.org/test-server1" \
+        in result.stdout
