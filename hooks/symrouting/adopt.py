@@ -16,6 +16,7 @@ Helm 4 applies server-side, and Server-Side Apply conflicts only where another m
 from __future__ import annotations
 
 import base64
+import copy
 import ipaddress
 import subprocess
 import urllib.parse
@@ -38,6 +39,13 @@ EGRESS = ("k8s.ovn.org/v1", "EgressService")
 SECRET = ("v1", "Secret")
 # What the chart renders that adopt compares (the hooks and the test pod are Helm hooks).
 KINDS = frozenset(kind for _, kind in (NNCP, PEER, POOL, ADVERTISEMENT, BFD, COMMUNITY, EGRESS, SECRET))
+
+# The CRDs of the kinds adopt reads: their served schema has the API server's defaults.
+CRDS = {"NodeNetworkConfigurationPolicy": "nodenetworkconfigurationpolicies.nmstate.io",
+        "BGPPeer": "bgppeers.metallb.io", "IPAddressPool": "ipaddresspools.metallb.io",
+        "BGPAdvertisement": "bgpadvertisements.metallb.io", "BFDProfile": "bfdprofiles.metallb.io",
+        "Community": "communities.metallb.io", "EgressService": "egressservices.k8s.ovn.org"}
+VERSIONS = {kind: api.rsplit("/", 1)[-1] for api, kind in (NNCP, PEER, POOL, ADVERTISEMENT, BFD, COMMUNITY, EGRESS)}
 
 # The labels the chart sets on every object (templates/_helpers.tpl symmetric-routing.labels
 # and .objectLabels): Helm's, not the site's, so they are not compared.
@@ -342,13 +350,48 @@ def _user_metadata(obj: dict[str, Any], field_name: str) -> dict[str, str]:
     return {k: v for k, v in ((obj.get("metadata") or {}).get(field_name) or {}).items() if k not in ignored}
 
 
+Schemas = dict[str, dict[str, Any]]
+
+
+def apply_defaults(value: Any, schema: dict[str, Any] | None) -> None:
+    """Fills in a CRD structural schema's defaults, in place, as the API server does on every
+    write (apiextensions-apiserver pkg/apiserver/schema/defaulting/algorithm.go, Default): a
+    missing property that has a default gets it; objects and list items recurse."""
+    if not schema:
+        return
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        for key, prop in properties.items():
+            if isinstance(prop, dict) and "default" in prop and key not in value:
+                value[key] = copy.deepcopy(prop["default"])
+        for key, item in value.items():
+            if key in properties:
+                apply_defaults(item, properties[key])
+            elif isinstance(schema.get("additionalProperties"), dict):
+                apply_defaults(item, schema["additionalProperties"])
+    elif isinstance(value, list):
+        for item in value:
+            apply_defaults(item, schema.get("items"))
+
+
+def _without_defaults(spec: dict[str, Any], kind: str, schemas: Schemas) -> dict[str, Any]:
+    """spec without the top-level fields that hold their CRD's default: the API server puts
+    them back, so the values need not say them."""
+    properties = ((((schemas.get(kind) or {}).get("properties") or {}).get("spec") or {}).get("properties") or {})
+    return {k: v for k, v in spec.items()
+            if not (isinstance(properties.get(k), dict) and "default" in properties[k] and properties[k]["default"] == v)}
+
+
 def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networks: dict[str, list[str]] | None,
-          metallb_namespace: str = "metallb-system", metallb_version: str | None = None) -> Adoption:
+          metallb_namespace: str = "metallb-system", metallb_version: str | None = None,
+          schemas: Schemas | None = None) -> Adoption:
     """Values that render the live objects of the procedure: NNCPs with a VRF interface, the
     BGPPeers whose spec.vrf names one of those VRFs, the advertisements to those peers and
     their pools, the EgressServices whose spec.network is a VRF's table, and the BFD profiles,
     Communities and password Secrets these name. Services are read for the pool an egress
-    service takes its address from; they stay the application's."""
+    service takes its address from; they stay the application's. With schemas (kind ->
+    served openAPIV3Schema), fields that hold their CRD's default are left out of the values."""
+    schemas = schemas or {}
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for obj in objects:
         by_kind.setdefault(str(obj.get("kind")), []).append(obj)
@@ -403,7 +446,7 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
         entry: dict[str, Any] = {"name": peer_name}
         if "myASN" in spec:
             entry["myASN"] = spec["myASN"]
-        entry.update({k: spec[k] for k in PEER_FIELDS if k in spec})
+        entry.update({k: spec[k] for k in PEER_FIELDS if k in _without_defaults(spec, "BGPPeer", schemas)})
         entry["nodeSelectors"] = spec.get("nodeSelectors") or []
         if spec.get("bfdProfile"):
             entry["bfdProfile"] = spec["bfdProfile"]
@@ -442,7 +485,8 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
         if pool is None:
             problems.append(f"IPAddressPool {pool_name}, which an advertisement names, does not exist")
             continue
-        vrfs[pool_vrf[pool_name]].setdefault("addressPools", {})[pool_name] = {"name": pool_name, **_spec(pool)}
+        vrfs[pool_vrf[pool_name]].setdefault("addressPools", {})[pool_name] = {"name": pool_name, **_without_defaults(
+            _spec(pool), "IPAddressPool", schemas)}
         result.adopted.append(pool)
     # egress services, by spec.network (the VRF's table)
     services = {(s["metadata"].get("namespace"), _name(s)): s for s in by_kind.get("Service", [])}
@@ -489,7 +533,7 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
         entry = {"name": _name(adv), "peers": [str(p) for p in spec.get("peers") or []]}
         if spec.get("ipAddressPools"):
             entry["ipAddressPools"] = [str(p) for p in spec["ipAddressPools"]]
-        entry.update({k: spec[k] for k in ADVERTISEMENT_FIELDS if k in spec})
+        entry.update({k: spec[k] for k in ADVERTISEMENT_FIELDS if k in _without_defaults(spec, "BGPAdvertisement", schemas)})
         # the chart adds the egress-service node label unless nodeSelectors is set
         # (symmetric-routing.advertisements); `[]` says "none" where that would happen
         derives = bool(set(entry.get("ipAddressPools") or []) & load_balancer_pools.get(vrf_name, set()))
@@ -505,7 +549,8 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
     profiles = {_name(p): p for p in by_kind.get("BFDProfile", [])}
     for name in sorted(bfd_names):
         if name in profiles:
-            values.setdefault("bfdProfiles", {})[name] = {"name": name, **_spec(profiles[name])}
+            values.setdefault("bfdProfiles", {})[name] = {"name": name, **_without_defaults(_spec(profiles[name]), "BFDProfile",
+                                                                                        schemas)}
             result.adopted.append(profiles[name])
         else:
             problems.append(f"BFDProfile {name}, which a peer names, does not exist")
@@ -578,10 +623,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def differences(live: list[dict[str, Any]], rendered: list[dict[str, Any]]) -> list[str]:
+def differences(live: list[dict[str, Any]], rendered: list[dict[str, Any]], schemas: Schemas | None = None) -> list[str]:
     """Every difference between the adopted live objects and the chart's rendered objects of
-    the same kinds (Helm hooks left out), field for field; [] when the chart renders exactly
-    the live objects."""
+    the same kinds (Helm hooks left out), field for field, the rendered ones with their CRD's
+    defaults filled in as the API server will; [] when the chart renders exactly the live objects."""
+    rendered = copy.deepcopy(rendered)
+    for obj in rendered:
+        apply_defaults(obj, (schemas or {}).get(str(obj.get("kind"))))
     def index(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return {key_of(o): comparable(o) for o in objects}
 
@@ -606,11 +654,7 @@ def ownership_commands(adopted: list[dict[str, Any]], release: str, namespace: s
     before it updates an object it did not create (helm pkg/action/validate.go,
     existingResourceConflict and checkOwnership: label app.kubernetes.io/managed-by=Helm,
     annotations meta.helm.sh/release-name and meta.helm.sh/release-namespace)."""
-    resources = {"NodeNetworkConfigurationPolicy": "nodenetworkconfigurationpolicies.nmstate.io",
-                 "BGPPeer": "bgppeers.metallb.io", "IPAddressPool": "ipaddresspools.metallb.io",
-                 "BGPAdvertisement": "bgpadvertisements.metallb.io", "BFDProfile": "bfdprofiles.metallb.io",
-                 "Community": "communities.metallb.io", "EgressService": "egressservices.k8s.ovn.org",
-                 "Secret": "secrets"}
+    resources = {**CRDS, "Secret": "secrets"}
     groups: dict[tuple[str, str], list[str]] = {}
     for obj in adopted:
         meta = obj.get("metadata") or {}
@@ -622,6 +666,23 @@ def ownership_commands(adopted: list[dict[str, Any]], release: str, namespace: s
         lines.append(f"kubectl annotate --overwrite {target} meta.helm.sh/release-name={release} "
                      f"meta.helm.sh/release-namespace={namespace}")
     return lines
+
+
+def read_schemas(transport: Transport) -> Schemas:
+    """The openAPIV3Schema of the version adopt reads of each kind, as the cluster serves it;
+    a CRD that cannot be read is left out (its defaults are then written into the values)."""
+    schemas: Schemas = {}
+    for kind, name in CRDS.items():
+        try:
+            crd = transport.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+        except ApiError:
+            continue
+        for version in ((crd or {}).get("spec") or {}).get("versions") or []:
+            if isinstance(version, dict) and version.get("name") == VERSIONS[kind]:
+                schema = (version.get("schema") or {}).get("openAPIV3Schema")
+                if isinstance(schema, dict):
+                    schemas[kind] = schema
+    return schemas
 
 
 # The reader: lists of the procedure's kinds, as the API serves them.
@@ -683,7 +744,8 @@ def _helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
         raise PlanError(f"no Helm at {helm!r}: install Helm 3.19+ or 4, or name it with --helm") from None
 
 
-def prove(result: Adoption, helm: str, chart: list[str], release: str, namespace: str, output: Path) -> Proof:
+def prove(result: Adoption, helm: str, chart: list[str], release: str, namespace: str, output: Path,
+          schemas: Schemas | None = None) -> Proof:
     """Writes the values file, renders the chart with it (`helm template`; chart is the
     reference and any `--version`) and compares the rendered objects with the adopted live
     ones. Clean only when nothing differs and nothing stood in the way."""
@@ -700,7 +762,7 @@ def prove(result: Adoption, helm: str, chart: list[str], release: str, namespace
         objects = blockyaml.load_documents(rendered.stdout, KINDS)
     except blockyaml.YamlError as error:
         return Proof(False, f"wrote {output}\nNOT CLEAN: could not read what {command} printed: {error}\n")
-    found = differences(result.adopted, objects)
+    found = differences(result.adopted, objects, schemas)
     lines = [f"wrote {output}", f"proof: {command} ({version})"]
     if found or result.problems:
         lines.append(f"NOT CLEAN: {len(found)} difference(s) the values cannot express, {len(result.problems)} "

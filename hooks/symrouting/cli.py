@@ -288,14 +288,15 @@ def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
         ("serviceNetwork", facts.service_network), ("clusterNetwork", facts.cluster_network),
         ("masqueradeSubnet", facts.masquerade_subnet))}
     live = adoption.read_live(transport, args.metallb_namespace)
+    schemas = adoption.read_schemas(transport)
     # the served CRD says whether MetalLB is 0.16 or later (gather.read_service_selectors)
     result = adoption.adopt(live, release=args.release, namespace=args.namespace, networks=networks,
                             metallb_namespace=args.metallb_namespace,
-                            metallb_version="0.16" if facts.service_selectors else None)
+                            metallb_version="0.16" if facts.service_selectors else None, schemas=schemas)
     stdout.write(adoption.report(result, args.release, args.namespace))
     if not result.adopted:
         return EXIT_FAILED
-    proof = adoption.prove(result, args.helm, chart_args, args.release, args.namespace, args.output)
+    proof = adoption.prove(result, args.helm, chart_args, args.release, args.namespace, args.output, schemas)
     stdout.write(proof.text)
     return EXIT_OK if proof.clean else EXIT_FAILED
 

@@ -13,13 +13,14 @@ metadata, and the last-applied-configuration annotation kubectl writes.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.support import clusters, helm, kubeschema
+from tests.support import clusters, helm, kubeschema, upstream
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # The chart's own labels (templates/_helpers.tpl symmetric-routing.labels, .objectLabels),
@@ -137,9 +138,26 @@ def site_objects(site: Path, *, release: str = helm.RELEASE, namespace: str = he
     return [stored(o, i) for i, o in enumerate(objects + list(services.values()), 1)]
 
 
+@functools.cache
+def _pinned_crds() -> tuple[dict[str, Any], ...]:
+    return tuple(upstream.crds())
+
+
+def crd_name(obj: dict[str, Any]) -> str:
+    """The name of the CRD that serves obj's kind (<plural>.<group>), "" for a built-in kind."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    return next((c["metadata"]["name"] for c in _pinned_crds()
+                 if c["spec"]["group"] == group and c["spec"]["names"]["kind"] == obj["kind"]), "")
+
+
 def api_routes(objects: list[dict[str, Any]], routes: dict[str, Any], metallb_namespace: str = "metallb-system") -> dict[str, Any]:
     """The routes of a stand-in cluster (clusters.openshift and the like) with the objects
-    added: in their kind's list and at their own path, as the API server serves them."""
+    added: in their kind's list and at their own path, as the API server serves them; and the
+    pinned CRDs of their kinds where the cluster does not serve its own already."""
+    for crd in _pinned_crds():
+        path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}"
+        if crd["spec"]["names"]["kind"] in COLLECTIONS:
+            routes.setdefault(path, crd)
     for obj in objects:
         meta = obj["metadata"]
         if obj["kind"] in COLLECTIONS:
