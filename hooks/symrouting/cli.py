@@ -1,4 +1,4 @@
-"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram`.
+"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram|adopt`.
 
 Credentials, the first that applies: `--server`, `--token-file` and `--ca-file` name an API
 server directly; `--kubectl` goes through `kubectl get --raw`; in a pod (KUBERNETES_SERVICE_HOST
@@ -7,11 +7,12 @@ set, the Helm hook Job) the pod's service account; else the kubeconfig kubectl r
 run at once (exit 3); in a pod it is retried until the deadline, as an API server restarts.
 Every retry burst says so in one line on standard error, as does every wait for nodes.
 
-Exit codes: 0 all checks passed (or the nodes were cleaned); 1 a check failed (or warned,
-with --warnings-fail), a node did not apply a removal, or another release's cleanup held the
-Lease past --timeout; 2 bad arguments; 3 the API could not be read (unreachable, or it refused
-the request); 4 a broken hook: the plan unreadable, an answer the hook cannot read (not a JSON
-object, paging without end), or an internal error.
+Exit codes: 0 all checks passed (or the nodes were cleaned, or the adoption is clean); 1 a
+check failed (or warned, with --warnings-fail), a node did not apply a removal, another
+release's cleanup held the Lease past --timeout, or adopt found a difference; 2 bad
+arguments; 3 the API could not be read (unreachable, or it refused the request); 4 a broken
+hook: the plan unreadable, an answer the hook cannot read (not a JSON object, paging without
+end), or an internal error.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from symrouting import report
 from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unexpected, Unreachable, kubeconfig_paths
 from symrouting.checks import CHECKS, Options, failed, run_checks
 from symrouting.facts import Facts
-from symrouting.gather import gather, read_nodes, read_openshift_networks, read_upstream_networks
+from symrouting.gather import gather, read_nodes, read_openshift_networks, read_service_selectors, read_upstream_networks
 from symrouting.plan import Plan, PlanError, parse_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_BROKEN = 0, 1, 2, 3, 4
@@ -53,6 +54,7 @@ COMMANDS = {
     "prune": ("remove from the nodes what the new values drop (before upgrade)", True, True),
     "verify": ("check the installed release works (helm test)", True, True),
     "diagram": ("draw the site's topology from its plan (no cluster needed)", False, True),
+    "adopt": ("write a site values file from a setup built by hand, and prove it", True, False),
 }
 
 
@@ -64,6 +66,8 @@ EXAMPLES = """examples:
     -n payments -f site.yaml | symrouting preflight --plan-from-manifest -
   # take a release's VRFs off the nodes by hand (what the pre-delete hook does)
   helm get hooks payments -n payments | symrouting teardown --plan-from-manifest -
+  # values for a setup built by hand, proven by rendering them (nothing is changed)
+  symrouting adopt --release payments --namespace payments --output site.yaml
   # draw a site
   helm template payments CHART -f site.yaml | symrouting diagram --plan-from-manifest - --format svg
 """
@@ -125,6 +129,17 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
             command.add_argument("--skip", action="append", default=[], metavar="CHECK",
                                  help=f"skip a check (repeatable, or comma-separated): {', '.join(CHECKS)}")
+        if name == "adopt":
+            command.add_argument("--release", required=True, help="name of the release that will own the objects")
+            command.add_argument("--namespace", required=True, help="namespace of that release")
+            command.add_argument("--output", type=Path, default=Path("adopted-values.yaml"),
+                                 help="values file to write (default adopted-values.yaml)")
+            command.add_argument("--metallb-namespace", default="metallb-system",
+                                 help="namespace of MetalLB's objects (default metallb-system)")
+            command.add_argument("--helm", default="helm", help="Helm binary that renders the proof (default helm)")
+            command.add_argument("--chart", help="chart to render: a directory, a .tgz, or a repo/OCI reference "
+                                 "(default: the chart this command came with, run from its source tree)")
+            command.add_argument("--chart-version", help="version of a repo/OCI chart (helm --version)")
         if name == "diagram":
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")
@@ -132,8 +147,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The chart this command came with, when run from the chart's source tree.
+CHART = Path(__file__).resolve().parents[2]
+
+
 # The hook each command runs as, for the advice a 403 gives.
-ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user"}
+ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user",
+         "adopt": "user"}
 
 
 def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
@@ -303,6 +323,37 @@ def discover(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
+def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
+    from symrouting import adopt as adoption
+
+    chart = args.chart or (str(CHART) if (CHART / "Chart.yaml").is_file() else "")
+    if not chart:
+        raise PlanError("adopt renders the chart to prove the values: name it with --chart (a directory, a .tgz, "
+                        "or oci://ghcr.io/symmetric-routing/charts/symmetric-routing with --chart-version)")
+    chart_args = [chart, "--version", args.chart_version] if args.chart_version else [chart]
+    transport = _transport(args)
+    facts = Facts()
+    if not read_openshift_networks(transport, facts):
+        read_upstream_networks(transport, facts)
+    read_nodes(transport, facts)
+    read_service_selectors(transport, facts)
+    networks = {key: list(sourced.cidrs) if sourced else [] for key, sourced in (
+        ("serviceNetwork", facts.service_network), ("clusterNetwork", facts.cluster_network),
+        ("masqueradeSubnet", facts.masquerade_subnet))}
+    live = adoption.read_live(transport, args.metallb_namespace)
+    schemas = adoption.read_schemas(transport)
+    # the served CRD says whether MetalLB is 0.16 or later (gather.read_service_selectors)
+    result = adoption.adopt(live, release=args.release, namespace=args.namespace, networks=networks,
+                            metallb_namespace=args.metallb_namespace,
+                            metallb_version="0.16" if facts.service_selectors else None, schemas=schemas)
+    stdout.write(adoption.report(result, args.release, args.namespace))
+    if not result.adopted:
+        return EXIT_FAILED
+    proof = adoption.prove(result, args.helm, chart_args, args.release, args.namespace, args.output, schemas)
+    stdout.write(proof.text)
+    return EXIT_OK if proof.clean else EXIT_FAILED
+
+
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
          stdin: TextIO = sys.stdin) -> int:
     args = _parser().parse_args(argv)
@@ -315,6 +366,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return verify(args, stdout, stdin)
         if args.command == "diagram":
             return draw(args, stdout, stdin)
+        if args.command == "adopt":
+            return adopt(args, stdout)
         return discover(args, stdout)
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")

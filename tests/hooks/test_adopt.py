@@ -1,0 +1,350 @@
+"""`symrouting adopt` against clusters built by hand (tests/support/handbuilt.py), served by
+the API stand-in: the values it writes render the live objects field for field under Helm 3
+and Helm 4, what the values cannot say is reported with a non-zero exit, and a first install
+of the adopted values leaves the nodes alone (the preflight passes, the prune has nothing
+to remove)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from symrouting import adopt, blockyaml, cleanup
+from symrouting.plan import parse_plan
+from tests.hooks.conftest import render_plan
+from tests.support import handbuilt, helm
+from tests.support.apiserver import RunningApi
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+Serve = Callable[[dict[str, Any]], RunningApi]
+
+CI = helm.CHART / "ci"
+# The documentation's example, and two multi-VRF sites: per-node policies on four workers
+# with MetalLB 0.16 (per-service advertisements), three VRFs with BFD, passwords and communities.
+CASES: dict[str, Callable[..., tuple[list[dict[str, Any]], dict[str, Any]]]] = {
+    "documentation": handbuilt.documentation_cluster,
+    "multi-node": lambda owner=None: handbuilt.site_cluster(CI / "multi-node-values.yaml", owner),
+    "multi-vrf": lambda owner=None: handbuilt.site_cluster(CI / "multi-vrf-values.yaml", owner),
+}
+SERVER_SET = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation")
+
+
+def as_helm_sees(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object without what the API server sets, the chart's own labels, Helm's ownership
+    annotations and the annotation `kubectl apply` writes: what must agree."""
+    obj = copy.deepcopy(obj)
+    obj.pop("status", None)
+    meta = obj["metadata"]
+    for key in SERVER_SET:
+        meta.pop(key, None)
+    labels = {k: v for k, v in (meta.pop("labels", None) or {}).items() if k not in handbuilt.CHART_LABELS}
+    annotations = {k: v for k, v in (meta.pop("annotations", None) or {}).items()
+                   if not k.startswith("meta.helm.sh/") and k != handbuilt.LAST_APPLIED}
+    meta.update({"labels": labels} if labels else {})
+    meta.update({"annotations": annotations} if annotations else {})
+    return obj
+
+
+def stored_as(rendered: list[dict[str, Any]], routes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rendered objects as the API server stores them: the defaults of the CRD it serves filled in."""
+    out = copy.deepcopy(rendered)
+    for obj in out:
+        crd = routes.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{handbuilt.crd_name(obj)}") or {}
+        for version in crd.get("spec", {}).get("versions", []):
+            if obj["apiVersion"].endswith(f"/{version['name']}"):
+                handbuilt.apply_defaults(obj, version.get("schema", {}).get("openAPIV3Schema"))
+    return out
+
+
+def by_key(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {f"{o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}": as_helm_sees(o)
+            for o in objects if o["kind"] in handbuilt.ADOPTED_KINDS
+            and "helm.sh/hook" not in (o["metadata"].get("annotations") or {})}
+
+
+def run_adopt(run_cli: Run, api: RunningApi, output: Path, version: str = "helm3") -> subprocess.CompletedProcess[str]:
+    return run_cli("adopt", "--release", helm.RELEASE, "--namespace", helm.NAMESPACE, "--output", str(output),
+                   "--helm", str(helm.helm_binary(version)), api=api)
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_adopted_values_render_the_live_objects(run_cli: Run, serve: Serve, tmp_path: Path, case: str,
+                                                version: str) -> None:
+    objects, routes = CASES[case]()
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, serve(routes), output, version)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "clean: the chart renders the" in result.stdout
+    # the same Helm, read by PyYAML here: every live object of the procedure's kinds, and nothing
+    # else; of the Secrets, the ones the chart makes for a peer's `password` (<ns>-<peer>-bgp-password)
+    rendered = helm.template(version, [output])
+    assert rendered.returncode == 0, rendered.stderr
+    procedure = [o for o in objects if o["kind"] != "Secret" or o["metadata"]["name"].endswith("-bgp-password")]
+    assert by_key(stored_as(rendered.documents, routes)) == by_key(procedure)
+
+
+def test_documentation_values_read_as_written(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """The values file of the documentation's example, as a person reads it: every name
+    written out, the CRDs' defaults carried over, the advertisement's node label as the
+    documentation sets it."""
+    _, routes = handbuilt.documentation_cluster()
+    output = tmp_path / "site.yaml"
+    assert run_adopt(run_cli, serve(routes), output).returncode == 0
+    values = yaml.safe_load(output.read_text())
+    assert values["cluster"] == {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.132.0.0/14"],
+                                 "noMasqueradeSubnet": True}
+    vrf = values["vrfs"]["ens4vrf"]
+    assert vrf["policy"] == {"name": "vrfpolicy", "nodeSelector": {"vrf": "true"}, "maxUnavailable": 3}
+    assert vrf["ports"] == {"ens4": {"ipv4": ["192.168.130.130/24"]}}
+    assert vrf["routes"] == [{"destination": "0.0.0.0/0", "nextHopAddress": "192.168.130.1", "metric": 150}]
+    # the live peer holds its CRD's defaults (peerPort 179...); the API server puts them back
+    assert vrf["bgpPeers"]["frrviavrf"] == {"name": "frrviavrf", "myASN": 100, "peerASN": 200,
+                                            "peerAddress": "192.168.130.1", "nodeSelectors": []}
+    assert vrf["addressPools"]["first-pool"] == {"name": "first-pool", "addresses": ["192.169.10.0/32"]}
+    assert vrf["bgpAdvertisements"]["first-adv"]["nodeSelectors"] == [
+        {"matchLabels": {"egress-service.k8s.ovn.org/test-server1": ""}}]
+    assert vrf["egressServices"] == {"server1": {"namespace": "test", "sourceIPBy": "LoadBalancerIP",
+                                                 "nodeSelector": {"matchLabels": {"vrf": "true"}}}}
+
+
+def test_it_prints_helms_ownership_metadata(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """Helm updates an existing object only when it carries app.kubernetes.io/managed-by=Helm
+    and the release's meta.helm.sh annotations (helm pkg/action/validate.go, checkOwnership)."""
+    _, routes = handbuilt.documentation_cluster()
+    result = run_adopt(run_cli, serve(routes), tmp_path / "site.yaml")
+    commands = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("kubectl ")]
+    assert commands == [
+        "kubectl label --overwrite bgpadvertisements.metallb.io first-adv -n metallb-system app.kubernetes.io/managed-by=Helm",
+        "kubectl annotate --overwrite bgpadvertisements.metallb.io first-adv -n metallb-system "
+        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
+        "kubectl label --overwrite bgppeers.metallb.io frrviavrf -n metallb-system app.kubernetes.io/managed-by=Helm",
+        "kubectl annotate --overwrite bgppeers.metallb.io frrviavrf -n metallb-system "
+        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
+        "kubectl label --overwrite egressservices.k8s.ovn.org server1 -n test app.kubernetes.io/managed-by=Helm",
+        "kubectl annotate --overwrite egressservices.k8s.ovn.org server1 -n test "
+        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
+        "kubectl label --overwrite ipaddresspools.metallb.io first-pool -n metallb-system app.kubernetes.io/managed-by=Helm",
+        "kubectl annotate --overwrite ipaddresspools.metallb.io first-pool -n metallb-system "
+        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
+        "kubectl label --overwrite nodenetworkconfigurationpolicies.nmstate.io vrfpolicy app.kubernetes.io/managed-by=Helm",
+        "kubectl annotate --overwrite nodenetworkconfigurationpolicies.nmstate.io vrfpolicy "
+        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
+    ]
+    assert f"helm install {helm.RELEASE} " in result.stdout
+    # both Helms have --take-ownership (`helm install --help`), which the preflight cannot follow
+    assert "this Helm has --take-ownership" in result.stdout
+
+
+def _documentation_with(change: Callable[[list[dict[str, Any]]], None]) -> dict[str, Any]:
+    objects = handbuilt.documentation_objects()
+    change(objects)
+    return handbuilt.api_routes(objects, handbuilt.clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+
+
+def _kind(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind)
+
+
+def test_a_password_in_the_peer_is_reported(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """The chart never renders spec.password (templates/bgppeer.yaml: other tenants'
+    preflights list BGPPeers), so a live one is a difference, and the adoption is not clean."""
+    routes = _documentation_with(lambda objects: _kind(objects, "BGPPeer")["spec"].update(password="s3cret"))
+    result = run_adopt(run_cli, serve(routes), tmp_path / "site.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT CLEAN: 1 difference(s)" in result.stdout
+    assert 'BGPPeer metallb-system/frrviavrf: spec.password: live "s3cret", the chart renders nothing' in result.stdout
+    assert "kubectl label" not in result.stdout
+
+
+def test_an_order_the_chart_does_not_print_is_reported(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """The chart prints the VRF interface before its ports (symmetric-routing.desiredState); a
+    policy written the other way round would get a new desiredState on install."""
+    def port_first(objects: list[dict[str, Any]]) -> None:
+        interfaces = _kind(objects, "NodeNetworkConfigurationPolicy")["spec"]["desiredState"]["interfaces"]
+        interfaces.reverse()
+
+    result = run_adopt(run_cli, serve(_documentation_with(port_first)), tmp_path / "site.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NodeNetworkConfigurationPolicy vrfpolicy: spec.desiredState.interfaces[0].name: live \"ens4\", " \
+           "the chart renders \"ens4vrf\"" in result.stdout
+
+
+def test_objects_outside_the_procedure_are_left_alone(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """A peer with no vrf and a pool no VRF peer announces are not the procedure's: they stay
+    out of the release, and out of the comparison."""
+    def add_others(objects: list[dict[str, Any]]) -> None:
+        peer = copy.deepcopy(_kind(objects, "BGPPeer"))
+        peer["metadata"]["name"] = "default-vrf-peer"
+        del peer["spec"]["vrf"]
+        pool = copy.deepcopy(_kind(objects, "IPAddressPool"))
+        pool["metadata"]["name"] = "l2-pool"
+        objects += [peer, pool]
+
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, serve(_documentation_with(add_others)), output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "default-vrf-peer" not in output.read_text() and "l2-pool" not in output.read_text()
+    assert "  BGPPeer metallb-system/default-vrf-peer: no vrf: it peers from the default VRF\n" in result.stdout
+    assert "  IPAddressPool metallb-system/l2-pool: no adopted object names it\n" in result.stdout
+
+
+@pytest.mark.parametrize("case", ["documentation", "multi-node"])
+def test_first_install_leaves_the_nodes_alone(run_cli: Run, serve: Serve, tmp_path: Path, case: str) -> None:
+    """With the ownership metadata in place, the pre-install preflight passes; the cleanup
+    hooks do not run on install (symmetric-routing.cleanupHooks: pre-upgrade, pre-delete), and
+    the first upgrade's prune (cleanup.plan_removals) finds nothing to take off any node."""
+    objects, routes = CASES[case]()
+    output = tmp_path / "site.yaml"
+    assert run_adopt(run_cli, serve(routes), output).returncode == 0
+    plan = render_plan([output])
+    owned, owned_routes = CASES[case]((helm.RELEASE, helm.NAMESPACE))
+    result = run_cli("preflight", api=serve(owned_routes), plan=plan)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # before the labels, the preflight takes the objects for another release's: label first
+    unlabelled = run_cli("preflight", api=serve(routes), plan=plan)
+    assert unlabelled.returncode == 1 and re.search(r"^FAIL +vrf-conflicts ", unlabelled.stdout, re.MULTILINE)
+    rendered = helm.template("helm3", [output]).documents
+    on_install = [d["metadata"]["name"] for d in rendered if d["kind"] == "Job"
+                  and "pre-install" in d["metadata"]["annotations"]["helm.sh/hook"]]
+    assert on_install == [f"{helm.RELEASE}-symmetric-routing-preflight"]
+    policies = [o for o in owned if o["kind"] == "NodeNetworkConfigurationPolicy"]
+    nodes = [(n["metadata"]["name"], n["metadata"]["labels"]) for n in routes["/api/v1/nodes"]]
+    removals = cleanup.plan_removals(parse_plan(json.loads(plan)), policies, uninstall=False, nodes=nodes)
+    assert len(removals) == len(policies)
+    assert [(p["metadata"]["name"], steps) for p, steps in removals] == [(p["metadata"]["name"], []) for p, _ in removals]
+
+
+def test_block_yaml_reads_what_helm_prints() -> None:
+    """blockyaml reads the chart's objects of every ci/ site as PyYAML does."""
+    for site in helm.site_files():
+        stdout = helm.render_site(site).stdout
+        expected = [d for d in yaml.safe_load_all(stdout) if d and d["kind"] in adopt.KINDS]
+        assert blockyaml.load_documents(stdout, adopt.KINDS) == expected, site.name
+
+
+def test_block_yaml_writes_what_yaml_reads_back() -> None:
+    """Strings that a plain scalar would turn into another type are quoted."""
+    value = {"a": ["2", "yes", "0.16", "true", "null", "", "65535:65281", "10.0.0.0/8", "key: value", "# no"],
+             "b": {"nested": [{"x": 1, "y": [True, None, 1.5]}], "empty": {}, "none": []}, "ports": {"ens4": {}}}
+    assert yaml.safe_load(blockyaml.dump(value)) == value
+    assert blockyaml.load_documents(blockyaml.dump(value)) == [value]
+
+
+def test_block_yaml_refuses_what_it_cannot_read() -> None:
+    with pytest.raises(blockyaml.YamlError, match="line 2"):
+        blockyaml.load_documents("a: 1\nb: &anchor x\n")
+
+
+def test_an_egress_service_without_its_pool_is_a_problem(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """With two pools in the VRF and no Service to name one, the values cannot say which pool
+    the service takes its address from (symmetric-routing.egressServicePool): not clean."""
+    def second_pool(objects: list[dict[str, Any]]) -> None:
+        pool = copy.deepcopy(_kind(objects, "IPAddressPool"))
+        pool["metadata"]["name"] = "second-pool"
+        pool["spec"]["addresses"] = ["192.169.11.0/32"]
+        objects.append(pool)
+        _kind(objects, "BGPAdvertisement")["spec"]["ipAddressPools"].append("second-pool")
+
+    result = run_adopt(run_cli, serve(_documentation_with(second_pool)), tmp_path / "site.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "set vrfs.ens4vrf.egressServices.server1.addressPool" in result.stdout
+
+
+def test_no_helm_is_a_clear_error(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    _, routes = handbuilt.documentation_cluster()
+    result = run_cli("adopt", "--release", helm.RELEASE, "--namespace", helm.NAMESPACE, "--output",
+                     str(tmp_path / "site.yaml"), "--helm", str(tmp_path / "no-helm"), api=serve(routes))
+    assert result.returncode == 2
+    assert result.stderr == f"symrouting: no Helm at {str(tmp_path / 'no-helm')!r}: install Helm 3.19+ or 4, or name it with --helm\n"
+
+
+@pytest.mark.parametrize("service", [
+    {"annotations": {"metallb.universe.tf/address-pool": "second-pool"}},
+    {"annotations": {"metallb.io/ip-allocated-from-pool": "second-pool"}},
+    {"status": {"loadBalancer": {"ingress": [{"ip": "192.169.11.0"}]}}},
+], ids=["deprecated-annotation", "allocated-from", "address"])
+def test_the_services_pool_is_found(run_cli: Run, serve: Serve, tmp_path: Path, service: dict[str, Any]) -> None:
+    """The pool an egress service takes its address from, with two pools in the VRF: the one its
+    Service asks for (MetalLB controller/service.go reads metallb.io/address-pool, then the
+    deprecated metallb.universe.tf spelling), the one MetalLB's controller records having
+    allocated from, or the one holding its address."""
+    def second_pool_and_service(objects: list[dict[str, Any]]) -> None:
+        pool = copy.deepcopy(_kind(objects, "IPAddressPool"))
+        pool["metadata"]["name"] = "second-pool"
+        pool["spec"]["addresses"] = ["192.169.11.0/32"]
+        objects.append(pool)
+        _kind(objects, "BGPAdvertisement")["spec"]["ipAddressPools"].append("second-pool")
+        objects.append({"apiVersion": "v1", "kind": "Service", "spec": {"type": "LoadBalancer"},
+                        "metadata": {"name": "server1", "namespace": "test", **{k: v for k, v in service.items()
+                                                                               if k == "annotations"}},
+                        **{k: v for k, v in service.items() if k == "status"}})
+
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, serve(_documentation_with(second_pool_and_service)), output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["egressServices"]["server1"]["addressPool"] == "second-pool"
+
+
+SECRET = "test-frrviavrf-bgp-password"  # <release namespace>-<peer>-bgp-password, as the chart names it
+
+
+def _with_password_secret(objects: list[dict[str, Any]]) -> None:
+    _kind(objects, "BGPPeer")["spec"]["passwordSecret"] = {"name": SECRET, "namespace": "metallb-system"}
+    objects.append(handbuilt.stored({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+                                     "metadata": {"name": SECRET, "namespace": "metallb-system"},
+                                     "data": {"password": "czNjcmV0"}}, 99))
+
+
+def test_a_password_secret_the_chart_makes_becomes_password(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """A Secret named as the chart names a peer's password Secret (symmetric-routing.passwordSecretName)
+    is the chart's to render: the peer gets `password`, and the Secret is adopted."""
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, serve(_documentation_with(_with_password_secret)), output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    peer = yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]
+    assert peer["password"] == "s3cret" and "passwordSecret" not in peer
+    assert f"  Secret metallb-system/{SECRET}\n" in result.stdout
+
+
+def test_a_secret_it_may_not_read_stays_outside(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """Refused the Secret, the peer keeps naming it in passwordSecret, and the Secret stays as it is."""
+    api = serve(_documentation_with(_with_password_secret))
+    api.api.fail(f"/api/v1/namespaces/metallb-system/secrets/{SECRET}", status=403)
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, api, output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    peer = yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]
+    assert peer["passwordSecret"] == {"name": SECRET, "namespace": "metallb-system"} and "password" not in peer
+    assert "Secret metallb-system" not in result.stdout
+
+
+def test_an_advertisement_from_every_node_is_reported(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """With sourceIPBy LoadBalancerIP the advertisement must select the node OVN-Kubernetes
+    picked (the documentation's rule), which the chart enforces (templates/validate/): one
+    announced from every node is refused, and the refusal is the report."""
+    routes = _documentation_with(lambda objects: _kind(objects, "BGPAdvertisement")["spec"].pop("nodeSelectors"))
+    result = run_adopt(run_cli, serve(routes), tmp_path / "site.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT CLEAN: helm template" in result.stdout and "refused the values" in result.stdout
+    assert "vrfs.ens4vrf.bgpAdvertisements.first-adv.nodeSelectors: select egress-service.k8s.ovn.org/test-server1" \
+        in result.stdout
+
+
+def test_without_the_crds_the_defaults_are_written_out(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """A CRD it cannot read leaves its kind's defaults in the values, which then say them."""
+    api = serve(handbuilt.documentation_cluster()[1])
+    api.api.fail("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io", status=404)
+    output = tmp_path / "site.yaml"
+    result = run_adopt(run_cli, api, output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    peer = yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]
+    assert (peer["peerPort"], peer["disableMP"], peer["dualStackAddressFamily"]) == (179, False, False)
