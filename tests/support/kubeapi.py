@@ -40,6 +40,7 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import functools
 import json
 import ssl
 import threading
@@ -146,6 +147,27 @@ def custom_kinds(crds: list[Obj]) -> list[Kind]:
                           spec["scope"] == "Namespaced", dict(_META_KEYS),
                           {**_META_LISTS, **_list_types(schema)}, True, schema))
     return kinds
+
+
+@functools.cache
+def _crds() -> str:
+    """Every CRD, read once per test process (the Argo CD ones are large), as JSON text."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    pinned = [p["local"] for p in upstream.pins() if p["local"].startswith("crds/")]
+    folder = upstream.locate(pinned[0]).parents[1]
+    found: dict[str, Obj] = {}
+    for path in [upstream.locate(p) for p in pinned] + sorted(folder.glob("*/*.yaml")):
+        for doc in yaml.load_all(path.read_text(), Loader=loader):
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                found.setdefault(doc["metadata"]["name"], doc)
+    return json.dumps(list(found.values()))
+
+
+def served_crds() -> list[Obj]:
+    """Every CRD of the pinned upstream folder (tests/support/upstream.py finds it), read at
+    run time: the pinned ones and those beside them (nmstate's enactments, which the chart's
+    hooks read but do not render)."""
+    return list(json.loads(_crds()))
 
 
 def now() -> str:
@@ -630,7 +652,7 @@ class KubeApi:
     """The objects, their history of changes, and the rules Helm's requests meet."""
 
     token: str
-    kinds: list[Kind] = field(default_factory=lambda: CORE + custom_kinds(upstream.crds()))
+    kinds: list[Kind] = field(default_factory=lambda: CORE + custom_kinds(served_crds()))
     objects: dict[Key, Obj] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
@@ -649,7 +671,7 @@ class KubeApi:
             self.put_object(self.kind_of("", "namespaces"), {"apiVersion": "v1", "kind": "Namespace",
                                                               "metadata": {"name": name}})
         crd_kind = self.kind_of("apiextensions.k8s.io", "customresourcedefinitions")
-        for crd in upstream.crds():
+        for crd in served_crds():
             self.put_object(crd_kind, copy.deepcopy(crd))
 
     # -- lookup -----------------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""Day 2 under the real Helm binaries (issue 12): install, every kind of upgrade, rollback and
+uninstall, one tenant and two side by side, driven by .tools/bin/helm3 and helm4 against the
+API stand-in (tests/support/kubeapi.py), whose Job runner executes the hook Jobs from their
+rendered pod specs and whose nmstate applies each policy to a model of each node
+(tests/support/controllers.py). After every step each node carries exactly what the values
+of every installed release declare, and the live policies hold exactly those values' state
+(tests/support/lifecycle.py, Cluster.check).
+
+Scenarios that fail only because of a bug another change fixes are marked xfail(strict) with
+the bug and the owner in the reason, so the mark goes once the fix is merged.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import helm
+from tests.support.apiserver import Tls, make_tls
+from tests.support.lifecycle import SEED, TENANT_B, Cluster
+
+Values = dict[str, Any]
+
+HELM3_MERGE_PATCH = ("Helm 3's merge patch after a prune leaves only the removal state: the prune must write the full "
+                     "new state with the removals (CORE)")
+NO_ROLLBACK_HOOK = "rollback has no hook: the dropped VRF stays on the node (COORD)"
+CONCURRENT = "concurrent teardowns: each sees the other's rules as still declared (COORD)"
+
+
+def only(version: str, reason: str) -> Any:
+    """An xfail for one Helm major only (the other passes)."""
+    return pytest.param(version, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, tls: Tls) -> Iterator[Cluster]:
+    for version in helm.HELM_VERSIONS:
+        if not helm.helm_binary(version).exists():
+            pytest.fail(f"{helm.helm_binary(version)} is missing: run scripts/bootstrap.sh")
+    running = Cluster(tmp_path, tls)
+    yield running
+    running.stop()
+
+
+def seed() -> Values:
+    return copy.deepcopy(SEED)
+
+
+def ok(step: Any) -> None:
+    assert step.returncode == 0, f"helm {' '.join(step.args)} failed:\n{step.output}"
+
+
+def installed(cluster: Cluster, version: str, values: Values) -> Cluster:
+    ok(cluster.install(version, "tenant-a", "test", values))
+    cluster.check("install")
+    return cluster
+
+
+# -- the changes an upgrade makes --------------------------------------------------------------
+
+
+def route_added(values: Values) -> Values:
+    values["vrfs"]["ens4vrf"]["routes"].append({"destination": "10.10.0.0/16", "nextHopAddress": "192.168.130.254"})
+    return values
+
+
+def port_changed(values: Values) -> Values:
+    vrf = values["vrfs"]["ens4vrf"]
+    vrf["ports"] = {"ens6": vrf["ports"].pop("ens4")}
+    return values
+
+
+def cidr_changed(values: Values) -> Values:
+    values["cluster"]["clusterNetwork"] = ["10.128.0.0/13"]
+    return values
+
+
+def vrf_added(values: Values) -> Values:
+    values["vrfs"]["ens5vrf"] = copy.deepcopy(TENANT_B["vrfs"]["ens5vrf"])
+    return values
+
+
+def vrf_renamed(values: Values) -> Values:
+    values["vrfs"]["blue"] = values["vrfs"].pop("ens4vrf")
+    return values
+
+
+def per_node(*nodes: str) -> Callable[[Values], Values]:
+    """The VRF on the listed workers, each with its own address (a `nodes` table)."""
+
+    def change(values: Values) -> Values:
+        vrf = values["vrfs"]["ens4vrf"]
+        vrf["policy"]["nodeSelector"] = {"node-role.kubernetes.io/worker": ""}
+        vrf["ports"] = {"ens4": {}}
+        vrf["nodes"] = {node: {"ens4": [f"192.168.130.{130 + int(node[-1])}/24"]} for node in nodes}
+        return values
+
+    return change
+
+
+# Upgrades: (values installed, values upgraded to, xfail per Helm major).
+UPGRADES: dict[str, tuple[Callable[[Values], Values], Callable[[Values], Values], dict[str, str]]] = {
+    "route added": (lambda v: v, route_added, {}),
+    "route removed": (route_added, lambda v: v, {"helm3": HELM3_MERGE_PATCH}),
+    "port changed": (lambda v: v, port_changed, {"helm3": HELM3_MERGE_PATCH}),
+    "cidr changed": (lambda v: v, cidr_changed, {"helm3": HELM3_MERGE_PATCH}),
+    "vrf added": (lambda v: v, vrf_added, {}),
+    "vrf dropped": (vrf_added, lambda v: v, {}),
+    "vrf renamed": (lambda v: v, vrf_renamed, {"helm3": HELM3_MERGE_PATCH}),
+    "node added": (per_node("worker-0", "worker-1"), per_node("worker-0", "worker-1", "worker-2"), {}),
+    "node removed": (per_node("worker-0", "worker-1", "worker-2"), per_node("worker-0", "worker-1"), {}),
+}
+
+
+def upgrade_cases() -> list[Any]:
+    cases = []
+    for change, (_, _, xfails) in UPGRADES.items():
+        for version in helm.HELM_VERSIONS:
+            marks = [pytest.mark.xfail(strict=True, reason=xfails[version])] if version in xfails else []
+            cases.append(pytest.param(change, version, marks=marks, id=f"{change.replace(' ', '-')}-{version}"))
+    return cases
+
+
+@pytest.mark.parametrize(("change", "version"), upgrade_cases())
+def test_upgrade(cluster: Cluster, change: str, version: str) -> None:
+    before, after = UPGRADES[change][:2]
+    installed(cluster, version, before(seed()))
+    if change == "cidr changed":
+        # The cluster network grew first (the preflight checks the values against it).
+        network = cluster.api.get("config.openshift.io", "networks", "", "cluster")
+        assert network is not None
+        for part in ("spec", "status"):
+            network[part]["clusterNetwork"] = [{"cidr": "10.128.0.0/13", "hostPrefix": 23}]
+        cluster.api.put_object(cluster.api.kind_of("config.openshift.io", "networks"), network)
+    ok(cluster.upgrade(version, "tenant-a", after(seed())))
+    cluster.check(f"upgrade: {change}")
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check(f"uninstall after {change}")
+
+
+@pytest.mark.parametrize("version", [only("helm3", HELM3_MERGE_PATCH), "helm4"])
+def test_no_change_upgrade_after_a_hand_edit(cluster: Cluster, version: str) -> None:
+    """Someone adds a route to the policy by hand (kubectl edit: a PUT by another field
+    manager); nmstate applies it. An upgrade with the same values puts back exactly what
+    they declare."""
+    installed(cluster, version, seed())
+    policy = cluster.api.get("nmstate.io", "nodenetworkconfigurationpolicies", "", "vrfpolicy")
+    assert policy is not None
+    policy["spec"]["desiredState"]["routes"]["config"].append(
+        {"destination": "10.99.0.0/16", "next-hop-address": "192.168.130.99", "next-hop-interface": "ens4", "table-id": 2})
+    status, _ = cluster.api.handle("PUT", "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
+                                   "?fieldManager=kubectl-edit",
+                                   {"Authorization": f"Bearer {cluster.api.token}", "Content-Type": "application/json"},
+                                   __import__("json").dumps(policy).encode())
+    assert status == 200
+    cluster.nmstate.settle()
+    assert any(("destination", "10.99.0.0/16") in route for route in cluster.nmstate.nodes["worker-0"].routes)
+    ok(cluster.upgrade(version, "tenant-a", seed()))
+    cluster.check("no-change upgrade after a hand edit")
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.xfail(strict=True, reason=NO_ROLLBACK_HOOK)
+def test_rollback(cluster: Cluster, version: str) -> None:
+    """Revision 2 adds a VRF; rolling back to revision 1 leaves the nodes as revision 1 declares."""
+    first = installed(cluster, version, seed()).installed["tenant-a"]
+    ok(cluster.upgrade(version, "tenant-a", vrf_added(seed())))
+    cluster.check("upgrade to revision 2")
+    ok(cluster.helm(version, "rollback", "tenant-a", "1", "-n", "test", "--timeout", "90s"))
+    cluster.installed["tenant-a"] = first
+    cluster.check("rollback to revision 1")
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_uninstall(cluster: Cluster, version: str) -> None:
+    installed(cluster, version, seed())
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check("uninstall")
+    assert not cluster.live_policies()
+    assert not cluster.api.list("", "secrets", "test"), "helm's release secrets are gone"
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_two_tenants_side_by_side(cluster: Cluster, version: str) -> None:
+    """Two releases on the same node, sharing the main-table route rules: each one's upgrade
+    and uninstall leaves the other's state in place."""
+    installed(cluster, version, seed())
+    ok(cluster.install(version, "tenant-b", "prod", copy.deepcopy(TENANT_B)))
+    cluster.check("second tenant installed")
+    ok(cluster.upgrade(version, "tenant-a", route_added(seed())))
+    cluster.check("first tenant upgraded")
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-b")))
+    del cluster.installed["tenant-b"]
+    cluster.check("second tenant uninstalled")
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check("both uninstalled")
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.xfail(strict=True, reason=CONCURRENT)
+def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) -> None:
+    installed(cluster, version, seed())
+    ok(cluster.install(version, "tenant-b", "prod", copy.deepcopy(TENANT_B)))
+    cluster.check("both installed")
+    runs = [(cluster.start_helm(version, *cluster.uninstall_args(r)), cluster.uninstall_args(r))
+            for r in ("tenant-a", "tenant-b")]
+    for process, args in runs:
+        ok(cluster.finish(process, args))
+    cluster.installed.clear()
+    cluster.check("both uninstalled at once")
