@@ -13,6 +13,8 @@ the bug and the owner in the reason, so the mark goes once the fix is merged.
 from __future__ import annotations
 
 import copy
+import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,9 @@ Values = dict[str, Any]
 
 HELM3_MERGE_PATCH = ("Helm 3's merge patch after a prune leaves only the removal state: the prune must write the full "
                      "new state with the removals (CORE)")
+HAND_EDIT_CONFLICT = ("Helm 4's apply conflicts with the hand edit's field manager (kubectl-edit owns "
+                      ".spec.desiredState.routes.config) and the upgrade fails: the prune must write the full new "
+                      "state and leave Helm the owner (CORE)")
 NO_ROLLBACK_HOOK = "rollback has no hook: the dropped VRF stays on the node (COORD)"
 CONCURRENT = "concurrent teardowns: each sees the other's rules as still declared (COORD)"
 
@@ -148,7 +153,7 @@ def test_upgrade(cluster: Cluster, change: str, version: str) -> None:
     cluster.check(f"uninstall after {change}")
 
 
-@pytest.mark.parametrize("version", [only("helm3", HELM3_MERGE_PATCH), "helm4"])
+@pytest.mark.parametrize("version", [only("helm3", HELM3_MERGE_PATCH), only("helm4", HAND_EDIT_CONFLICT)])
 def test_no_change_upgrade_after_a_hand_edit(cluster: Cluster, version: str) -> None:
     """Someone adds a route to the policy by hand (kubectl edit: a PUT by another field
     manager); nmstate applies it. An upgrade with the same values puts back exactly what
@@ -161,7 +166,7 @@ def test_no_change_upgrade_after_a_hand_edit(cluster: Cluster, version: str) -> 
     status, _ = cluster.api.handle("PUT", "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
                                    "?fieldManager=kubectl-edit",
                                    {"Authorization": f"Bearer {cluster.api.token}", "Content-Type": "application/json"},
-                                   __import__("json").dumps(policy).encode())
+                                   json.dumps(policy).encode())
     assert status == 200
     cluster.nmstate.settle()
     assert any(("destination", "10.99.0.0/16") in route for route in cluster.nmstate.nodes["worker-0"].routes)
@@ -214,6 +219,19 @@ def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) ->
     installed(cluster, version, seed())
     ok(cluster.install(version, "tenant-b", "prod", copy.deepcopy(TENANT_B)))
     cluster.check("both installed")
+    # The worst interleaving: both teardowns have read every policy before either writes.
+    # (Serialised teardowns never both get here: the first waits 5 s, then goes on alone.)
+    barrier, passed = threading.Barrier(2, timeout=5), set()
+
+    def both_read_first(method: str, path: str, user: str) -> None:
+        if method == "PUT" and "/nodenetworkconfigurationpolicies/" in path and user not in passed:
+            passed.add(user)
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+
+    cluster.api.gates.append(both_read_first)
     runs = [(cluster.start_helm(version, *cluster.uninstall_args(r)), cluster.uninstall_args(r))
             for r in ("tenant-a", "tenant-b")]
     for process, args in runs:

@@ -665,6 +665,9 @@ class KubeApi:
     # RBAC refusals: (user, verb, group, namespace, resource, name).
     refused: list[tuple[str, ...]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
+    # Called (method, path, user) before each write is handled: lets a test order the writes
+    # of concurrent clients (an interleaving), never change what the API answers.
+    gates: list[Callable[[str, str, str], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in ("default", "kube-system", "metallb-system"):
@@ -880,6 +883,10 @@ class KubeApi:
         try:
             watching = method == "GET" and query.get("watch") in ("true", "1")
             self.authorize(method, raw_path, headers.get("Authorization", ""), "watch" if watching else None)
+            if method != "GET":
+                bearer = headers.get("Authorization", "").removeprefix("Bearer ")
+                for gate in list(self.gates):
+                    gate(method, path, self.service_tokens.get(bearer, "admin"))
             routed = self.route(path)
             if routed is None:
                 found = None

@@ -6,6 +6,7 @@ real `helm` binaries, and what each node should carry given the installed releas
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -169,8 +170,14 @@ class Cluster:
         the live policies hold exactly the declared ones (no leftover removal state)."""
         assert not self.nmstate.errors, self.nmstate.errors
         declared = {p["metadata"]["name"]: p["spec"] for p in self.declared_policies()}
-        assert self.live_policies() == declared, f"{label}: the live policies differ from the values\n{self.log()}"
-        assert self.actual_nodes() == self.expected_nodes(), f"{label}: a node differs from the values\n{self.log()}"
+        live = self.live_policies()
+        wrong = {name: {"live": live.get(name), "declared": declared.get(name)}
+                 for name in sorted(set(live) | set(declared)) if live.get(name) != declared.get(name)}
+        assert not wrong, f"{label}: the live policies differ from the values: {json.dumps(wrong)}\n{self.log()}"
+        actual, expected = self.actual_nodes(), self.expected_nodes()
+        nodes = {name: {"actual": actual[name], "expected": expected[name]} for name in actual
+                 if actual[name] != expected[name]}
+        assert not nodes, f"{label}: nodes differ from the values: {nodes}\n{self.log()}"
 
     def log(self) -> str:
         """The helm commands and hook pods so far, for a failure message."""
