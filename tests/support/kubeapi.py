@@ -27,7 +27,7 @@ read from:
   metadata.managedFields and conflicts (sigs.k8s.io/structured-merge-diff v4
   merge/update.go: Apply, Update; fieldpath/serialize.go for the FieldsV1 form).
 - MetalLB's webhook refuses to delete a BFDProfile a BGPPeer still names
-  (metallb internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go, ValidateDelete).
+  (metallb internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go, validateBFDDelete).
 - RBAC for service-account tokens (tests/support/apiserver.py, Rbac), read from the Roles
   and bindings stored at the time of each request.
 
@@ -1082,7 +1082,8 @@ class KubeApi:
                 "details": {"name": name, "group": kind.group, "kind": kind.resource, "uid": found["metadata"]["uid"]}}
 
     def _bfd_profile_in_use(self, namespace: str, name: str) -> None:
-        """metallb internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go, ValidateDelete:
+        """metallb internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go, validateBFDDelete
+        (denied, 403, as apiserver pkg/admission/plugin/webhook/errors/statuserror.go words it):
         a profile some BGPPeer's spec.bfdProfile names may not be deleted."""
         for peer in self.list("metallb.io", "bgppeers", namespace):
             if (peer.get("spec") or {}).get("bfdProfile") == name:
