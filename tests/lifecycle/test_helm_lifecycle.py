@@ -33,6 +33,8 @@ HAND_EDIT_CONFLICT = ("Helm 4's apply conflicts with the hand edit's field manag
                       ".spec.desiredState.routes.config) and the upgrade fails: the prune must write the full new "
                       "state and leave Helm the owner (CORE)")
 NO_ROLLBACK_HOOK = "rollback has no hook: the dropped VRF stays on the node (COORD)"
+BFD_ORDER = ("Helm deletes the BFDProfile before the BGPPeer that names it; MetalLB's webhook refuses (COORD: "
+             "peers deleted before their BFD profiles)")
 CONCURRENT = "concurrent teardowns: each sees the other's rules as still declared (COORD)"
 
 
@@ -194,6 +196,20 @@ def test_uninstall(cluster: Cluster, version: str) -> None:
     cluster.check("uninstall")
     assert not cluster.live_policies()
     assert not cluster.api.list("", "secrets", "test"), "helm's release secrets are gone"
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.xfail(strict=True, reason=BFD_ORDER)
+def test_uninstall_with_a_bfd_profile(cluster: Cluster, version: str) -> None:
+    """A peer with a BFD profile (MetalLB's webhook: bfdprofile_webhook.go, validateBFDDelete)."""
+    values = seed()
+    values["bfdProfiles"] = {"fast": {"receiveInterval": 300, "transmitInterval": 300}}
+    values["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]["bfdProfile"] = "fast"
+    installed(cluster, version, values)
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check("uninstall")
+    assert not cluster.api.list("metallb.io", "bfdprofiles", "metallb-system")
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)

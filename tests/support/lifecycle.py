@@ -111,6 +111,8 @@ class Cluster:
         output, _ = process.communicate(timeout=300)
         self.nmstate.settle()
         step = Step(args, process.returncode, output)
+        if process.returncode:
+            step.output += "\n" + self.log()
         self.steps.append(step)
         return step
 
@@ -182,6 +184,8 @@ class Cluster:
     def log(self) -> str:
         """The helm commands and hook pods so far, for a failure message."""
         lines = [f"$ helm {' '.join(s.args)}  -> {s.returncode}\n{s.output[-1500:]}" for s in self.steps]
+        lines += [f"refused: {r.method} {r.path} -> {r.code}" for r in self.api.requests
+                  if r.method != "GET" and r.code >= 400 and not (r.method == "DELETE" and r.code == 404)]
         for (namespace, job), attempts in self.jobs.attempts.items():
             for attempt in attempts:
                 lines.append(f"pod of job {namespace}/{job} -> {attempt.returncode}\n{attempt.output[-1500:]}")
