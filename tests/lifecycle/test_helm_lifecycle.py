@@ -189,6 +189,22 @@ def test_rollback(cluster: Cluster, version: str) -> None:
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_a_failed_preflight_stops_the_install_before_any_node_is_touched(cluster: Cluster, version: str) -> None:
+    """Values whose service network is not the cluster's: the pre-install hook Job fails, Helm
+    stops, and no policy exists, no node carries anything."""
+    values = seed()
+    values["cluster"]["serviceNetwork"] = ["172.31.0.0/16"]
+    step = cluster.install(version, "tenant-a", "test", values)
+    assert step.returncode != 0
+    assert "pre-install" in step.output and "failed" in step.output, step.output
+    # backoffLimit 1: two pods, both failed.
+    attempts = cluster.jobs.attempts[("test", "tenant-a-symmetric-routing-preflight")]
+    assert len(attempts) == 2 and all(a.returncode != 0 for a in attempts)
+    cluster.check("failed install")
+    assert not cluster.live_policies()
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
 def test_uninstall(cluster: Cluster, version: str) -> None:
     installed(cluster, version, seed())
     ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
