@@ -74,6 +74,10 @@ class Kind:
     list_types: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     custom: bool = False
     schema: Obj | None = None
+    # A status subresource: writes to the resource keep the status, writes to /status only
+    # change it (PrepareForCreate / PrepareForUpdate of apiextensions-apiserver
+    # pkg/registry/customresource/strategy.go and of kubernetes pkg/registry/*/strategy.go).
+    status_subresource: bool = False
 
 
 # The tags of k8s.io/api that the chart's core kinds and their metadata need:
@@ -92,7 +96,8 @@ _POD_LISTS = {"spec.containers": ("map", ("name",)), "spec.volumes": ("map", ("n
 def _core(group: str, version: str, resource: str, kind: str, namespaced: bool,
           keys: dict[str, str] | None = None, lists: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> Kind:
     return Kind(group, (version,), resource, kind, namespaced, {**_META_KEYS, **(keys or {})},
-                {**_META_LISTS, **(lists or {})})
+                {**_META_LISTS, **(lists or {})},
+                status_subresource=resource in ("namespaces", "nodes", "services", "pods", "jobs"))
 
 
 CORE = [
@@ -145,7 +150,8 @@ def custom_kinds(crds: list[Obj]) -> list[Kind]:
         schema = (storage.get("schema") or {}).get("openAPIV3Schema")
         kinds.append(Kind(spec["group"], served, spec["names"]["plural"], spec["names"]["kind"],
                           spec["scope"] == "Namespaced", dict(_META_KEYS),
-                          {**_META_LISTS, **_list_types(schema)}, True, schema))
+                          {**_META_LISTS, **_list_types(schema)}, True, schema,
+                          "status" in (storage.get("subresources") or {})))
     return kinds
 
 
@@ -685,10 +691,6 @@ class KubeApi:
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({resource}.{group})")
         return found
 
-    def kind_named(self, api_version: str, kind_name: str) -> Kind:
-        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-        return next(k for k in self.kinds if k.group == group and k.kind == kind_name)
-
     def get(self, group: str, resource: str, namespace: str, name: str) -> Obj | None:
         with self.changed:
             found = self.objects.get((group, resource, namespace, name))
@@ -795,8 +797,6 @@ class KubeApi:
         if version not in kind.versions:
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
         name = rest[1] if len(rest) > 1 else ""
-        if kind.resource == "namespaces" and not namespace and name and len(rest) == 2:
-            pass
         return kind, version, namespace, name, (rest[2] if len(rest) > 2 else "")
 
     def discovery(self, path: str) -> Obj | None:
@@ -837,7 +837,7 @@ class KubeApi:
         for k in resources:
             listed.append({"name": k.resource, "singularName": k.kind.lower(), "namespaced": k.namespaced,
                            "kind": k.kind, "verbs": verbs})
-            if k.resource in ("jobs", "namespaces", "services", "pods") or k.custom:
+            if k.status_subresource:
                 listed.append({"name": f"{k.resource}/status", "singularName": "", "namespaced": k.namespaced,
                                "kind": k.kind, "verbs": ["get", "patch", "update"]})
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
@@ -978,8 +978,8 @@ class KubeApi:
             meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
             sent["apiVersion"] = api_version
             meta["managedFields"] = ownership_after_update(None, sent, sent, kind, manager)
-            if kind.custom or kind.resource == "jobs":
-                sent.pop("status", None) if kind.custom else None
+            if kind.status_subresource:
+                sent.pop("status", None)
             stored = self._commit(kind, key, sent, "ADDED")
         self._notify("ADDED", kind, stored)
         return stored
@@ -995,10 +995,10 @@ class KubeApi:
         if sub == "status":
             new = {**copy.deepcopy(old), "status": new.get("status"),
                    "metadata": {**old["metadata"], "managedFields": meta.get("managedFields")}}
-        elif kind.custom or kind.resource == "jobs":
-            new["status"] = copy.deepcopy(old.get("status")) if "status" in old else new.get("status")
-            if kind.custom and "status" not in old:
-                new.pop("status", None)
+        elif kind.status_subresource:
+            new.pop("status", None)
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
         content = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}  # noqa: E731
         generation = int(old["metadata"].get("generation", 1))
         new["metadata"]["generation"] = generation + 1 if content(new) != content(old) else generation
@@ -1039,7 +1039,8 @@ class KubeApi:
                     meta.update(name=name, uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
                     if kind.namespaced:
                         meta["namespace"] = namespace
-                    merged.pop("status", None) if kind.custom else None
+                    if kind.status_subresource:
+                        merged.pop("status", None)
                     new = merged
                 else:
                     new = self._replace(kind, key, old, merged, sub)
