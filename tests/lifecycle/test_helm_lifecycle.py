@@ -35,6 +35,7 @@ HAND_EDIT_CONFLICT = ("Helm 4's apply conflicts with the hand edit's field manag
 NO_ROLLBACK_HOOK = "rollback has no hook: the dropped VRF stays on the node (COORD)"
 BFD_ORDER = ("Helm deletes the BFDProfile before the BGPPeer that names it; MetalLB's webhook refuses (COORD: "
              "peers deleted before their BFD profiles)")
+SHARED_INTERFACE = "the teardown sets absent an interface another tenant's policy still declares (CORE)"
 CONCURRENT = "concurrent teardowns: each sees the other's rules as still declared (COORD)"
 
 
@@ -114,6 +115,19 @@ def per_node(*nodes: str) -> Callable[[Values], Values]:
     return change
 
 
+def with_service(*ports: int) -> Callable[[Values], Values]:
+    """The chart also renders the LoadBalancer Service of server1, on these ports (a core
+    kind: Helm 3 patches it with a strategic merge patch)."""
+
+    def change(values: Values) -> Values:
+        values["vrfs"]["ens4vrf"]["egressServices"]["server1"] = {"service": {
+            "create": True, "selector": {"app": "server1"},
+            "ports": [{"name": f"p{port}", "port": port, "targetPort": port + 8000} for port in ports]}}
+        return values
+
+    return change
+
+
 # Upgrades: (values installed, values upgraded to, xfail per Helm major).
 UPGRADES: dict[str, tuple[Callable[[Values], Values], Callable[[Values], Values], dict[str, str]]] = {
     "route added": (lambda v: v, route_added, {}),
@@ -125,6 +139,7 @@ UPGRADES: dict[str, tuple[Callable[[Values], Values], Callable[[Values], Values]
     "vrf renamed": (lambda v: v, vrf_renamed, {"helm3": HELM3_MERGE_PATCH}),
     "node added": (per_node("worker-0", "worker-1"), per_node("worker-0", "worker-1", "worker-2"), {}),
     "node removed": (per_node("worker-0", "worker-1", "worker-2"), per_node("worker-0", "worker-1"), {}),
+    "service ports changed": (with_service(80, 443), with_service(443, 8443), {}),
 }
 
 
@@ -153,6 +168,25 @@ def test_upgrade(cluster: Cluster, change: str, version: str) -> None:
     ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
     del cluster.installed["tenant-a"]
     cluster.check(f"uninstall after {change}")
+
+
+# How each Helm writes a policy on upgrade: Helm 3 a JSON merge patch made from the previous
+# and the new manifest for a custom resource (helm v3.19.0 pkg/kube/client.go, createPatch:
+# an unstructured object gets jsonpatch.CreateMergePatch(old, new)); Helm 4 a server-side
+# apply, not forced (helm v4.1.4 pkg/kube/client.go, patchResourceServerSide: ApplyPatchType,
+# Force from --force-conflicts, false by default).
+SENDS = {"helm3": ("application/merge-patch+json", "fieldManager=helm"),
+         "helm4": ("application/apply-patch+yaml", "force=false")}
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_each_helm_writes_the_policy_its_own_way(cluster: Cluster, version: str) -> None:
+    installed(cluster, version, seed())
+    ok(cluster.upgrade(version, "tenant-a", route_added(seed())))
+    writes = [(r.content_type, r.path) for r in cluster.api.requests
+              if r.method == "PATCH" and r.path.startswith("/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy")]
+    content_type, parameter = SENDS[version]
+    assert writes and all(kind == content_type and parameter in path for kind, path in writes), writes
 
 
 @pytest.mark.parametrize("version", [only("helm3", HELM3_MERGE_PATCH), only("helm4", HAND_EDIT_CONFLICT)])
@@ -243,6 +277,29 @@ def test_two_tenants_side_by_side(cluster: Cluster, version: str) -> None:
     ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
     del cluster.installed["tenant-a"]
     cluster.check("both uninstalled")
+
+
+def on_a_shared_bond(values: Values, vrf: str, vlan: int) -> Values:
+    """The tenant's port becomes a VLAN on bond1, which its policy also declares (raw, in
+    policy.extraInterfaces): two tenants' VLANs on one bond."""
+    config = values["vrfs"][vrf]
+    (address,) = next(iter(config["ports"].values()))["ipv4"]
+    config["ports"] = {f"bond1.{vlan}": {"type": "vlan", "vlan": {"baseInterface": "bond1", "id": vlan}, "ipv4": [address]}}
+    config["policy"]["extraInterfaces"] = [{"name": "bond1", "type": "bond", "state": "up",
+                                            "link-aggregation": {"mode": "active-backup", "port": ["ens1f0", "ens1f1"]}}]
+    return values
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.xfail(strict=True, reason=SHARED_INTERFACE)
+def test_two_tenants_on_one_bond(cluster: Cluster, version: str) -> None:
+    """Each tenant's VLAN on the same bond: uninstalling one leaves the bond the other declares."""
+    installed(cluster, version, on_a_shared_bond(seed(), "ens4vrf", 101))
+    ok(cluster.install(version, "tenant-b", "prod", on_a_shared_bond(copy.deepcopy(TENANT_B), "ens5vrf", 102)))
+    cluster.check("second tenant on the bond")
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check("first tenant uninstalled")
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)

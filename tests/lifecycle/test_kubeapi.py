@@ -286,3 +286,19 @@ def test_nmstate_applies_a_policy_on_its_nodes_and_reports_enactments(api: KubeA
     nmstate.settle()
     assert fresh.list("nmstate.io", "nodenetworkconfigurationenactments") == []
     assert nmstate.nodes["n0"].managed()["virtual"] == {"v": ("vrf", 5)}
+
+
+def test_server_side_apply_merges_an_associative_list_by_its_keys(api: KubeApi) -> None:
+    """k8s.io/api core/v1 ServiceSpec.Ports: +listType=map, keys port and protocol; an item the
+    manager stops applying goes whole (structured-merge-diff merge/update.go, Apply)."""
+    services = api.kind_of("", "services")
+
+    def service(*ports: int) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                "spec": {"ports": [{"name": f"p{p}", "port": p} for p in ports]}}
+
+    first, entries = apply(None, service(80, 443), services, "helm", False)
+    live = {**first, "metadata": {**first["metadata"], "managedFields": entries}}
+    assert '"k:{\\"port\\":80}"' in json.dumps(entries)
+    second, _ = apply(live, service(443, 8443), services, "helm", False)
+    assert second["spec"]["ports"] == [{"name": "p443", "port": 443}, {"name": "p8443", "port": 8443}]

@@ -509,7 +509,8 @@ def apply(live: Obj | None, applied: Obj, kind: Kind, manager: str, force: bool)
     owned_by_others: set[Path_] = set()
     for entry in others:
         owned_by_others |= from_fields_v1(entry.get("fieldsV1") or {})
-    for path in previous - applying:
+    # An item before its fields: once the item is gone, its fields are too.
+    for path in sorted(previous - applying, key=len):
         if path not in owned_by_others:
             _remove_at(merged, path)
     changed = changed_fields(base, merged, kind)

@@ -140,14 +140,34 @@ class Cluster:
     def node_labels(self) -> dict[str, dict[str, str]]:
         return {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in self.api.list("", "nodes")}
 
-    def declared_policies(self) -> list[Obj]:
-        """The policies the installed releases' values render (`helm template`, the same chart)."""
-        policies = []
+    def declared(self) -> dict[tuple[str, str, str, str], Obj]:
+        """The objects the installed releases' values render (`helm template`, the same chart),
+        hooks left out, by (kind, namespace, name, release)."""
+        found = {}
         for release in sorted(self.installed.values(), key=lambda r: r.name):
             result = helm.template("helm3", [release.values], release=release.name, namespace=release.namespace)
             assert result.returncode == 0, result.stderr
-            policies += [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
-        return policies
+            for doc in result.documents:
+                if "helm.sh/hook" in (doc["metadata"].get("annotations") or {}):
+                    continue
+                kind = self.api.kind_of(doc["apiVersion"].rpartition("/")[0], _plural(self.api, doc))
+                namespace = doc["metadata"].get("namespace", release.namespace) if kind.namespaced else ""
+                found[(doc["kind"], namespace, doc["metadata"]["name"], release.name)] = doc
+        return found
+
+    def declared_policies(self) -> list[Obj]:
+        return [d for (kind, *_), d in sorted(self.declared().items()) if kind == "NodeNetworkConfigurationPolicy"]
+
+    def released(self) -> dict[tuple[str, str, str, str], Obj]:
+        """The live objects Helm keeps for a release (meta.helm.sh/release-name, Helm's
+        ownership annotation: helm pkg/action/validate.go), of every kind the chart renders."""
+        found = {}
+        for kind in self.api.kinds:
+            for obj in self.api.list(kind.group, kind.resource):
+                release = (obj["metadata"].get("annotations") or {}).get("meta.helm.sh/release-name")
+                if release and "helm.sh/hook" not in (obj["metadata"].get("annotations") or {}):
+                    found[(kind.kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], release)] = obj
+        return found
 
     def expected_nodes(self) -> dict[str, Any]:
         """What each node carries when it has applied exactly the declared policies that select it."""
@@ -167,6 +187,17 @@ class Cluster:
     def live_policies(self) -> dict[str, Obj]:
         return {p["metadata"]["name"]: p["spec"] for p in self.api.list("nmstate.io", "nodenetworkconfigurationpolicies")}
 
+    def check_objects(self, label: str) -> None:
+        """Every object the installed releases declare is live with exactly the declared
+        content and labels, and nothing of any release is left that its values do not declare."""
+        declared, live = self.declared(), self.released()
+        assert sorted(live) == sorted(declared), f"{label}: live objects differ from the values\n{self.log()}"
+        for key, doc in declared.items():
+            want = {k: v for k, v in doc.items() if k not in ("metadata", "status", "apiVersion")}
+            have = {k: v for k, v in live[key].items() if k not in ("metadata", "status", "apiVersion")}
+            assert have == want, f"{label}: {key} is {json.dumps(have)}, declared {json.dumps(want)}\n{self.log()}"
+            assert live[key]["metadata"].get("labels") == doc["metadata"].get("labels"), f"{label}: labels of {key}"
+
     def check(self, label: str) -> None:
         """After a step: every node carries exactly what the installed releases declare, and
         the live policies hold exactly the declared ones (no leftover removal state)."""
@@ -180,6 +211,7 @@ class Cluster:
         nodes = {name: {"actual": actual[name], "expected": expected[name]} for name in actual
                  if actual[name] != expected[name]}
         assert not nodes, f"{label}: nodes differ from the values: {nodes}\n{self.log()}"
+        self.check_objects(label)
 
     def log(self) -> str:
         """The helm commands and hook pods so far, for a failure message."""
@@ -190,6 +222,11 @@ class Cluster:
             for attempt in attempts:
                 lines.append(f"pod of job {namespace}/{job} -> {attempt.returncode}\n{attempt.output[-1500:]}")
         return "\n".join(lines)
+
+
+def _plural(api: KubeApi, doc: Obj) -> str:
+    group = doc["apiVersion"].rpartition("/")[0]
+    return next(k.resource for k in api.kinds if k.group == group and k.kind == doc["kind"])
 
 
 def wait_for(condition: Any, timeout: float = 10) -> None:
