@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from tests.support import clusters
 from tests.support.apiserver import Tls, make_tls
 from tests.support.controllers import JobRunner, Nmstate
+from tests.support.lifecycle import wait_for
 from tests.support.kubeapi import (KubeApi, ServedApi, apply, decode_protobuf, merge_patch, ownership_after_update,
                                    strategic_merge)
 
@@ -229,7 +231,6 @@ def _job(name: str, script: str, backoff: int = 0) -> dict[str, Any]:
 
 
 def _finished(api: KubeApi, name: str) -> dict[str, Any]:
-    from tests.support.lifecycle import wait_for
     wait_for(lambda: any(c["type"] in ("Complete", "Failed") for c in
                          ((api.get("batch", "jobs", "default", name) or {}).get("status") or {}).get("conditions") or []), 30)
     job = api.get("batch", "jobs", "default", name)
@@ -270,7 +271,6 @@ def test_a_failing_job_is_retried_up_to_its_backoff_limit(served: ServedApi, tmp
 def test_nmstate_applies_a_policy_on_its_nodes_and_reports_enactments(api: KubeApi) -> None:
     """nodenetworkconfigurationpolicy_controller.go Reconcile: enactment per selected node with
     the policy's generation; a deleted policy's enactments go, the node keeps its state."""
-    from tests.support import clusters
     fresh = KubeApi(token=TOKEN)
     fresh.load({"/api/v1/nodes": [clusters.node("n0", {"vrf": "true"}), clusters.node("n1", {})]})
     nmstate = Nmstate(fresh)

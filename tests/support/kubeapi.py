@@ -89,7 +89,7 @@ _META_KEYS = {"metadata.ownerReferences": "uid", "metadata.finalizers": ""}
 _META_LISTS = {"metadata.ownerReferences": ("map", ("uid",)), "metadata.finalizers": ("set", ())}
 _POD = {"spec.containers": "name", "spec.volumes": "name", "spec.containers.env": "name",
         "spec.containers.volumeMounts": "mountPath"}
-_POD_LISTS = {"spec.containers": ("map", ("name",)), "spec.volumes": ("map", ("name",)),
+_POD_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {"spec.containers": ("map", ("name",)), "spec.volumes": ("map", ("name",)),
               "spec.containers.env": ("map", ("name",)), "spec.containers.volumeMounts": ("map", ("mountPath",))}
 
 
@@ -421,14 +421,14 @@ def structured_merge(live: Any, applied: Any, kind: Kind, path: Path_ = ()) -> A
     if isinstance(live, list) and isinstance(applied, list):
         list_kind, keys = _list_type(kind, _schema_path(path))
         if list_kind == "map":
-            result = [copy.deepcopy(item) for item in live]
+            items = [copy.deepcopy(item) for item in live]
             for item in applied:
-                index = next((n for n, old in enumerate(result) if all(old.get(k) == item.get(k) for k in keys)), None)
+                index = next((n for n, old in enumerate(items) if all(old.get(k) == item.get(k) for k in keys)), None)
                 if index is None:
-                    result.append(copy.deepcopy(item))
+                    items.append(copy.deepcopy(item))
                 else:
-                    result[index] = structured_merge(result[index], item, kind, path)
-            return result
+                    items[index] = structured_merge(items[index], item, kind, path)
+            return items
         if list_kind == "set":
             return live + [item for item in applied if item not in live]
     return copy.deepcopy(applied)
@@ -547,7 +547,8 @@ def _dotted(path: Path_) -> str:
 
 def _wire(data: bytes) -> list[tuple[int, Any]]:
     """Protocol buffers wire format: (field number, varint or bytes) pairs."""
-    fields, at = [], 0
+    fields: list[tuple[int, Any]] = []
+    at = 0
 
     def varint() -> int:
         nonlocal at
