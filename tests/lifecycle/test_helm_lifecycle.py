@@ -1,0 +1,329 @@
+"""Day 2 under the real Helm binaries (issue 12): install, every kind of upgrade, rollback and
+uninstall, one tenant and two side by side, driven by .tools/bin/helm3 and helm4 against the
+API stand-in (tests/support/kubeapi.py), whose Job runner executes the hook Jobs from their
+rendered pod specs and whose nmstate applies each policy to a model of each node
+(tests/support/controllers.py). After every step each node carries exactly what the values
+of every installed release declare, and the live policies hold exactly those values' state
+(tests/support/lifecycle.py, Cluster.check).
+
+Scenarios that fail only because of a bug another change fixes are marked xfail(strict) with
+the bug and the owner in the reason, so the mark goes once the fix is merged.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import helm
+from tests.support.apiserver import Tls, make_tls
+from tests.support.lifecycle import SEED, TENANT_B, Cluster
+
+Values = dict[str, Any]
+
+HELM3_MERGE_PATCH = ("Helm 3's merge patch after a prune leaves only the removal state: the prune must write the full "
+                     "new state with the removals (CORE)")
+HAND_EDIT_CONFLICT = ("Helm 4's apply conflicts with the hand edit's field manager (kubectl-edit owns "
+                      ".spec.desiredState.routes.config) and the upgrade fails: the prune must write the full new "
+                      "state and leave Helm the owner (CORE)")
+NO_ROLLBACK_HOOK = "rollback has no hook: the dropped VRF stays on the node (COORD)"
+BFD_ORDER = ("Helm deletes the BFDProfile before the BGPPeer that names it; MetalLB's webhook refuses (COORD: "
+             "peers deleted before their BFD profiles)")
+SHARED_INTERFACE = "the teardown sets absent an interface another tenant's policy still declares (CORE)"
+CONCURRENT = "concurrent teardowns: each sees the other's rules as still declared (COORD)"
+
+
+def only(version: str, reason: str) -> Any:
+    """An xfail for one Helm major only (the other passes)."""
+    return pytest.param(version, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, tls: Tls) -> Iterator[Cluster]:
+    for version in helm.HELM_VERSIONS:
+        if not helm.helm_binary(version).exists():
+            pytest.fail(f"{helm.helm_binary(version)} is missing: run scripts/bootstrap.sh")
+    running = Cluster(tmp_path, tls)
+    yield running
+    running.stop()
+
+
+def seed() -> Values:
+    return copy.deepcopy(SEED)
+
+
+def ok(step: Any) -> None:
+    assert step.returncode == 0, f"helm {' '.join(step.args)} failed:\n{step.output}"
+
+
+def installed(cluster: Cluster, version: str, values: Values) -> Cluster:
+    ok(cluster.install(version, "tenant-a", "test", values))
+    cluster.check("install")
+    return cluster
+
+
+# -- the changes an upgrade makes --------------------------------------------------------------
+
+
+def route_added(values: Values) -> Values:
+    values["vrfs"]["ens4vrf"]["routes"].append({"destination": "10.10.0.0/16", "nextHopAddress": "192.168.130.254"})
+    return values
+
+
+def port_changed(values: Values) -> Values:
+    vrf = values["vrfs"]["ens4vrf"]
+    vrf["ports"] = {"ens6": vrf["ports"].pop("ens4")}
+    return values
+
+
+def cidr_changed(values: Values) -> Values:
+    values["cluster"]["clusterNetwork"] = ["10.128.0.0/13"]
+    return values
+
+
+def vrf_added(values: Values) -> Values:
+    values["vrfs"]["ens5vrf"] = copy.deepcopy(TENANT_B["vrfs"]["ens5vrf"])
+    return values
+
+
+def vrf_renamed(values: Values) -> Values:
+    values["vrfs"]["blue"] = values["vrfs"].pop("ens4vrf")
+    return values
+
+
+def per_node(*nodes: str) -> Callable[[Values], Values]:
+    """The VRF on the listed workers, each with its own address (a `nodes` table)."""
+
+    def change(values: Values) -> Values:
+        vrf = values["vrfs"]["ens4vrf"]
+        vrf["policy"]["nodeSelector"] = {"node-role.kubernetes.io/worker": ""}
+        vrf["ports"] = {"ens4": {}}
+        vrf["nodes"] = {node: {"ens4": [f"192.168.130.{130 + int(node[-1])}/24"]} for node in nodes}
+        return values
+
+    return change
+
+
+def with_service(*ports: int) -> Callable[[Values], Values]:
+    """The chart also renders the LoadBalancer Service of server1, on these ports (a core
+    kind: Helm 3 patches it with a strategic merge patch)."""
+
+    def change(values: Values) -> Values:
+        values["vrfs"]["ens4vrf"]["egressServices"]["server1"] = {"service": {
+            "create": True, "selector": {"app": "server1"},
+            "ports": [{"name": f"p{port}", "port": port, "targetPort": port + 8000} for port in ports]}}
+        return values
+
+    return change
+
+
+# Upgrades: (values installed, values upgraded to, xfail per Helm major).
+UPGRADES: dict[str, tuple[Callable[[Values], Values], Callable[[Values], Values], dict[str, str]]] = {
+    "route added": (lambda v: v, route_added, {}),
+    "route removed": (route_added, lambda v: v, {"helm3": HELM3_MERGE_PATCH}),
+    "port changed": (lambda v: v, port_changed, {"helm3": HELM3_MERGE_PATCH}),
+    "cidr changed": (lambda v: v, cidr_changed, {"helm3": HELM3_MERGE_PATCH}),
+    "vrf added": (lambda v: v, vrf_added, {}),
+    "vrf dropped": (vrf_added, lambda v: v, {}),
+    "vrf renamed": (lambda v: v, vrf_renamed, {"helm3": HELM3_MERGE_PATCH}),
+    "node added": (per_node("worker-0", "worker-1"), per_node("worker-0", "worker-1", "worker-2"), {}),
+    "node removed": (per_node("worker-0", "worker-1", "worker-2"), per_node("worker-0", "worker-1"), {}),
+    "service ports changed": (with_service(80, 443), with_service(443, 8443), {}),
+}
+
+
+def upgrade_cases() -> list[Any]:
+    cases = []
+    for change, (_, _, xfails) in UPGRADES.items():
+        for version in helm.HELM_VERSIONS:
+            marks = [pytest.mark.xfail(strict=True, reason=xfails[version])] if version in xfails else []
+            cases.append(pytest.param(change, version, marks=marks, id=f"{change.replace(' ', '-')}-{version}"))
+    return cases
+
+
+@pytest.mark.parametrize(("change", "version"), upgrade_cases())
+def test_upgrade(cluster: Cluster, change: str, version: str) -> None:
+    before, after = UPGRADES[change][:2]
+    installed(cluster, version, before(seed()))
+    if change == "cidr changed":
+        # The cluster network grew first (the preflight checks the values against it).
+        network = cluster.api.get("config.openshift.io", "networks", "", "cluster")
+        assert network is not None
+        for part in ("spec", "status"):
+            network[part]["clusterNetwork"] = [{"cidr": "10.128.0.0/13", "hostPrefix": 23}]
+        cluster.api.put_object(cluster.api.kind_of("config.openshift.io", "networks"), network)
+    ok(cluster.upgrade(version, "tenant-a", after(seed())))
+    cluster.check(f"upgrade: {change}")
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check(f"uninstall after {change}")
+
+
+# How each Helm writes a policy on upgrade: Helm 3 a JSON merge patch made from the previous
+# and the new manifest for a custom resource (helm v3.19.0 pkg/kube/client.go, createPatch:
+# an unstructured object gets jsonpatch.CreateMergePatch(old, new)); Helm 4 a server-side
+# apply, not forced (helm v4.1.4 pkg/kube/client.go, patchResourceServerSide: ApplyPatchType,
+# Force from --force-conflicts, false by default).
+SENDS = {"helm3": ("application/merge-patch+json", "fieldManager=helm"),
+         "helm4": ("application/apply-patch+yaml", "force=false")}
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_each_helm_writes_the_policy_its_own_way(cluster: Cluster, version: str) -> None:
+    installed(cluster, version, seed())
+    ok(cluster.upgrade(version, "tenant-a", route_added(seed())))
+    writes = [(r.content_type, r.path) for r in cluster.api.requests
+              if r.method == "PATCH" and r.path.startswith("/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy")]
+    content_type, parameter = SENDS[version]
+    assert writes and all(kind == content_type and parameter in path for kind, path in writes), writes
+
+
+@pytest.mark.parametrize("version", [only("helm3", HELM3_MERGE_PATCH), only("helm4", HAND_EDIT_CONFLICT)])
+def test_no_change_upgrade_after_a_hand_edit(cluster: Cluster, version: str) -> None:
+    """Someone adds a route to the policy by hand (kubectl edit: a PUT by another field
+    manager); nmstate applies it. An upgrade with the same values puts back exactly what
+    they declare."""
+    installed(cluster, version, seed())
+    policy = cluster.api.get("nmstate.io", "nodenetworkconfigurationpolicies", "", "vrfpolicy")
+    assert policy is not None
+    policy["spec"]["desiredState"]["routes"]["config"].append(
+        {"destination": "10.99.0.0/16", "next-hop-address": "192.168.130.99", "next-hop-interface": "ens4", "table-id": 2})
+    status, _ = cluster.api.handle("PUT", "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
+                                   "?fieldManager=kubectl-edit",
+                                   {"Authorization": f"Bearer {cluster.api.token}", "Content-Type": "application/json"},
+                                   json.dumps(policy).encode())
+    assert status == 200
+    cluster.nmstate.settle()
+    assert any(("destination", "10.99.0.0/16") in route for route in cluster.nmstate.nodes["worker-0"].routes)
+    ok(cluster.upgrade(version, "tenant-a", seed()))
+    cluster.check("no-change upgrade after a hand edit")
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.xfail(strict=True, reason=NO_ROLLBACK_HOOK)
+def test_rollback(cluster: Cluster, version: str) -> None:
+    """Revision 2 adds a VRF; rolling back to revision 1 leaves the nodes as revision 1 declares."""
+    first = installed(cluster, version, seed()).installed["tenant-a"]
+    ok(cluster.upgrade(version, "tenant-a", vrf_added(seed())))
+    cluster.check("upgrade to revision 2")
+    ok(cluster.helm(version, "rollback", "tenant-a", "1", "-n", "test", "--timeout", "90s"))
+    cluster.installed["tenant-a"] = first
+    cluster.check("rollback to revision 1")
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_a_failed_preflight_stops_the_install_before_any_node_is_touched(cluster: Cluster, version: str) -> None:
+    """Values whose service network is not the cluster's: the pre-install hook Job fails, Helm
+    stops, and no policy exists, no node carries anything."""
+    values = seed()
+    values["cluster"]["serviceNetwork"] = ["172.31.0.0/16"]
+    step = cluster.install(version, "tenant-a", "test", values)
+    assert step.returncode != 0
+    assert "pre-install" in step.output and "failed" in step.output, step.output
+    # backoffLimit 1: two pods, both failed.
+    attempts = cluster.jobs.attempts[("test", "tenant-a-symmetric-routing-preflight")]
+    assert len(attempts) == 2 and all(a.returncode != 0 for a in attempts)
+    cluster.check("failed install")
+    assert not cluster.live_policies()
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_uninstall(cluster: Cluster, version: str) -> None:
+    installed(cluster, version, seed())
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check("uninstall")
+    assert not cluster.live_policies()
+    assert not cluster.api.list("", "secrets", "test"), "helm's release secrets are gone"
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.xfail(strict=True, reason=BFD_ORDER)
+def test_uninstall_with_a_bfd_profile(cluster: Cluster, version: str) -> None:
+    """A peer with a BFD profile (MetalLB's webhook: bfdprofile_webhook.go, validateBFDDelete)."""
+    values = seed()
+    values["bfdProfiles"] = {"fast": {"receiveInterval": 300, "transmitInterval": 300}}
+    values["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]["bfdProfile"] = "fast"
+    installed(cluster, version, values)
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check("uninstall")
+    assert not cluster.api.list("metallb.io", "bfdprofiles", "metallb-system")
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_two_tenants_side_by_side(cluster: Cluster, version: str) -> None:
+    """Two releases on the same node, sharing the main-table route rules: each one's upgrade
+    and uninstall leaves the other's state in place."""
+    installed(cluster, version, seed())
+    ok(cluster.install(version, "tenant-b", "prod", copy.deepcopy(TENANT_B)))
+    cluster.check("second tenant installed")
+    ok(cluster.upgrade(version, "tenant-a", route_added(seed())))
+    cluster.check("first tenant upgraded")
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-b")))
+    del cluster.installed["tenant-b"]
+    cluster.check("second tenant uninstalled")
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check("both uninstalled")
+
+
+def on_a_shared_bond(values: Values, vrf: str, vlan: int) -> Values:
+    """The tenant's port becomes a VLAN on bond1, which its policy also declares (raw, in
+    policy.extraInterfaces): two tenants' VLANs on one bond."""
+    config = values["vrfs"][vrf]
+    (address,) = next(iter(config["ports"].values()))["ipv4"]
+    config["ports"] = {f"bond1.{vlan}": {"type": "vlan", "vlan": {"baseInterface": "bond1", "id": vlan}, "ipv4": [address]}}
+    config["policy"]["extraInterfaces"] = [{"name": "bond1", "type": "bond", "state": "up",
+                                            "link-aggregation": {"mode": "active-backup", "port": ["ens1f0", "ens1f1"]}}]
+    return values
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.xfail(strict=True, reason=SHARED_INTERFACE)
+def test_two_tenants_on_one_bond(cluster: Cluster, version: str) -> None:
+    """Each tenant's VLAN on the same bond: uninstalling one leaves the bond the other declares."""
+    installed(cluster, version, on_a_shared_bond(seed(), "ens4vrf", 101))
+    ok(cluster.install(version, "tenant-b", "prod", on_a_shared_bond(copy.deepcopy(TENANT_B), "ens5vrf", 102)))
+    cluster.check("second tenant on the bond")
+    ok(cluster.helm(version, *cluster.uninstall_args("tenant-a")))
+    del cluster.installed["tenant-a"]
+    cluster.check("first tenant uninstalled")
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.xfail(strict=True, reason=CONCURRENT)
+def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) -> None:
+    installed(cluster, version, seed())
+    ok(cluster.install(version, "tenant-b", "prod", copy.deepcopy(TENANT_B)))
+    cluster.check("both installed")
+    # The worst interleaving: both teardowns have read every policy before either writes.
+    # (Serialised teardowns never both get here: the first waits 5 s, then goes on alone.)
+    barrier, passed = threading.Barrier(2, timeout=5), set()
+
+    def both_read_first(method: str, path: str, user: str) -> None:
+        if method == "PUT" and "/nodenetworkconfigurationpolicies/" in path and user not in passed:
+            passed.add(user)
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+
+    cluster.api.gates.append(both_read_first)
+    runs = [(cluster.start_helm(version, *cluster.uninstall_args(r)), cluster.uninstall_args(r))
+            for r in ("tenant-a", "tenant-b")]
+    for process, args in runs:
+        ok(cluster.finish(process, args))
+    cluster.installed.clear()
+    cluster.check("both uninstalled at once")
