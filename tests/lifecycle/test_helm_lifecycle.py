@@ -32,11 +32,7 @@ HELM3_MERGE_PATCH = ("Helm 3's merge patch after a prune leaves only the removal
 HAND_EDIT_CONFLICT = ("Helm 4's apply conflicts with the hand edit's field manager (kubectl-edit owns "
                       ".spec.desiredState.routes.config) and the upgrade fails: the prune must write the full new "
                       "state and leave Helm the owner (CORE)")
-NO_ROLLBACK_HOOK = "rollback has no hook: the dropped VRF stays on the node (COORD)"
-BFD_ORDER = ("Helm deletes the BFDProfile before the BGPPeer that names it; MetalLB's webhook refuses (COORD: "
-             "peers deleted before their BFD profiles)")
 SHARED_INTERFACE = "the teardown sets absent an interface another tenant's policy still declares (CORE)"
-CONCURRENT = "concurrent teardowns: each sees the other's rules as still declared (COORD)"
 
 
 def only(version: str, reason: str) -> Any:
@@ -211,7 +207,6 @@ def test_no_change_upgrade_after_a_hand_edit(cluster: Cluster, version: str) -> 
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-@pytest.mark.xfail(strict=True, reason=NO_ROLLBACK_HOOK)
 def test_rollback(cluster: Cluster, version: str) -> None:
     """Revision 2 adds a VRF; rolling back to revision 1 leaves the nodes as revision 1 declares."""
     first = installed(cluster, version, seed()).installed["tenant-a"]
@@ -249,7 +244,6 @@ def test_uninstall(cluster: Cluster, version: str) -> None:
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-@pytest.mark.xfail(strict=True, reason=BFD_ORDER)
 def test_uninstall_with_a_bfd_profile(cluster: Cluster, version: str) -> None:
     """A peer with a BFD profile (MetalLB's webhook: bfdprofile_webhook.go, validateBFDDelete)."""
     values = seed()
@@ -303,7 +297,6 @@ def test_two_tenants_on_one_bond(cluster: Cluster, version: str) -> None:
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-@pytest.mark.xfail(strict=True, reason=CONCURRENT)
 def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) -> None:
     installed(cluster, version, seed())
     ok(cluster.install(version, "tenant-b", "prod", copy.deepcopy(TENANT_B)))
