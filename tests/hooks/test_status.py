@@ -1,0 +1,345 @@
+"""`symrouting status` against the API stand-in: the real entry point on a healthy site and on
+sites broken one piece at a time (tests/support/livestate.py says which upstream controller
+writes each object it serves), and the pure core on its own."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hooks.conftest import TOKEN, render_plan
+from tests.hooks.test_kubectl import kubeconfig  # noqa: F401 (a fixture)
+from tests.support import helm, livestate
+from tests.support.apiserver import Tls
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+RELEASE = ("--release", "test/tenant-a")
+
+
+def rows(result: subprocess.CompletedProcess[str]) -> list[dict[str, str]]:
+    [release] = json.loads(result.stdout)["releases"]
+    return list(release["rows"])
+
+
+def bad(result: subprocess.CompletedProcess[str]) -> list[tuple[str, str, str]]:
+    return [(r["node"], r["check"], r["detail"]) for r in rows(result) if r["state"] == "bad"]
+
+
+@pytest.mark.parametrize("source", ["discovered", "plan"])
+def test_a_healthy_site_is_symmetric(run_cli: Run, serve: Callable[..., Any], source: str) -> None:
+    api = serve(livestate.healthy())
+    if source == "plan":
+        result = run_cli("status", api=api, plan=render_plan([SEED]))
+    else:
+        result = run_cli("status", *RELEASE, api=api)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "release test/tenant-a"
+    assert "OK  ens4vrf  worker-1  service test/server1  symmetric: announced only from egress host worker-1" in lines
+    assert "OK  ens4vrf  worker-0  bgp frrviavrf         192.168.130.1: Established, no BFD" in lines
+    assert "OK  ens4vrf  worker-0  rules                 2 route rules present" in lines
+    assert lines[-1] == "release test/tenant-a: symmetric and healthy"
+    # Not a VRF node: no row speaks of it.
+    assert "worker-2" not in result.stdout
+    assert "\033[" not in result.stdout, "no colour when stdout is not a terminal"
+
+
+def test_json_shape(run_cli: Run, serve: Callable[..., Any]) -> None:
+    result = run_cli("status", *RELEASE, "--json", api=serve(livestate.healthy()))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"schema", "ok", "releases", "unavailable", "refused"}
+    assert document["schema"] == 1 and document["ok"] is True
+    [release] = document["releases"]
+    assert set(release) == {"release", "ok", "verdict", "rows"}
+    assert {tuple(sorted(r)) for r in release["rows"]} == {("check", "detail", "node", "state", "vrf")}
+    assert {r["state"] for r in release["rows"]} == {"ok"}
+    assert len(release["rows"]) == 10  # 2 nodes x (policy, vrf, rules, bgp), the service, MetalLB
+
+
+def test_half_applied(run_cli: Run, serve: Callable[..., Any]) -> None:
+    """worker-0 failed the policy's generation 2 and lost its rules, worker-1 still reports
+    generation 1, worker-2 was labelled for the VRF and nmstate has not started there."""
+    routes = livestate.healthy()
+    routes[livestate.POLICIES] = [livestate.policy(generation=2)]
+    routes[livestate.ENACTMENTS] = [
+        livestate.enactment("worker-0", 2, condition="Failing", reason="FailedToConfigure",
+                            message="error reconciling NodeNetworkConfigurationPolicy: rolled back"),
+        livestate.enactment("worker-1", 1)]
+    routes[livestate.NODE_STATES][0] = livestate.node_state("worker-0", rules=[])
+    routes["/api/v1/nodes"][2]["metadata"]["labels"]["vrf"] = "true"
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert result.returncode == 1
+    problems = bad(result)
+    assert ("worker-0", "policy vrfpolicy",
+            "Failing: error reconciling NodeNetworkConfigurationPolicy: rolled back") in problems
+    assert ("worker-0", "rules", "missing: ip-to 172.30.0.0/16 priority 998 route-table 254; "
+            "ip-to 10.132.0.0/14 priority 998 route-table 254") in problems
+    assert ("worker-1", "policy vrfpolicy", "pending: the node reports generation 1, the policy is at 2") in problems
+    assert ("worker-2", "policy vrfpolicy", "no enactment yet: nmstate has not started on this node") in problems
+    assert ("worker-2", "vrf", "ens4vrf is not in the node's reported state") in problems
+
+
+def test_a_vrf_on_the_wrong_table_or_without_its_port(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = livestate.healthy()
+    vrfs = [state["status"]["currentState"]["interfaces"][3] for state in routes[livestate.NODE_STATES][:2]]
+    vrfs[0]["vrf"]["route-table-id"] = 3
+    vrfs[1]["vrf"]["port"] = []
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert result.returncode == 1
+    assert ("worker-0", "vrf", "ens4vrf uses table 3, not 2") in bad(result)
+    assert ("worker-1", "vrf", "ens4vrf lacks port ens4") in bad(result)
+
+
+@pytest.mark.parametrize(("change", "detail"), [
+    ({"bgpStatus": "Active"}, "192.168.130.1: BGP Active"),
+    ({"bfdStatus": "Down"}, "192.168.130.1: BGP Established, BFD Down"),
+])
+def test_session_down(run_cli: Run, serve: Callable[..., Any], change: dict[str, str], detail: str) -> None:
+    routes = livestate.healthy()
+    livestate.replace(routes, livestate.SESSIONS, {"frrk8s.metallb.io/node": "worker-1"}, **change)
+    result = run_cli("status", *RELEASE, api=serve(routes))
+    assert result.returncode == 1
+    assert f"FAIL  ens4vrf  worker-1  bgp frrviavrf         {detail}" in result.stdout.splitlines()
+    assert result.stdout.rstrip().endswith("release test/tenant-a: NOT symmetric and healthy (1 problem)")
+
+
+def test_a_missing_session_and_one_in_another_vrf(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = livestate.healthy()
+    routes[livestate.SESSIONS] = [livestate.session("worker-0", vrf="")]
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert result.returncode == 1
+    assert ("worker-0", "bgp frrviavrf", "no session to 192.168.130.1 in ens4vrf on this node") in bad(result)
+    assert ("worker-1", "bgp frrviavrf", "no session to 192.168.130.1 in ens4vrf on this node") in bad(result)
+
+
+@pytest.mark.parametrize(("announced", "detail"), [
+    (["worker-0", "worker-1"], "asymmetric: announced from worker-0, worker-1, but replies leave through egress "
+                               "host worker-1; requests reaching worker-0 return another way"),
+    (["worker-0"], "asymmetric: announced from worker-0, but replies leave through egress host worker-1; "
+                   "requests reaching worker-0 return another way"),
+    ([], "announced from no node: MetalLB advertises it to no peer"),
+])
+def test_asymmetric(run_cli: Run, serve: Callable[..., Any], announced: list[str], detail: str) -> None:
+    routes = livestate.healthy()
+    routes[livestate.ANNOUNCEMENTS] = [livestate.announcement(node) for node in announced]
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert result.returncode == 1
+    assert bad(result) == [("worker-1", "service test/server1", detail)]
+
+
+def test_announced_to_a_peer_of_another_vrf(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = livestate.healthy()
+    routes[livestate.ANNOUNCEMENTS] = [livestate.announcement("worker-1", peers=("frrviavrf", "blue-peer"))]
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert bad(result) == [("worker-1", "service test/server1",
+                            "announced from worker-1 to peers outside ens4vrf: blue-peer")]
+
+
+@pytest.mark.parametrize(("host", "detail"), [
+    ("", "the EgressService has no host: OVN-Kubernetes placed it on no node"),
+    (None, "the EgressService does not exist"),
+])
+def test_no_egress_host(run_cli: Run, serve: Callable[..., Any], host: str | None, detail: str) -> None:
+    routes = livestate.healthy()
+    if host is None:
+        del routes[livestate.EGRESS]
+    else:
+        routes[livestate.EGRESS]["status"]["host"] = host
+    result = run_cli("status", api=serve(routes), plan=render_plan([SEED]))
+    assert result.returncode == 1
+    assert f"FAIL  ens4vrf  -         service test/server1  {detail}" in result.stdout.splitlines()
+
+
+def test_source_ip_by_network_is_announced_from_vrf_nodes(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = livestate.healthy()
+    routes[livestate.EGRESS]["status"]["host"] = "ALL"
+    routes[livestate.ANNOUNCEMENTS] = [livestate.announcement(n) for n in ("worker-0", "worker-1")]
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert result.returncode == 0, result.stdout
+    [service] = [r for r in rows(result) if r["check"] == "service test/server1"]
+    assert service["detail"] == ("symmetric: announced from worker-0, worker-1, all carry ens4vrf "
+                                 "(sourceIPBy Network)")
+    routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-2"))
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert bad(result) == [("ALL", "service test/server1",
+                            "announced from worker-0, worker-1, worker-2; worker-2 do not carry ens4vrf")]
+
+
+def test_metallb_configuration_error(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = livestate.healthy()
+    routes[livestate.CONFIG_STATES][1] = livestate.config_state(
+        "worker-0", "Invalid", 'peer frrviavrf: vrf "ens4vrf" not found\nfailed to parse configuration')
+    result = run_cli("status", *RELEASE, api=serve(routes))
+    assert result.returncode == 1
+    assert ('FAIL  -        worker-0  metallb config        Invalid: peer frrviavrf: vrf "ens4vrf" not found | '
+            "failed to parse configuration") in result.stdout.splitlines()
+
+
+def test_missing_status_crds_are_said_not_failed(run_cli: Run, serve: Callable[..., Any]) -> None:
+    """An older MetalLB in native FRR mode: no BGPSessionState, ServiceBGPStatus or
+    ConfigurationState is served (404); what they would show is named, the run passes."""
+    routes = livestate.healthy()
+    for path in (livestate.SESSIONS, livestate.ANNOUNCEMENTS, livestate.CONFIG_STATES):
+        del routes[path]
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert result.returncode == 0, result.stdout
+    unknown = {(r["node"], r["check"]): r["detail"] for r in rows(result) if r["state"] == "unknown"}
+    assert unknown[("worker-0", "bgp")].startswith("the cluster serves no frrk8s.metallb.io BGPSessionState: "
+                                                   "MetalLB runs in native FRR mode")
+    assert unknown[("worker-1", "service test/server1")] == (
+        "egress host worker-1; the cluster serves no metallb.io ServiceBGPStatus (MetalLB older than v0.15.0): "
+        "which node announces a service cannot be shown")
+    assert unknown[("", "metallb config")].startswith("the cluster serves no metallb.io ConfigurationState")
+    assert set(json.loads(result.stdout)["unavailable"]) == {"sessions", "announcements", "configstates"}
+    text = run_cli("status", *RELEASE, api=serve(routes))
+    assert text.stdout.rstrip().endswith("release test/tenant-a: symmetric and healthy (4 not shown)")
+
+
+def test_a_refused_source_fails_with_the_permission(run_cli: Run, serve: Callable[..., Any]) -> None:
+    api = serve(livestate.healthy())
+    api.api.fail(livestate.SESSIONS, status=403, times=5)
+    result = run_cli("status", *RELEASE, api=api)
+    assert result.returncode == 1
+    assert "403 Forbidden: you may not list bgpsessionstates.frrk8s.metallb.io" in result.stdout
+
+
+def test_no_release_found(run_cli: Run, serve: Callable[..., Any]) -> None:
+    result = run_cli("status", "--release", "test/other", api=serve(livestate.healthy()))
+    assert result.returncode == 1
+    assert result.stdout.startswith("no NodeNetworkConfigurationPolicy of release test/other found")
+
+
+def test_every_release_without_a_release_named(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = livestate.healthy()
+    blue = livestate.policy("bluepolicy", state={"interfaces": [
+        {"name": "bluevrf", "type": "vrf", "state": "up", "vrf": {"port": ["ens5"], "route-table-id": 3}}]})
+    blue["metadata"]["labels"].update({"app.kubernetes.io/instance": "blue", "symmetric-routing/release-namespace": "blue",
+                                       "symmetric-routing/vrf": "bluevrf"})
+    routes[livestate.POLICIES].append(blue)
+    result = run_cli("status", "--json", api=serve(routes))
+    assert result.returncode == 1
+    releases = {r["release"]: r for r in json.loads(result.stdout)["releases"]}
+    assert sorted(releases) == ["blue/blue", "test/tenant-a"]
+    assert releases["test/tenant-a"]["ok"] is True
+    assert ("worker-0", "policy bluepolicy", "no enactment yet: nmstate has not started on this node") in [
+        (r["node"], r["check"], r["detail"]) for r in releases["blue/blue"]["rows"] if r["state"] == "bad"]
+
+
+def test_api_unreachable_exits_3(run_cli: Run) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = run_cli("status", *RELEASE, api=_Address(f"https://127.0.0.1:{port}"))
+    assert unreachable.returncode == 3
+    assert "refused the connection" in unreachable.stderr
+
+
+class _Address:
+    """Stands in for a RunningApi that has no server behind its address."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def test_bad_arguments_exit_2(run_cli: Run, serve: Callable[..., Any]) -> None:
+    api = serve(livestate.healthy())
+    result = run_cli("status", "--release", "tenant-a", api=api)
+    assert result.returncode == 2
+    assert "--release tenant-a: write it as NAMESPACE/NAME, e.g. payments/tenant-a" in result.stderr
+
+
+# ---- in process: watch and colour --------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _args(api: Any, tmp_path: Path, tls: Tls, *extra: str) -> Any:
+    from symrouting import cli
+
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    return cli._parser().parse_args(["status", *RELEASE, f"--server={api.url}", f"--token-file={token}",
+                                     f"--ca-file={tls.ca_file}", *extra])
+
+
+def test_watch_redraws_on_change_only(serve: Callable[..., Any], tmp_path: Path, tls: Tls) -> None:
+    from symrouting import cli
+
+    api = serve(livestate.healthy())
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 2:  # between the second and third look, the session drops
+            items = api.api.routes[livestate.SESSIONS]
+            items[1]["status"]["bgpStatus"] = "Idle"
+            api.api.replace_items(livestate.SESSIONS, items)
+
+    out = io.StringIO()
+    code = cli.show_status(_args(api, tmp_path, tls, "--watch", "--interval", "7", "--count", "4"), out, io.StringIO(),
+                           env={}, sleep=sleep)
+    assert code == 1, "the exit code is the last look's"
+    assert slept == [7.0, 7.0, 7.0]
+    text = out.getvalue()
+    assert text.count("release test/tenant-a: symmetric and healthy") == 1
+    assert text.count("NOT symmetric and healthy") == 1, "four looks, two different screens"
+    assert "\033[" not in text
+
+
+def test_colour_on_a_terminal_unless_no_color(serve: Callable[..., Any], tmp_path: Path, tls: Tls) -> None:
+    from symrouting import cli
+
+    routes = livestate.healthy()
+    routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-0"))
+    api = serve(routes)
+    coloured = Terminal()
+    assert cli.show_status(_args(api, tmp_path, tls), coloured, io.StringIO(), env={}) == 1
+    assert "\033[31mFAIL  ens4vrf  worker-1  service test/server1" in coloured.getvalue()
+    assert "\033[32mOK  " in coloured.getvalue()
+    plain = Terminal()
+    assert cli.show_status(_args(api, tmp_path, tls), plain, io.StringIO(), env={"NO_COLOR": "1"}) == 1
+    assert "\033[" not in plain.getvalue()
+
+
+# ---- the pure core -----------------------------------------------------------------------
+
+
+def test_peer_labels_as_frr_k8s_writes_them() -> None:
+    from symrouting.status import peer_label
+
+    assert peer_label("192.168.130.1") == "192.168.130.1"
+    assert peer_label("2001:db8::1") == "2001-0db8-0000-0000-0000-0000-0000-0001"
+    assert peer_label("ens4") == "ens4"
+
+
+def test_route_rules_compare_as_nmstate_reports_them() -> None:
+    from symrouting.status import rule_present
+
+    wanted = {"ip-to": "10.132.0.0/14", "priority": 998, "route-table": 254}
+    assert rule_present(wanted, [{"ip-to": "10.132.0.0/14", "priority": 998, "route-table": 254, "family": "ipv4"}])
+    assert rule_present({"ip-to": "10.132.0.0/14", "priority": 998}, [{"ip-to": "10.132.0.0/14", "priority": 998,
+                                                                       "route-table": 254}])
+    assert not rule_present(wanted, [{"ip-to": "10.132.0.0/14", "priority": 999, "route-table": 254}])
+    assert not rule_present(wanted, [{"ip-to": "10.128.0.0/14", "priority": 998, "route-table": 254}])
+
+
+def test_status_through_kubectl(run_cli: Run, serve: Callable[..., Any], kubeconfig: Callable[..., dict[str, str]]) -> None:
+    routes = livestate.healthy()
+    routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-0"))
+    result = run_cli("status", *RELEASE, "--kubectl", "--json", env=kubeconfig(serve(routes).url))
+    assert result.returncode == 1, result.stderr
+    assert [check for _, check, _ in bad(result)] == ["service test/server1"]
+    assert TOKEN not in result.stdout + result.stderr
