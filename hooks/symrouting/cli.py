@@ -141,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--metallb-namespace", default="metallb-system",
                                  help="without a plan, where MetalLB runs (default metallb-system)")
             command.add_argument("--json", action="store_true", help="print the status as JSON (README: status)")
+            command.add_argument("--all", action="store_true",
+                                 help="list every row (a large release counts its OK rows per VRF and check)")
             command.add_argument("--watch", action="store_true", help="redraw when the status changes, until Ctrl-C")
             command.add_argument("--interval", type=float, default=5.0, help="seconds between looks with --watch")
             command.add_argument("--count", type=int, default=0, help="with --watch, stop after this many looks")
@@ -271,13 +273,19 @@ def _status_text(status: Any, transport: Transport, plans: list[Plan] | None, ar
     code = EXIT_OK if all(s.ok for s in statuses) else EXIT_FAILED
     if getattr(args, "json", False):
         return status.as_json(statuses, observed), code
-    return status.table(statuses, colour), code
+    return status.table(statuses, colour, getattr(args, "all", False)), code
 
 
 def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: dict[str, str] | None = None,
                 sleep: Any = None) -> int:
+    import gc
+
     from symrouting import status
 
+    # One pass over many small objects, none in a cycle: the cyclic collector's sweeps would
+    # free nothing and cost a third of the run (benchmarks/status.py). --watch collects
+    # after each look.
+    gc.disable()
     env = dict(os.environ) if env is None else env
     plans = [_load_plan(args, stdin)] if (args.plan or args.plan_from_manifest) else None
     if args.release and plans:
@@ -295,7 +303,11 @@ def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: di
         return code
     import time
 
-    return status.watch(lambda: _status_text(status, transport, plans, args, colour), stdout, sleep or time.sleep,
+    def look() -> tuple[str, int]:
+        gc.collect()
+        return _status_text(status, transport, plans, args, colour)
+
+    return status.watch(look, stdout, sleep or time.sleep,
                         args.interval, rounds=args.count,
                         clear=colour)
 

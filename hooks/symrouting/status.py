@@ -9,6 +9,7 @@ an "unknown" row that says what cannot be shown and why; it never fails the run.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import urllib.parse
@@ -64,6 +65,8 @@ class VrfState:
 class NodeState:
     vrfs: dict[str, VrfState]
     rules: tuple[dict[str, Any], ...]
+    # The rules as sorted items, which most desired rules match as they are.
+    exact: frozenset[tuple[tuple[str, Any], ...]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class ReleaseStatus:
 # ---- the pure core ----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def peer_label(address: str) -> str:
     """A peer as FRR-K8s writes it in BGPSessionState.status.peer: IPv4 and interface names
     as they are, IPv6 expanded with "-" for ":" (frr-k8s cmd/status/controller/
@@ -150,14 +154,13 @@ def peer_label(address: str) -> str:
     return address if parsed.version == 4 else parsed.exploded.replace(":", "-")
 
 
-def policy_nodes(policy: Policy, observed: Observed) -> list[str]:
+def policy_nodes(policy: Policy, observed: Observed, enacted: set[str]) -> list[str]:
     """The nodes a policy speaks for: its own node, or those its nodeSelector matches, and
-    any node that already holds an enactment of it."""
+    the nodes that already hold an enactment of it (enacted)."""
     nodes = {policy.node} if policy.node else set()
     if not policy.node and observed.nodes is not None:
         nodes |= {n.name for n in observed.nodes if selector_matches(policy.node_selector, n.labels)}
-    nodes |= {e.node for e in observed.enactments or [] if e.policy == policy.name}
-    return sorted(nodes)
+    return sorted(nodes | enacted)
 
 
 def enactment_row(vrf: str, node: str, policy: str, generation: int | None,
@@ -183,12 +186,18 @@ def enactment_row(vrf: str, node: str, policy: str, generation: int | None,
     return Row(vrf, node, check, BAD, "no condition is True yet")
 
 
+@functools.lru_cache(maxsize=4096)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
 def _same(key: str, wanted: Any, found: Any) -> bool:
-    if key in ("ip-to", "ip-from") and wanted and found:
-        try:
-            return ipaddress.ip_network(str(wanted), strict=False) == ipaddress.ip_network(str(found), strict=False)
-        except ValueError:
-            return False
+    if key in ("ip-to", "ip-from") and wanted and found and wanted != found:
+        # nmstate may print a network another way than it was written (2001:db8:0::/64).
+        return _network(str(wanted)) is not None and _network(str(wanted)) == _network(str(found))
     if key == "route-table":
         # nmstate: "Unset or 0 will be changed to main table ID 254"
         # (nmstate.github.io devel/yaml_api.md, Route Rules).
@@ -196,9 +205,13 @@ def _same(key: str, wanted: Any, found: Any) -> bool:
     return bool(wanted == found)
 
 
-def rule_present(rule: dict[str, Any], reported: Iterable[dict[str, Any]]) -> bool:
-    """Whether a desired route rule is among the node's reported ones (every field it sets)."""
+def rule_present(rule: dict[str, Any], reported: Iterable[dict[str, Any]],
+                 exact: frozenset[tuple[tuple[str, Any], ...]] = frozenset()) -> bool:
+    """Whether a desired route rule is among the node's reported ones (every field it sets);
+    exact holds the reported rules as sorted items, which most rules match as they are."""
     wanted = {k: v for k, v in rule.items() if k != "state"}
+    if tuple(sorted(wanted.items())) in exact:
+        return True
     return any(all(_same(k, v, found.get(k)) for k, v in wanted.items()) for found in reported)
 
 
@@ -225,7 +238,7 @@ def node_state_rows(vrf: Vrf, node: str, policy: Policy, state: NodeState | None
     else:
         rows.append(Row(vrf.name, node, "vrf", OK, f"up, table {vrf.table_id}, ports {', '.join(found.ports) or '-'}"))
     rules = [r for r in ((policy.desired_state.get("route-rules") or {}).get("config") or []) if r.get("state") != "absent"]
-    absent = [r for r in rules if not rule_present(r, state.rules)]
+    absent = [r for r in rules if not rule_present(r, state.rules, state.exact)]
     if absent:
         rows.append(Row(vrf.name, node, "rules", BAD, "missing: " + "; ".join(_rule_text(r) for r in absent)))
     elif rules:
@@ -315,12 +328,16 @@ def metallb_rows(states: list[ConfigState] | None, missing: tuple[str, str]) -> 
 def evaluate(plan: Plan, observed: Observed) -> ReleaseStatus:
     rows: list[Row] = []
     by_policy = {(e.policy, e.node): e for e in observed.enactments or []}
+    enacted: dict[str, set[str]] = {}
+    for policy_name, node_name in by_policy:
+        enacted.setdefault(policy_name, set()).add(node_name)
     sessions = {(s.node, s.vrf, s.peer): s for s in observed.sessions or []}
     for vrf in plan.vrfs:
         vrf_nodes: set[str] = set()
         for policy in vrf.policies:
             generation = (observed.policies or {}).get(policy.name)
-            for node in policy_nodes(policy, observed):
+            nodes = policy_nodes(policy, observed, enacted.get(policy.name, set()))
+            for node in nodes:
                 vrf_nodes.add(node)
                 if observed.enactments is None:
                     rows.append(Row(vrf.name, node, f"policy {policy.name}", *observed.missing("enactments")))
@@ -335,7 +352,7 @@ def evaluate(plan: Plan, observed: Observed) -> ReleaseStatus:
                         rows.append(Row(vrf.name, node, "bgp", *observed.missing("sessions")))
                 else:
                     rows += session_rows(vrf, node, sessions)
-            if not policy_nodes(policy, observed):
+            if not nodes:
                 rows.append(Row(vrf.name, "", f"policy {policy.name}", BAD, "no node matches its nodeSelector "
                                 + " ".join(f"{k}={v}" for k, v in sorted(policy.node_selector.items()))))
         rows += [egress_row(vrf, egress, observed, vrf_nodes) for egress in vrf.egress_services]
@@ -370,7 +387,7 @@ def _node_state(item: dict[str, Any]) -> tuple[str, NodeState]:
                                      str(i.get("state") or ""))
             for i in current.get("interfaces") or [] if i.get("type") == "vrf"}
     rules = tuple(r for r in (current.get("route-rules") or {}).get("config") or [] if isinstance(r, dict))
-    return str(item["metadata"]["name"]), NodeState(vrfs, rules)
+    return str(item["metadata"]["name"]), NodeState(vrfs, rules, frozenset(tuple(sorted(r.items())) for r in rules))
 
 
 def _session(item: dict[str, Any]) -> Session:
@@ -544,15 +561,38 @@ def verdict(status: ReleaseStatus) -> str:
     return f"release {status.release}: symmetric and healthy" + (f" ({unknown} not shown)" if unknown else "")
 
 
-def table(statuses: list[ReleaseStatus], colour: bool = False) -> str:
+# A release of more rows than this shows its problems one by one and counts its OK rows per
+# VRF and check, so that a site of hundreds of nodes still fits a screen (--all lists all).
+SCREEN = 40
+
+
+def summarize(rows: tuple[Row, ...]) -> list[Row]:
+    """The OK rows counted per VRF and kind of check, then every other row as it is."""
+    counted: dict[tuple[str, str], list[Row]] = {}
+    others = []
+    for row in rows:
+        if row.state == OK:
+            counted.setdefault((row.vrf, row.check.split(" ", 1)[0]), []).append(row)
+        else:
+            others.append(row)
+    summary = []
+    for (vrf, kind), found in counted.items():
+        nodes = len({r.node for r in found})
+        summary += found if len(found) == 1 else [
+            Row(vrf, f"{nodes} node{'s' if nodes != 1 else ''}", kind, OK, f"{len(found)} ok (--all lists them)")]
+    return summary + others
+
+
+def table(statuses: list[ReleaseStatus], colour: bool = False, every_row: bool = False) -> str:
     """One screen for a person: per release, a row per VRF, node and check."""
     lines = []
     for status in statuses:
+        shown = list(status.rows) if every_row or len(status.rows) <= SCREEN else summarize(status.rows)
         header = ("", "VRF", "NODE", "CHECK", "DETAIL")
-        body = [(_MARK[r.state], r.vrf or "-", r.node or "-", r.check, r.detail) for r in status.rows]
+        body = [(_MARK[r.state], r.vrf or "-", r.node or "-", r.check, r.detail) for r in shown]
         widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
         lines.append(f"release {status.release}")
-        for cells, row in zip([header, *body], [None, *status.rows]):
+        for cells, row in zip([header, *body], [None, *shown]):
             text = "  ".join(cell.ljust(width) for cell, width in zip(cells[:4], widths)) + "  " + cells[4]
             if colour and row is not None:
                 text = _COLOURS[row.state] + text + "\033[0m"

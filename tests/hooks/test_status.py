@@ -330,8 +330,12 @@ def test_route_rules_compare_as_nmstate_reports_them() -> None:
 
     wanted = {"ip-to": "10.132.0.0/14", "priority": 998, "route-table": 254}
     assert rule_present(wanted, [{"ip-to": "10.132.0.0/14", "priority": 998, "route-table": 254, "family": "ipv4"}])
+    # nmstate: route-table "Unset or 0 will be changed to main table ID 254" (devel/yaml_api.md).
+    assert rule_present({"ip-to": "10.132.0.0/14", "priority": 998, "route-table": 0},
+                        [{"ip-to": "10.132.0.0/14", "priority": 998, "route-table": 254}])
     assert rule_present({"ip-to": "10.132.0.0/14", "priority": 998}, [{"ip-to": "10.132.0.0/14", "priority": 998,
                                                                        "route-table": 254}])
+    assert rule_present({"ip-to": "10.132.0.0/14"}, [{"ip-to": "10.132.0.1/14"}]), "networks compare as networks"
     assert not rule_present(wanted, [{"ip-to": "10.132.0.0/14", "priority": 999, "route-table": 254}])
     assert not rule_present(wanted, [{"ip-to": "10.128.0.0/14", "priority": 998, "route-table": 254}])
 
@@ -343,3 +347,22 @@ def test_status_through_kubectl(run_cli: Run, serve: Callable[..., Any], kubecon
     assert result.returncode == 1, result.stderr
     assert [check for _, check, _ in bad(result)] == ["service test/server1"]
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_a_large_release_counts_its_ok_rows(run_cli: Run, serve: Callable[..., Any]) -> None:
+    nodes = tuple(f"worker-{i:02d}" for i in range(12))
+    routes = livestate.healthy(vrf_nodes=nodes, host="worker-03", others=())
+    livestate.replace(routes, livestate.SESSIONS, {"frrk8s.metallb.io/node": "worker-07"}, bgpStatus="Connect")
+    api = serve(routes)
+    lines = [" ".join(line.split()) for line in run_cli("status", *RELEASE, api=api).stdout.splitlines()]
+    assert lines[2:9] == [
+        "OK ens4vrf 12 nodes policy 12 ok (--all lists them)",
+        "OK ens4vrf 12 nodes vrf 12 ok (--all lists them)",
+        "OK ens4vrf 12 nodes rules 12 ok (--all lists them)",
+        "OK ens4vrf 11 nodes bgp 11 ok (--all lists them)",
+        "OK ens4vrf worker-03 service test/server1 symmetric: announced only from egress host worker-03",
+        "OK - - metallb config Valid on 12 components",
+        "FAIL ens4vrf worker-07 bgp frrviavrf 192.168.130.1: BGP Connect"]
+    every = run_cli("status", *RELEASE, "--all", api=api).stdout.splitlines()
+    # 12 nodes x (policy, vrf, rules, bgp) less the failing session, the service, MetalLB
+    assert len([line for line in every if line.startswith("OK ")]) == 12 * 4 - 1 + 1 + 1
