@@ -361,7 +361,7 @@ def test_a_large_release_counts_its_ok_rows(run_cli: Run, serve: Callable[..., A
         "OK ens4vrf 12 nodes rules 12 ok (--all lists them)",
         "OK ens4vrf 11 nodes bgp 11 ok (--all lists them)",
         "OK ens4vrf worker-03 service test/server1 symmetric: announced only from egress host worker-03",
-        "OK - - metallb config Valid on 12 components",
+        "OK - - metallb config Valid on 13 components",  # the controller and 12 speakers
         "FAIL ens4vrf worker-07 bgp frrviavrf 192.168.130.1: BGP Connect"]
     every = run_cli("status", *RELEASE, "--all", api=api).stdout.splitlines()
     # 12 nodes x (policy, vrf, rules, bgp) less the failing session, the service, MetalLB
