@@ -366,3 +366,40 @@ def test_a_large_release_counts_its_ok_rows(run_cli: Run, serve: Callable[..., A
     every = run_cli("status", *RELEASE, "--all", api=api).stdout.splitlines()
     # 12 nodes x (policy, vrf, rules, bgp) less the failing session, the service, MetalLB
     assert len([line for line in every if line.startswith("OK ")]) == 12 * 4 - 1 + 1 + 1
+
+
+def verifiable(routes: dict[str, Any]) -> dict[str, Any]:
+    """What `verify` reads besides: the Service, the policy by name, the egress host's label."""
+    routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"] = {
+        **routes[livestate.POLICIES][0], "status": {"conditions": [{"type": "Available", "status": "True"}]}}
+    routes["/api/v1/namespaces/test/services/server1"] = {
+        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"type": "LoadBalancer"},
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.169.10.0"}]}}}
+    node = next(n for n in routes["/api/v1/nodes"] if n["metadata"]["name"] == "worker-1")
+    node["metadata"]["labels"]["egress-service.k8s.ovn.org/test-server1"] = ""
+    routes["/api/v1/nodes/worker-1"] = node
+    return routes
+
+
+def test_verify_with_status_as_helm_test_runs_it(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = verifiable(livestate.healthy())
+    plan = render_plan([SEED])
+    result = run_cli("verify", "--status", api=serve(routes), plan=plan)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "release test/tenant-a verified\n\nrelease test/tenant-a\n" in result.stdout
+    assert result.stdout.rstrip().endswith("release test/tenant-a: symmetric and healthy")
+    routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-0"))
+    asymmetric = run_cli("verify", "--status", api=serve(routes), plan=plan)
+    assert asymmetric.returncode == 1, "verify's own checks pass: the status fails it"
+    assert "release test/tenant-a verified" in asymmetric.stdout
+    assert "FAIL  ens4vrf  worker-1  service test/server1  asymmetric" in asymmetric.stdout
+
+
+def test_the_readme_says_what_the_code_does() -> None:
+    from symrouting import status
+
+    readme = " ".join((helm.CHART / "README.md").read_text().split())
+    assert f"a release of more than {status.SCREEN} rows counts its OK rows" in readme
+    assert f'`{{"schema": {status.JSON_SCHEMA}, "ok", "releases": [{{"release", "ok", "verdict", "rows": ' \
+           '[{"vrf", "node", "check", "state", "detail"}]}], "unavailable": {source: why}, "refused": ' \
+           '{source: why}}`' in readme
