@@ -32,7 +32,10 @@ ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
 NODE_STATES = "/apis/nmstate.io/v1beta1/nodenetworkstates"
 SESSIONS = "/apis/frrk8s.metallb.io/v1beta1/bgpsessionstates"
 
-# Why a source can be missing, shown in its place (the first release that has each CRD).
+# Why a source can be missing, shown in its place. The versions are the first tags that ship
+# each CRD: metallb config/crd/bases/metallb.io_servicebgpstatuses.yaml (v0.15.0) and
+# metallb.io_configurationstates.yaml (v0.15.3); frr-k8s config/crd/bases/
+# frrk8s.metallb.io_bgpsessionstates.yaml (v0.0.18).
 MISSING = {
     "enactments": "the cluster serves no nmstate.io/v1beta1 NodeNetworkConfigurationEnactment "
                   "(kubernetes-nmstate not installed?)",
@@ -528,10 +531,7 @@ def discover(transport: Transport, metallb_namespace: str, release: str = "") ->
     policies = collect(transport, f"{POLICIES}?labelSelector={selector}", keep, malformed) or []
     peers = collect(transport, f"/apis/metallb.io/v1beta2/namespaces/{metallb_namespace}/bgppeers?labelSelector={selector}",
                     keep, malformed) or []
-    try:
-        egress = collect(transport, f"/apis/k8s.ovn.org/v1/egressservices?labelSelector={selector}", keep, malformed) or []
-    except ApiError:
-        egress = []
+    egress = collect(transport, f"/apis/k8s.ovn.org/v1/egressservices?labelSelector={selector}", keep, malformed) or []
     grouped: dict[str, dict[str, tuple[list[Any], list[Any], list[Any]]]] = {}
     for index, items in enumerate((policies, peers, egress)):
         for item in items:

@@ -65,7 +65,8 @@ def test_json_shape(run_cli: Run, serve: Callable[..., Any]) -> None:
 
 
 def test_half_applied(run_cli: Run, serve: Callable[..., Any]) -> None:
-    """worker-0 failed the policy's generation 2 and lost its rules, worker-1 still reports
+    """Enactment conditions and policyGeneration as kubernetes-nmstate writes them
+    (api/shared/nodenetworkconfigurationenactment_types.go). worker-0 failed the policy's generation 2 and lost its rules, worker-1 still reports
     generation 1, worker-2 was labelled for the VRF and nmstate has not started there."""
     routes = livestate.healthy()
     routes[livestate.POLICIES] = [livestate.policy(generation=2)]
@@ -103,6 +104,8 @@ def test_a_vrf_on_the_wrong_table_or_without_its_port(run_cli: Run, serve: Calla
     ({"bfdStatus": "Down"}, "192.168.130.1: BGP Established, BFD Down"),
 ])
 def test_session_down(run_cli: Run, serve: Callable[..., Any], change: dict[str, str], detail: str) -> None:
+    """bgpStatus is FRR's bgpState, up when "Established" (frr-k8s internal/frr/parse.go);
+    bfdStatus FRR's BFD status, "N/A" without BFD (cmd/status/controller/bgpsessionstate_controller.go)."""
     routes = livestate.healthy()
     livestate.replace(routes, livestate.SESSIONS, {"frrk8s.metallb.io/node": "worker-1"}, **change)
     result = run_cli("status", *RELEASE, api=serve(routes))
@@ -128,6 +131,9 @@ def test_a_missing_session_and_one_in_another_vrf(run_cli: Run, serve: Callable[
     ([], "announced from no node: MetalLB advertises it to no peer"),
 ])
 def test_asymmetric(run_cli: Run, serve: Callable[..., Any], announced: list[str], detail: str) -> None:
+    """One ServiceBGPStatus per announcing node (metallb internal/k8s/controllers/
+    bgp_status_controller.go) against the node OVN-Kubernetes picked (EgressService status.host,
+    go-controller/pkg/crd/egressservice/v1/types.go)."""
     routes = livestate.healthy()
     routes[livestate.ANNOUNCEMENTS] = [livestate.announcement(node) for node in announced]
     result = run_cli("status", *RELEASE, "--json", api=serve(routes))
@@ -159,6 +165,8 @@ def test_no_egress_host(run_cli: Run, serve: Callable[..., Any], host: str | Non
 
 
 def test_source_ip_by_network_is_announced_from_vrf_nodes(run_cli: Run, serve: Callable[..., Any]) -> None:
+    """With sourceIPBy Network OVN-Kubernetes sets host "ALL" (go-controller/pkg/types/const.go,
+    EgressServiceNoSNATHost)."""
     routes = livestate.healthy()
     routes[livestate.EGRESS]["status"]["host"] = "ALL"
     routes[livestate.ANNOUNCEMENTS] = [livestate.announcement(n) for n in ("worker-0", "worker-1")]
@@ -174,6 +182,8 @@ def test_source_ip_by_network_is_announced_from_vrf_nodes(run_cli: Run, serve: C
 
 
 def test_metallb_configuration_error(run_cli: Run, serve: Callable[..., Any]) -> None:
+    """A speaker's ConfigurationState "speaker-<node>" with result Invalid and its errorSummary
+    (metallb internal/k8s/controllers/configuration_state_controller.go, internal/k8s/k8s.go)."""
     routes = livestate.healthy()
     routes[livestate.CONFIG_STATES][1] = livestate.config_state(
         "worker-0", "Invalid", 'peer frrviavrf: vrf "ens4vrf" not found\nfailed to parse configuration')
@@ -185,7 +195,9 @@ def test_metallb_configuration_error(run_cli: Run, serve: Callable[..., Any]) ->
 
 def test_missing_status_crds_are_said_not_failed(run_cli: Run, serve: Callable[..., Any]) -> None:
     """An older MetalLB in native FRR mode: no BGPSessionState, ServiceBGPStatus or
-    ConfigurationState is served (404); what they would show is named, the run passes."""
+    ConfigurationState is served (404); what they would show is named, the run passes. The
+    versions named are the first tags that ship each CRD (metallb v0.15.0, v0.15.3; frr-k8s
+    v0.0.18)."""
     routes = livestate.healthy()
     for path in (livestate.SESSIONS, livestate.ANNOUNCEMENTS, livestate.CONFIG_STATES):
         del routes[path]
@@ -403,3 +415,20 @@ def test_the_readme_says_what_the_code_does() -> None:
     assert f'`{{"schema": {status.JSON_SCHEMA}, "ok", "releases": [{{"release", "ok", "verdict", "rows": ' \
            '[{"vrf", "node", "check", "state", "detail"}]}], "unavailable": {source: why}, "refused": ' \
            '{source: why}}`' in readme
+
+
+def test_refused_policies_end_the_run_with_3(run_cli: Run, serve: Callable[..., Any]) -> None:
+    api = serve(livestate.healthy())
+    api.api.fail(livestate.POLICIES, status=403, times=5)
+    result = run_cli("status", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 3
+    assert "403 Forbidden: you may not list nodenetworkconfigurationpolicies.nmstate.io" in result.stderr
+
+
+def test_without_kubernetes_nmstate_states(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = livestate.healthy()
+    del routes[livestate.NODE_STATES]
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    assert result.returncode == 0, result.stdout
+    assert [(r["node"], r["state"]) for r in rows(result) if r["check"] == "node state"] == [
+        ("worker-0", "unknown"), ("worker-1", "unknown")]
