@@ -322,13 +322,17 @@ def metallb_rows(states: list[ConfigState] | None, missing: tuple[str, str]) -> 
             for s in states if s.result == "Invalid"]
     rows += [Row("", s.node or s.name, "metallb config", UNKNOWN, "Unknown: the component has not reported yet")
              for s in states if s.result not in ("Valid", "Invalid")]
-    if not rows:
-        rows.append(Row("", "", "metallb config", OK, f"Valid on {len(states)} components" if states
-                        else "no ConfigurationState reported yet"))
+    if not states:
+        # MetalLB's controller and speakers create theirs when they start (k8s.go).
+        rows.append(Row("", "", "metallb config", UNKNOWN, "no ConfigurationState: is MetalLB running here?"))
+    elif not rows:
+        rows.append(Row("", "", "metallb config", OK, f"Valid on {len(states)} components"))
     return rows
 
 
 def evaluate(plan: Plan, observed: Observed) -> ReleaseStatus:
+    """Every row of a release: per VRF, per node of each policy, its enactment, node state
+    and sessions; then each egress service; then MetalLB's configuration."""
     rows: list[Row] = []
     by_policy = {(e.policy, e.node): e for e in observed.enactments or []}
     enacted: dict[str, set[str]] = {}
