@@ -273,7 +273,10 @@ def _status_text(status: Any, transport: Transport, plans: list[Plan] | None, ar
     code = EXIT_OK if all(s.ok for s in statuses) else EXIT_FAILED
     if getattr(args, "json", False):
         return status.as_json(statuses, observed), code
-    return status.table(statuses, colour, getattr(args, "all", False)), code
+    text = status.table(statuses, colour, getattr(args, "all", False))
+    if "malformed" in observed.unavailable:
+        text += f"note: {observed.unavailable['malformed']}\n"
+    return text, code
 
 
 def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: dict[str, str] | None = None,

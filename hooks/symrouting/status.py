@@ -447,8 +447,8 @@ def observe(transport: Transport, plans: list[Plan]) -> Observed:
     observed.policies = {}
     for plan in plans:
         generations = collect(transport, f"{POLICIES}?labelSelector={release_selector(plan)}",
-                        lambda item: (str(item["metadata"]["name"]), int(item["metadata"].get("generation") or 1)),
-                        malformed) or []
+                              lambda item: (str(item["metadata"]["name"]), int(item["metadata"].get("generation") or 1)),
+                              malformed) or []
         observed.policies.update(dict(generations))
     policies = [p for plan in plans for p in plan.policies]
     if any(not p.node for p in policies):
@@ -517,7 +517,7 @@ def _plan_vrf(name: str, policies: list[dict[str, Any]], peers: list[dict[str, A
                                                                 or (p.get("spec") or {}).get("interface") or ""), 0, "")
                            for p in peers),
                egress_services=tuple(EgressService(str(e["metadata"]["namespace"]), str(e["metadata"]["name"]),
-                                                   str((e.get("spec") or {}).get("sourceIPBy") or "LoadBalancerIP"))
+                                                   str((e.get("spec") or {}).get("sourceIPBy") or ""))
                                      for e in egress))
 
 

@@ -432,3 +432,11 @@ def test_without_kubernetes_nmstate_states(run_cli: Run, serve: Callable[..., An
     assert result.returncode == 0, result.stdout
     assert [(r["node"], r["state"]) for r in rows(result) if r["check"] == "node state"] == [
         ("worker-0", "unknown"), ("worker-1", "unknown")]
+
+
+def test_an_object_of_an_unexpected_shape_is_named_and_skipped(run_cli: Run, serve: Callable[..., Any]) -> None:
+    routes = livestate.healthy()
+    routes[livestate.ANNOUNCEMENTS].append({"metadata": {"name": "bgp-broken", "labels": {}}, "status": {}})
+    result = run_cli("status", *RELEASE, api=serve(routes))
+    assert result.returncode == 0, result.stdout
+    assert "note: skipped objects of an unexpected shape: servicebgpstatuses bgp-broken" in result.stdout
