@@ -77,6 +77,7 @@ def stand_in(documents: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
             **service, "status": {"host": host}}
     routes["/apis/k8s.ovn.org/v1/egressservices"] = [{**s, "status": {"host": names[i]}} for i, s in enumerate(egress)]
     routes["/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"] = peers
+    routes["/apis/metallb.io/v1beta2/bgppeers"] = peers
     return routes, len(routes[livestate.SESSIONS])
 
 

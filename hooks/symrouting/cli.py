@@ -139,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--release", default="", metavar="NAMESPACE/NAME",
                                  help="without a plan, only this release (default: every release of the chart)")
             command.add_argument("--metallb-namespace", default="metallb-system",
-                                 help="without a plan, where MetalLB runs (default metallb-system)")
+                                 help="without a plan, where MetalLB runs when a release has no BGPPeer to say so (default metallb-system)")
             command.add_argument("--json", action="store_true", help="print the status as JSON (README: status)")
             command.add_argument("--all", action="store_true",
                                  help="list every row (a large release counts its OK rows per VRF and check)")

@@ -525,7 +525,7 @@ def discover(transport: Transport, metallb_namespace: str, release: str = "") ->
     """The releases of the chart in the cluster, each as a Plan of its live objects: its
     policies, BGPPeers and EgressServices, which carry the chart's labels (release, release
     namespace, VRF; templates/_helpers.tpl, symmetric-routing.labels). release
-    ("<namespace>/<name>") keeps one."""
+    ("<namespace>/<name>") keeps one. MetalLB's namespace is its peers', else metallb_namespace."""
     selector = urllib.parse.quote(f"{VRF_LABEL},{INSTANCE_LABEL},{RELEASE_NAMESPACE_LABEL}")
     if release:
         namespace, _, name = release.partition("/")
@@ -533,8 +533,9 @@ def discover(transport: Transport, metallb_namespace: str, release: str = "") ->
     malformed: list[str] = []
     keep: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item
     policies = collect(transport, f"{POLICIES}?labelSelector={selector}", keep, malformed) or []
-    peers = collect(transport, f"/apis/metallb.io/v1beta2/namespaces/{metallb_namespace}/bgppeers?labelSelector={selector}",
-                    keep, malformed) or []
+    # Cluster-wide: MetalLB reads BGPPeers in its own namespace only, so theirs says where
+    # it runs (and so where its ServiceBGPStatuses and ConfigurationStates are).
+    peers = collect(transport, f"/apis/metallb.io/v1beta2/bgppeers?labelSelector={selector}", keep, malformed) or []
     egress = collect(transport, f"/apis/k8s.ovn.org/v1/egressservices?labelSelector={selector}", keep, malformed) or []
     grouped: dict[str, dict[str, tuple[list[Any], list[Any], list[Any]]]] = {}
     for index, items in enumerate((policies, peers, egress)):
@@ -546,7 +547,9 @@ def discover(transport: Transport, metallb_namespace: str, release: str = "") ->
     plans = []
     for owner, vrfs in sorted(grouped.items()):
         namespace, _, name = owner.partition("/")
-        plans.append(Plan(name, namespace, "", metallb_namespace, (), (), (),
+        where = next((str(p["metadata"].get("namespace")) for _, found, _ in vrfs.values() for p in found
+                      if p["metadata"].get("namespace")), metallb_namespace)
+        plans.append(Plan(name, namespace, "", where, (), (), (),
                           tuple(_plan_vrf(vrf, *lists) for vrf, lists in sorted(vrfs.items()) if lists[0])))
     return plans
 

@@ -440,3 +440,16 @@ def test_an_object_of_an_unexpected_shape_is_named_and_skipped(run_cli: Run, ser
     result = run_cli("status", *RELEASE, api=serve(routes))
     assert result.returncode == 0, result.stdout
     assert "note: skipped objects of an unexpected shape: servicebgpstatuses bgp-broken" in result.stdout
+
+
+def test_metallb_runs_where_the_peers_are(run_cli: Run, serve: Callable[..., Any]) -> None:
+    """Discovered, MetalLB's namespace is the release's BGPPeers' (MetalLB reads peers in its
+    own namespace only): its ServiceBGPStatuses are read there."""
+    routes = livestate.healthy()
+    for item in routes["/apis/metallb.io/v1beta2/bgppeers"]:
+        item["metadata"]["namespace"] = "metallb"
+    for path in (livestate.ANNOUNCEMENTS, livestate.CONFIG_STATES):
+        routes[path.replace("metallb-system", "metallb")] = routes.pop(path)
+    result = run_cli("status", *RELEASE, api=serve(routes))
+    assert result.returncode == 0, result.stdout
+    assert "symmetric: announced only from egress host worker-1" in result.stdout

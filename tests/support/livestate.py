@@ -141,10 +141,11 @@ def healthy(vrf_nodes: tuple[str, ...] = ("worker-0", "worker-1"), host: str = "
                       "spec": {"sourceIPBy": "LoadBalancerIP", "nodeSelector": {"matchLabels": {"vrf": "true"}}},
                       "status": {"host": host}}
     routes["/apis/k8s.ovn.org/v1/egressservices"] = [routes[EGRESS]]
-    routes["/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"] = [
-        {"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer",
-         "metadata": {"name": "frrviavrf", "namespace": "metallb-system", "labels": dict(CHART_LABELS)},
-         "spec": {"myASN": 100, "peerASN": 200, "peerAddress": "192.168.130.1", "vrf": "ens4vrf"}}]
+    peers = [{"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer",
+              "metadata": {"name": "frrviavrf", "namespace": "metallb-system", "labels": dict(CHART_LABELS)},
+              "spec": {"myASN": 100, "peerASN": 200, "peerAddress": "192.168.130.1", "vrf": "ens4vrf"}}]
+    routes["/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"] = peers
+    routes["/apis/metallb.io/v1beta2/bgppeers"] = peers
     return routes
 
 
