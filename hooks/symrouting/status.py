@@ -446,9 +446,10 @@ def observe(transport: Transport, plans: list[Plan]) -> Observed:
 
     observed.policies = {}
     for plan in plans:
+        # Only metadata.generation is read: metadata only, a fraction of a policy's bytes.
         generations = collect(transport, f"{POLICIES}?labelSelector={release_selector(plan)}",
                               lambda item: (str(item["metadata"]["name"]), int(item["metadata"].get("generation") or 1)),
-                              malformed) or []
+                              malformed, metadata_only=True) or []
         observed.policies.update(dict(generations))
     policies = [p for plan in plans for p in plan.policies]
     if any(not p.node for p in policies):
