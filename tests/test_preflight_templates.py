@@ -147,7 +147,7 @@ def test_verify_rbac_names_the_release_objects() -> None:
     assert named == {"nodenetworkconfigurationpolicies": ["vrfpolicy"], "services": ["server1"],
                      "egressservices": ["server1"], "nodes": None}
     listed = sorted(resource for rule in rules if "list" in rule["verbs"] for resource in rule["resources"])
-    assert listed == ["bgpsessionstates", "configurationstates", "nodenetworkconfigurationenactments",
+    assert listed == ["bgpsessionstates", "configurationstates", "metallbs", "nodenetworkconfigurationenactments",
                       "nodenetworkconfigurationpolicies", "nodenetworkstates", "nodes", "servicebgpstatuses"]
 
 

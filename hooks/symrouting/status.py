@@ -363,8 +363,9 @@ def evaluate(plan: Plan, observed: Observed) -> ReleaseStatus:
                 rows.append(Row(vrf.name, "", f"policy {policy.name}", BAD, "no node matches its nodeSelector "
                                 + " ".join(f"{k}={v}" for k, v in sorted(policy.node_selector.items()))))
         rows += [egress_row(vrf, egress, observed, vrf_nodes) for egress in vrf.egress_services]
-    if "nodes" in observed.refused:
-        rows.append(Row("", "", "nodes", BAD, observed.refused["nodes"]))
+    # Refused reads that no other row reports.
+    rows += [Row("", "", source, BAD, observed.refused[source]) for source in ("nodes", "metallbs")
+             if source in observed.refused]
     rows += metallb_rows(observed.config_states, observed.missing("configstates"))
     return ReleaseStatus(f"{plan.namespace}/{plan.release}", tuple(rows))
 
@@ -427,6 +428,24 @@ def release_selector(plan: Plan) -> str:
     return urllib.parse.quote(f"{INSTANCE_LABEL}={plan.release},{RELEASE_NAMESPACE_LABEL}={plan.namespace}")
 
 
+def without_frr_k8s(transport: Transport, namespaces: list[str]) -> str:
+    """Why sessions cannot be shown when a MetalLB resource names a backend other than
+    FRR-K8s; "" when none does. Only FRR-K8s writes BGPSessionState; the operator's
+    spec.bgpBackend is "frr" (FRR in the speaker), "native", "frr-k8s" or
+    "frr-k8s-external", and left empty it depends on the platform (metallb-operator
+    api/v1beta1/metallb_types.go, pkg/params/params.go BGPType), so empty says nothing.
+    No MetalLB resource (MetalLB installed without its operator) says nothing either."""
+    for namespace in namespaces:
+        found = collect(transport, f"/apis/metallb.io/v1beta1/namespaces/{namespace}/metallbs",
+                        lambda item: (str(item["metadata"]["name"]), str((item.get("spec") or {}).get("bgpBackend") or "")),
+                        []) or []
+        for name, backend in found:
+            if backend in ("frr", "native"):
+                return (f"MetalLB {namespace}/{name} runs with spec.bgpBackend {backend}: only FRR-K8s writes "
+                        "BGPSessionState, so sessions cannot be shown (vtysh in a speaker pod shows them)")
+    return ""
+
+
 def observe(transport: Transport, plans: list[Plan]) -> Observed:
     """Reads every source once for all the plans. The policies are the one source a status
     cannot do without: their refusal ends the run (ApiError); any other source that is 404 or
@@ -475,6 +494,13 @@ def observe(transport: Transport, plans: list[Plan]) -> Observed:
     observed.sessions = read("sessions", f"{SESSIONS}?labelSelector={_selector(vrf_names, 'frrk8s.metallb.io/vrf')}",
                              _session) if vrf_names else []
     namespaces = sorted({plan.metallb_namespace for plan in plans})
+    try:
+        backend = without_frr_k8s(transport, namespaces)
+    except ApiError as error:
+        backend, observed.refused["metallbs"] = "", str(error)
+    if backend:
+        observed.sessions = None
+        observed.unavailable["sessions"] = backend
     announcements: list[Announcement] | None = []
     states_found: list[ConfigState] | None = []
     for namespace in namespaces:

@@ -71,6 +71,7 @@ RULES: dict[tuple[str, str, str, str], tuple[str, str, str]] = {
     ("verify", "frrk8s.metallb.io", "bgpsessionstates", "list"): ("status.py observe", "verify", "openshift"),
     ("verify", "metallb.io", "servicebgpstatuses", "list"): ("status.py observe", "verify", "openshift"),
     ("verify", "metallb.io", "configurationstates", "list"): ("status.py observe", "verify", "openshift"),
+    ("verify", "metallb.io", "metallbs", "list"): ("status.py without_frr_k8s", "verify", "openshift"),
 }
 
 

@@ -453,3 +453,23 @@ def test_metallb_runs_where_the_peers_are(run_cli: Run, serve: Callable[..., Any
     result = run_cli("status", *RELEASE, api=serve(routes))
     assert result.returncode == 0, result.stdout
     assert "symmetric: announced only from egress host worker-1" in result.stdout
+
+
+@pytest.mark.parametrize(("backend", "state"), [("frr", "unknown"), ("frr-k8s", "bad"), ("", "bad")])
+def test_native_frr_mode_says_why_sessions_are_not_shown(run_cli: Run, serve: Callable[..., Any],
+                                                         backend: str, state: str) -> None:
+    """The MetalLB resource's spec.bgpBackend "frr" runs FRR in the speaker, where no
+    BGPSessionState is written (metallb-operator api/v1beta1/metallb_types.go); "frr-k8s",
+    or empty (platform-dependent: pkg/params/params.go), leaves the sessions to speak."""
+    routes = livestate.healthy()
+    routes[livestate.SESSIONS] = []
+    routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs"][0]["spec"] = (
+        {"bgpBackend": backend} if backend else {})
+    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    [session] = [r for r in rows(result) if r["node"] == "worker-0" and r["check"].startswith("bgp")]
+    assert session["state"] == state
+    if backend == "frr":
+        assert result.returncode == 0
+        assert session["detail"] == ("MetalLB metallb-system/metallb runs with spec.bgpBackend frr: only FRR-K8s "
+                                     "writes BGPSessionState, so sessions cannot be shown (vtysh in a speaker pod "
+                                     "shows them)")

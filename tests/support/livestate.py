@@ -129,7 +129,9 @@ def healthy(vrf_nodes: tuple[str, ...] = ("worker-0", "worker-1"), host: str = "
     """The documentation's example working on two VRF nodes, server1 egressing and announced
     from host alone."""
     nodes = [clusters.node(n, {"vrf": "true"}) for n in vrf_nodes] + [clusters.node(n, {}) for n in others]
-    routes = clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes)
+    # OpenShift's MetalLB runs FRR-K8s, which writes the BGPSessionStates.
+    routes = clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes,
+                                metallb_backend="frr-k8s")
     routes[POLICIES] = [policy()]
     routes[ENACTMENTS] = [enactment(n) for n in vrf_nodes]
     routes[NODE_STATES] = [node_state(n, with_vrf=n in vrf_nodes) for n in (*vrf_nodes, *others)]
