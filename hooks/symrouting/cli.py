@@ -140,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
                                  help="without a plan, only this release (default: every release of the chart)")
             command.add_argument("--metallb-namespace", default="metallb-system",
                                  help="without a plan, where MetalLB runs when a release has no BGPPeer to say so (default metallb-system)")
-            command.add_argument("--json", action="store_true", help="print the status as JSON (README: status)")
+            command.add_argument("--json", action="store_true", help="print the status as JSON (README: Live status)")
             command.add_argument("--all", action="store_true",
                                  help="list every row (a large release counts its OK rows per VRF and check)")
             command.add_argument("--watch", action="store_true", help="redraw when the status changes, until Ctrl-C")
