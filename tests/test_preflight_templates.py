@@ -170,11 +170,16 @@ def test_hooks_can_be_turned_off_one_by_one() -> None:
 
 
 def test_verify_rbac_names_the_release_objects() -> None:
+    """Its gets name the release's objects; its lists are what `verify --status` reads,
+    status objects whose names are not known in advance (and no Secret)."""
     rules = hooks()["ClusterRole/verify"]["rules"]
-    assert {verb for rule in rules for verb in rule["verbs"]} == {"get"}
-    named = {rule["resources"][0]: rule.get("resourceNames") for rule in rules}
+    assert {verb for rule in rules for verb in rule["verbs"]} == {"get", "list"}
+    named = {rule["resources"][0]: rule.get("resourceNames") for rule in rules if "get" in rule["verbs"]}
     assert named == {"nodenetworkconfigurationpolicies": ["vrfpolicy"], "services": ["server1"],
                      "egressservices": ["server1"], "nodes": None}
+    listed = sorted(resource for rule in rules if "list" in rule["verbs"] for resource in rule["resources"])
+    assert listed == ["bgpsessionstates", "configurationstates", "metallbs", "nodenetworkconfigurationenactments",
+                      "nodenetworkconfigurationpolicies", "nodenetworkstates", "nodes", "servicebgpstatuses"]
 
 
 def test_a_plan_too_large_for_a_configmap_is_refused(tmp_path: Any) -> None:

@@ -1,4 +1,4 @@
-"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram|adopt`.
+"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram|status|adopt`.
 
 Credentials, the first that applies: `--server`, `--token-file` and `--ca-file` name an API
 server directly; `--kubectl` goes through `kubectl get --raw`; in a pod (KUBERNETES_SERVICE_HOST
@@ -7,12 +7,13 @@ set, the Helm hook Job) the pod's service account; else the kubeconfig kubectl r
 run at once (exit 3); in a pod it is retried until the deadline, as an API server restarts.
 Every retry burst says so in one line on standard error, as does every wait for nodes.
 
-Exit codes: 0 all checks passed (or the nodes were cleaned, or the adoption is clean); 1 a
-check failed (or warned, with --warnings-fail), a node did not apply a removal, another
-release's cleanup held the Lease past --timeout, or adopt found a difference; 2 bad
-arguments; 3 the API could not be read (unreachable, or it refused the request); 4 a broken
-hook: the plan unreadable, an answer the hook cannot read (not a JSON object, paging without
-end), or an internal error.
+Exit codes: 0 all checks passed (or the nodes were cleaned, status found every release
+symmetric and healthy, or the adoption is clean); 1 a check failed (or warned, with
+--warnings-fail), a node did not apply a removal, another release's cleanup held the Lease
+past --timeout, status found a problem, or adopt found a difference; 2 bad arguments; 3 the
+API could not be read (unreachable, or it refused the request); 4 a broken hook: the plan
+unreadable, an answer the hook cannot read (not a JSON object, paging without end), or an
+internal error.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from symrouting import report
 from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unexpected, Unreachable, kubeconfig_paths
@@ -54,8 +55,11 @@ COMMANDS = {
     "prune": ("remove from the nodes what the new values drop (before upgrade)", True, True),
     "verify": ("check the installed release works (helm test)", True, True),
     "diagram": ("draw the site's topology from its plan (no cluster needed)", False, True),
+    "status": ("show a release's live symmetry: enactments, VRFs, sessions, announcements", True, True),
     "adopt": ("write a site values file from a setup built by hand, and prove it", True, False),
 }
+# Commands whose plan may be left out (status then finds the releases by the chart's labels).
+PLAN_OPTIONAL = ("status",)
 
 
 EXAMPLES = """examples:
@@ -70,6 +74,8 @@ EXAMPLES = """examples:
   symrouting adopt --release payments --namespace payments --output site.yaml
   # draw a site
   helm template payments CHART -f site.yaml | symrouting diagram --plan-from-manifest - --format svg
+  # is release payments symmetric right now? (--watch to follow a change, --json for scripts)
+  symrouting status --release payments/payments
 """
 
 
@@ -101,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, (help_text, reads_api, reads_plan) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text)
         if reads_plan:
-            plan = command.add_mutually_exclusive_group(required=True)
+            plan = command.add_mutually_exclusive_group(required=name not in PLAN_OPTIONAL)
             plan.add_argument("--plan", type=Path, help="plan.json as the chart renders it ('-' for stdin)")
             plan.add_argument("--plan-from-manifest", type=Path,
                               help="`helm template` output holding the hooks ConfigMap ('-' for stdin)")
@@ -144,6 +150,20 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")
             command.add_argument("--output", type=Path, help="write here instead of standard output")
+        if name == "verify":
+            command.add_argument("--status", action="store_true",
+                                 help="then show the release's live status too (helm test); exit 1 if either fails")
+        if name == "status":
+            command.add_argument("--release", default="", metavar="NAMESPACE/NAME",
+                                 help="without a plan, only this release (default: every release of the chart)")
+            command.add_argument("--metallb-namespace", default="metallb-system",
+                                 help="without a plan, where MetalLB runs when a release has no BGPPeer to say so (default metallb-system)")
+            command.add_argument("--json", action="store_true", help="print the status as JSON (README: Live status)")
+            command.add_argument("--all", action="store_true",
+                                 help="list every row (a large release counts its OK rows per VRF and check)")
+            command.add_argument("--watch", action="store_true", help="redraw when the status changes, until Ctrl-C")
+            command.add_argument("--interval", type=float, default=5.0, help="seconds between looks with --watch")
+            command.add_argument("--count", type=int, default=0, help="with --watch, stop after this many looks")
     return parser
 
 
@@ -153,7 +173,7 @@ CHART = Path(__file__).resolve().parents[2]
 
 # The hook each command runs as, for the advice a 403 gives.
 ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user",
-         "adopt": "user"}
+         "status": "user", "adopt": "user"}
 
 
 def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
@@ -277,7 +297,71 @@ def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     bad = failed(results, warnings_fail=False)
     verdict = f"release {plan.namespace}/{plan.release} " + ("does NOT route symmetrically yet" if bad else "verified")
     stdout.write(report.text(results, verdict))
-    return EXIT_FAILED if bad else EXIT_OK
+    code = EXIT_FAILED if bad else EXIT_OK
+    if args.status:
+        from symrouting import status
+
+        stdout.write("\n")
+        text, live = _status_text(status, _transport(args), [plan], args, colour=False)
+        stdout.write(text)
+        code = max(code, live)
+    return code
+
+
+def _status_text(status: Any, transport: Transport, plans: list[Plan] | None, args: argparse.Namespace,
+                 colour: bool) -> tuple[str, int]:
+    """One look at the cluster: the text to print and its exit code."""
+    if plans is None:
+        plans = status.discover(transport, args.metallb_namespace, args.release)
+    if not plans:
+        where = f"release {args.release}" if args.release else "any release of the chart"
+        return (f"no NodeNetworkConfigurationPolicy of {where} found (labels {status.VRF_LABEL}, "
+                "app.kubernetes.io/instance): check the name, or give --plan\n"), EXIT_FAILED
+    observed = status.observe(transport, plans)
+    statuses = [status.evaluate(plan, observed) for plan in plans]
+    code = EXIT_OK if all(s.ok for s in statuses) else EXIT_FAILED
+    if getattr(args, "json", False):
+        return status.as_json(statuses, observed), code
+    text = status.table(statuses, colour, getattr(args, "all", False))
+    if "malformed" in observed.unavailable:
+        text += f"note: {observed.unavailable['malformed']}\n"
+    return text, code
+
+
+def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: dict[str, str] | None = None,
+                sleep: Any = None) -> int:
+    import gc
+
+    from symrouting import status
+
+    # One pass over many small objects, none in a cycle: the cyclic collector's sweeps would
+    # free nothing and cost a third of the run (benchmarks/status.py). --watch collects
+    # after each look.
+    gc.disable()
+    env = dict(os.environ) if env is None else env
+    plans = [_load_plan(args, stdin)] if (args.plan or args.plan_from_manifest) else None
+    if args.release and plans:
+        raise PlanError("--release picks a release without a plan: give one or the other")
+    if args.release and "/" not in args.release:
+        raise PlanError(f"--release {args.release}: write it as NAMESPACE/NAME, e.g. payments/{args.release}")
+    if args.interval <= 0:
+        raise PlanError("--interval must be more than 0 seconds")
+    transport = _transport(args, env)
+    # Colour only for a person: a terminal, and NO_COLOR unset (https://no-color.org).
+    colour = stdout.isatty() and not env.get("NO_COLOR")
+    if not args.watch:
+        text, code = _status_text(status, transport, plans, args, colour)
+        stdout.write(text)
+        return code
+    import time
+
+    def look() -> tuple[str, int]:
+        gc.collect()
+        return _status_text(status, transport, plans, args, colour)
+
+    return status.watch(look, stdout, sleep or time.sleep,
+                        args.interval, rounds=args.count,
+                        clear=colour)
 
 
 def draw(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
@@ -366,6 +450,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return verify(args, stdout, stdin)
         if args.command == "diagram":
             return draw(args, stdout, stdin)
+        if args.command == "status":
+            return show_status(args, stdout, stdin)
         if args.command == "adopt":
             return adopt(args, stdout)
         return discover(args, stdout)

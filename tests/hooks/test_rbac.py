@@ -71,6 +71,15 @@ RULES: dict[tuple[str, str, str, str], tuple[str, str, str]] = {
     ("verify", "", "services", "get"): ("verify.py check_service", "verify", "openshift"),
     ("verify", "k8s.ovn.org", "egressservices", "get"): ("verify.py check_service", "verify", "openshift"),
     ("verify", "", "nodes", "get"): ("verify.py check_service", "verify", "openshift"),
+    # `verify --status`, as the test pod runs it.
+    ("verify", "", "nodes", "list"): ("status.py observe", "verify", "openshift"),
+    ("verify", "nmstate.io", "nodenetworkconfigurationpolicies", "list"): ("status.py observe", "verify", "openshift"),
+    ("verify", "nmstate.io", "nodenetworkconfigurationenactments", "list"): ("status.py observe", "verify", "openshift"),
+    ("verify", "nmstate.io", "nodenetworkstates", "list"): ("status.py observe", "verify", "openshift"),
+    ("verify", "frrk8s.metallb.io", "bgpsessionstates", "list"): ("status.py observe", "verify", "openshift"),
+    ("verify", "metallb.io", "servicebgpstatuses", "list"): ("status.py observe", "verify", "openshift"),
+    ("verify", "metallb.io", "configurationstates", "list"): ("status.py observe", "verify", "openshift"),
+    ("verify", "metallb.io", "metallbs", "list"): ("status.py without_frr_k8s", "verify", "openshift"),
 }
 
 

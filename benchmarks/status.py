@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): `symrouting status` against a large stand-in cluster.
+
+500 nodes; a release of 4 VRFs on 250 of them, one policy per node (benchmarks/render.py's
+multi-node site: 1,000 NNCPs), 2 peers per VRF, so 2,000 BGPSessionStates, and 8 egress
+services; beside them 1,000 NNCPs of other releases. Every node reports a NodeNetworkState
+(its VRFs and rules, plus a dozen other interfaces), an enactment per policy and node, a
+ConfigurationState per speaker, a ServiceBGPStatus per service: as tests/support/livestate.py
+shapes them. The status is read twice: from the plan (as `helm test` does) and discovered by
+the chart's labels (as from a laptop). Target: at most 3x the floor (a bare
+`python3 -c 'import ssl, json, urllib.request'`), as benchmarks/preflight.py measures it.
+
+Run: .tools/venv/bin/python benchmarks/status.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from benchmarks.preflight import measure  # noqa: E402
+from benchmarks.render import multi_node_site  # noqa: E402
+from tests.hooks.conftest import TOKEN, render_plan  # noqa: E402
+from tests.support import clusters, helm, livestate  # noqa: E402
+from tests.support.apiserver import FakeApi, RunningApi, make_tls  # noqa: E402
+
+NODES, VRF_NODES = 500, 250
+
+
+def stand_in(documents: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    """The cluster's answers, and how many BGPSessionStates they hold."""
+    names = [f"worker-{i:03d}" for i in range(NODES)]
+    nodes = [clusters.node(name, {"node-role.kubernetes.io/worker": ""} if i < VRF_NODES else {"rack": "r9"}, images=40)
+             for i, name in enumerate(names)]
+    routes = clusters.openshift(service=["10.96.0.0/16"], cluster=["10.244.0.0/16"], nodes=nodes)
+    policies = [d for d in documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
+    peers = [d for d in documents if d["kind"] == "BGPPeer"]
+    egress = [d for d in documents if d["kind"] == "EgressService"]
+    routes[livestate.POLICIES] = [{**p, "metadata": {**p["metadata"], "generation": 1}} for p in policies]
+    for i in range(1000):
+        clusters.add_policy(routes, f"tenant-{i}-vrf", vrf=f"t{i}vrf", table=2000 + i, selector={"rack": f"r{i % 8}"},
+                            owner=f"tenant-{i}/tenant-{i}")
+    routes[livestate.ENACTMENTS] = [
+        livestate.enactment(p["spec"]["nodeSelector"]["kubernetes.io/hostname"], policy_name=p["metadata"]["name"])
+        for p in policies]
+    states = {name: livestate.node_state(name, with_vrf=False, extra_interfaces=12) for name in names}
+    for p in policies:
+        current = states[p["spec"]["nodeSelector"]["kubernetes.io/hostname"]]["status"]["currentState"]
+        desired = p["spec"]["desiredState"]
+        current["interfaces"] += copy.deepcopy(desired["interfaces"])
+        current["route-rules"]["config"] += copy.deepcopy(desired.get("route-rules", {}).get("config", []))
+    routes[livestate.NODE_STATES] = list(states.values())
+    routes[livestate.SESSIONS] = [
+        livestate.session(p["spec"]["nodeSelector"]["kubernetes.io/hostname"], peer["spec"]["peerAddress"],
+                          peer["spec"]["vrf"], index=i)
+        for i, (p, peer) in enumerate((p, peer) for p in policies for peer in peers
+                                      if peer["spec"]["vrf"] == p["metadata"]["labels"]["symmetric-routing/vrf"])]
+    routes[livestate.CONFIG_STATES] = [livestate.config_state(None)] + [livestate.config_state(n) for n in names]
+    routes[livestate.ANNOUNCEMENTS] = []
+    for i, service in enumerate(egress):
+        meta = service["metadata"]
+        host = names[i]
+        own = tuple(peer["metadata"]["name"] for peer in peers
+                    if peer["spec"]["vrf"] == meta["labels"]["symmetric-routing/vrf"])
+        routes[livestate.ANNOUNCEMENTS].append(livestate.announcement(host, own, meta["name"], meta["namespace"]))
+        routes[f"/apis/k8s.ovn.org/v1/namespaces/{meta['namespace']}/egressservices/{meta['name']}"] = {
+            **service, "status": {"host": host}}
+    routes["/apis/k8s.ovn.org/v1/egressservices"] = [{**s, "status": {"host": names[i]}} for i, s in enumerate(egress)]
+    routes["/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"] = peers
+    routes["/apis/metallb.io/v1beta2/bgppeers"] = peers
+    return routes, len(routes[livestate.SESSIONS])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        tls = make_tls(work)
+        (work / "token").write_text(TOKEN)
+        values = work / "site.yaml"
+        values.write_text(yaml.safe_dump(multi_node_site(VRF_NODES)))
+        (work / "plan.json").write_text(render_plan([values]))
+        documents = helm.template("helm3", [values]).documents
+        routes, sessions = stand_in(documents)
+        api = RunningApi(FakeApi(routes, TOKEN), tls)
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT / "hooks"), "PYTHONDONTWRITEBYTECODE": "1"}
+        access = [f"--server={api.url}", f"--token-file={work / 'token'}", f"--ca-file={tls.ca_file}"]
+        peak_file = work / "peak"
+        try:
+            floor_time, floor_mem, _, floor_cpu = measure(["floor"], env, args.runs, peak_file)
+            rows = [("status --plan", measure(["status", "status", f"--plan={work / 'plan.json'}", *access],
+                                              env, args.runs, peak_file)),
+                    ("status --release", measure(["status", "status", f"--release={helm.NAMESPACE}/{helm.RELEASE}",
+                                                  *access], env, args.runs, peak_file))]
+        finally:
+            api.stop()
+    print(f"status of a release of 4 VRFs x {VRF_NODES} nodes (1,000 NNCPs beside 1,000 others) on {NODES} nodes, "
+          f"{sessions} BGP sessions, HTTPS on 127.0.0.1, median of {args.runs} runs")
+    print(f"{'':28}{'wall':>10}{'ratio':>8}{'own CPU':>10}{'ratio':>8}{'peak RSS':>12}")
+    print(f"{'floor (import ssl, json)':28}{floor_time * 1000:>8.0f}ms{1:>7.2f}x{floor_cpu * 1000:>8.0f}ms"
+          f"{1:>7.2f}x{floor_mem:>9.1f}MiB")
+    for name, (spent, peak, code, used) in rows:
+        print(f"{name:28}{spent * 1000:>8.0f}ms{spent / floor_time:>7.2f}x{used * 1000:>8.0f}ms"
+              f"{used / floor_cpu:>7.2f}x{peak:>9.1f}MiB  exit code {code}")
+    print("target: at most 3x the floor; exit code 0 (the stand-in site is healthy)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
