@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from symrouting.cleanup import _chunks, plan_removals
-from symrouting.nodeconfig import declared_rules, removal_state
+from symrouting.nodeconfig import declared, removal_state
 from symrouting.plan import parse_plan
 from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm, sitegen
@@ -80,10 +80,11 @@ def test_uninstall_sends_the_removal_and_waits_for_every_node(run_cli: Run, clus
     assert result.returncode == 0, result.stdout + result.stderr
     [update] = nmstate.updates
     assert update["metadata"]["name"] == "vrfpolicy"
-    # Blue still declares the cluster's rules: they stay; the VRF, its route and the port's addresses go.
+    # Blue still declares the cluster's rules: they stay; the VRF, its route and the port's
+    # IPv4 addresses go (the chart set no IPv6 on it: that side is left as it was).
     assert update["spec"]["desiredState"] == {
         "interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"},
-                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
+                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}],
         "routes": {"config": [{**before["routes"]["config"][0], "state": "absent"}]},
     }
     assert update["spec"]["nodeSelector"] == {"vrf": "true"}
@@ -134,14 +135,18 @@ def test_upgrade_without_changes_sends_nothing(run_cli: Run, cluster: tuple[Any,
 
 
 def test_upgrade_to_a_new_table_removes_the_old_tables_route(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
+    """The VRF moves to its new table in place (nmstate's NetworkManager backend takes it down
+    and up again: nm/query_apply/apply.rs, is_vrf_table_id_changed); the old table's route goes."""
     api, nmstate = cluster
     new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0, result.stdout
-    [update] = nmstate.updates
+    with_removal, new_state = nmstate.updates
     old_route = policies([SEED])[0]["spec"]["desiredState"]["routes"]["config"][0]
-    assert update["spec"]["desiredState"] == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}],
-                                              "routes": {"config": [{**old_route, "state": "absent"}]}}
+    new = policies([SEED, new_table])[0]["spec"]["desiredState"]
+    assert with_removal["spec"]["desiredState"] == {**new, "routes": {"config": [*new["routes"]["config"],
+                                                                                {**old_route, "state": "absent"}]}}
+    assert new_state["spec"]["desiredState"] == new
 
 
 POLICY = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
@@ -157,13 +162,13 @@ def test_after_a_prune_the_policy_belongs_again_to_whoever_applied_it(run_cli: R
     new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0, result.stdout
-    removal_put, handback_put = [r.body for r in api.api.requests if r.method == "PUT"]
+    removal_put, new_state_put, handback_put = [r.body for r in api.api.requests if r.method == "PUT"]
     assert removal_put["metadata"]["managedFields"] == applied_by  # sent as read: no reset
-    assert handback_put["spec"] == removal_put["spec"] == nmstate.updates[0]["spec"]
+    assert handback_put["spec"] == new_state_put["spec"] == nmstate.updates[1]["spec"]
     assert handback_put["metadata"]["managedFields"] == applied_by
     stored = api.api.routes[POLICY]
     assert stored["metadata"]["managedFields"] == applied_by
-    assert stored["metadata"]["generation"] == 2 and len(nmstate.updates) == 1
+    assert stored["metadata"]["generation"] == 3 and len(nmstate.updates) == 2
     assert "WARN" not in result.stdout
 
 
@@ -180,11 +185,11 @@ def test_without_the_hand_back_the_hook_would_keep_the_spec(cluster: tuple[Any, 
 
 def test_the_hand_back_retries_a_conflict(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
     api, _ = cluster
-    api.api.fail(POLICY, status=409, method="PUT", after=1)
+    api.api.fail(POLICY, status=409, method="PUT", after=2)
     new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0 and "WARN" not in result.stdout, result.stdout
-    assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT", "GET", "PUT", "GET", "PUT"]
+    assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT", "PUT", "GET", "PUT", "GET", "PUT"]
 
 
 def test_a_hand_back_that_is_refused_is_a_warning_that_names_the_way_out(run_cli: Run, cluster: tuple[Any, Nmstate],
@@ -217,9 +222,8 @@ def test_upgrade_that_renames_the_vrf_removes_the_old_one(run_cli: Run, cluster:
     new_state = policies([renamed])[0]["spec"]["desiredState"]
     assert update["metadata"]["name"] == "vrfpolicy"
     # On its node the new VRF declares the same port, address and routes: only the old VRF goes.
-    assert update["spec"]["desiredState"] == removal_state(old_state, new_state, declared_rules([blue_state, new_state]))
+    assert update["spec"]["desiredState"] == removal_state(old_state, new_state, declared([blue_state]))
     assert update["spec"]["desiredState"] == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}]}
-    assert update["spec"]["desiredState"]["interfaces"][0] == {"name": "ens4vrf", "type": "vrf", "state": "absent"}
 
 
 def test_an_upgrade_that_drops_the_last_vrf_takes_it_off_the_nodes(run_cli: Run, cluster: tuple[Any, Nmstate],
@@ -263,33 +267,47 @@ def prune(run_cli: Run, serve: Callable[..., Any], installed: list[Path], new: l
     return result.stdout, nmstate.updates
 
 
+def added(sent: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What a kept policy's first update adds to its new state: its removals, by section."""
+    return {"interfaces": [i for i in sent["interfaces"] if i not in new["interfaces"]],
+            **{section: [e for e in sent[section]["config"] if e not in new[section]["config"]]
+               for section in ("routes", "route-rules")}}
+
+
+def new_state(files: list[Path]) -> dict[str, Any]:
+    [policy] = policies(files)
+    return dict(policy["spec"]["desiredState"])
+
+
 def test_upgrade_that_drops_a_route_removes_just_that_route(run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
     def two_routes(values: dict[str, Any]) -> None:
         values["vrfs"]["ens4vrf"]["routes"].append({"destination": "10.99.0.0/16", "nextHopAddress": "192.168.130.254"})
-    _, [update] = prune(run_cli, serve, [seed_with(tmp_path, "two-routes", two_routes)], [SEED])
-    assert update["spec"]["desiredState"] == {"interfaces": [], "routes": {"config": [
+    _, [update, last] = prune(run_cli, serve, [seed_with(tmp_path, "two-routes", two_routes)], [SEED])
+    assert added(update["spec"]["desiredState"], new_state([SEED])) == {"interfaces": [], "route-rules": [], "routes": [
         {"destination": "10.99.0.0/16", "next-hop-address": "192.168.130.254", "next-hop-interface": "ens4",
-         "table-id": 2, "state": "absent"}]}}
+         "table-id": 2, "state": "absent"}]}
+    assert last["spec"]["desiredState"] == new_state([SEED])
 
 
 def test_upgrade_that_moves_the_vrf_to_another_port_strips_the_old_one(run_cli: Run, serve: Callable[..., Any],
                                                                       tmp_path: Path) -> None:
     def new_port(values: dict[str, Any]) -> None:
         values["vrfs"]["ens4vrf"]["ports"] = {"ens5": {"ipv4": ["192.168.130.130/24"]}}
-    _, [update] = prune(run_cli, serve, [SEED], [seed_with(tmp_path, "ens5", new_port)])
-    # The old port keeps its link but loses its addresses; the route through it goes.
-    assert update["spec"]["desiredState"] == {
-        "interfaces": [{"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
-        "routes": {"config": [{"destination": "0.0.0.0/0", "metric": 150, "next-hop-address": "192.168.130.1",
-                               "next-hop-interface": "ens4", "table-id": 2, "state": "absent"}]}}
+    after = seed_with(tmp_path, "ens5", new_port)
+    _, [update, _] = prune(run_cli, serve, [SEED], [after])
+    # The old port keeps its link but loses the addresses the chart set; the route through it goes.
+    assert added(update["spec"]["desiredState"], new_state([after])) == {
+        "interfaces": [{"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}],
+        "routes": [{"destination": "0.0.0.0/0", "metric": 150, "next-hop-address": "192.168.130.1",
+                    "next-hop-interface": "ens4", "table-id": 2, "state": "absent"}], "route-rules": []}
 
 
 def test_upgrade_that_drops_a_cidr_removes_its_rule(run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
     def with_masquerade(values: dict[str, Any]) -> None:
         values["cluster"]["masqueradeSubnet"] = ["169.254.169.0/29"]
-    _, [update] = prune(run_cli, serve, [seed_with(tmp_path, "masquerade", with_masquerade)], [SEED])
-    assert update["spec"]["desiredState"] == {"interfaces": [], "route-rules": {"config": [
-        {"ip-to": "169.254.169.0/29", "priority": 998, "route-table": 254, "state": "absent"}]}}
+    _, [update, _] = prune(run_cli, serve, [seed_with(tmp_path, "masquerade", with_masquerade)], [SEED])
+    assert added(update["spec"]["desiredState"], new_state([SEED])) == {"interfaces": [], "routes": [], "route-rules": [
+        {"ip-to": "169.254.169.0/29", "priority": 998, "route-table": 254, "state": "absent"}]}
 
 
 def test_upgrade_that_drops_a_whole_vrf_removes_it_and_keeps_the_other(run_cli: Run, serve: Callable[..., Any],
@@ -302,7 +320,7 @@ def test_upgrade_that_drops_a_whole_vrf_removes_it_and_keeps_the_other(run_cli: 
     # The rules stay: the remaining VRF's policy declares the same ones.
     assert update["spec"]["desiredState"] == {"interfaces": [
         {"name": "ens6vrf", "type": "vrf", "state": "absent"},
-        {"name": "ens6", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}]}
+        {"name": "ens6", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}]}
     assert "KEEP  vrfpolicy: nothing to remove" in report
 
 
@@ -334,7 +352,9 @@ def test_teardown_of_a_generated_site_takes_off_everything_it_put_on(run_cli: Ru
             if iface["type"] in ("vrf", "vlan", "bond"):
                 assert removed[key]["state"] == "absent", (seed, name, key)
             elif "ipv4" in iface or "ipv6" in iface:
-                assert removed[key]["ipv4"] == {"enabled": False} and removed[key]["ipv6"] == {"enabled": False}
+                # exactly the families the chart set on the port are switched off
+                assert {f: removed[key].get(f) for f in ("ipv4", "ipv6")} == {
+                    f: {"enabled": False} if f in iface else None for f in ("ipv4", "ipv6")}, (seed, name, key)
             else:
                 assert key not in removed, f"bond member {key} is left as it was"
         for section in ("routes", "route-rules"):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from symrouting.nodeconfig import Progress, declared_rules, enactment_progress, removal_state
+from symrouting.nodeconfig import Progress, declared, enactment_progress, removal_state
 from tests.support import helm
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
@@ -26,11 +26,13 @@ def desired_state(tmp_path: Path, override: str = "", site: Path = SEED) -> dict
 
 
 def test_uninstall_removes_the_vrf_its_routes_and_rules_and_strips_the_port(tmp_path: Path) -> None:
+    """The seed's port has only IPv4 from the chart: IPv6 is left as nmstate found it (a missing
+    family key changes nothing: nmstate query_apply/base.rs BaseInterface::update)."""
     current = desired_state(tmp_path)
     removal = removal_state(current, None)
     assert removal == {
         "interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"},
-                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
+                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}],
         "routes": {"config": [{**route, "state": "absent"} for route in current["routes"]["config"]]},
         "route-rules": {"config": [{**rule, "state": "absent"} for rule in current["route-rules"]["config"]]},
     }
@@ -39,7 +41,7 @@ def test_uninstall_removes_the_vrf_its_routes_and_rules_and_strips_the_port(tmp_
 def test_rules_another_tenant_still_declares_stay(tmp_path: Path) -> None:
     current = desired_state(tmp_path)
     other = {"interfaces": [], "route-rules": {"config": [current["route-rules"]["config"][0]]}}
-    removal = removal_state(current, None, declared_rules([other]))
+    removal = removal_state(current, None, declared([other]))
     assert removal is not None
     assert [r["ip-to"] for r in removal["route-rules"]["config"]] == [current["route-rules"]["config"][1]["ip-to"]]
 
@@ -48,14 +50,15 @@ def test_an_unchanged_upgrade_removes_nothing(tmp_path: Path) -> None:
     assert removal_state(desired_state(tmp_path), desired_state(tmp_path)) is None
 
 
-def test_table_id_change_removes_the_old_vrf_and_its_routes(tmp_path: Path) -> None:
-    """The kernel does not move a VRF to another table: the old one goes, the new policy
-    creates it anew; the port keeps its addresses, the main-table rules stay."""
+def test_table_id_change_removes_the_old_tables_routes_and_keeps_the_vrf(tmp_path: Path) -> None:
+    """nmstate moves a VRF to its new table itself (NetworkManager takes it down and up:
+    nm/query_apply/apply.rs, is_vrf_table_id_changed); an absent entry beside the new one
+    would replace it (one entry per name: ifaces/inter_ifaces.rs, Interfaces::push). The
+    old table's routes go; the port keeps its addresses, the main-table rules stay."""
     current = desired_state(tmp_path)
     target = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     removal = removal_state(current, target)
-    assert removal == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}],
-                       "routes": {"config": [{**current["routes"]["config"][0], "state": "absent"}]}}
+    assert removal == {"interfaces": [], "routes": {"config": [{**current["routes"]["config"][0], "state": "absent"}]}}
     assert removal["routes"]["config"][0]["table-id"] == 2
 
 
@@ -77,7 +80,10 @@ def test_a_replaced_port_is_stripped_and_a_vlan_port_removed(tmp_path: Path) -> 
     [vlan_policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"
                      and d["metadata"]["name"].endswith("ran-vlan-ran-du-0")]
     current = vlan_policy["spec"]["desiredState"]
-    target = {**current, "interfaces": [i for i in current["interfaces"] if i["name"] != "eno1.101"]}
+    # The VLAN is gone from the VRF's ports, its interfaces and its routes.
+    target = {**current, "routes": {"config": []},
+              "interfaces": [{**i, "vrf": {**i["vrf"], "port": []}} if i["type"] == "vrf" else i
+                             for i in current["interfaces"] if i["name"] != "eno1.101"]}
     removal = removal_state(current, target)
     assert removal is not None and removal["interfaces"] == [{"name": "eno1.101", "type": "vlan", "state": "absent"}]
 
