@@ -4,6 +4,7 @@ when a node fails or never reports."""
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 from collections.abc import Callable
@@ -519,3 +520,128 @@ def test_a_teardown_of_many_per_node_policies_waits_for_every_group(serve: Calla
     assert result.stdout.count("DONE  symmetric-routing-payments-uplink-worker-") == 40
     lists = [r.path for r in api.api.requests if r.path.startswith("/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments")]
     assert 1 < len(lists) < 40  # a few groups, not one request per policy
+
+
+# What other policies declare is never taken off a node: another tenant's bond under its own
+# VLAN, a port another VRF of the release takes over; a neighbour in the middle of its own
+# prune counts with its new state; a release is its namespace and its name.
+
+def bond_site(tmp_path: Path, name: str, vrf: str, table: int, vlan: int, subnet: int) -> Path:
+    """A VRF on a VLAN of bond0, which policy.extraInterfaces creates, as each tenant of a
+    shared bond writes it."""
+    def change(values: dict[str, Any]) -> None:
+        values["vrfs"] = {vrf: {
+            "tableId": table, "policy": {"nodeSelector": {"vrf": "true"}, "extraInterfaces": [
+                {"name": "bond0", "type": "bond", "state": "up",
+                 "link-aggregation": {"mode": "active-backup", "port": ["ens1f0", "ens1f1"]}}]},
+            "ports": {f"bond0.{vlan}": {"type": "vlan", "vlan": {"baseInterface": "bond0", "id": vlan},
+                                         "ipv4": [f"192.168.{subnet}.2/24"]}},
+            "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": f"192.168.{subnet}.1"}]}}
+    return seed_with(tmp_path, name, change)
+
+
+def test_a_teardown_leaves_the_bond_another_tenant_still_runs_a_vlan_on(run_cli: Run, serve: Callable[..., Any],
+                                                                         tmp_path: Path) -> None:
+    mine, theirs = bond_site(tmp_path, "mine", "redvrf", 5, 101, 150), bond_site(tmp_path, "theirs", "bluevrf", 6, 102, 160)
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                   nodes=[clusters.node("worker-0", {"vrf": "true"})]))
+    nmstate = Nmstate(api.api)
+    blue = policies([theirs], release="blue", namespace="blue")
+    nmstate.install(policies([mine]) + blue)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([mine]))
+    assert result.returncode == 0, result.stdout
+    [update] = nmstate.updates
+    assert [i["name"] for i in update["spec"]["desiredState"]["interfaces"]] == ["redvrf", "bond0.101"]
+    assert carried(nmstate, "worker-0") == node_after(blue[0]["spec"]["desiredState"]).managed()
+
+
+def test_a_port_another_vrf_of_the_release_takes_over_keeps_its_addresses(tmp_path: Path) -> None:
+    """ens5 moves from VRF a (kept, now on ens6) to VRF b: a's update must not switch it off."""
+    def vrfs(a_ports: dict[str, Any], b_ports: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+        def change(values: dict[str, Any]) -> None:
+            values["vrfs"] = {name: {"tableId": table, "policy": {"nodeSelector": {"vrf": "true"}}, "ports": ports}
+                              for name, table, ports in (("avrf", 11, a_ports), ("bvrf", 12, b_ports))}
+        return change
+    before = seed_with(tmp_path, "before", vrfs({"ens5": {"ipv4": ["192.168.150.2/24"]}}, {"ens7": {"ipv4": ["192.168.170.2/24"]}}))
+    after = seed_with(tmp_path, "after", vrfs({"ens6": {"ipv4": ["192.168.160.2/24"]}},
+                                              {"ens5": {"ipv4": ["192.168.150.2/24"]}, "ens7": {"ipv4": ["192.168.170.2/24"]}}))
+    plan = parse_plan(json.loads(render_plan([after])))
+    node = [("worker-0", {"kubernetes.io/hostname": "worker-0", "vrf": "true"})]
+    steps = {p["metadata"]["name"]: s for p, s in plan_removals(plan, policies([before]), False, node)}
+    # Nothing to remove: a's one update is its new state, which moves the VRF to ens6.
+    [step] = steps["tenant-a-symmetric-routing-avrf"]
+    assert step.removal == {} and step.desired_state == policies([after])[0]["spec"]["desiredState"]
+    [b_step] = steps["tenant-a-symmetric-routing-bvrf"]
+    assert b_step.removal == {}
+
+
+def mid_prune(policy: dict[str, Any]) -> dict[str, Any]:
+    """Blue's policy while its own prune runs: its new state (no route), the route absent."""
+    state = copy.deepcopy(policy["spec"]["desiredState"])
+    [route] = state["routes"]["config"]
+    state["routes"]["config"] = [{**route, "state": "absent"}]
+    return {**policy, "spec": {**policy["spec"], "desiredState": state}}
+
+
+def test_a_neighbour_in_the_middle_of_its_prune_keeps_the_shared_rules(run_cli: Run, serve: Callable[..., Any],
+                                                                        tmp_path: Path) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                   nodes=[clusters.node("worker-0", {"vrf": "true"})]))
+    nmstate = Nmstate(api.api)
+    def blue_route(values: dict[str, Any]) -> None:
+        values["vrfs"] = {"bluevrf": {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
+                                      "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}},
+                                      "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": "192.168.140.1"}]}}
+    [blue] = policies([seed_with(tmp_path, "blue-route", blue_route)], release="blue", namespace="blue")
+    nmstate.install(policies([SEED]) + [mid_prune(blue)])
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0, result.stdout
+    [update] = nmstate.updates
+    assert "route-rules" not in update["spec"]["desiredState"]
+    assert carried(nmstate, "worker-0")["rules"] == node_after(blue["spec"]["desiredState"]).managed()["rules"] != set()
+
+
+@pytest.mark.parametrize("neighbour", ["torn down", "being deleted"])
+def test_the_last_two_tenants_one_after_the_other_leave_no_rule(run_cli: Run, serve: Callable[..., Any],
+                                                                tmp_path: Path, neighbour: str) -> None:
+    """Blue's teardown ran first (its policy holds only removals) or Helm is deleting its
+    policy: it declares nothing any more, so this teardown takes the shared rules."""
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                   nodes=[clusters.node("worker-0", {"vrf": "true"})]))
+    nmstate = Nmstate(api.api)
+    [blue] = policies([blue_site(tmp_path)], release="blue", namespace="blue")
+    if neighbour == "torn down":
+        blue["spec"]["desiredState"] = removal_state(blue["spec"]["desiredState"], None)
+    else:
+        blue["metadata"]["deletionTimestamp"] = "2026-11-28T01:00:00Z"
+    nmstate.install(policies([SEED]) + [blue])
+    assert run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED])).returncode == 0
+    [update] = nmstate.updates
+    assert [r["state"] for r in update["spec"]["desiredState"]["route-rules"]["config"]] == ["absent", "absent"]
+
+
+def owned_by(policy: dict[str, Any], namespace: str, release: str, *, labels: bool = True) -> dict[str, Any]:
+    """A policy as the release namespace/release made it: with the chart's labels (Helm or
+    Argo CD), or with Helm's annotations alone (an object the chart's labels do not mark)."""
+    meta = copy.deepcopy(policy["metadata"])
+    if labels:
+        meta["labels"].update({"app.kubernetes.io/instance": release, "symmetric-routing/release-namespace": namespace})
+    else:
+        meta["labels"] = {}
+        meta["annotations"] = {"meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": namespace}
+    return {**policy, "metadata": meta}
+
+
+@pytest.mark.parametrize("labels", [True, False])
+def test_a_release_of_the_same_name_in_another_namespace_is_not_ours(labels: bool) -> None:
+    """test/tenant-a's teardown sends nothing to prod/tenant-a's policy, and counts what it
+    declares as a neighbour's (gather.owner_of reads the release-namespace label, or Helm's
+    meta.helm.sh/release-namespace annotation)."""
+    plan = parse_plan(json.loads(render_plan([SEED], namespace="test")))
+    [seed] = policies([SEED], namespace="test")
+    ours = owned_by(seed, "test", helm.RELEASE, labels=labels)
+    theirs = owned_by({**seed, "metadata": {**seed["metadata"], "name": "vrfpolicy-prod"}}, "prod", helm.RELEASE, labels=labels)
+    node = [("worker-0", {"kubernetes.io/hostname": "worker-0", "vrf": "true"})]
+    assert [(p["metadata"]["name"], s) for p, s in plan_removals(plan, [ours, theirs], True, node)] == [("vrfpolicy", [])]
+    [(policy, [step])] = plan_removals(plan, [ours], True, node)
+    assert policy["metadata"]["name"] == "vrfpolicy" and step.removal["interfaces"][0]["state"] == "absent"
