@@ -286,13 +286,14 @@ def _merged(before: Progress | None, step: Progress) -> Progress:
     policy's last step goes to the same nodes as its first)."""
     if before is None:
         return step
-    latest = {node: "applied" for node in before.applied} | {node: message for node, message in before.failed}
-    latest |= {node: None for node in before.pending}
-    latest |= {node: "applied" for node in step.applied} | {node: None for node in step.pending}
-    latest |= {node: message for node, message in step.failed}
-    return Progress(sorted(n for n, m in latest.items() if m == "applied"),
-                    sorted((n, m) for n, m in latest.items() if m not in ("applied", None)),
-                    sorted(n for n, m in latest.items() if m is None))
+    latest: dict[str, tuple[str, str]] = {}
+    for progress in (before, step):
+        latest |= {node: ("applied", "") for node in progress.applied}
+        latest |= {node: ("pending", "") for node in progress.pending}
+        latest |= {node: ("failed", message) for node, message in progress.failed}
+    return Progress(sorted(n for n, (state, _) in latest.items() if state == "applied"),
+                    sorted((n, message) for n, (state, message) in latest.items() if state == "failed"),
+                    sorted(n for n, (state, _) in latest.items() if state == "pending"))
 
 
 def hand_back(transport: Transport, name: str, managed_fields: list[dict[str, Any]] | None) -> str | None:
@@ -346,7 +347,7 @@ def report(outcomes: list[Outcome], verb: str) -> str:
             [step] = removing
             how = describe(step.removal) + (f", on {', '.join(step.nodes)} only" if step.node_selector else "")
         else:
-            how = "back to its new state (the live policy differed from it)"
+            how = "its new state, nothing to remove"
         if removing and outcome.steps[-1].new_state is not None:
             how += ", then its new state alone"
         lines.append(f"{mark}  {outcome.policy}: {how}; applied on {len(progress.applied)}/{total} node(s)")

@@ -144,3 +144,10 @@ def test_a_hand_edit_alone_is_undone(serve: Callable[..., Any], run_cli: Run, tm
     assert nmstate.updates[-1]["spec"]["desiredState"] == new["spec"]["desiredState"]
     assert {**HAND_ROUTE, "state": "absent"} in nmstate.updates[0]["spec"]["desiredState"]["routes"]["config"]
     assert "DONE  vrfpolicy: 1 route(s) absent, then its new state alone" in report
+
+
+def test_a_policy_with_nothing_to_remove_gets_its_new_state_once(serve: Callable[..., Any], run_cli: Run,
+                                                                  tmp_path: Path) -> None:
+    _, new, _, nmstate, report = upgrade(serve, run_cli, tmp_path, "a route added")
+    assert [u["spec"]["desiredState"] for u in nmstate.updates] == [new["spec"]["desiredState"]]
+    assert "DONE  vrfpolicy: its new state, nothing to remove; applied on 2/2 node(s)" in report
