@@ -36,7 +36,7 @@ from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import collect, owner_of
 from symrouting.nodeconfig import (Declared, Progress, State, declared, enactment_node, enactment_progress, removal_state,
                                    with_removal)
-from symrouting.plan import Plan, Policy
+from symrouting.plan import Plan
 
 POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"

@@ -115,25 +115,30 @@ def removal_state(current: State, target: State | None, others: Declared | None 
     new state there) nor others (every other policy there) declares; None when nothing is.
 
     A virtual interface (VRF, VLAN, bond) goes absent; a port of current's VRFs only loses
-    the address families current set on it (an absent NIC goes down)."""
+    the address families current set on it (an absent NIC goes down). Removals current
+    already holds (an earlier run's, which a node may have failed) are kept, so that a rerun
+    sends them again and reports the nodes that still fail them instead of nothing."""
     keep = declared([target]).merged(others or Declared())
     ports = {port for iface in current.get("interfaces") or [] if iface.get("type") == "vrf" and not _absent(iface)
              for port in (iface.get("vrf") or {}).get("port") or []}
     interfaces = []
     for iface in current.get("interfaces") or []:
         name, kind = iface.get("name"), iface.get("type")
-        if _absent(iface) or switches_off(iface):
+        if _absent(iface) or (kind in VIRTUAL_TYPES and name not in keep.interfaces):
+            if name not in keep.interfaces:
+                interfaces.append({"name": name, "type": kind, "state": "absent"})
             continue
-        if kind in VIRTUAL_TYPES and name not in keep.interfaces:
-            interfaces.append({"name": name, "type": kind, "state": "absent"})
-        elif name in ports:
-            off = [f for f in FAMILIES if _enabled(iface, f) and (name, f) not in keep.families]
-            if off:
-                interfaces.append({"name": name, "type": kind, "state": "up", **{f: {"enabled": False} for f in off}})
+        if switches_off(iface):
+            families = [f for f in FAMILIES if f in iface]
+        else:
+            families = [f for f in FAMILIES if _enabled(iface, f)] if name in ports else []
+        off = [f for f in families if (name, f) not in keep.families]
+        if off:
+            interfaces.append({"name": name, "type": kind, "state": "up", **{f: {"enabled": False} for f in off}})
     routes = [{**route, "state": "absent"} for route in _config(current, "routes")
-              if not _absent(route) and not any(_match_route(route, other) for other in keep.routes)]
+              if not any(_match_route(route, other) for other in keep.routes)]
     rules = [{**rule, "state": "absent"} for rule in _config(current, "route-rules")
-             if not _absent(rule) and not any(matches(rule, other) for other in keep.rules)]
+             if not any(matches(rule, other) for other in keep.rules)]
     if not (interfaces or routes or rules):
         return None
     state: State = {"interfaces": interfaces}

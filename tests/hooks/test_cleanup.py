@@ -645,3 +645,19 @@ def test_a_release_of_the_same_name_in_another_namespace_is_not_ours(labels: boo
     assert [(p["metadata"]["name"], s) for p, s in plan_removals(plan, [ours, theirs], True, node)] == [("vrfpolicy", [])]
     [(policy, [step])] = plan_removals(plan, [ours], True, node)
     assert policy["metadata"]["name"] == "vrfpolicy" and step.removal["interfaces"][0]["state"] == "absent"
+
+
+def test_a_rerun_after_a_failed_node_sends_the_removals_again_and_names_it(run_cli: Run,
+                                                                         cluster: tuple[Any, Nmstate]) -> None:
+    """The policy already holds the removals: they are what the rerun sends, and the node that
+    failed them is reported again, not a teardown with nothing to remove."""
+    api, nmstate = cluster
+    nmstate.outcomes["worker-2"] = "fail"
+    first = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert first.returncode == 1
+    again = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert again.returncode == 1, again.stdout
+    assert "FAIL  vrfpolicy: ens4vrf absent; addresses off ens4; 1 route(s) absent; applied on 2/3 node(s)" in again.stdout
+    assert "worker-2: failed" in again.stdout
+    puts = [r.body for r in api.api.requests if r.method == "PUT"]
+    assert puts[0]["spec"] == puts[1]["spec"]
