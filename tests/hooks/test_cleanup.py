@@ -35,12 +35,14 @@ def seed_with(tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None
     return path
 
 
+def blue_values(values: dict[str, Any]) -> None:
+    values["vrfs"] = {"bluevrf": {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
+                                  "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}}
+
+
 def blue_site(tmp_path: Path) -> Path:
     """Tenant blue: its own VRF and port on the same nodes, the same cluster CIDRs."""
-    def change(values: dict[str, Any]) -> None:
-        values["vrfs"] = {"bluevrf": {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
-                                      "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}}
-    return seed_with(tmp_path, "blue", change)
+    return seed_with(tmp_path, "blue", blue_values)
 
 
 def renamed_site(tmp_path: Path) -> Path:
@@ -661,3 +663,32 @@ def test_a_rerun_after_a_failed_node_sends_the_removals_again_and_names_it(run_c
     assert "worker-2: failed" in again.stdout
     puts = [r.body for r in api.api.requests if r.method == "PUT"]
     assert puts[0]["spec"] == puts[1]["spec"]
+
+
+def test_a_kept_policy_drops_a_rule_node_by_node_where_a_neighbour_declares_it_on_one(
+        run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
+    """Blue, on worker-0 only, declares the masquerade rule this release drops: worker-0 keeps
+    it, the others lose it, each by an update narrowed to its node; the last update gives
+    the policy back its own nodeSelector and exactly its new state."""
+    def with_masquerade(values: dict[str, Any]) -> None:
+        values["cluster"]["masqueradeSubnet"] = ["169.254.169.0/29"]
+    before = seed_with(tmp_path, "masquerade", with_masquerade)
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes))
+    nmstate = Nmstate(api.api)
+    blue = policies([seed_with(tmp_path, "blue-masquerade", lambda v: (blue_values(v), with_masquerade(v)))],
+                    release="blue", namespace="blue")
+    blue[0]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "worker-0"}
+    nmstate.install(policies([before]) + blue)
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0, result.stdout
+    assert [u["spec"]["nodeSelector"] for u in nmstate.updates] == [
+        {"kubernetes.io/hostname": "worker-1"}, {"kubernetes.io/hostname": "worker-2"}, {"vrf": "true"}]
+    assert nmstate.updates[-1]["spec"]["desiredState"] == policies([SEED])[0]["spec"]["desiredState"]
+    assert "DONE  vrfpolicy: node by node, what each node loses (2 updates), then its new state alone; " \
+           "applied on 3/3 node(s)" in result.stdout
+    def masquerade_rule(node: str) -> bool:
+        return any(dict(rule)["ip-to"] == "169.254.169.0/29" for rule in carried(nmstate, node)["rules"])
+    assert [masquerade_rule(node) for node in ("worker-0", "worker-1", "worker-2")] == [True, False, False]
+    for node in ("worker-1", "worker-2"):
+        assert carried(nmstate, node) == declared_on(node, [SEED]), node
