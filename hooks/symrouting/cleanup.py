@@ -198,7 +198,7 @@ def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool,
 
 
 def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
-    """Updates the policy with a step's removal; returns the generation nmstate must report."""
+    """Updates the policy with a step's desiredState; returns the generation nmstate must report."""
     body = copy.deepcopy(policy)
     body.pop("status", None)
     body["spec"]["desiredState"] = step.desired_state

@@ -52,14 +52,14 @@ def _enabled(iface: Entry, family: str) -> bool:
     return isinstance(iface.get(family), dict) and iface[family].get("enabled", True) is not False
 
 
-def switches_off(iface: Entry) -> bool:
+def _switches_off(iface: Entry) -> bool:
     """Whether an interface entry only takes addresses off: a removal, not a declaration."""
     families = [f for f in FAMILIES if f in iface]
     return (bool(families) and set(iface) <= SWITCH_OFF_KEYS and not _absent(iface)
             and all(not _enabled(iface, f) for f in families))
 
 
-def matches(absent: Entry, entry: Entry, ignored: tuple[str, ...] = ()) -> bool:
+def _matches(absent: Entry, entry: Entry, ignored: tuple[str, ...] = ()) -> bool:
     """Whether an absent route or rule takes off an entry: every property it sets is the
     entry's, the rest are wildcards (nmstate route.rs RouteEntry::is_match, which ignores the
     metric, and route_rule.rs RouteRuleEntry::is_match)."""
@@ -67,7 +67,7 @@ def matches(absent: Entry, entry: Entry, ignored: tuple[str, ...] = ()) -> bool:
 
 
 def _match_route(absent: Entry, route: Entry) -> bool:
-    return matches(absent, route, ("metric",))
+    return _matches(absent, route, ("metric",))
 
 
 @dataclass
@@ -83,7 +83,7 @@ class Declared:
 
     def add(self, state: State | None) -> Declared:
         for iface in (state or {}).get("interfaces") or []:
-            if _absent(iface) or switches_off(iface):
+            if _absent(iface) or _switches_off(iface):
                 continue
             name = iface.get("name")
             self.interfaces.add(name)
@@ -128,7 +128,7 @@ def removal_state(current: State, target: State | None, others: Declared | None 
             if name not in keep.interfaces:
                 interfaces.append({"name": name, "type": kind, "state": "absent"})
             continue
-        if switches_off(iface):
+        if _switches_off(iface):
             families = [f for f in FAMILIES if f in iface]
         else:
             families = [f for f in FAMILIES if _enabled(iface, f)] if name in ports else []
@@ -138,7 +138,7 @@ def removal_state(current: State, target: State | None, others: Declared | None 
     routes = [{**route, "state": "absent"} for route in _config(current, "routes")
               if not any(_match_route(route, other) for other in keep.routes)]
     rules = [{**rule, "state": "absent"} for rule in _config(current, "route-rules")
-             if not any(matches(rule, other) for other in keep.rules)]
+             if not any(_matches(rule, other) for other in keep.rules)]
     if not (interfaces or routes or rules):
         return None
     state: State = {"interfaces": interfaces}
@@ -155,14 +155,16 @@ def with_removal(new_state: State, removal: State | None) -> State:
     state keeps joins that port's entry (one entry per name)."""
     if not removal:
         return new_state
-    off = {i["name"]: i for i in removal.get("interfaces") or [] if not _absent(i)}
+    removed = removal.get("interfaces") or []
+    off = {i["name"]: i for i in removed if not _absent(i)}
     interfaces = [{**{f: v for f, v in off.get(i.get("name"), {}).items() if f in FAMILIES}, **i}
                   for i in new_state.get("interfaces") or []]
     names = {i.get("name") for i in interfaces}
-    state = {**new_state, "interfaces": interfaces + [i for i in removal.get("interfaces") or [] if i["name"] not in names]}
+    state = {**new_state, "interfaces": interfaces + [i for i in removed if i["name"] not in names]}
     for section in ("routes", "route-rules"):
         if _config(removal, section):
-            state[section] = {**(new_state.get(section) or {}), "config": _config(new_state, section) + _config(removal, section)}
+            config = _config(new_state, section) + _config(removal, section)
+            state[section] = {**(new_state.get(section) or {}), "config": config}
     return state
 
 
