@@ -240,7 +240,8 @@ def test_hooks_pass_with_exactly_the_rendered_rights(sites: dict[str, Site], tls
             # Every request went through RBAC, with the token of the pod's own ServiceAccount.
             assert {r.authorization for r in api.api.requests} == {f"Bearer {token(site.pod(name)['serviceAccountName'])}"}
             if name == "prune":
-                assert [r.method for r in api.api.requests].count("PUT") == 2, "the prune removes the route and hands back"
+                assert [r.method for r in api.api.requests].count("PUT") == 3, (
+                    "the prune sends the new state with the route absent, the new state alone, and hands back")
         finally:
             api.stop()
 
