@@ -4,11 +4,10 @@ values' state, and every node carries exactly that.
 Helm 3 patches a custom resource with a JSON merge patch made from the previous release
 manifest and the new one (helm pkg/kube/client.go createPatch; tests/support/mergepatch.py),
 so a section the two manifests agree on is never re-sent: whatever the prune leaves there
-stays. Helm 4 applies the new manifest server-side: after the prune the live spec must equal
-it, and its field ownership be Helm's again (cleanup.hand_back), so that the apply changes no
-value and conflicts with no one (Kubernetes "Server-Side Apply": only a changed value owned
-by another manager conflicts). nmstate applies each update in turn (tests/support/nmstate.py,
-tests/support/nodestate.py).
+stays. Helm 4 applies the new manifest server-side (tests/support/ssa.py): after the prune
+the live spec equals it and its field ownership is as before the prune (cleanup.hand_back),
+so the apply changes no value and conflicts with no one, not even a hand edit's manager.
+nmstate applies each update in turn (tests/support/nmstate.py, tests/support/nodestate.py).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import pytest
 
 from tests.hooks.conftest import render_plan
 from tests.hooks.test_cleanup import SEED, Run, carried, declared_on, policies, seed_with
-from tests.support import clusters, mergepatch
+from tests.support import clusters, mergepatch, ssa
 from tests.support.nmstate import POLICIES, Nmstate
 from tests.support.nodestate import node_after
 
@@ -151,3 +150,18 @@ def test_a_policy_with_nothing_to_remove_gets_its_new_state_once(serve: Callable
     _, new, _, nmstate, report = upgrade(serve, run_cli, tmp_path, "a route added")
     assert [u["spec"]["desiredState"] for u in nmstate.updates] == [new["spec"]["desiredState"]]
     assert "DONE  vrfpolicy: its new state, nothing to remove; applied on 2/2 node(s)" in report
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_after_helm_4s_server_side_apply_the_policy_holds_the_new_state(serve: Callable[..., Any], run_cli: Run,
+                                                                       tmp_path: Path, scenario: str) -> None:
+    """Field ownership as the install and a hand edit left it (the prune hands it back as it
+    read it: cleanup.hand_back), then Helm 4 applies the new manifest (tests/support/ssa.py):
+    no conflict, not even with the hand edit's manager, and exactly the new state."""
+    previous, new, live, _, _ = upgrade(serve, run_cli, tmp_path, scenario)
+    owners: ssa.Owners = {"helm": set(ssa.fields(previous["spec"]))}
+    if SCENARIOS[scenario][2]:
+        edited = copy.deepcopy(previous)
+        by_hand(edited)
+        ssa.update(previous["spec"], owners, "kubectl-edit", edited["spec"])
+    assert ssa.apply(live["spec"], owners, "helm", new["spec"]) == new["spec"], scenario
