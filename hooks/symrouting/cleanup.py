@@ -1,11 +1,18 @@
 """Takes a release's VRFs off the nodes before Helm deletes or rewrites their policies.
 
 uninstall (pre-delete): every policy of the release gets a desiredState that removes all it
-configured; prune (pre-upgrade): each policy of the release gets one that removes only what
-the new values no longer contain, and a policy the new values drop (a renamed VRF, a node
-taken out of a VRF's `nodes` table, a VRF moving to per-node policies) loses on each node
-what the release's new policies do not declare there. Then it waits until nmstate reports
-each update applied on its nodes, and says which nodes failed or never answered.
+configured; prune (pre-upgrade): a policy the new values keep gets its new state with the
+removals added, then its new state alone, and a policy they drop (a renamed VRF, a node taken
+out of a VRF's `nodes` table, a VRF moving to per-node policies) the removals alone. On each
+node, nothing is removed that the release's new policies or any other policy declare there.
+Then it waits until nmstate reports each update applied on its nodes, and says which nodes
+failed or never answered.
+
+A kept policy ends holding exactly its new state because Helm does not re-send it: Helm 3
+patches a custom resource with jsonpatch.CreateMergePatch(previous release manifest, new
+manifest) (helm pkg/kube/client.go createPatch; the live object is not consulted), which
+leaves alone every section the two manifests agree on, and skips the patch when they agree
+on all. Helm 4's server-side apply of the same values then changes nothing either.
 
 After a prune, each policy's field ownership goes back to what it was (hand_back): the update
 made the hook the owner of every field it changed, and under server-side apply (Helm 4, Argo
@@ -29,8 +36,9 @@ from typing import Any
 from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable
 from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import collect, owner_of
-from symrouting.nodeconfig import Progress, State, declared_rules, enactment_node, enactment_progress, removal_state
-from symrouting.plan import Plan, Policy
+from symrouting.nodeconfig import (Declared, Progress, State, declared, enactment_node, enactment_progress, removal_state,
+                                   with_removal)
+from symrouting.plan import Plan
 
 POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
@@ -49,12 +57,20 @@ Nodes = list[tuple[str, dict[str, str]]]
 
 @dataclass(frozen=True)
 class Step:
-    """One update of a policy: the removal it carries, the nodes that must apply it, and the
-    nodeSelector sent with it (None: the policy keeps its own)."""
+    """One update of a policy: the removals it carries (empty: none), the nodes that must
+    apply it, the nodeSelector sent with it (None: the policy keeps its own), and the
+    policy's new state, which the removals are added to (None: Helm deletes the policy
+    next, and it is sent the removals alone)."""
 
     removal: State
     nodes: tuple[str, ...]
     node_selector: dict[str, str] | None = None
+    new_state: State | None = None
+
+    @property
+    def desired_state(self) -> State:
+        """The desiredState the update sends."""
+        return self.removal if self.new_state is None else with_removal(self.new_state, self.removal)
 
 
 @dataclass
@@ -69,23 +85,12 @@ class Outcome:
     leftover: bool = False
 
     @property
-    def removal(self) -> State | None:
-        return self.steps[0].removal if self.steps else None
-
-    @property
     def nodes(self) -> list[str]:
         return sorted({node for step in self.steps for node in step.nodes})
 
     @property
     def ok(self) -> bool:
         return not self.steps or (self.progress is not None and self.progress.finished and not self.progress.failed)
-
-
-def _combined(states: list[State]) -> State:
-    """What several policies declare on one node, as one state."""
-    return {"interfaces": [i for s in states for i in s.get("interfaces") or []],
-            "routes": {"config": [r for s in states for r in (s.get("routes") or {}).get("config") or []]},
-            "route-rules": {"config": [r for s in states for r in (s.get("route-rules") or {}).get("config") or []]}}
 
 
 class NodeIndex:
@@ -103,63 +108,107 @@ class NodeIndex:
         return [(name, labels) for name, labels in self.nodes if selector_matches(selector, labels)]
 
 
-def _per_node(current: State, selector: dict[str, str], targets: list[Policy], nodes: NodeIndex,
-              others: list[tuple[dict[str, str], State]]) -> list[Step]:
+Selected = list[tuple[dict[str, str], Declared]]
+
+
+class Neighbours:
+    """What the release's new policies and every other policy declare on a node, read once
+    per node. Policies are grouped by nodeSelector (a per-node policy under its hostname),
+    so a node is matched against each distinct selector once, not against every policy."""
+
+    def __init__(self, states: list[tuple[dict[str, str], State]]) -> None:
+        self.by_host: dict[str, Selected] = {}
+        grouped: dict[str, tuple[dict[str, str], Declared]] = {}
+        for selector, state in states:
+            key = json.dumps(selector, sort_keys=True)
+            grouped.setdefault(key, (selector, Declared()))[1].add(state)
+        self.general: Selected = []
+        for selector, found in grouped.values():
+            if HOSTNAME in selector:
+                self.by_host.setdefault(selector[HOSTNAME], []).append((selector, found))
+            else:
+                self.general.append((selector, found))
+        self.seen: dict[str, Declared] = {}
+
+    def on(self, node: str, labels: dict[str, str]) -> Declared:
+        if node not in self.seen:
+            result = Declared()
+            for selector, found in self.general + self.by_host.get(labels.get(HOSTNAME, node), []):
+                if selector_matches(selector, labels):
+                    result = result.merged(found)
+            self.seen[node] = result
+        return self.seen[node]
+
+
+def _per_node(current: State, selector: dict[str, str], new_state: State | None, nodes: NodeIndex,
+              neighbours: Neighbours) -> list[Step]:
     """The steps that take a policy's state off exactly what each of its nodes loses: on each
-    node, what the release's new policies (targets) and other releases' policies still
-    declare there stays. One update when every node needs the same removal; else one per
-    node, each narrowed to its node by kubernetes.io/hostname (a policy's nodeSelector is a
-    plain label map, so a group of nodes cannot be picked). Only for a policy Helm deletes
-    right after, whose nodeSelector may then change: nmstate leaves a node's state alone
-    when a policy stops selecting it (kubernetes-nmstate
-    controllers/handler/nodenetworkconfigurationpolicy_controller.go, Reconcile)."""
+    node, what the release's new policies and other policies declare there stays. One update
+    when every node needs the same removal; else one per node, each narrowed to its node by
+    kubernetes.io/hostname (a policy's nodeSelector is a plain label map, so a group of nodes
+    cannot be picked): nmstate leaves a node's state alone when a policy stops selecting it
+    (kubernetes-nmstate controllers/handler/nodenetworkconfigurationpolicy_controller.go,
+    Reconcile). A kept policy (new_state) gets the removals added to its new state, and last
+    its new state alone, under its own nodeSelector again."""
     matched = nodes.matching(selector)
-    removals = []
-    for node, labels in matched:
-        target = _combined([p.desired_state for p in targets if selector_matches(p.node_selector, labels)])
-        kept = declared_rules([state for other, state in others if selector_matches(other, labels)])
-        removals.append((node, labels, removal_state(current, target, kept)))
+    removals = [(node, labels, removal_state(current, None, neighbours.on(node, labels))) for node, labels in matched]
+    everywhere = tuple(node for node, _ in matched)
     distinct = {json.dumps(removal, sort_keys=True) for _, _, removal in removals}
     if len(distinct) == 1 and removals[0][2] is not None:
-        return [Step(removals[0][2], tuple(node for node, _ in matched))]
-    return [Step(removal, (node,), {HOSTNAME: labels.get(HOSTNAME, node)})
-            for node, labels, removal in removals if removal is not None]
+        steps = [Step(removals[0][2], everywhere, None, new_state)]
+    else:
+        steps = [Step(removal, (node,), {HOSTNAME: labels.get(HOSTNAME, node)}, new_state)
+                 for node, labels, removal in removals if removal is not None]
+    return _ending_on(steps, current, new_state, everywhere)
+
+
+def _ending_on(steps: list[Step], current: State, new_state: State | None, nodes: tuple[str, ...]) -> list[Step]:
+    """A kept policy's steps, closed by one that leaves it holding exactly its new state:
+    also when nothing is removed but the live policy differs from it (edited by hand)."""
+    if new_state is None or (not steps and current == new_state):
+        return steps
+    return steps + [Step({}, nodes, None, new_state)]
+
+
+def _declares(policy: dict[str, Any]) -> bool:
+    """Whether a policy still declares its state: not once it is being deleted."""
+    return not (policy.get("metadata") or {}).get("deletionTimestamp")
 
 
 def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool,
                   nodes: Nodes | None = None) -> list[tuple[dict[str, Any], list[Step]]]:
-    """Each policy of the release with the steps that take off the nodes what the new values
-    drop (none: nothing to remove). A policy the new values keep is compared with its new
-    state, keeping every rule another policy declares. One they drop, and every policy on
-    uninstall, is taken off node by node, keeping what the new policies and other releases'
-    policies declare on that node (a VRF moving to per-node policies stays on the nodes that
-    keep it; the shared main-table rules stay where a neighbour needs them). Without the
-    node list, the whole removal goes to every node of the policy."""
+    """Each policy of the release (owned by its namespace and name, gather.owner_of) with the
+    steps that take off the nodes what the new values drop (none: nothing to remove). On
+    each node, what the release's new policies (any VRF) and other releases' policies
+    declare there stays; what another policy declares is read without its removals
+    (nodeconfig.declared), so a neighbour in the middle of its own prune counts with its
+    new state. On uninstall the release declares nothing. Without the node list, one
+    removal goes to every node of a policy, keeping what any policy declares anywhere."""
     ours = sorted((p for p in policies if plan.owns(owner_of(p.get("metadata") or {}))), key=lambda p: p["metadata"]["name"])
-    others = [((p.get("spec") or {}).get("nodeSelector") or {}, (p.get("spec") or {}).get("desiredState") or {})
-              for p in policies if not plan.owns(owner_of(p.get("metadata") or {}))]
-    # Only a neighbour that declares route rules can keep one of ours on a node.
-    with_rules = [(selector, state) for selector, state in others if declared_rules([state])]
+    targets = [] if uninstall else list(plan.policies)
+    planned = {policy.name: policy.desired_state for policy in targets}
+    states = [(policy.node_selector, policy.desired_state) for policy in targets] + [
+        ((p.get("spec") or {}).get("nodeSelector") or {}, (p.get("spec") or {}).get("desiredState") or {})
+        for p in policies if not plan.owns(owner_of(p.get("metadata") or {})) and _declares(p)]
+    everywhere = declared(state for _, state in states)
+    neighbours = Neighbours(states)
     index = NodeIndex(nodes) if nodes is not None else None
-    planned = {} if uninstall else {policy.name: policy.desired_state for policy in plan.policies}
-    kept = declared_rules([state for _, state in others] + list(planned.values()))
     result = []
     for policy in ours:
         name = policy["metadata"]["name"]
         current = (policy.get("spec") or {}).get("desiredState") or {}
         selector = (policy.get("spec") or {}).get("nodeSelector") or {}
-        if name in planned or index is None:
-            removal = removal_state(current, planned.get(name), kept)
-            matched = tuple(sorted(n for n, _ in index.matching(selector))) if index else ()
-            result.append((policy, [Step(removal, matched)] if removal else []))
+        if index is None:
+            removal = removal_state(current, None, everywhere)
+            steps = [Step(removal, (), None, planned.get(name))] if removal else []
+            result.append((policy, _ending_on(steps, current, planned.get(name), ())))
         else:
-            targets = [] if uninstall else list(plan.policies)
-            result.append((policy, _per_node(current, selector, targets, index, with_rules)))
+            result.append((policy, _per_node(current, selector, planned.get(name), index, neighbours)))
     return result
 
 
 def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
-    """Updates the policy with a step's removal; returns the generation nmstate must report.
+    """Updates the policy with a step's desiredState; returns the generation nmstate must report.
 
     A 409 means the policy moved since it was read: nmstate writes its status, which moves
     the resourceVersion, not the generation (a custom resource's generation counts spec
@@ -171,7 +220,7 @@ def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
     for attempt in range(1, CONFLICT_TRIES + 1):
         body = copy.deepcopy(policy)
         body.pop("status", None)
-        body["spec"]["desiredState"] = step.removal
+        body["spec"]["desiredState"] = step.desired_state
         if step.node_selector is not None:
             body["spec"]["nodeSelector"] = step.node_selector
         try:
@@ -214,11 +263,11 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
         # An entry of the hook's own is a hand-back an earlier prune could not finish: the
         # ownership to restore is everyone else's.
         others = [entry for entry in managed if entry.get("manager") != FIELD_MANAGER]
+        outcome.leftover = others != managed and not uninstall
         if steps:
             work.append((outcome, policy))
             owners_before.append((outcome, others if managed else None))
-        elif others != managed and not uninstall:
-            outcome.leftover = True
+        elif outcome.leftover:
             leftovers.append((outcome, others))
     deadline = clock() + timeout
     # Round k sends the k-th step of every policy at once, then waits for all of them.
@@ -311,9 +360,18 @@ def _chunks(names: list[str], length: int = 1500) -> list[list[str]]:
 
 
 def _merged(before: Progress | None, step: Progress) -> Progress:
+    """A policy's progress over its steps: each node as its latest step left it (a kept
+    policy's last step goes to the same nodes as its first)."""
     if before is None:
         return step
-    return Progress(before.applied + step.applied, before.failed + step.failed, before.pending + step.pending)
+    latest: dict[str, tuple[str, str]] = {}
+    for progress in (before, step):
+        latest |= {node: ("applied", "") for node in progress.applied}
+        latest |= {node: ("pending", "") for node in progress.pending}
+        latest |= {node: ("failed", message) for node, message in progress.failed}
+    return Progress(sorted(n for n, (state, _) in latest.items() if state == "applied"),
+                    sorted((n, message) for n, (state, message) in latest.items() if state == "failed"),
+                    sorted(n for n, (state, _) in latest.items() if state == "pending"))
 
 
 def hand_back(transport: Transport, name: str, managed_fields: list[dict[str, Any]] | None) -> str | None:
@@ -352,30 +410,39 @@ def describe(removal: State) -> str:
     return "; ".join(p for p in parts if p)
 
 
+def _handback_lines(outcome: Outcome) -> list[str]:
+    """The warning of a hand-back that failed, or the note that an earlier one is finished."""
+    if outcome.handback_problem:
+        return [_handback_warning(outcome)]
+    if outcome.leftover:
+        return [f"NOTE  {outcome.policy}: field ownership an earlier prune could not hand back is handed back now"]
+    return []
+
+
 def report(outcomes: list[Outcome], verb: str) -> str:
     lines = []
     for outcome in outcomes:
-        if outcome.removal is None:
+        if not outcome.steps:
             lines.append(f"KEEP  {outcome.policy}: nothing to remove")
-            if outcome.leftover and not outcome.handback_problem:
-                lines.append(f"NOTE  {outcome.policy}: field ownership an earlier prune could not hand back "
-                             "is handed back now")
-            elif outcome.handback_problem:
-                lines.append(_handback_warning(outcome))
+            lines += _handback_lines(outcome)
             continue
         progress = outcome.progress or Progress(pending=list(outcome.nodes))
         mark = "DONE" if outcome.ok else "FAIL"
         total = len(progress.applied) + len(progress.failed) + len(progress.pending)
-        if len(outcome.steps) > 1:
-            how = f"node by node, what each node loses ({len(outcome.steps)} updates)"
-        else:
-            [step] = outcome.steps
+        removing = [step for step in outcome.steps if step.removal]
+        if len(removing) > 1:
+            how = f"node by node, what each node loses ({len(removing)} updates)"
+        elif removing:
+            [step] = removing
             how = describe(step.removal) + (f", on {', '.join(step.nodes)} only" if step.node_selector else "")
+        else:
+            how = "its new state, nothing to remove"
+        if removing and outcome.steps[-1].new_state is not None:
+            how += ", then its new state alone"
         lines.append(f"{mark}  {outcome.policy}: {how}; applied on {len(progress.applied)}/{total} node(s)")
         lines += [f"      {node}: failed: {message}" for node, message in progress.failed]
         lines += [f"      {node}: never reported generation {outcome.generation}" for node in progress.pending]
-        if outcome.handback_problem:
-            lines.append(_handback_warning(outcome))
+        lines += _handback_lines(outcome)
     ok = all(o.ok for o in outcomes)
     lines.append(f"{verb} {'finished' if ok else 'FAILED'}: " + (
         "the nodes no longer carry what was removed" if ok else

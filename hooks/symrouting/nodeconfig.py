@@ -3,11 +3,24 @@
 Deleting a NodeNetworkConfigurationPolicy leaves its configuration on the nodes; only a
 desiredState that says `state: absent` removes it. removal_state() compares the state a
 policy carries today with the one it will carry (none, on uninstall) and returns the
-removals: interfaces the chart created (VRF, VLAN, bond) set absent (a VRF also when its
-table id changes), a physical port only
-stripped of its addresses (an absent NIC goes down), routes and route rules set absent,
-except rules that another policy still declares (the main-table rules for the cluster's
-CIDRs are the same for every tenant).
+removals; with_removal() adds them to the new state, which is what a kept policy is sent.
+
+The rules are nmstate's (nmstate rust/src/lib; kubernetes-nmstate pkg/client/client.go
+ApplyDesiredState hands a policy's whole desiredState to `nmstatectl set`):
+- an interface entry names only what it changes: a missing ipv4/ipv6 key leaves that family
+  as it is (query_apply/base.rs BaseInterface::update), `enabled: false` takes its addresses
+  off (ip.rs); so only the families the chart set are switched off, and only on the VRF's
+  own ports, never on an interface given verbatim (policy.extraInterfaces);
+- one entry per interface name: a second one replaces the first (ifaces/inter_ifaces.rs,
+  Interfaces::push), so a removal never repeats a name the new state holds;
+- a VRF's new route-table-id needs no removal: NetworkManager takes the VRF down first and
+  brings it up on the new table (nm/query_apply/apply.rs, is_vrf_table_id_changed);
+- routes and route rules are added to what the node has; `state: absent` takes off every
+  current one it matches, before the others are added (route.rs MergedRoutes::new,
+  route_rule.rs MergedRouteRules::new), so an absent entry must not match what any policy
+  still declares on the node.
+Nothing is set absent or switched off that another policy declares (declared()): its
+non-removal entries, i.e. its new state even while it holds a prune's removals.
 """
 
 from __future__ import annotations
@@ -19,52 +32,113 @@ from typing import Any
 from symrouting.facts import condition_true
 
 State = dict[str, Any]
+Entry = dict[str, Any]
 VIRTUAL_TYPES = ("vrf", "vlan", "bond")
+FAMILIES = ("ipv4", "ipv6")
+# What a switch-off entry holds: the name, the type, the state and the families it turns off.
+SWITCH_OFF_KEYS = {"name", "type", "state", *FAMILIES}
 
 
-def route_key(route: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(route.get(k) for k in ("destination", "next-hop-address", "next-hop-interface", "table-id", "route-type"))
-
-
-def rule_key(rule: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted((k, v) for k, v in rule.items() if k != "state"))
-
-
-def _config(state: State | None, section: str) -> list[dict[str, Any]]:
+def _config(state: State | None, section: str) -> list[Entry]:
     return list(((state or {}).get(section) or {}).get("config") or [])
 
 
-def declared_rules(states: Iterable[State]) -> set[tuple[tuple[str, Any], ...]]:
-    return {rule_key(rule) for state in states for rule in _config(state, "route-rules") if rule.get("state") != "absent"}
+def _absent(entry: Entry) -> bool:
+    return entry.get("state") == "absent"
 
 
-def removal_state(current: State, target: State | None, kept_rules: set[tuple[tuple[str, Any], ...]] = frozenset()) -> State | None:  # type: ignore[assignment]
-    """The desiredState that removes what current has and target lacks; None when nothing is."""
-    target_interfaces = {iface.get("name"): iface for iface in (target or {}).get("interfaces") or []}
+def _enabled(iface: Entry, family: str) -> bool:
+    """Whether an interface entry sets that family up (the key given, not `enabled: false`)."""
+    return isinstance(iface.get(family), dict) and iface[family].get("enabled", True) is not False
+
+
+def _switches_off(iface: Entry) -> bool:
+    """Whether an interface entry only takes addresses off: a removal, not a declaration."""
+    families = [f for f in FAMILIES if f in iface]
+    return (bool(families) and set(iface) <= SWITCH_OFF_KEYS and not _absent(iface)
+            and all(not _enabled(iface, f) for f in families))
+
+
+def _matches(absent: Entry, entry: Entry, ignored: tuple[str, ...] = ()) -> bool:
+    """Whether an absent route or rule takes off an entry: every property it sets is the
+    entry's, the rest are wildcards (nmstate route.rs RouteEntry::is_match, which ignores the
+    metric, and route_rule.rs RouteRuleEntry::is_match)."""
+    return all(entry.get(key) == value for key, value in absent.items() if key != "state" and key not in ignored)
+
+
+def _match_route(absent: Entry, route: Entry) -> bool:
+    return _matches(absent, route, ("metric",))
+
+
+@dataclass
+class Declared:
+    """What policies declare, removals aside: the interfaces they use (by name, also as a
+    VLAN base, bond port, VRF port or next hop), the address families they set up on each,
+    and their routes and route rules."""
+
+    interfaces: set[str] = field(default_factory=set)
+    families: set[tuple[str, str]] = field(default_factory=set)
+    routes: list[Entry] = field(default_factory=list)
+    rules: list[Entry] = field(default_factory=list)
+
+    def add(self, state: State | None) -> Declared:
+        for iface in (state or {}).get("interfaces") or []:
+            if _absent(iface) or _switches_off(iface):
+                continue
+            name = iface.get("name")
+            self.interfaces.add(name)
+            self.interfaces.update(filter(None, [(iface.get("vlan") or {}).get("base-iface")]))
+            self.interfaces.update((iface.get("link-aggregation") or {}).get("port") or [])
+            self.interfaces.update((iface.get("vrf") or {}).get("port") or [])
+            self.families.update((name, f) for f in FAMILIES if _enabled(iface, f))
+        routes = [r for r in _config(state, "routes") if not _absent(r)]
+        self.routes += routes
+        self.interfaces.update(r["next-hop-interface"] for r in routes if r.get("next-hop-interface"))
+        self.rules += [r for r in _config(state, "route-rules") if not _absent(r)]
+        return self
+
+    def merged(self, other: Declared) -> Declared:
+        return Declared(self.interfaces | other.interfaces, self.families | other.families,
+                        self.routes + other.routes, self.rules + other.rules)
+
+
+def declared(states: Iterable[State | None]) -> Declared:
+    """What these states declare together (their removal entries left out)."""
+    result = Declared()
+    for state in states:
+        result.add(state)
+    return result
+
+
+def removal_state(current: State, target: State | None, others: Declared | None = None) -> State | None:
+    """The removals that take off a node what current has and neither target (the release's
+    new state there) nor others (every other policy there) declares; None when nothing is.
+
+    A virtual interface (VRF, VLAN, bond) goes absent; a port of current's VRFs only loses
+    the address families current set on it (an absent NIC goes down). Removals current
+    already holds (an earlier run's, which a node may have failed) are kept, so that a rerun
+    sends them again and reports the nodes that still fail them instead of nothing."""
+    keep = declared([target]).merged(others or Declared())
+    ports = {port for iface in current.get("interfaces") or [] if iface.get("type") == "vrf" and not _absent(iface)
+             for port in (iface.get("vrf") or {}).get("port") or []}
     interfaces = []
     for iface in current.get("interfaces") or []:
         name, kind = iface.get("name"), iface.get("type")
-        if iface.get("state") == "absent":
+        if _absent(iface) or (kind in VIRTUAL_TYPES and name not in keep.interfaces):
+            if name not in keep.interfaces:
+                interfaces.append({"name": name, "type": kind, "state": "absent"})
             continue
-        if name in target_interfaces:
-            # A VRF keeps its routing table for life: a new table id means a new VRF, so the
-            # old one goes and the new policy creates it again.
-            old_table = (iface.get("vrf") or {}).get("route-table-id")
-            new_table = (target_interfaces[name].get("vrf") or {}).get("route-table-id")
-            if kind == "vrf" and old_table != new_table:
-                interfaces.append({"name": name, "type": "vrf", "state": "absent"})
-            continue
-        if kind in VIRTUAL_TYPES:
-            interfaces.append({"name": name, "type": kind, "state": "absent"})
-        elif kind == "ethernet" and (iface.get("ipv4") or iface.get("ipv6")):
-            interfaces.append({"name": name, "type": "ethernet", "state": "up",
-                               "ipv4": {"enabled": False}, "ipv6": {"enabled": False}})
-    target_routes = {route_key(r) for r in _config(target, "routes")}
+        if _switches_off(iface):
+            families = [f for f in FAMILIES if f in iface]
+        else:
+            families = [f for f in FAMILIES if _enabled(iface, f)] if name in ports else []
+        off = [f for f in families if (name, f) not in keep.families]
+        if off:
+            interfaces.append({"name": name, "type": kind, "state": "up", **{f: {"enabled": False} for f in off}})
     routes = [{**route, "state": "absent"} for route in _config(current, "routes")
-              if route.get("state") != "absent" and route_key(route) not in target_routes]
-    keep = declared_rules([target] if target else []) | set(kept_rules)
+              if not any(_match_route(route, other) for other in keep.routes)]
     rules = [{**rule, "state": "absent"} for rule in _config(current, "route-rules")
-             if rule.get("state") != "absent" and rule_key(rule) not in keep]
+             if not any(_matches(rule, other) for other in keep.rules)]
     if not (interfaces or routes or rules):
         return None
     state: State = {"interfaces": interfaces}
@@ -72,6 +146,25 @@ def removal_state(current: State, target: State | None, kept_rules: set[tuple[tu
         state["routes"] = {"config": routes}
     if rules:
         state["route-rules"] = {"config": rules}
+    return state
+
+
+def with_removal(new_state: State, removal: State | None) -> State:
+    """The new state with the removals added: what a policy the release keeps is sent, so
+    that it declares its new state while the removals apply. A switch-off of a port the new
+    state keeps joins that port's entry (one entry per name)."""
+    if not removal:
+        return new_state
+    removed = removal.get("interfaces") or []
+    off = {i["name"]: i for i in removed if not _absent(i)}
+    interfaces = [{**{f: v for f, v in off.get(i.get("name"), {}).items() if f in FAMILIES}, **i}
+                  for i in new_state.get("interfaces") or []]
+    names = {i.get("name") for i in interfaces}
+    state = {**new_state, "interfaces": interfaces + [i for i in removed if i["name"] not in names]}
+    for section in ("routes", "route-rules"):
+        if _config(removal, section):
+            config = _config(new_state, section) + _config(removal, section)
+            state[section] = {**(new_state.get(section) or {}), "config": config}
     return state
 
 

@@ -4,6 +4,7 @@ when a node fails or never reports."""
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from symrouting.cleanup import _chunks, plan_removals
-from symrouting.nodeconfig import declared_rules, removal_state
+from symrouting.nodeconfig import declared, removal_state
 from symrouting.plan import parse_plan
 from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm, sitegen
@@ -34,12 +35,14 @@ def seed_with(tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None
     return path
 
 
+def blue_values(values: dict[str, Any]) -> None:
+    values["vrfs"] = {"bluevrf": {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
+                                  "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}}
+
+
 def blue_site(tmp_path: Path) -> Path:
     """Tenant blue: its own VRF and port on the same nodes, the same cluster CIDRs."""
-    def change(values: dict[str, Any]) -> None:
-        values["vrfs"] = {"bluevrf": {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
-                                      "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}}
-    return seed_with(tmp_path, "blue", change)
+    return seed_with(tmp_path, "blue", blue_values)
 
 
 def renamed_site(tmp_path: Path) -> Path:
@@ -80,10 +83,11 @@ def test_uninstall_sends_the_removal_and_waits_for_every_node(run_cli: Run, clus
     assert result.returncode == 0, result.stdout + result.stderr
     [update] = nmstate.updates
     assert update["metadata"]["name"] == "vrfpolicy"
-    # Blue still declares the cluster's rules: they stay; the VRF, its route and the port's addresses go.
+    # Blue still declares the cluster's rules: they stay; the VRF, its route and the port's
+    # IPv4 addresses go (the chart set no IPv6 on it: that side is left as it was).
     assert update["spec"]["desiredState"] == {
         "interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"},
-                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
+                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}],
         "routes": {"config": [{**before["routes"]["config"][0], "state": "absent"}]},
     }
     assert update["spec"]["nodeSelector"] == {"vrf": "true"}
@@ -134,14 +138,18 @@ def test_upgrade_without_changes_sends_nothing(run_cli: Run, cluster: tuple[Any,
 
 
 def test_upgrade_to_a_new_table_removes_the_old_tables_route(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
+    """The VRF moves to its new table in place (nmstate's NetworkManager backend takes it down
+    and up again: nm/query_apply/apply.rs, is_vrf_table_id_changed); the old table's route goes."""
     api, nmstate = cluster
     new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0, result.stdout
-    [update] = nmstate.updates
+    with_removal, new_state = nmstate.updates
     old_route = policies([SEED])[0]["spec"]["desiredState"]["routes"]["config"][0]
-    assert update["spec"]["desiredState"] == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}],
-                                              "routes": {"config": [{**old_route, "state": "absent"}]}}
+    new = policies([SEED, new_table])[0]["spec"]["desiredState"]
+    assert with_removal["spec"]["desiredState"] == {**new, "routes": {"config": [*new["routes"]["config"],
+                                                                                {**old_route, "state": "absent"}]}}
+    assert new_state["spec"]["desiredState"] == new
 
 
 POLICY = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
@@ -157,13 +165,14 @@ def test_after_a_prune_the_policy_belongs_again_to_whoever_applied_it(run_cli: R
     new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0, result.stdout
-    removal_put, handback_put = [r.body for r in api.api.requests if r.method == "PUT" and "/leases/" not in r.path]
+    removal_put, new_state_put, handback_put = [r.body for r in api.api.requests
+                                                if r.method == "PUT" and "/leases/" not in r.path]
     assert removal_put["metadata"]["managedFields"] == applied_by  # sent as read: no reset
-    assert handback_put["spec"] == removal_put["spec"] == nmstate.updates[0]["spec"]
+    assert handback_put["spec"] == new_state_put["spec"] == nmstate.updates[1]["spec"]
     assert handback_put["metadata"]["managedFields"] == applied_by
     stored = api.api.routes[POLICY]
     assert stored["metadata"]["managedFields"] == applied_by
-    assert stored["metadata"]["generation"] == 2 and len(nmstate.updates) == 1
+    assert stored["metadata"]["generation"] == 3 and len(nmstate.updates) == 2
     assert "WARN" not in result.stdout
 
 
@@ -180,11 +189,11 @@ def test_without_the_hand_back_the_hook_would_keep_the_spec(cluster: tuple[Any, 
 
 def test_the_hand_back_retries_a_conflict(run_cli: Run, cluster: tuple[Any, Nmstate], tmp_path: Path) -> None:
     api, _ = cluster
-    api.api.fail(POLICY, status=409, method="PUT", after=1)
+    api.api.fail(POLICY, status=409, method="PUT", after=2)
     new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0 and "WARN" not in result.stdout, result.stdout
-    assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT", "GET", "PUT", "GET", "PUT"]
+    assert [r.method for r in api.api.requests if r.path.split("?")[0] == POLICY] == ["PUT", "PUT", "GET", "PUT", "GET", "PUT"]
 
 
 def test_a_hand_back_that_is_refused_is_a_warning_that_names_the_way_out(run_cli: Run, cluster: tuple[Any, Nmstate],
@@ -217,9 +226,8 @@ def test_upgrade_that_renames_the_vrf_removes_the_old_one(run_cli: Run, cluster:
     new_state = policies([renamed])[0]["spec"]["desiredState"]
     assert update["metadata"]["name"] == "vrfpolicy"
     # On its node the new VRF declares the same port, address and routes: only the old VRF goes.
-    assert update["spec"]["desiredState"] == removal_state(old_state, new_state, declared_rules([blue_state, new_state]))
+    assert update["spec"]["desiredState"] == removal_state(old_state, new_state, declared([blue_state]))
     assert update["spec"]["desiredState"] == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}]}
-    assert update["spec"]["desiredState"]["interfaces"][0] == {"name": "ens4vrf", "type": "vrf", "state": "absent"}
 
 
 def test_an_upgrade_that_drops_the_last_vrf_takes_it_off_the_nodes(run_cli: Run, cluster: tuple[Any, Nmstate],
@@ -263,33 +271,47 @@ def prune(run_cli: Run, serve: Callable[..., Any], installed: list[Path], new: l
     return result.stdout, nmstate.updates
 
 
+def added(sent: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What a kept policy's first update adds to its new state: its removals, by section."""
+    return {"interfaces": [i for i in sent["interfaces"] if i not in new["interfaces"]],
+            **{section: [e for e in sent[section]["config"] if e not in new[section]["config"]]
+               for section in ("routes", "route-rules")}}
+
+
+def new_state(files: list[Path]) -> dict[str, Any]:
+    [policy] = policies(files)
+    return dict(policy["spec"]["desiredState"])
+
+
 def test_upgrade_that_drops_a_route_removes_just_that_route(run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
     def two_routes(values: dict[str, Any]) -> None:
         values["vrfs"]["ens4vrf"]["routes"].append({"destination": "10.99.0.0/16", "nextHopAddress": "192.168.130.254"})
-    _, [update] = prune(run_cli, serve, [seed_with(tmp_path, "two-routes", two_routes)], [SEED])
-    assert update["spec"]["desiredState"] == {"interfaces": [], "routes": {"config": [
+    _, [update, last] = prune(run_cli, serve, [seed_with(tmp_path, "two-routes", two_routes)], [SEED])
+    assert added(update["spec"]["desiredState"], new_state([SEED])) == {"interfaces": [], "route-rules": [], "routes": [
         {"destination": "10.99.0.0/16", "next-hop-address": "192.168.130.254", "next-hop-interface": "ens4",
-         "table-id": 2, "state": "absent"}]}}
+         "table-id": 2, "state": "absent"}]}
+    assert last["spec"]["desiredState"] == new_state([SEED])
 
 
 def test_upgrade_that_moves_the_vrf_to_another_port_strips_the_old_one(run_cli: Run, serve: Callable[..., Any],
                                                                       tmp_path: Path) -> None:
     def new_port(values: dict[str, Any]) -> None:
         values["vrfs"]["ens4vrf"]["ports"] = {"ens5": {"ipv4": ["192.168.130.130/24"]}}
-    _, [update] = prune(run_cli, serve, [SEED], [seed_with(tmp_path, "ens5", new_port)])
-    # The old port keeps its link but loses its addresses; the route through it goes.
-    assert update["spec"]["desiredState"] == {
-        "interfaces": [{"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
-        "routes": {"config": [{"destination": "0.0.0.0/0", "metric": 150, "next-hop-address": "192.168.130.1",
-                               "next-hop-interface": "ens4", "table-id": 2, "state": "absent"}]}}
+    after = seed_with(tmp_path, "ens5", new_port)
+    _, [update, _] = prune(run_cli, serve, [SEED], [after])
+    # The old port keeps its link but loses the addresses the chart set; the route through it goes.
+    assert added(update["spec"]["desiredState"], new_state([after])) == {
+        "interfaces": [{"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}],
+        "routes": [{"destination": "0.0.0.0/0", "metric": 150, "next-hop-address": "192.168.130.1",
+                    "next-hop-interface": "ens4", "table-id": 2, "state": "absent"}], "route-rules": []}
 
 
 def test_upgrade_that_drops_a_cidr_removes_its_rule(run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
     def with_masquerade(values: dict[str, Any]) -> None:
         values["cluster"]["masqueradeSubnet"] = ["169.254.169.0/29"]
-    _, [update] = prune(run_cli, serve, [seed_with(tmp_path, "masquerade", with_masquerade)], [SEED])
-    assert update["spec"]["desiredState"] == {"interfaces": [], "route-rules": {"config": [
-        {"ip-to": "169.254.169.0/29", "priority": 998, "route-table": 254, "state": "absent"}]}}
+    _, [update, _] = prune(run_cli, serve, [seed_with(tmp_path, "masquerade", with_masquerade)], [SEED])
+    assert added(update["spec"]["desiredState"], new_state([SEED])) == {"interfaces": [], "routes": [], "route-rules": [
+        {"ip-to": "169.254.169.0/29", "priority": 998, "route-table": 254, "state": "absent"}]}
 
 
 def test_upgrade_that_drops_a_whole_vrf_removes_it_and_keeps_the_other(run_cli: Run, serve: Callable[..., Any],
@@ -302,7 +324,7 @@ def test_upgrade_that_drops_a_whole_vrf_removes_it_and_keeps_the_other(run_cli: 
     # The rules stay: the remaining VRF's policy declares the same ones.
     assert update["spec"]["desiredState"] == {"interfaces": [
         {"name": "ens6vrf", "type": "vrf", "state": "absent"},
-        {"name": "ens6", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}]}
+        {"name": "ens6", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}]}
     assert "KEEP  vrfpolicy: nothing to remove" in report
 
 
@@ -334,7 +356,9 @@ def test_teardown_of_a_generated_site_takes_off_everything_it_put_on(run_cli: Ru
             if iface["type"] in ("vrf", "vlan", "bond"):
                 assert removed[key]["state"] == "absent", (seed, name, key)
             elif "ipv4" in iface or "ipv6" in iface:
-                assert removed[key]["ipv4"] == {"enabled": False} and removed[key]["ipv6"] == {"enabled": False}
+                # exactly the families the chart set on the port are switched off
+                assert {f: removed[key].get(f) for f in ("ipv4", "ipv6")} == {
+                    f: {"enabled": False} if f in iface else None for f in ("ipv4", "ipv6")}, (seed, name, key)
             else:
                 assert key not in removed, f"bond member {key} is left as it was"
         for section in ("routes", "route-rules"):
@@ -499,3 +523,173 @@ def test_a_teardown_of_many_per_node_policies_waits_for_every_group(serve: Calla
     assert result.stdout.count("DONE  symmetric-routing-payments-uplink-worker-") == 40
     lists = [r.path for r in api.api.requests if r.path.startswith("/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments")]
     assert 1 < len(lists) < 40  # a few groups, not one request per policy
+
+
+# What other policies declare is never taken off a node: another tenant's bond under its own
+# VLAN, a port another VRF of the release takes over; a neighbour in the middle of its own
+# prune counts with its new state; a release is its namespace and its name.
+
+def bond_site(tmp_path: Path, name: str, vrf: str, table: int, vlan: int, subnet: int) -> Path:
+    """A VRF on a VLAN of bond0, which policy.extraInterfaces creates, as each tenant of a
+    shared bond writes it."""
+    def change(values: dict[str, Any]) -> None:
+        values["vrfs"] = {vrf: {
+            "tableId": table, "policy": {"nodeSelector": {"vrf": "true"}, "extraInterfaces": [
+                {"name": "bond0", "type": "bond", "state": "up",
+                 "link-aggregation": {"mode": "active-backup", "port": ["ens1f0", "ens1f1"]}}]},
+            "ports": {f"bond0.{vlan}": {"type": "vlan", "vlan": {"baseInterface": "bond0", "id": vlan},
+                                         "ipv4": [f"192.168.{subnet}.2/24"]}},
+            "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": f"192.168.{subnet}.1"}]}}
+    return seed_with(tmp_path, name, change)
+
+
+def test_a_teardown_leaves_the_bond_another_tenant_still_runs_a_vlan_on(run_cli: Run, serve: Callable[..., Any],
+                                                                         tmp_path: Path) -> None:
+    mine, theirs = bond_site(tmp_path, "mine", "redvrf", 5, 101, 150), bond_site(tmp_path, "theirs", "bluevrf", 6, 102, 160)
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                   nodes=[clusters.node("worker-0", {"vrf": "true"})]))
+    nmstate = Nmstate(api.api)
+    blue = policies([theirs], release="blue", namespace="blue")
+    nmstate.install(policies([mine]) + blue)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([mine]))
+    assert result.returncode == 0, result.stdout
+    [update] = nmstate.updates
+    assert [i["name"] for i in update["spec"]["desiredState"]["interfaces"]] == ["redvrf", "bond0.101"]
+    assert carried(nmstate, "worker-0") == node_after(blue[0]["spec"]["desiredState"]).managed()
+
+
+def test_a_port_another_vrf_of_the_release_takes_over_keeps_its_addresses(tmp_path: Path) -> None:
+    """ens5 moves from VRF a (kept, now on ens6) to VRF b: a's update must not switch it off."""
+    def vrfs(a_ports: dict[str, Any], b_ports: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+        def change(values: dict[str, Any]) -> None:
+            values["vrfs"] = {name: {"tableId": table, "policy": {"nodeSelector": {"vrf": "true"}}, "ports": ports}
+                              for name, table, ports in (("avrf", 11, a_ports), ("bvrf", 12, b_ports))}
+        return change
+    before = seed_with(tmp_path, "before", vrfs({"ens5": {"ipv4": ["192.168.150.2/24"]}}, {"ens7": {"ipv4": ["192.168.170.2/24"]}}))
+    after = seed_with(tmp_path, "after", vrfs({"ens6": {"ipv4": ["192.168.160.2/24"]}},
+                                              {"ens5": {"ipv4": ["192.168.150.2/24"]}, "ens7": {"ipv4": ["192.168.170.2/24"]}}))
+    plan = parse_plan(json.loads(render_plan([after])))
+    node = [("worker-0", {"kubernetes.io/hostname": "worker-0", "vrf": "true"})]
+    steps = {p["metadata"]["name"]: s for p, s in plan_removals(plan, policies([before]), False, node)}
+    # Nothing to remove: a's one update is its new state, which moves the VRF to ens6.
+    [step] = steps["tenant-a-symmetric-routing-avrf"]
+    assert step.removal == {} and step.desired_state == policies([after])[0]["spec"]["desiredState"]
+    [b_step] = steps["tenant-a-symmetric-routing-bvrf"]
+    assert b_step.removal == {}
+
+
+def mid_prune(policy: dict[str, Any]) -> dict[str, Any]:
+    """Blue's policy while its own prune runs: its new state (no route), the route absent."""
+    state = copy.deepcopy(policy["spec"]["desiredState"])
+    [route] = state["routes"]["config"]
+    state["routes"]["config"] = [{**route, "state": "absent"}]
+    return {**policy, "spec": {**policy["spec"], "desiredState": state}}
+
+
+def test_a_neighbour_in_the_middle_of_its_prune_keeps_the_shared_rules(run_cli: Run, serve: Callable[..., Any],
+                                                                        tmp_path: Path) -> None:
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                   nodes=[clusters.node("worker-0", {"vrf": "true"})]))
+    nmstate = Nmstate(api.api)
+    def blue_route(values: dict[str, Any]) -> None:
+        values["vrfs"] = {"bluevrf": {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
+                                      "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}},
+                                      "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": "192.168.140.1"}]}}
+    [blue] = policies([seed_with(tmp_path, "blue-route", blue_route)], release="blue", namespace="blue")
+    nmstate.install(policies([SEED]) + [mid_prune(blue)])
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0, result.stdout
+    [update] = nmstate.updates
+    assert "route-rules" not in update["spec"]["desiredState"]
+    assert carried(nmstate, "worker-0")["rules"] == node_after(blue["spec"]["desiredState"]).managed()["rules"] != set()
+
+
+@pytest.mark.parametrize("neighbour", ["torn down", "being deleted"])
+def test_the_last_two_tenants_one_after_the_other_leave_no_rule(run_cli: Run, serve: Callable[..., Any],
+                                                                tmp_path: Path, neighbour: str) -> None:
+    """Blue's teardown ran first (its policy holds only removals) or Helm is deleting its
+    policy: it declares nothing any more, so this teardown takes the shared rules."""
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                   nodes=[clusters.node("worker-0", {"vrf": "true"})]))
+    nmstate = Nmstate(api.api)
+    [blue] = policies([blue_site(tmp_path)], release="blue", namespace="blue")
+    if neighbour == "torn down":
+        blue["spec"]["desiredState"] = removal_state(blue["spec"]["desiredState"], None)
+    else:
+        blue["metadata"]["deletionTimestamp"] = "2026-11-28T01:00:00Z"
+    nmstate.install(policies([SEED]) + [blue])
+    assert run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED])).returncode == 0
+    [update] = nmstate.updates
+    assert [r["state"] for r in update["spec"]["desiredState"]["route-rules"]["config"]] == ["absent", "absent"]
+
+
+def owned_by(policy: dict[str, Any], namespace: str, release: str, *, labels: bool = True) -> dict[str, Any]:
+    """A policy as the release namespace/release made it: with the chart's labels (Helm or
+    Argo CD), or with Helm's annotations alone (an object the chart's labels do not mark)."""
+    meta = copy.deepcopy(policy["metadata"])
+    if labels:
+        meta["labels"].update({"app.kubernetes.io/instance": release, "symmetric-routing/release-namespace": namespace})
+    else:
+        meta["labels"] = {}
+        meta["annotations"] = {"meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": namespace}
+    return {**policy, "metadata": meta}
+
+
+@pytest.mark.parametrize("labels", [True, False])
+def test_a_release_of_the_same_name_in_another_namespace_is_not_ours(labels: bool) -> None:
+    """test/tenant-a's teardown sends nothing to prod/tenant-a's policy, and counts what it
+    declares as a neighbour's (gather.owner_of reads the release-namespace label, or Helm's
+    meta.helm.sh/release-namespace annotation)."""
+    plan = parse_plan(json.loads(render_plan([SEED], namespace="test")))
+    [seed] = policies([SEED], namespace="test")
+    ours = owned_by(seed, "test", helm.RELEASE, labels=labels)
+    theirs = owned_by({**seed, "metadata": {**seed["metadata"], "name": "vrfpolicy-prod"}}, "prod", helm.RELEASE, labels=labels)
+    node = [("worker-0", {"kubernetes.io/hostname": "worker-0", "vrf": "true"})]
+    assert [(p["metadata"]["name"], s) for p, s in plan_removals(plan, [ours, theirs], True, node)] == [("vrfpolicy", [])]
+    [(policy, [step])] = plan_removals(plan, [ours], True, node)
+    assert policy["metadata"]["name"] == "vrfpolicy" and step.removal["interfaces"][0]["state"] == "absent"
+
+
+def test_a_rerun_after_a_failed_node_sends_the_removals_again_and_names_it(run_cli: Run,
+                                                                         cluster: tuple[Any, Nmstate]) -> None:
+    """The policy already holds the removals: they are what the rerun sends, and the node that
+    failed them is reported again, not a teardown with nothing to remove."""
+    api, nmstate = cluster
+    nmstate.outcomes["worker-2"] = "fail"
+    first = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert first.returncode == 1
+    again = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert again.returncode == 1, again.stdout
+    assert "FAIL  vrfpolicy: ens4vrf absent; addresses off ens4; 1 route(s) absent; applied on 2/3 node(s)" in again.stdout
+    assert "worker-2: failed" in again.stdout
+    puts = [r.body for r in api.api.requests if r.method == "PUT" and r.path.startswith(POLICY)]
+    assert puts[0]["spec"] == puts[1]["spec"]
+
+
+def test_a_kept_policy_drops_a_rule_node_by_node_where_a_neighbour_declares_it_on_one(
+        run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
+    """Blue, on worker-0 only, declares the masquerade rule this release drops: worker-0 keeps
+    it, the others lose it, each by an update narrowed to its node; the last update gives
+    the policy back its own nodeSelector and exactly its new state."""
+    def with_masquerade(values: dict[str, Any]) -> None:
+        values["cluster"]["masqueradeSubnet"] = ["169.254.169.0/29"]
+    before = seed_with(tmp_path, "masquerade", with_masquerade)
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes))
+    nmstate = Nmstate(api.api)
+    blue = policies([seed_with(tmp_path, "blue-masquerade", lambda v: (blue_values(v), with_masquerade(v)))],
+                    release="blue", namespace="blue")
+    blue[0]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "worker-0"}
+    nmstate.install(policies([before]) + blue)
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0, result.stdout
+    assert [u["spec"]["nodeSelector"] for u in nmstate.updates] == [
+        {"kubernetes.io/hostname": "worker-1"}, {"kubernetes.io/hostname": "worker-2"}, {"vrf": "true"}]
+    assert nmstate.updates[-1]["spec"]["desiredState"] == policies([SEED])[0]["spec"]["desiredState"]
+    assert "DONE  vrfpolicy: node by node, what each node loses (2 updates), then its new state alone; " \
+           "applied on 3/3 node(s)" in result.stdout
+    def masquerade_rule(node: str) -> bool:
+        return any(dict(rule)["ip-to"] == "169.254.169.0/29" for rule in carried(nmstate, node)["rules"])
+    assert [masquerade_rule(node) for node in ("worker-0", "worker-1", "worker-2")] == [True, False, False]
+    for node in ("worker-1", "worker-2"):
+        assert carried(nmstate, node) == declared_on(node, [SEED]), node

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from symrouting.nodeconfig import Progress, declared_rules, enactment_progress, removal_state
+from symrouting.nodeconfig import Progress, declared, enactment_progress, removal_state
 from tests.support import helm
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
@@ -26,11 +26,13 @@ def desired_state(tmp_path: Path, override: str = "", site: Path = SEED) -> dict
 
 
 def test_uninstall_removes_the_vrf_its_routes_and_rules_and_strips_the_port(tmp_path: Path) -> None:
+    """The seed's port has only IPv4 from the chart: IPv6 is left as nmstate found it (a missing
+    family key changes nothing: nmstate query_apply/base.rs BaseInterface::update)."""
     current = desired_state(tmp_path)
     removal = removal_state(current, None)
     assert removal == {
         "interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"},
-                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}, "ipv6": {"enabled": False}}],
+                       {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}],
         "routes": {"config": [{**route, "state": "absent"} for route in current["routes"]["config"]]},
         "route-rules": {"config": [{**rule, "state": "absent"} for rule in current["route-rules"]["config"]]},
     }
@@ -39,7 +41,7 @@ def test_uninstall_removes_the_vrf_its_routes_and_rules_and_strips_the_port(tmp_
 def test_rules_another_tenant_still_declares_stay(tmp_path: Path) -> None:
     current = desired_state(tmp_path)
     other = {"interfaces": [], "route-rules": {"config": [current["route-rules"]["config"][0]]}}
-    removal = removal_state(current, None, declared_rules([other]))
+    removal = removal_state(current, None, declared([other]))
     assert removal is not None
     assert [r["ip-to"] for r in removal["route-rules"]["config"]] == [current["route-rules"]["config"][1]["ip-to"]]
 
@@ -48,14 +50,15 @@ def test_an_unchanged_upgrade_removes_nothing(tmp_path: Path) -> None:
     assert removal_state(desired_state(tmp_path), desired_state(tmp_path)) is None
 
 
-def test_table_id_change_removes_the_old_vrf_and_its_routes(tmp_path: Path) -> None:
-    """The kernel does not move a VRF to another table: the old one goes, the new policy
-    creates it anew; the port keeps its addresses, the main-table rules stay."""
+def test_table_id_change_removes_the_old_tables_routes_and_keeps_the_vrf(tmp_path: Path) -> None:
+    """nmstate moves a VRF to its new table itself (NetworkManager takes it down and up:
+    nm/query_apply/apply.rs, is_vrf_table_id_changed); an absent entry beside the new one
+    would replace it (one entry per name: ifaces/inter_ifaces.rs, Interfaces::push). The
+    old table's routes go; the port keeps its addresses, the main-table rules stay."""
     current = desired_state(tmp_path)
     target = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     removal = removal_state(current, target)
-    assert removal == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}],
-                       "routes": {"config": [{**current["routes"]["config"][0], "state": "absent"}]}}
+    assert removal == {"interfaces": [], "routes": {"config": [{**current["routes"]["config"][0], "state": "absent"}]}}
     assert removal["routes"]["config"][0]["table-id"] == 2
 
 
@@ -77,7 +80,10 @@ def test_a_replaced_port_is_stripped_and_a_vlan_port_removed(tmp_path: Path) -> 
     [vlan_policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"
                      and d["metadata"]["name"].endswith("ran-vlan-ran-du-0")]
     current = vlan_policy["spec"]["desiredState"]
-    target = {**current, "interfaces": [i for i in current["interfaces"] if i["name"] != "eno1.101"]}
+    # The VLAN is gone from the VRF's ports, its interfaces and its routes.
+    target = {**current, "routes": {"config": []},
+              "interfaces": [{**i, "vrf": {**i["vrf"], "port": []}} if i["type"] == "vrf" else i
+                             for i in current["interfaces"] if i["name"] != "eno1.101"]}
     removal = removal_state(current, target)
     assert removal is not None and removal["interfaces"] == [{"name": "eno1.101", "type": "vlan", "state": "absent"}]
 
@@ -108,3 +114,83 @@ def test_progress_counts_only_the_new_generation() -> None:
 def test_progress_finishes_when_every_node_reports(nodes: list[str]) -> None:
     enactments = [_enactment(n, 3, "Available") for n in nodes]
     assert enactment_progress(enactments, 3, nodes).finished
+
+
+# Nothing another policy declares is set absent or switched off, and only what the chart set
+# on its own ports is switched off (nodeconfig.declared, removal_state).
+
+BOND_VLAN = """vrfs:
+  ens4vrf:
+    ports:
+      ens4: null
+      bond0.101: {type: vlan, vlan: {baseInterface: bond0, id: 101}, ipv4: [192.168.130.130/24]}
+    policy:
+      extraInterfaces:
+        - {name: bond0, type: bond, state: up, link-aggregation: {mode: active-backup, port: [ens1f0, ens1f1]}}
+        - {name: eno1, type: ethernet, state: up, ipv4: {enabled: true, dhcp: true}}
+"""
+
+# Another tenant's VRF with its own VLAN on the same bond, which it names only as the base.
+NEIGHBOUR_VLAN = """vrfs:
+  ens4vrf: null
+  bluevrf:
+    tableId: 3
+    policy: {nodeSelector: {vrf: "true"}}
+    ports:
+      bond0.102: {type: vlan, vlan: {baseInterface: bond0, id: 102}, ipv4: [192.168.140.2/24]}
+"""
+
+
+def test_a_bond_under_another_tenants_vlan_stays(tmp_path: Path) -> None:
+    current = desired_state(tmp_path, BOND_VLAN)
+    neighbour = desired_state(tmp_path, NEIGHBOUR_VLAN)
+    removal = removal_state(current, None, declared([neighbour]))
+    assert removal is not None
+    assert removal["interfaces"] == [{"name": "ens4vrf", "type": "vrf", "state": "absent"},
+                                     {"name": "bond0.101", "type": "vlan", "state": "absent"}]
+    # Alone on the node, the bond the policy created goes too.
+    alone = removal_state(current, None)
+    assert alone is not None and {"name": "bond0", "type": "bond", "state": "absent"} in alone["interfaces"]
+
+
+def test_a_raw_extra_interface_keeps_its_addresses(tmp_path: Path) -> None:
+    """eno1 (policy.extraInterfaces, DHCP) is no port of the VRF: switching its IPv4 off would
+    cut the node off its primary network."""
+    removal = removal_state(desired_state(tmp_path, BOND_VLAN), None)
+    assert removal is not None and "eno1" not in {i["name"] for i in removal["interfaces"]}
+
+
+def test_a_vrf_and_routes_another_policy_declares_stay(tmp_path: Path) -> None:
+    current = desired_state(tmp_path)
+    removal = removal_state(current, None, declared([current]))
+    assert removal is None
+    # The neighbour's own removals (absent entries, switched-off ports) declare nothing.
+    leaving = removal_state(current, None)
+    assert removal_state(current, None, declared([leaving])) == leaving
+
+
+def test_a_dropped_ipv6_address_is_switched_off_alone(tmp_path: Path) -> None:
+    """A port that keeps IPv4 and loses IPv6: its new entry has no ipv6 key, which leaves
+    the address where it is (nmstate query_apply/base.rs BaseInterface::update)."""
+    current = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    ports:\n      ens4: {ipv6: ['fd00:130::130/64']}\n")
+    removal = removal_state(current, desired_state(tmp_path))
+    assert removal == {"interfaces": [{"name": "ens4", "type": "ethernet", "state": "up", "ipv6": {"enabled": False}}]}
+
+
+def test_a_port_another_policy_sets_up_keeps_those_addresses(tmp_path: Path) -> None:
+    current = desired_state(tmp_path)
+    other = {"interfaces": [{"name": "ens4", "type": "ethernet", "state": "up",
+                             "ipv4": {"enabled": True, "address": [{"ip": "192.168.130.9", "prefix-length": 24}]}}]}
+    removal = removal_state(current, None, declared([other]))
+    assert removal is not None and [i["name"] for i in removal["interfaces"]] == ["ens4vrf"]
+
+
+def test_an_absent_route_is_kept_when_it_would_match_a_declared_one_by_wildcard() -> None:
+    """nmstate ignores the metric when it matches an absent route (route.rs
+    RouteEntry::is_match): the same route with another metric elsewhere still matches."""
+    route = {"destination": "10.0.0.0/8", "next-hop-address": "192.0.2.1", "next-hop-interface": "ens4",
+             "table-id": 2, "metric": 150}
+    current = {"interfaces": [], "routes": {"config": [route]}}
+    assert removal_state(current, None, declared([{"routes": {"config": [{**route, "metric": 300}]}}])) is None
+    assert removal_state(current, None, declared([{"routes": {"config": [{**route, "table-id": 3}]}}])) == {
+        "interfaces": [], "routes": {"config": [{**route, "state": "absent"}]}}

@@ -258,7 +258,8 @@ def test_hooks_pass_with_exactly_the_rendered_rights(sites: dict[str, Site], tls
             assert {r.authorization for r in api.api.requests} == {f"Bearer {token(site.pod(name)['serviceAccountName'])}"}
             if name == "prune":
                 policy_puts = [r for r in api.api.requests if r.method == "PUT" and "/leases/" not in r.path]
-                assert len(policy_puts) == 2, "the prune removes the route and hands back"
+                assert len(policy_puts) == 3, (
+                    "the prune sends the new state with the route absent, the new state alone, and hands back")
         finally:
             api.stop()
 

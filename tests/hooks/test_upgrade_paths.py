@@ -16,7 +16,7 @@ import pytest
 
 from symrouting.cleanup import plan_removals
 from symrouting.plan import Plan, parse_plan
-from tests.support import helm, sitegen
+from tests.support import helm, mergepatch, sitegen
 from tests.support.nodestate import node_after
 
 Site = dict[str, Any]
@@ -153,11 +153,21 @@ def test_after_an_upgrade_the_node_carries_what_the_new_values_declare(seed: int
     _, installed = render(before, tmp_path, "before")
     plan, upgraded = render(after, tmp_path, "after")
     nodes = each_node(before, after)
-    steps = [step for _, policy_steps in plan_removals(plan, installed, False, nodes) for step in policy_steps]
+    planned = plan_removals(plan, installed, False, nodes)
+    steps = [step for _, policy_steps in planned for step in policy_steps]
     for name, labels in nodes:
-        removals = [step.removal for step in steps if name in step.nodes]
-        node = node_after(*on(labels, installed), *removals, *on(labels, upgraded))
+        sent = [step.desired_state for step in steps if name in step.nodes]
+        node = node_after(*on(labels, installed), *sent, *on(labels, upgraded))
         assert node.managed() == node_after(*on(labels, upgraded)).managed(), f"seed {seed}, {change}, {name}"
+    # A kept policy, as the prune leaves it and Helm 3's merge patch of the two manifests then
+    # makes it (tests/support/mergepatch.py), holds exactly its new state.
+    new = {doc["metadata"]["name"]: doc for doc in upgraded}
+    for policy, policy_steps in planned:
+        name = policy["metadata"]["name"]
+        if name in new and policy_steps:
+            assert policy_steps[-1].node_selector is None, f"seed {seed}, {change}, {name}"
+            live = {**policy, "spec": {**policy["spec"], "desiredState": policy_steps[-1].desired_state}}
+            assert mergepatch.helm3_upgrade(live, policy, new[name])["spec"] == new[name]["spec"], f"seed {seed}, {change}"
 
 
 def test_every_change_is_reached() -> None:
@@ -171,6 +181,6 @@ def test_after_an_uninstall_the_node_carries_nothing_of_the_release(seed: int, t
     nodes = each_node(site)
     steps = [step for _, policy_steps in plan_removals(plan, installed, True, nodes) for step in policy_steps]
     for name, labels in nodes:
-        removals = [step.removal for step in steps if name in step.nodes]
-        assert node_after(*on(labels, installed), *removals).managed() == {
+        sent = [step.desired_state for step in steps if name in step.nodes]
+        assert node_after(*on(labels, installed), *sent).managed() == {
             "virtual": {}, "addresses": {}, "routes": set(), "rules": set()}, f"seed {seed}, {name}"

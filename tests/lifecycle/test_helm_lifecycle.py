@@ -5,9 +5,6 @@ rendered pod specs and whose nmstate applies each policy to a model of each node
 (tests/support/controllers.py). After every step each node carries exactly what the values
 of every installed release declare, and the live policies hold exactly those values' state
 (tests/support/lifecycle.py, Cluster.check).
-
-Scenarios that fail only because of a bug another change fixes are marked xfail(strict) with
-the bug and the owner in the reason, so the mark goes once the fix is merged.
 """
 
 from __future__ import annotations
@@ -26,18 +23,6 @@ from tests.support.apiserver import Tls, make_tls
 from tests.support.lifecycle import SEED, TENANT_B, Cluster
 
 Values = dict[str, Any]
-
-HELM3_MERGE_PATCH = ("Helm 3's merge patch after a prune leaves only the removal state: the prune must write the full "
-                     "new state with the removals (CORE)")
-HAND_EDIT_CONFLICT = ("Helm 4's apply conflicts with the hand edit's field manager (kubectl-edit owns "
-                      ".spec.desiredState.routes.config) and the upgrade fails: the prune must write the full new "
-                      "state and leave Helm the owner (CORE)")
-SHARED_INTERFACE = "the teardown sets absent an interface another tenant's policy still declares (CORE)"
-
-
-def only(version: str, reason: str) -> Any:
-    """An xfail for one Helm major only (the other passes)."""
-    return pytest.param(version, marks=pytest.mark.xfail(strict=True, reason=reason))
 
 
 @pytest.fixture(scope="module")
@@ -124,33 +109,29 @@ def with_service(*ports: int) -> Callable[[Values], Values]:
     return change
 
 
-# Upgrades: (values installed, values upgraded to, xfail per Helm major).
-UPGRADES: dict[str, tuple[Callable[[Values], Values], Callable[[Values], Values], dict[str, str]]] = {
-    "route added": (lambda v: v, route_added, {}),
-    "route removed": (route_added, lambda v: v, {"helm3": HELM3_MERGE_PATCH}),
-    "port changed": (lambda v: v, port_changed, {"helm3": HELM3_MERGE_PATCH}),
-    "cidr changed": (lambda v: v, cidr_changed, {"helm3": HELM3_MERGE_PATCH}),
-    "vrf added": (lambda v: v, vrf_added, {}),
-    "vrf dropped": (vrf_added, lambda v: v, {}),
-    "vrf renamed": (lambda v: v, vrf_renamed, {"helm3": HELM3_MERGE_PATCH}),
-    "node added": (per_node("worker-0", "worker-1"), per_node("worker-0", "worker-1", "worker-2"), {}),
-    "node removed": (per_node("worker-0", "worker-1", "worker-2"), per_node("worker-0", "worker-1"), {}),
-    "service ports changed": (with_service(80, 443), with_service(443, 8443), {}),
+# Upgrades: (values installed, values upgraded to).
+UPGRADES: dict[str, tuple[Callable[[Values], Values], Callable[[Values], Values]]] = {
+    "route added": (lambda v: v, route_added),
+    "route removed": (route_added, lambda v: v),
+    "port changed": (lambda v: v, port_changed),
+    "cidr changed": (lambda v: v, cidr_changed),
+    "vrf added": (lambda v: v, vrf_added),
+    "vrf dropped": (vrf_added, lambda v: v),
+    "vrf renamed": (lambda v: v, vrf_renamed),
+    "node added": (per_node("worker-0", "worker-1"), per_node("worker-0", "worker-1", "worker-2")),
+    "node removed": (per_node("worker-0", "worker-1", "worker-2"), per_node("worker-0", "worker-1")),
+    "service ports changed": (with_service(80, 443), with_service(443, 8443)),
 }
 
 
 def upgrade_cases() -> list[Any]:
-    cases = []
-    for change, (_, _, xfails) in UPGRADES.items():
-        for version in helm.HELM_VERSIONS:
-            marks = [pytest.mark.xfail(strict=True, reason=xfails[version])] if version in xfails else []
-            cases.append(pytest.param(change, version, marks=marks, id=f"{change.replace(' ', '-')}-{version}"))
-    return cases
+    return [pytest.param(change, version, id=f"{change.replace(' ', '-')}-{version}")
+            for change in UPGRADES for version in helm.HELM_VERSIONS]
 
 
 @pytest.mark.parametrize(("change", "version"), upgrade_cases())
 def test_upgrade(cluster: Cluster, change: str, version: str) -> None:
-    before, after = UPGRADES[change][:2]
+    before, after = UPGRADES[change]
     installed(cluster, version, before(seed()))
     if change == "cidr changed":
         # The cluster network grew first (the preflight checks the values against it).
@@ -185,7 +166,7 @@ def test_each_helm_writes_the_policy_its_own_way(cluster: Cluster, version: str)
     assert writes and all(kind == content_type and parameter in path for kind, path in writes), writes
 
 
-@pytest.mark.parametrize("version", [only("helm3", HELM3_MERGE_PATCH), only("helm4", HAND_EDIT_CONFLICT)])
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
 def test_no_change_upgrade_after_a_hand_edit(cluster: Cluster, version: str) -> None:
     """Someone adds a route to the policy by hand (kubectl edit: a PUT by another field
     manager); nmstate applies it. An upgrade with the same values puts back exactly what
@@ -285,7 +266,6 @@ def on_a_shared_bond(values: Values, vrf: str, vlan: int) -> Values:
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-@pytest.mark.xfail(strict=True, reason=SHARED_INTERFACE)
 def test_two_tenants_on_one_bond(cluster: Cluster, version: str) -> None:
     """Each tenant's VLAN on the same bond: uninstalling one leaves the bond the other declares."""
     installed(cluster, version, on_a_shared_bond(seed(), "ens4vrf", 101))

@@ -1,10 +1,18 @@
 """One node as nmstate leaves it: what a series of desiredStates, applied in turn, puts on it.
 
 Only what the chart touches is kept: interfaces (VRF, VLAN, bond, or a NIC) with their
-addresses, the routes and the route rules. The rules are nmstate's: an interface set absent
-goes (a NIC cannot be, so the chart never asks), an address family with `enabled: false`
-loses its addresses, an interface state mentions only what it changes, a VRF keeps the table
-it was made with, and routes and rules are added, or removed by `state: absent`.
+addresses, the routes and the route rules. The rules are nmstate's (rust/src/lib):
+- an interface set absent goes (a NIC cannot be, so the chart never asks), and so do the
+  routes through it; an address family with `enabled: false` loses its addresses and the
+  routes of that family through it (route.rs MergedRoutes::new);
+- an interface entry mentions only what it changes: a missing ipv4/ipv6 key, or a family
+  without `address` (DHCP), leaves the addresses as they are (query_apply/base.rs
+  BaseInterface::update, query_apply/ip.rs InterfaceIpv4::update);
+- a VRF given a new table is taken down and brought up on it (nm/query_apply/apply.rs,
+  is_vrf_table_id_changed);
+- routes and rules are added to what the node has; an absent one first takes off every
+  current one it matches: each property it sets equal, the others wildcards, a route's
+  metric ignored (route.rs RouteEntry::is_match, route_rule.rs RouteRuleEntry::is_match).
 """
 
 from __future__ import annotations
@@ -19,6 +27,10 @@ def _key(entry: dict[str, Any]) -> Route:
     return tuple(sorted((k, v) for k, v in entry.items() if k != "state"))
 
 
+def _matches(absent: dict[str, Any], entry: dict[str, Any], ignored: tuple[str, ...]) -> bool:
+    return all(entry.get(k) == v for k, v in absent.items() if k != "state" and k not in ignored)
+
+
 @dataclass
 class Node:
     interfaces: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -30,25 +42,33 @@ class Node:
             name = interface["name"]
             if interface.get("state") == "absent":
                 self.interfaces.pop(name, None)
+                self._drop_routes(name, ("ipv4", "ipv6"))
                 continue
             current = self.interfaces.setdefault(name, {"type": interface["type"], "ipv4": set(), "ipv6": set()})
             for family in ("ipv4", "ipv6"):
-                if family in interface:
-                    settings = interface[family]
-                    current[family] = ({(a["ip"], a["prefix-length"]) for a in settings.get("address") or []}
-                                       if settings.get("enabled", True) else set())
+                settings = interface.get(family)
+                if settings is None:
+                    continue
+                if settings.get("enabled", True) is False:
+                    current[family] = set()
+                    self._drop_routes(name, (family,))
+                elif "address" in settings:
+                    current[family] = {(a["ip"], a["prefix-length"]) for a in settings["address"] or []}
             if interface["type"] == "vrf":
-                table = interface["vrf"]["route-table-id"]
-                if current.get("table", table) != table:
-                    # The kernel keeps a VRF's table for the VRF's life; nmstate fails the change.
-                    raise ValueError(f"{name}: a VRF cannot move from table {current['table']} to {table}")
-                current["table"] = table
-        for collection, section in ((self.routes, "routes"), (self.rules, "route-rules")):
-            for entry in (state.get(section) or {}).get("config") or []:
-                if entry.get("state") == "absent":
-                    collection.discard(_key(entry))
-                else:
-                    collection.add(_key(entry))
+                current["table"] = interface["vrf"]["route-table-id"]
+        for collection, section, ignored in ((self.routes, "routes", ("metric",)), (self.rules, "route-rules", ())):
+            entries = (state.get(section) or {}).get("config") or []
+            for absent in (e for e in entries if e.get("state") == "absent"):
+                for key in [k for k in collection if _matches(absent, dict(k), ignored)]:
+                    collection.discard(key)
+            collection.update(_key(e) for e in entries if e.get("state") != "absent")
+
+    def _drop_routes(self, interface: str, families: tuple[str, ...]) -> None:
+        for key in list(self.routes):
+            route = dict(key)
+            family = "ipv6" if ":" in str(route.get("destination", "")) else "ipv4"
+            if route.get("next-hop-interface") == interface and family in families:
+                self.routes.discard(key)
 
     def managed(self) -> dict[str, Any]:
         """What the node carries that the chart put there: virtual interfaces, addresses (on
