@@ -542,15 +542,25 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
-class _Server(ThreadingHTTPServer):
+class TlsServer(ThreadingHTTPServer):
+    """HTTPS on 127.0.0.1, a free port, a thread per connection; the handler reaches the
+    stand-in as self.server.api. Shared by this module and tests/support/kubeapi.py."""
+
     daemon_threads = True
 
-    def __init__(self, api: FakeApi, tls: Tls) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, api: Any, tls: Tls, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
         self.api = api
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(tls.cert_file, tls.key_file)
         self.socket = context.wrap_socket(self.socket, server_side=True)
+
+
+class _Server(TlsServer):
+    api: FakeApi
+
+    def __init__(self, api: FakeApi, tls: Tls) -> None:
+        super().__init__(api, tls, _Handler)
 
 
 class RunningApi:

@@ -48,13 +48,13 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import yaml
 
 from tests.support import upstream
-from tests.support.apiserver import Rbac, Tls, forbidden, label_selector, request_attributes
+from tests.support.apiserver import Rbac, Tls, TlsServer, forbidden, label_selector, request_attributes
 
 Obj = dict[str, Any]
 Path_ = tuple[str, ...]
@@ -1182,15 +1182,11 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(TlsServer):
+    api: KubeApi
 
     def __init__(self, api: KubeApi, tls: Tls) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.api = api
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(tls.cert_file, tls.key_file)
-        self.socket = context.wrap_socket(self.socket, server_side=True)
+        super().__init__(api, tls, _Handler)
 
 
 class ServedApi:
