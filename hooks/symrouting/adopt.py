@@ -664,13 +664,13 @@ def ownership_commands(adopted: list[dict[str, Any]], release: str, namespace: s
     groups: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[str]] = {}
     for obj in adopted:
         meta = obj.get("metadata") or {}
-        wanted = {**labels.get(key_of(obj), {}), "app.kubernetes.io/managed-by": "Helm"}
-        where = (resources[str(obj.get("kind"))], str(meta.get("namespace") or ""), tuple(sorted(wanted.items())))
-        groups.setdefault(where, []).append(str(meta.get("name")))
+        own = {**labels.get(key_of(obj), {}), "app.kubernetes.io/managed-by": "Helm"}
+        group = (resources[str(obj.get("kind"))], str(meta.get("namespace") or ""), tuple(sorted(own.items())))
+        groups.setdefault(group, []).append(str(meta.get("name")))
     lines = []
-    for (resource, where, wanted), names in sorted(groups.items()):
+    for (resource, where, pairs), names in sorted(groups.items()):
         target = f"{resource} {' '.join(sorted(names))}" + (f" -n {where}" if where else "")
-        lines.append(f"kubectl label --overwrite {target} " + " ".join(shlex.quote(f"{k}={v}") for k, v in wanted))
+        lines.append(f"kubectl label --overwrite {target} " + " ".join(shlex.quote(f"{k}={v}") for k, v in pairs))
         lines.append(f"kubectl annotate --overwrite {target} meta.helm.sh/release-name={release} "
                      f"meta.helm.sh/release-namespace={namespace}")
     return lines
