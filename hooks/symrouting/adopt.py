@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import copy
 import ipaddress
+import shlex
 import subprocess
 import urllib.parse
 from collections import Counter
@@ -649,20 +650,27 @@ def differences(live: list[dict[str, Any]], rendered: list[dict[str, Any]], sche
     return out
 
 
-def ownership_commands(adopted: list[dict[str, Any]], release: str, namespace: str) -> list[str]:
+def ownership_commands(adopted: list[dict[str, Any]], release: str, namespace: str,
+                       labels: dict[str, dict[str, str]]) -> list[str]:
     """kubectl commands that give each adopted object the ownership metadata Helm requires
     before it updates an object it did not create (helm pkg/action/validate.go,
     existingResourceConflict and checkOwnership: label app.kubernetes.io/managed-by=Helm,
-    annotations meta.helm.sh/release-name and meta.helm.sh/release-namespace)."""
+    annotations meta.helm.sh/release-name and meta.helm.sh/release-namespace), and every
+    label the chart renders on it (labels, by key_of): Helm 3 leaves an adopted custom
+    resource as it is (pkg/kube/client.go createPatch gets the rendered object as both the
+    original and the target: an empty merge patch), and the hooks and `symrouting status`
+    find a release's objects by those labels."""
     resources = {**CRDS, "Secret": "secrets"}
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[str]] = {}
     for obj in adopted:
         meta = obj.get("metadata") or {}
-        groups.setdefault((resources[str(obj.get("kind"))], str(meta.get("namespace") or "")), []).append(str(meta.get("name")))
+        own = {**labels.get(key_of(obj), {}), "app.kubernetes.io/managed-by": "Helm"}
+        group = (resources[str(obj.get("kind"))], str(meta.get("namespace") or ""), tuple(sorted(own.items())))
+        groups.setdefault(group, []).append(str(meta.get("name")))
     lines = []
-    for (resource, where), names in sorted(groups.items()):
+    for (resource, where, pairs), names in sorted(groups.items()):
         target = f"{resource} {' '.join(sorted(names))}" + (f" -n {where}" if where else "")
-        lines.append(f"kubectl label --overwrite {target} app.kubernetes.io/managed-by=Helm")
+        lines.append(f"kubectl label --overwrite {target} " + " ".join(shlex.quote(f"{k}={v}") for k, v in pairs))
         lines.append(f"kubectl annotate --overwrite {target} meta.helm.sh/release-name={release} "
                      f"meta.helm.sh/release-namespace={namespace}")
     return lines
@@ -771,8 +779,9 @@ def prove(result: Adoption, helm: str, chart: list[str], release: str, namespace
         return Proof(False, "\n".join(lines) + "\n")
     lines.append(f"clean: the chart renders the {len(result.adopted)} adopted objects field for field")
     lines.append("hand them to Helm without deleting or recreating any: first give each Helm's ownership")
-    lines.append("metadata (helm pkg/action/validate.go, checkOwnership), then install:")
-    lines += [f"  {c}" for c in ownership_commands(result.adopted, release, namespace)]
+    lines.append("metadata (helm pkg/action/validate.go, checkOwnership) and the chart's labels, then install:")
+    labels = {key_of(o): dict((o.get("metadata") or {}).get("labels") or {}) for o in objects}
+    lines += [f"  {c}" for c in ownership_commands(result.adopted, release, namespace, labels)]
     lines.append(f"  helm install {release} {' '.join(chart)} -n {namespace} -f {output}")
     if "--take-ownership" in _helm(helm, "install", "--help").stdout:
         lines.append("this Helm has --take-ownership, which skips that check, but the pre-install preflight runs")

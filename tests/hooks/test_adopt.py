@@ -118,26 +118,27 @@ def test_documentation_values_read_as_written(run_cli: Run, serve: Serve, tmp_pa
 
 def test_it_prints_helms_ownership_metadata(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
     """Helm updates an existing object only when it carries app.kubernetes.io/managed-by=Helm
-    and the release's meta.helm.sh annotations (helm pkg/action/validate.go, checkOwnership)."""
+    and the release's meta.helm.sh annotations (helm pkg/action/validate.go, checkOwnership).
+    The rest of the chart's labels (templates/_helpers.tpl symmetric-routing.labels) go on too:
+    Helm 3 never patches an adopted custom resource (pkg/kube/client.go createPatch; see
+    tests/lifecycle/test_adopt_install.py), and the hooks select a release's objects by them."""
     _, routes = handbuilt.documentation_cluster()
     result = run_adopt(run_cli, serve(routes), tmp_path / "site.yaml")
+    chart = yaml.safe_load((helm.CHART / "Chart.yaml").read_text())
+    labels = (f"app.kubernetes.io/instance=tenant-a app.kubernetes.io/managed-by=Helm "
+              f"app.kubernetes.io/name=symmetric-routing app.kubernetes.io/version={chart['appVersion']} "
+              f"helm.sh/chart=symmetric-routing-{chart['version']} symmetric-routing/release-namespace=test "
+              "symmetric-routing/tenant=tenant-a symmetric-routing/vrf=ens4vrf")
+    annotations = "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test"
     commands = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("kubectl ")]
     assert commands == [
-        "kubectl label --overwrite bgpadvertisements.metallb.io first-adv -n metallb-system app.kubernetes.io/managed-by=Helm",
-        "kubectl annotate --overwrite bgpadvertisements.metallb.io first-adv -n metallb-system "
-        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
-        "kubectl label --overwrite bgppeers.metallb.io frrviavrf -n metallb-system app.kubernetes.io/managed-by=Helm",
-        "kubectl annotate --overwrite bgppeers.metallb.io frrviavrf -n metallb-system "
-        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
-        "kubectl label --overwrite egressservices.k8s.ovn.org server1 -n test app.kubernetes.io/managed-by=Helm",
-        "kubectl annotate --overwrite egressservices.k8s.ovn.org server1 -n test "
-        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
-        "kubectl label --overwrite ipaddresspools.metallb.io first-pool -n metallb-system app.kubernetes.io/managed-by=Helm",
-        "kubectl annotate --overwrite ipaddresspools.metallb.io first-pool -n metallb-system "
-        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
-        "kubectl label --overwrite nodenetworkconfigurationpolicies.nmstate.io vrfpolicy app.kubernetes.io/managed-by=Helm",
-        "kubectl annotate --overwrite nodenetworkconfigurationpolicies.nmstate.io vrfpolicy "
-        "meta.helm.sh/release-name=tenant-a meta.helm.sh/release-namespace=test",
+        f"kubectl {verb} --overwrite {target} {f'app.kubernetes.io/component={component} {labels}' if verb == 'label' else annotations}"
+        for target, component in [("bgpadvertisements.metallb.io first-adv -n metallb-system", "bgp-advertisement"),
+                                  ("bgppeers.metallb.io frrviavrf -n metallb-system", "bgp-peer"),
+                                  ("egressservices.k8s.ovn.org server1 -n test", "egress-service"),
+                                  ("ipaddresspools.metallb.io first-pool -n metallb-system", "address-pool"),
+                                  ("nodenetworkconfigurationpolicies.nmstate.io vrfpolicy", "vrf")]
+        for verb in ("label", "annotate")
     ]
     assert f"helm install {helm.RELEASE} " in result.stdout
     # both Helms have --take-ownership (`helm install --help`), which the preflight cannot follow

@@ -26,6 +26,10 @@ read from:
   chart's core kinds carry, and server-side apply (application/apply-patch+yaml) with
   metadata.managedFields and conflicts (sigs.k8s.io/structured-merge-diff v4
   merge/update.go: Apply, Update; fieldpath/serialize.go for the FieldsV1 form).
+- with `defaulting`, a custom resource's schema defaults filled in on every write, before
+  managedFields are computed (apiextensions-apiserver pkg/apiserver/schema/defaulting/
+  algorithm.go, run by the CRD handler's decoder; tests/support/handbuilt.py, apply_defaults).
+  Off by default: the lifecycle tests compare live specs with rendered ones verbatim.
 - MetalLB's webhook refuses to delete a BFDProfile a BGPPeer still names
   (metallb internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go, validateBFDDelete).
 - RBAC for service-account tokens (tests/support/apiserver.py, Rbac), read from the Roles
@@ -676,6 +680,7 @@ class KubeApi:
     # Called (method, path, user) before each write is handled: lets a test order the writes
     # of concurrent clients (an interleaving), never change what the API answers.
     gates: list[Callable[[str, str, str], None]] = field(default_factory=list)
+    defaulting: bool = False
 
     def __post_init__(self) -> None:
         for name in ("default", "kube-system", "metallb-system"):
@@ -923,10 +928,11 @@ class KubeApi:
             found["apiVersion"] = api_version
             return 200, found
         if method == "POST" and not name:
-            sent = decode_body(body, content_type)
+            sent = self._defaulted(kind, decode_body(body, content_type))
             return 201, self._create(kind, api_version, namespace, sent, manager)
         if method == "PUT" and name:
-            return 200, self._update(kind, api_version, namespace, name, decode_body(body, content_type), manager,
+            return 200, self._update(kind, api_version, namespace, name,
+                                     self._defaulted(kind, decode_body(body, content_type)), manager,
                                     sub)
         if method == "PATCH" and name:
             return 200, self._patch(kind, api_version, namespace, name, content_type, body, manager,
@@ -959,6 +965,14 @@ class KubeApi:
             if (actual == value) == negate:
                 return False
         return True
+
+    def _defaulted(self, kind: Kind, obj: Obj) -> Obj:
+        """obj with its CRD's defaults, as the API server decodes a write (see the module docstring)."""
+        if self.defaulting and kind.custom:
+            from tests.support.handbuilt import apply_defaults
+
+            apply_defaults(obj, kind.schema)
+        return obj
 
     def _check_namespace(self, kind: Kind, namespace: str) -> None:
         if kind.namespaced and (namespace == "" or ("", "namespaces", "", namespace) not in self.objects):
@@ -1001,7 +1015,9 @@ class KubeApi:
             new.pop("status", None)
             if "status" in old:
                 new["status"] = copy.deepcopy(old["status"])
-        content = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}  # noqa: E731
+        # strategy.go compares old and new decoded into one version, so the version a client
+        # wrote through (kubectl takes discovery's preferred one) is no change of content
+        content = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status", "apiVersion")}  # noqa: E731
         generation = int(old["metadata"].get("generation", 1))
         new["metadata"]["generation"] = generation + 1 if content(new) != content(old) else generation
         return new
@@ -1035,6 +1051,7 @@ class KubeApi:
                 if old is None:
                     self._check_namespace(kind, namespace)
                 merged, entries = apply(copy.deepcopy(old) if old else None, applied, kind, manager, force)
+                self._defaulted(kind, merged)
                 merged["apiVersion"] = api_version
                 if old is None:
                     meta = merged.setdefault("metadata", {})
@@ -1064,6 +1081,7 @@ class KubeApi:
                     patched = strategic_merge(old, patch, kind)
                 else:
                     raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type}")
+                self._defaulted(kind, patched)
                 patched["apiVersion"] = api_version
                 sent = patched if "managedFields" in json.dumps(patch.get("metadata") or {}) else {
                     **patched, "metadata": {k: v for k, v in patched["metadata"].items() if k != "managedFields"}}
