@@ -276,3 +276,22 @@ def test_a_teardown_that_cannot_get_the_lease_in_time_changes_nothing_and_says_w
     assert "Traceback" not in result.stderr
     assert [r.method for r in api.api.requests if "nodenetworkconfigurationpolicies" in r.path] == []
     assert stored(api)["holderIdentity"] == "prod/tenant-b prune pod-7"
+
+
+def test_a_holder_whose_lease_was_taken_over_neither_renews_nor_releases_it(api: RunningApi, tls: Tls,
+                                                                             tmp_path: Path) -> None:
+    """A stalled holder's Lease expired and another cleanup took it: the stalled one's renew
+    meets 409, reads the Lease again and, seeing another holder, stops; its release leaves
+    the Lease alone (client-go leaderelection.go: tryAcquireOrRenew returns false while
+    another identity holds an unexpired lease; release returns early unless IsLeader)."""
+    stalled = client(api, tls, "stalled", tmp_path, duration=1)
+    assert stalled.try_acquire()
+    clock = Clock()
+    successor = client(api, tls, "successor", tmp_path, monotonic=clock)
+    assert not successor.try_acquire()
+    clock.now += 2  # the Lease stayed unchanged for longer than its duration, as successor saw it
+    assert successor.try_acquire()
+    assert not stalled.renew()
+    stalled.release()
+    spec = stored(api)
+    assert spec["holderIdentity"] == "successor" and spec["leaseDurationSeconds"] == lease.DURATION_SECONDS
