@@ -361,3 +361,11 @@ def test_a_boolean_and_a_number_of_equal_value_are_a_difference() -> None:
     assert adopt.differences([live], [rendered]) == [
         "NodeNetworkConfigurationPolicy p: spec.desiredState.interfaces[0].ipv4.dhcp: live false, the chart renders 0",
         "NodeNetworkConfigurationPolicy p: spec.desiredState.interfaces[0].ipv4.enabled: live true, the chart renders 1"]
+
+
+def test_a_ranges_last_address_belongs_to_its_pool() -> None:
+    """A pool's "first-last" range holds both ends: MetalLB turns it into the prefixes
+    ipaddr.Summarize(start, end) covers (metallb internal/config/config.go, ParseCIDR)."""
+    pools = {"edge": {"spec": {"addresses": ["192.168.10.10-192.168.10.20"]}}}
+    found = [adopt._pool_of_address(f"192.168.10.{last}", pools) for last in (9, 10, 20, 21)]
+    assert found == ["", "edge", "edge", ""]
