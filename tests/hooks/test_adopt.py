@@ -349,3 +349,24 @@ def test_without_the_crds_the_defaults_are_written_out(run_cli: Run, serve: Serv
     assert result.returncode == 0, result.stdout + result.stderr
     peer = yaml.safe_load(output.read_text())["vrfs"]["ens4vrf"]["bgpPeers"]["frrviavrf"]
     assert (peer["peerPort"], peer["disableMP"], peer["dualStackAddressFamily"]) == (179, False, False)
+
+
+def test_a_boolean_and_a_number_of_equal_value_are_a_difference() -> None:
+    """JSON keeps true and 1 apart (RFC 8259, section 3), and so does the API server's
+    structural schema (a boolean field refuses 1): Python's True == 1 must not hide that the
+    install would change the field."""
+    live = {"apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy", "metadata": {"name": "p"},
+            "spec": {"desiredState": {"interfaces": [{"name": "ens4", "ipv4": {"dhcp": False, "enabled": True}}]}}}
+    rendered = copy.deepcopy(live)
+    rendered["spec"]["desiredState"]["interfaces"][0]["ipv4"] = {"dhcp": 0, "enabled": 1}
+    assert adopt.differences([live], [rendered]) == [
+        "NodeNetworkConfigurationPolicy p: spec.desiredState.interfaces[0].ipv4.dhcp: live false, the chart renders 0",
+        "NodeNetworkConfigurationPolicy p: spec.desiredState.interfaces[0].ipv4.enabled: live true, the chart renders 1"]
+
+
+def test_a_ranges_last_address_belongs_to_its_pool() -> None:
+    """A pool's "first-last" range holds both ends: MetalLB turns it into the prefixes
+    ipaddr.Summarize(start, end) covers (metallb internal/config/config.go, ParseCIDR)."""
+    pools = {"edge": {"spec": {"addresses": ["192.168.10.10-192.168.10.20"]}}}
+    found = [adopt._pool_of_address(f"192.168.10.{last}", pools) for last in (9, 10, 20, 21)]
+    assert found == ["", "edge", "edge", ""]

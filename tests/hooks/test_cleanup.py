@@ -693,3 +693,24 @@ def test_a_kept_policy_drops_a_rule_node_by_node_where_a_neighbour_declares_it_o
     assert [masquerade_rule(node) for node in ("worker-0", "worker-1", "worker-2")] == [True, False, False]
     for node in ("worker-1", "worker-2"):
         assert carried(nmstate, node) == declared_on(node, [SEED]), node
+
+
+def test_a_prune_whose_removal_fails_on_a_node_keeps_it_in_the_policy(run_cli: Run, cluster: tuple[Any, Nmstate],
+                                                                      tmp_path: Path) -> None:
+    """worker-2 fails the update that carries the old table's route removal: the prune stops
+    there and the policy keeps the removal, so that a rerun sends it again. Sending the new
+    state alone next would drop it from the policy, and nmstate would never retry it
+    (kubernetes-nmstate applies a policy's desiredState as it stands: pkg/client/client.go,
+    ApplyDesiredState)."""
+    api, nmstate = cluster
+    nmstate.outcomes["worker-2"] = "fail"
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
+    assert result.returncode == 1, result.stdout
+    assert "worker-2: failed" in result.stdout
+    # Every write to the policy (the update, then the hand-back of field ownership) holds the removal.
+    sent = [r.body["spec"]["desiredState"] for r in api.api.requests if r.method == "PUT" and r.path.startswith(POLICY)]
+    old_route = policies([SEED])[0]["spec"]["desiredState"]["routes"]["config"][0]
+    assert sent and all(state == sent[0] for state in sent)
+    assert {**old_route, "state": "absent"} in sent[0]["routes"]["config"]
+    assert api.api.routes[POLICY]["spec"]["desiredState"] == sent[0]

@@ -11,6 +11,7 @@ failed delete as an error. MetalLB's webhook is tests/support/metallb.py, bfd_pr
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -239,3 +240,19 @@ def test_a_peer_the_hook_may_not_delete_is_a_warning_with_the_way_out(site: Runn
             'bgppeers.metallb.io "edge-payments-b-tor-1" in namespace metallb-system.') in result.stdout
     assert ("delete the peer, then the profile (kubectl -n metallb-system delete bgppeer edge-payments-b-tor-1; "
             "kubectl -n metallb-system delete bfdprofile edge-payments-passive-bfd)") in result.stdout
+
+
+def test_only_the_releases_own_peers_are_doomed() -> None:
+    """A peer another release made (labelled for prod/tenant-a: same release name, another
+    namespace, the ownership issue 12 names) is never deleted, even where the list
+    request returned it: ownership is namespace and name (gather.owner_of)."""
+    from symrouting.peers import doomed
+    from symrouting.plan import parse_plan
+
+    plan = parse_plan(json.loads(render_plan([MULTI_VRF])))
+    peers = [doc for doc in manifest([MULTI_VRF]) if doc["kind"] == "BGPPeer" and doc["spec"].get("bfdProfile")]
+    foreign = yaml.safe_load(yaml.safe_dump(peers[0]))
+    foreign["metadata"]["name"] = "prod-peer"
+    foreign["metadata"]["labels"]["symmetric-routing/release-namespace"] = "prod"
+    names = [name for name, _ in doomed(plan, [*peers, foreign], uninstall=True)]
+    assert names == sorted(p["metadata"]["name"] for p in peers) and "prod-peer" not in names

@@ -276,3 +276,41 @@ def test_a_teardown_that_cannot_get_the_lease_in_time_changes_nothing_and_says_w
     assert "Traceback" not in result.stderr
     assert [r.method for r in api.api.requests if "nodenetworkconfigurationpolicies" in r.path] == []
     assert stored(api)["holderIdentity"] == "prod/tenant-b prune pod-7"
+
+
+def test_a_holder_whose_lease_was_taken_over_neither_renews_nor_releases_it(api: RunningApi, tls: Tls,
+                                                                             tmp_path: Path) -> None:
+    """A stalled holder's Lease expired and another cleanup took it: the stalled one's renew
+    meets 409, reads the Lease again and, seeing another holder, stops; its release leaves
+    the Lease alone (client-go leaderelection.go: tryAcquireOrRenew returns false while
+    another identity holds an unexpired lease; release returns early unless IsLeader)."""
+    stalled = client(api, tls, "stalled", tmp_path, duration=1)
+    assert stalled.try_acquire()
+    clock = Clock()
+    successor = client(api, tls, "successor", tmp_path, monotonic=clock)
+    assert not successor.try_acquire()
+    clock.now += 2  # the Lease stayed unchanged for longer than its duration, as successor saw it
+    assert successor.try_acquire()
+    assert not stalled.renew()
+    stalled.release()
+    spec = stored(api)
+    assert spec["holderIdentity"] == "successor" and spec["leaseDurationSeconds"] == lease.DURATION_SECONDS
+
+
+def test_the_wait_for_the_lease_counts_against_the_cleanups_timeout(
+        serve: Callable[..., RunningApi], tls: Tls, tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    """--timeout bounds the whole hook (Helm kills a hook past its own --timeout): a crashed
+    holder's two-second Lease is waited out, then the wait for nodes that never answer gets
+    only what is left of the three seconds, and the progress line says so."""
+    nodes = [clusters.node("worker-0", {"vrf": "true"})]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes))
+    nmstate = Nmstate(api.api)
+    nmstate.install(policies([SEED]))
+    nmstate.outcomes["worker-0"] = "silent"
+    crashed = client(api, tls, "prod/tenant-b prune pod-7", tmp_path, duration=2)
+    assert crashed.try_acquire()  # and never renews
+    result = run_cli("teardown", "--timeout=3", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "waiting for nmstate" in line][:1]
+    bound = float(line.split(" of ", 1)[1].split("s:", 1)[0])
+    assert bound <= 1, line

@@ -194,3 +194,16 @@ def test_an_absent_route_is_kept_when_it_would_match_a_declared_one_by_wildcard(
     assert removal_state(current, None, declared([{"routes": {"config": [{**route, "metric": 300}]}}])) is None
     assert removal_state(current, None, declared([{"routes": {"config": [{**route, "table-id": 3}]}}])) == {
         "interfaces": [], "routes": {"config": [{**route, "state": "absent"}]}}
+
+
+def test_a_removal_held_from_an_earlier_run_is_not_resent_for_what_another_policy_now_declares() -> None:
+    """The policy still holds an earlier prune's `ens4vrf: absent`; another tenant's policy
+    now declares ens4vrf: sending the absent again would take that tenant's VRF off the
+    node (nmstate applies the whole desiredState, kubernetes-nmstate pkg/client/client.go
+    ApplyDesiredState; `state: absent` removes a virtual interface, nmstate.io/examples.html,
+    "Removing an iface")."""
+    current = {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}]}
+    other = {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "up",
+                             "vrf": {"port": ["ens5"], "route-table-id": 3}}]}
+    assert removal_state(current, None, declared([other])) is None
+    assert removal_state(current, None) == current
