@@ -59,6 +59,7 @@ import yaml
 
 from tests.support import upstream
 from tests.support.apiserver import Rbac, Tls, TlsServer, forbidden, label_selector, request_attributes
+from tests.support.mergepatch import apply as merge_patch
 
 Obj = dict[str, Any]
 Path_ = tuple[str, ...]
@@ -205,20 +206,7 @@ def not_found(kind: Kind, name: str) -> ApiError:
 
 
 # ---------------------------------------------------------------------------------------------
-# JSON merge patch (RFC 7386) and strategic merge patch.
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 section 2, MergePatch: a non-object patch replaces, null removes a member."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
+# JSON merge patch (RFC 7386: tests/support/mergepatch.py, apply) and strategic merge patch.
 
 
 def strategic_merge(live: Any, patch: Any, kind: Kind, path: str = "") -> Any:
