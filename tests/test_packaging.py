@@ -18,7 +18,7 @@ def test_package_holds_the_chart_and_hooks_only(tmp_path: Path) -> None:
     [package] = tmp_path.glob("symmetric-routing-*.tgz")
     with tarfile.open(package) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"Chart.yaml", "values.yaml", "values.schema.json", "README.md", "LICENSE", "templates/_helpers.tpl"} <= names
+    assert {"Chart.yaml", "values.yaml", "values.schema.json", "README.md", "LICENSE", "templates/_model.tpl"} <= names
     modules = {f"hooks/symrouting/{p.name}" for p in (helm.CHART / "hooks" / "symrouting").glob("*.py")}
     assert modules <= names
     for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", "docs/", ".git", ".ci/",

@@ -48,7 +48,7 @@ CRDS = {"NodeNetworkConfigurationPolicy": "nodenetworkconfigurationpolicies.nmst
         "Community": "communities.metallb.io", "EgressService": "egressservices.k8s.ovn.org"}
 VERSIONS = {kind: api.rsplit("/", 1)[-1] for api, kind in (NNCP, PEER, POOL, ADVERTISEMENT, BFD, COMMUNITY, EGRESS)}
 
-# The labels the chart sets on every object (templates/_helpers.tpl symmetric-routing.labels
+# The labels the chart sets on every object (templates/_names.tpl symmetric-routing.labels
 # and .objectLabels): Helm's, not the site's, so they are not compared.
 CHART_LABELS = frozenset({
     "helm.sh/chart", "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",

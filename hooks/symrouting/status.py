@@ -537,7 +537,7 @@ def _plan_vrf(name: str, policies: list[dict[str, Any]], peers: list[dict[str, A
             if iface.get("type") == "vrf" and iface.get("name") == name:
                 table = int((iface.get("vrf") or {}).get("route-table-id") or 0)
         selector = {str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()}
-        # A per-node policy selects its node by hostname (templates/_helpers.tpl, symmetric-routing.model).
+        # A per-node policy selects its node by hostname (templates/_model.tpl, symmetric-routing.model).
         built.append(Policy(str(item["metadata"]["name"]), selector, state, selector.get(HOSTNAME, "")))
     return Vrf(name, table, {}, policies=tuple(sorted(built, key=lambda p: p.name)),
                peers=tuple(Peer(str(p["metadata"]["name"]), str((p.get("spec") or {}).get("peerAddress")
@@ -551,7 +551,7 @@ def _plan_vrf(name: str, policies: list[dict[str, Any]], peers: list[dict[str, A
 def discover(transport: Transport, metallb_namespace: str, release: str = "") -> list[Plan]:
     """The releases of the chart in the cluster, each as a Plan of its live objects: its
     policies, BGPPeers and EgressServices, which carry the chart's labels (release, release
-    namespace, VRF; templates/_helpers.tpl, symmetric-routing.labels). release
+    namespace, VRF; templates/_names.tpl, symmetric-routing.labels). release
     ("<namespace>/<name>") keeps one. MetalLB's namespace is its peers', else metallb_namespace."""
     selector = urllib.parse.quote(f"{VRF_LABEL},{INSTANCE_LABEL},{RELEASE_NAMESPACE_LABEL}")
     if release:

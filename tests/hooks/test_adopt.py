@@ -119,7 +119,7 @@ def test_documentation_values_read_as_written(run_cli: Run, serve: Serve, tmp_pa
 def test_it_prints_helms_ownership_metadata(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
     """Helm updates an existing object only when it carries app.kubernetes.io/managed-by=Helm
     and the release's meta.helm.sh annotations (helm pkg/action/validate.go, checkOwnership).
-    The rest of the chart's labels (templates/_helpers.tpl symmetric-routing.labels) go on too:
+    The rest of the chart's labels (templates/_names.tpl symmetric-routing.labels) go on too:
     Helm 3 never patches an adopted custom resource (pkg/kube/client.go createPatch; see
     tests/lifecycle/test_adopt_install.py), and the hooks select a release's objects by them."""
     _, routes = handbuilt.documentation_cluster()

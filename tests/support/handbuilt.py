@@ -23,7 +23,7 @@ import yaml
 from tests.support import clusters, helm, kubeschema, upstream
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-# The chart's own labels (templates/_helpers.tpl symmetric-routing.labels, .objectLabels),
+# The chart's own labels (templates/_names.tpl symmetric-routing.labels, .objectLabels),
 # written out here rather than imported from the code under test.
 CHART_LABELS = ("helm.sh/chart", "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
                 "app.kubernetes.io/managed-by", "app.kubernetes.io/component", "symmetric-routing/tenant",

@@ -39,7 +39,7 @@ EGRESS = "/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"
 # On OpenShift FRR-K8s runs in its own namespace, not MetalLB's.
 FRR_NAMESPACE = "openshift-frr-k8s"
 
-# The labels the chart puts on the release's objects (templates/_helpers.tpl, symmetric-routing.labels).
+# The labels the chart puts on the release's objects (templates/_names.tpl, symmetric-routing.labels).
 CHART_LABELS = {"app.kubernetes.io/instance": "tenant-a", "symmetric-routing/release-namespace": "test",
                 "symmetric-routing/vrf": "ens4vrf", "app.kubernetes.io/name": "symmetric-routing"}
 

@@ -1,0 +1,364 @@
+{{/*
+_hooks.tpl: hooks: the plan handed to the hook Jobs, their names, RBAC and Lease, and the
+Job and pod spec every hook shares.
+*/}}
+
+{{/*
+symmetric-routing.hooksPlan: what the release is about to create, as the JSON the hooks
+read (hooks/symrouting/plan.py): VRFs with their policy's desiredState, peers, pools,
+advertisements and egress services, the cluster CIDRs the rules cover, the kinds rendered.
+Rendered from the same values and helpers as the objects themselves, so the preflight checks,
+the cleanup removes and the test verifies exactly what is applied.
+*/}}
+{{- define "symmetric-routing.hooksPlan" -}}
+{{- $root := . }}
+{{- include "symmetric-routing.model" . }}
+{{- $model := .symmetricRouting }}
+{{- $fullname := $model.fullname }}
+{{- $v := .Values }}
+{{- $vrfs := list }}
+{{- $kinds := list }}
+{{- $has := dict }}
+{{- range $vrfName, $vrf := $v.vrfs }}
+{{- $_ := set $has "NodeNetworkConfigurationPolicy" true }}
+{{- $pools := list }}
+{{- range $key := keys ($vrf.addressPools | default dict) | sortAlpha }}
+{{- $pool := get $vrf.addressPools $key }}
+{{- $_ := set $has "IPAddressPool" true }}
+{{- $pools = append $pools (dict "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool)) "addresses" $pool.addresses) }}
+{{- end }}
+{{- $peers := list }}
+{{- range $key := keys ($vrf.bgpPeers | default dict) | sortAlpha }}
+{{- $peer := get $vrf.bgpPeers $key }}
+{{- $_ := set $has "BGPPeer" true }}
+{{- $peers = append $peers (dict
+  "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $peer))
+  "address" ($peer.peerAddress | default $peer.interface | default "")
+  "myASN" (int64 (hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN))
+  "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
+{{- with ($peer.passwordSecret | default dict).name }}
+{{- $_ := set (last $peers) "passwordSecret" . }}
+{{- end }}
+{{- end }}
+{{- $advertisements := list }}
+{{- $narrowed := dict }}
+{{- range include "symmetric-routing.advertisements" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) | fromJsonArray }}
+{{- $_ := set $has "BGPAdvertisement" true }}
+{{- $advertisements = append $advertisements (dict "name" .name "pools" (.spec.ipAddressPools | default list) "peers" .spec.peers) }}
+{{- with .service }}
+{{- $_ := set $narrowed . true }}
+{{- end }}
+{{- end }}
+{{- $egress := list }}
+{{- range $key := keys ($vrf.egressServices | default dict) | sortAlpha }}
+{{- $svc := get $vrf.egressServices $key }}
+{{- $ctx := dict "root" $root "key" $key "svc" $svc }}
+{{- $_ := set $has "EgressService" true }}
+{{- $poolKey := include "symmetric-routing.egressServicePool" (dict "svc" $svc "vrf" $vrf) }}
+{{- $poolName := "" }}
+{{- if $poolKey }}
+{{- $poolName = include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $poolKey "item" (get $vrf.addressPools $poolKey)) }}
+{{- end }}
+{{- $entry := dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc) "addressPool" $poolName }}
+{{- if hasKey $narrowed $key }}
+{{- /* the label its own advertisement selects: the Service must carry it */}}
+{{- $_ := set $entry "serviceLabels" (include "symmetric-routing.egressServiceSelectorLabel" $ctx | fromJson) }}
+{{- end }}
+{{- $egress = append $egress $entry }}
+{{- end }}
+{{- $derived := get $model.vrfs $vrfName }}
+{{- $policies := list }}
+{{- range $derived.policies }}
+{{- $policies = append $policies (omit . "desiredStateYaml") }}
+{{- end }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policies" $policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
+{{- end }}
+{{- if $v.bfdProfiles }}
+{{- $_ := set $has "BFDProfile" true }}
+{{- end }}
+{{- if $v.communities.aliases }}
+{{- $_ := set $has "Community" true }}
+{{- end }}
+{{- $apis := dict "NodeNetworkConfigurationPolicy" "nmstate.io/v1" "BGPPeer" "metallb.io/v1beta2" "IPAddressPool" "metallb.io/v1beta1" "BGPAdvertisement" "metallb.io/v1beta1" "BFDProfile" "metallb.io/v1beta1" "Community" "metallb.io/v1beta1" "EgressService" "k8s.ovn.org/v1" }}
+{{- range $kind := keys $has | sortAlpha }}
+{{- $api := get $apis $kind }}
+{{- $kinds = append $kinds (dict "group" (dir $api) "version" (base $api) "kind" $kind) }}
+{{- end }}
+{{- $plan := dict
+  "release" (dict "name" .Release.Name "namespace" .Release.Namespace)
+  "platform" $v.platform
+  "metallbNamespace" $v.metallb.namespace
+  "metallbVersion" (toString $v.metallb.version)
+  "cluster" $model.networks
+  "vrfs" $vrfs
+  "kinds" $kinds
+  "cleanupLease" (include "symmetric-routing.cleanupLease" .) }}
+{{- with $v.communities.aliases }}
+{{- $_ := set $plan "communities" (keys . | sortAlpha) }}
+{{- end }}
+{{- toJson $plan }}
+{{- end }}
+
+{{/*
+symmetric-routing.hooksName: the name of the hooks' ConfigMap.
+symmetric-routing.hooksServiceAccountName: the ServiceAccount that the pods of a hook role
+(preflight, cleanup, verify) run as and that its bindings name: one per role, so that no
+hook holds another's rights (in pre-upgrade the preflight and the prune run side by side);
+hooks.serviceAccount.name, when set, for all of them. Takes a dict: root, role.
+symmetric-routing.hooksClusterName: the name of a hook's cluster-scoped RBAC, and of its Role
+in MetalLB's namespace; it holds the release namespace, since two namespaces may hold releases
+of one name. Takes a dict: root, role.
+*/}}
+{{- define "symmetric-routing.hooksName" -}}
+{{- include "symmetric-routing.shortName" (printf "%s-hooks" (include "symmetric-routing.fullname" .)) }}
+{{- end }}
+
+{{- define "symmetric-routing.hooksServiceAccountName" -}}
+{{- .root.Values.hooks.serviceAccount.name | default (include "symmetric-routing.shortName" (printf "%s-%s" (include "symmetric-routing.fullname" .root) .role)) }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookRoles: the hook roles whose Jobs or Pod render, with the Helm hooks of
+each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify": "test"}.
+*/}}
+{{- define "symmetric-routing.hookRoles" -}}
+{{- $roles := dict }}
+{{- if and .Values.vrfs .Values.preflight.enabled }}
+{{- $_ := set $roles "preflight" "pre-install,pre-upgrade" }}
+{{- end }}
+{{- with include "symmetric-routing.cleanupHooks" . }}
+{{- $_ := set $roles "cleanup" . }}
+{{- end }}
+{{- if and .Values.vrfs .Values.tests.enabled }}
+{{- $_ := set $roles "verify" "test" }}
+{{- end }}
+{{- toJson $roles }}
+{{- end }}
+
+{{- define "symmetric-routing.hooksClusterName" -}}
+{{- printf "%s-%s-%s" .root.Release.Namespace (include "symmetric-routing.fullname" .root) .role }}
+{{- end }}
+
+{{/*
+symmetric-routing.cleanupLease: the name of the coordination.k8s.io Lease in MetalLB's
+namespace that every cleanup of every release of this chart holds while it runs
+(hooks/symrouting/lease.py). Fixed, not derived from the release: all releases must find it.
+*/}}
+{{- define "symmetric-routing.cleanupLease" -}}
+symmetric-routing-cleanup
+{{- end }}
+
+{{/*
+symmetric-routing.cleanupHooks: the Helm hooks of the cleanup Jobs that are enabled
+("pre-upgrade,pre-rollback", "pre-delete", both comma-joined, or empty). The prune runs also
+when the new values hold no VRF: an upgrade that drops a tenant's last VRF must take it off
+the nodes too. A rollback runs the prune of the revision it goes back to (helm
+pkg/action/rollback.go: the target release takes the old revision's Hooks, and execHook runs
+HookPreRollback on it), whose plan is what the rollback is about to apply.
+*/}}
+{{- define "symmetric-routing.cleanupHooks" -}}
+{{- $hooks := list }}
+{{- if .Values.cleanup.onUpgrade }}
+{{- $hooks = append $hooks "pre-upgrade,pre-rollback" }}
+{{- end }}
+{{- if and .Values.cleanup.onUninstall .Values.vrfs }}
+{{- $hooks = append $hooks "pre-delete" }}
+{{- end }}
+{{- join "," $hooks }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookPhases: the Helm hooks the shared hook objects (the ConfigMap; the one
+ServiceAccount that hooks.serviceAccount.name names) serve: the union of the hook roles'
+hooks (symmetric-routing.hookRoles). Empty when no Job is enabled.
+*/}}
+{{- define "symmetric-routing.hookPhases" -}}
+{{- $roles := include "symmetric-routing.hookRoles" . | fromJson }}
+{{- $phases := list }}
+{{- range $role := list "preflight" "cleanup" "verify" }}
+{{- with get $roles $role }}
+{{- $phases = concat $phases (splitList "," .) }}
+{{- end }}
+{{- end }}
+{{- $phases | uniq | join "," }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookAnnotations: Helm hook annotations of a hook object. Takes a dict:
+hooks (e.g. "pre-install,pre-upgrade"), weight, and deletePolicy. The default, for the hooks'
+rights and code (ServiceAccount, Roles, bindings, ConfigMap), also deletes them when a hook
+fails, so that no pod can run as the ServiceAccount after a failed prune or teardown. Helm
+(pkg/action/hooks.go, execHookWithDelayedShutdown: 3.19 and later, and 4) deletes the hooks
+that ran before a failed one by their hook-succeeded policy and the failed one by its
+hook-failed policy; Argo CD deletes every hook of a failed sync that has HookFailed
+(gitops-engine pkg/sync/sync_context.go, hooksPendingDeletionFailed). The Jobs pass before-hook-creation,hook-succeeded: a
+failed Job and its pod stay for their logs until the next attempt. Weights order them: the
+ServiceAccount (-30), Roles (-25), bindings (-20) and ConfigMap (-10) exist before any Job
+(0 and 10). Argo CD maps pre-install and pre-upgrade to PreSync, pre-delete to PreDelete,
+and weights to sync waves. No argocd.argoproj.io/hook annotation is added: with one present,
+Argo CD ignores every Helm hook of the chart.
+*/}}
+{{- define "symmetric-routing.hookAnnotations" -}}
+helm.sh/hook: {{ .hooks }}
+helm.sh/hook-delete-policy: {{ .deletePolicy | default "before-hook-creation,hook-succeeded,hook-failed" }}
+helm.sh/hook-weight: {{ .weight | quote }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookJob: a hook Job running `python3 -m symrouting <args>`; its pod is
+symmetric-routing.hookPodSpec. hooks.jobAnnotations go on the Job, under its hook
+annotations; hooks.podLabels and hooks.podAnnotations on its pod, under the chart's own
+labels. Takes a dict: root, name (suffix), hooks, weight, component, args (list), deadline
+(seconds).
+*/}}
+{{- define "symmetric-routing.hookJob" -}}
+{{- $root := .root }}
+{{- include "symmetric-routing.model" $root }}
+{{- $annotations := include "symmetric-routing.hookAnnotations" (dict "hooks" .hooks "weight" .weight "deletePolicy" "before-hook-creation,hook-succeeded") }}
+{{- with $root.Values.hooks.jobAnnotations }}
+{{- $annotations = merge (fromYaml $annotations) . | toYaml }}
+{{- end }}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  {{- include "symmetric-routing.metadata" (dict "root" $root "name" (include "symmetric-routing.shortName" (printf "%s-%s" (include "symmetric-routing.fullname" $root) .name)) "namespace" $root.Release.Namespace "component" .component "annotations" $annotations) | nindent 2 }}
+spec:
+  backoffLimit: {{ $root.Values.hooks.backoffLimit }}
+  activeDeadlineSeconds: {{ int64 .deadline }}
+  template:
+    metadata:
+      {{- include "symmetric-routing.hookPodMetadata" (dict "root" $root "component" .component) | nindent 6 }}
+    spec:
+      {{- include "symmetric-routing.hookPodSpec" . | nindent 6 }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookPodMetadata: labels and annotations of a hook pod: the chart's labels
+over hooks.podLabels (the hooks and `kubectl -l` find pods by the chart's), and
+hooks.podAnnotations, e.g. to keep a mesh sidecar out of a pod that must end. Takes a dict:
+root, component, annotations (optional YAML, which wins: a test Pod's hook annotations).
+*/}}
+{{- define "symmetric-routing.hookPodMetadata" -}}
+{{- $hooks := .root.Values.hooks }}
+{{- $own := include "symmetric-routing.objectLabels" (dict "component" .component "labels" .root.symmetricRouting.labels) }}
+{{- $labels := $own }}
+{{- with $hooks.podLabels }}
+{{- $labels = merge (fromYaml $own) . | toYaml }}
+{{- end }}
+{{- $annotations := merge (fromYaml (.annotations | default "")) ($hooks.podAnnotations | default dict) -}}
+labels:
+  {{- $labels | nindent 2 }}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookPodSpec: the pod of a hook (Job or test Pod) running
+`python3 -m symrouting <args> --plan=...` from the hooks ConfigMap on a stock Python image.
+It meets the restricted Pod Security Standard and OpenShift's restricted-v2 (no fixed UID
+there), with a read-only root filesystem. Takes a dict: root, name, component (the hook
+role, whose ServiceAccount it runs as), args (list).
+*/}}
+{{- define "symmetric-routing.hookPodSpec" -}}
+{{- $root := .root }}
+{{- $settings := $root.Values.hooks }}
+{{- $mount := "/opt/symrouting" -}}
+serviceAccountName: {{ include "symmetric-routing.hooksServiceAccountName" (dict "root" $root "role" .component) }}
+automountServiceAccountToken: true
+restartPolicy: Never
+{{- with $settings.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $settings.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $settings.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $settings.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $settings.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  runAsNonRoot: true
+  {{- if ne $root.Values.platform "openshift" }}
+  {{- /* int64: Helm reads numbers as floats, which print as 1e+09 */}}
+  runAsUser: {{ int64 $settings.runAsUser }}
+  runAsGroup: {{ int64 $settings.runAsUser }}
+  {{- end }}
+  seccompProfile:
+    type: RuntimeDefault
+containers:
+  - name: {{ .name }}
+    image: {{ include "symmetric-routing.image" $root | quote }}
+    imagePullPolicy: {{ $settings.image.pullPolicy }}
+    command:
+      - python3
+      - -m
+      - symrouting
+      {{- range .args }}
+      - {{ . }}
+      {{- end }}
+      - --plan={{ $mount }}/plan.json
+      - --request-timeout={{ int64 $settings.requestTimeoutSeconds }}
+      - --deadline={{ int64 $settings.retryDeadlineSeconds }}
+    env:
+      - name: PYTHONPATH
+        value: {{ $mount }}
+      - name: PYTHONDONTWRITEBYTECODE
+        value: "1"
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities:
+        drop: [ALL]
+    resources:
+      {{- toYaml $settings.resources | nindent 6 }}
+    volumeMounts:
+      - name: code
+        mountPath: {{ $mount }}
+        readOnly: true
+volumes:
+  - name: code
+    configMap:
+      name: {{ include "symmetric-routing.hooksName" $root }}
+      items:
+        - key: plan.json
+          path: plan.json
+        {{- range $path, $_ := $root.Files.Glob "hooks/symrouting/*.py" }}
+        - key: {{ base $path }}
+          path: symrouting/{{ base $path }}
+        {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.image: the hook image, "registry/repository:tag@digest": the digest pins
+it (the tag is then only read by people), without a digest the tag does (mirrors that do
+not keep digests). global.imageRegistry, when set, replaces hooks.image.registry. A tag
+set to null (Helm then drops the key) and no digest leave no version: that fails here, as
+the schema cannot see a dropped key. Takes the root.
+*/}}
+{{- define "symmetric-routing.image" -}}
+{{- $image := .Values.hooks.image }}
+{{- $ref := $image.repository }}
+{{- with (.Values.global | default dict).imageRegistry | default $image.registry }}
+{{- $ref = printf "%s/%s" . $ref }}
+{{- end }}
+{{- with $image.tag }}
+{{- $ref = printf "%s:%s" $ref (toString .) }}
+{{- end }}
+{{- if $image.digest }}
+{{- $ref = printf "%s@%s" $ref $image.digest }}
+{{- else if not $image.tag }}
+{{- fail "hooks.image.tag: no tag and no hooks.image.digest, so the hook image has no version; set hooks.image.tag (e.g. \"3.13-slim\") or hooks.image.digest (\"sha256:...\")" }}
+{{- end }}
+{{- $ref }}
+{{- end }}

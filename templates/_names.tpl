@@ -1,0 +1,221 @@
+{{/*
+_names.tpl: names and labels: the chart's, the release's and each object's name (cut to
+the limits that read them), the labels from one helper, and the metadata every object carries.
+*/}}
+
+{{/*
+symmetric-routing.name: the chart name, or nameOverride. Cut to 63 characters, the limit of
+a label value.
+*/}}
+{{- define "symmetric-routing.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+symmetric-routing.fullname: the prefix of every derived object name. The release name alone
+when it already holds the chart name, else "<release>-<chart>"; fullnameOverride wins.
+Cut to 63 characters.
+*/}}
+{{- define "symmetric-routing.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.chart: "<chart>-<version>" for the helm.sh/chart label.
+*/}}
+{{- define "symmetric-routing.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+symmetric-routing.tenant: the tenant this release serves (values.tenant, else the release name).
+*/}}
+{{- define "symmetric-routing.tenant" -}}
+{{- default .Release.Name .Values.tenant | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+symmetric-routing.labels: the labels every object carries, as YAML, all but
+app.kubernetes.io/component (symmetric-routing.metadata adds it): the standard ones, the
+tenant, the release's namespace (with app.kubernetes.io/instance it names the release that
+owns a cluster-scoped object, also under Argo CD, which sets no Helm annotations), the VRF
+when the object belongs to one; then extra (a Service's own labels), then commonLabels.
+templates/validate/ refuses either when it names one of the chart's own labels. The only
+place labels are made. Takes a dict: root, vrf and extra (optional).
+*/}}
+{{- define "symmetric-routing.labels" -}}
+{{- $root := .root }}
+{{- $own := dict
+  "helm.sh/chart" (include "symmetric-routing.chart" $root)
+  "app.kubernetes.io/name" (include "symmetric-routing.name" $root)
+  "app.kubernetes.io/instance" $root.Release.Name
+  "app.kubernetes.io/version" $root.Chart.AppVersion
+  "app.kubernetes.io/managed-by" $root.Release.Service
+  "symmetric-routing/tenant" (include "symmetric-routing.tenant" $root)
+  "symmetric-routing/release-namespace" $root.Release.Namespace }}
+{{- with .vrf }}
+{{- $_ := set $own "symmetric-routing/vrf" . }}
+{{- end }}
+{{- merge $own (.extra | default dict) ($root.Values.commonLabels | default dict) | toYaml }}
+{{- end }}
+
+{{/*
+symmetric-routing.objectLabels: an object's labels: app.kubernetes.io/component, then
+symmetric-routing.labels. Printing the component line before YAML made once keeps labels
+off the per-object path of toYaml, the costliest call of a render. Takes a dict: component,
+labels (the YAML of symmetric-routing.labels).
+*/}}
+{{- define "symmetric-routing.objectLabels" -}}
+app.kubernetes.io/component: {{ .component }}
+{{ .labels }}
+{{- end }}
+
+{{/*
+symmetric-routing.metadata: name, optional namespace, labels and annotations of an object.
+Takes a dict: name, namespace (optional), component (the app.kubernetes.io/component
+label), labels (the YAML of symmetric-routing.labels; the release's own from
+symmetric-routing.model when left out, which then needs root), annotations (optional, as
+YAML), root (for commonAnnotations, added under the object's own, which win: the Helm hook
+annotations must stay as the chart sets them).
+*/}}
+{{- define "symmetric-routing.metadata" -}}
+{{- $labels := .labels }}
+{{- if not $labels }}
+{{- include "symmetric-routing.model" .root }}
+{{- $labels = .root.symmetricRouting.labels }}
+{{- end -}}
+name: {{ .name }}
+{{- with .namespace }}
+namespace: {{ . }}
+{{- end }}
+labels:
+  {{- include "symmetric-routing.objectLabels" (dict "component" .component "labels" $labels) | nindent 2 }}
+{{- $annotations := .annotations }}
+{{- $common := dict }}
+{{- with .root }}
+{{- $common = .Values.commonAnnotations | default dict }}
+{{- end }}
+{{- if $common }}
+{{- $annotations = merge (fromYaml (.annotations | default "")) $common | toYaml }}
+{{- end }}
+{{- with $annotations }}
+annotations:
+  {{- . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.objectName: the object name of a map item: its explicit `name`, else
+"<fullname>-<vrf>-<key>" (the vrf part left out for items that belong to no VRF).
+Takes a dict: key, item, optional vrf, and prefix (the fullname, computed once by callers
+that name many objects).
+*/}}
+{{- define "symmetric-routing.objectName" -}}
+{{- if .item.name }}
+{{- .item.name }}
+{{- else if .vrf }}
+{{- printf "%s-%s-%s" .prefix .vrf .key }}
+{{- else }}
+{{- printf "%s-%s" .prefix .key }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.policyName: the NodeNetworkConfigurationPolicy name of a VRF
+(policy.name, else "<fullname>-<vrf>"). Takes a dict: vrfName, vrf, and prefix (the fullname).
+*/}}
+{{- define "symmetric-routing.policyName" -}}
+{{- $policy := .vrf.policy | default dict }}
+{{- if $policy.name }}
+{{- $policy.name }}
+{{- else }}
+{{- printf "%s-%s" .prefix .vrfName }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.passwordSecretName: the kubernetes.io/basic-auth Secret the chart makes in
+MetalLB's namespace for a peer's `password`: "<release namespace>-<peer>-bgp-password", so
+that same-named releases of two namespaces do not share it. Takes a dict: root, peer (the
+BGPPeer's name).
+*/}}
+{{- define "symmetric-routing.passwordSecretName" -}}
+{{- printf "%s-%s-bgp-password" .root.Release.Namespace .peer }}
+{{- end }}
+
+{{/*
+symmetric-routing.policyNames: the names of the release's NodeNetworkConfigurationPolicies,
+as a sorted JSON list, read from symmetric-routing.model (where the policy template takes
+them), for the RBAC rules that may touch only these policies by resourceNames.
+*/}}
+{{- define "symmetric-routing.policyNames" -}}
+{{- include "symmetric-routing.model" . }}
+{{- $names := list }}
+{{- range $derived := values .symmetricRouting.vrfs }}
+{{- range $derived.policies }}
+{{- $names = append $names .name }}
+{{- end }}
+{{- end }}
+{{- $names | sortAlpha | uniq | toJson }}
+{{- end }}
+
+{{/*
+symmetric-routing.egressServiceName / .egressServiceNamespace: the LoadBalancer Service an
+EgressService modifies; the EgressService takes the same name and namespace.
+Takes a dict: root, key, svc.
+*/}}
+{{- define "symmetric-routing.egressServiceName" -}}
+{{- .svc.name | default .key }}
+{{- end }}
+
+{{- define "symmetric-routing.egressServiceNamespace" -}}
+{{- .svc.namespace | default .root.Release.Namespace }}
+{{- end }}
+
+{{/*
+symmetric-routing.objectNames: the object names of some map items of a VRF, as a JSON list,
+in the order of their keys. Takes a dict: prefix, vrf (its name), keys, items (the map).
+*/}}
+{{- define "symmetric-routing.objectNames" -}}
+{{- $names := list }}
+{{- range .keys }}
+{{- $names = append $names (include "symmetric-routing.objectName" (dict "prefix" $.prefix "vrf" $.vrf "key" . "item" (get $.items .))) }}
+{{- end }}
+{{- toJson $names }}
+{{- end }}
+
+{{/*
+symmetric-routing.claimName: registers an object name for its owner (a value path) in the
+names dict and returns "", or returns the value path that already holds the name. Takes a
+dict: names, key ("<Kind>/<name>"), owner.
+*/}}
+{{- define "symmetric-routing.claimName" -}}
+{{- if hasKey .names .key }}
+{{- get .names .key }}
+{{- else }}
+{{- $_ := set .names .key .owner }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.shortName: a name of at most 63 characters (a Job's name becomes its pods'
+job-name label value). A longer one keeps its first 54 characters and gets "-" and the first
+8 hex digits of its sha256, as Bitnami's common.names helpers do, so that "<long>-preflight"
+and "<long>-prune" stay two names instead of being cut to one.
+*/}}
+{{- define "symmetric-routing.shortName" -}}
+{{- if le (len .) 63 }}
+{{- . }}
+{{- else }}
+{{- printf "%s-%s" (trunc 54 . | trimSuffix "-") (sha256sum . | trunc 8) }}
+{{- end }}
+{{- end }}
