@@ -135,6 +135,98 @@ each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify"
 {{- toJson $roles }}
 {{- end }}
 
+{{/*
+symmetric-routing.hookAdmission: "true" when the hooks' writes are confined by the release's
+ValidatingAdmissionPolicy (templates/validatingadmissionpolicy.yaml) instead of by name:
+some hook role renders and the cluster serves admissionregistration.k8s.io/v1
+ValidatingAdmissionPolicy and its binding (Kubernetes 1.30, OpenShift 4.17 and later).
+Helm fills .Capabilities.APIVersions from the cluster's discovery with "<group/version>/<Kind>"
+entries (helm v3.19 pkg/action/action.go and v4.1 pkg/action/action.go, GetVersionSet);
+`helm template` has no cluster and knows group/versions only, so it renders the fallback
+unless given --api-versions; Argo CD passes the destination cluster's own, kinds included
+(argo-cd util/argo/argo.go, APIResourcesToStrings with includeKinds).
+*/}}
+{{- define "symmetric-routing.hookAdmission" -}}
+{{- $apis := .Capabilities.APIVersions }}
+{{- if and (include "symmetric-routing.hookRoles" . | fromJson) ($apis.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy") ($apis.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding") -}}
+true
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookUsers: the user names the API server gives the hook pods, one per
+hook ServiceAccount ("system:serviceaccount:<namespace>:<name>", apiserver
+pkg/authentication/serviceaccount/util.go, MakeUsername), as a sorted JSON list.
+*/}}
+{{- define "symmetric-routing.hookUsers" -}}
+{{- $users := list }}
+{{- range $role := keys (include "symmetric-routing.hookRoles" . | fromJson) }}
+{{- $account := include "symmetric-routing.hooksServiceAccountName" (dict "root" $ "role" $role) }}
+{{- $users = append $users (printf "system:serviceaccount:%s:%s" $.Release.Namespace $account) }}
+{{- end }}
+{{- $users | sortAlpha | uniq | toJson }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookAdmissionPolicySpec: the spec of the release's ValidatingAdmissionPolicy
+(admissionregistration.k8s.io/v1, Kubernetes api/admissionregistration/v1/types.go at
+v1.36.3). It applies only to requests of the release's hook ServiceAccounts (matchConditions,
+request.userInfo.username) that create, update or delete a NodeNetworkConfigurationPolicy or
+a BGPPeer, and refuses (1) any change of the owner labels (symmetric-routing.ownerLabels),
+(2) a write to an object that does not carry the release's (oldObject; null on create), and
+(3) a write that leaves an object without them (object; null on delete). The API server
+reports the first failed validation (apiserver v0.36.3 pkg/admission/plugin/policy/
+validating/dispatcher.go), so a relabelling is named as one. failurePolicy Fail: an error
+in an expression refuses too.
+*/}}
+{{- define "symmetric-routing.hookAdmissionPolicySpec" -}}
+{{- $owner := printf "%s/%s" .Release.Namespace .Release.Name }}
+{{- $labels := include "symmetric-routing.ownerLabels" . | fromJson }}
+{{- $shown := list }}
+{{- range $key := keys $labels | sortAlpha }}
+{{- $shown = append $shown (printf "%s=%s" $key (get $labels $key)) }}
+{{- end }}
+{{- $shown = join ", " $shown }}
+{{- $who := printf "the hooks of release %s" $owner }}
+{{- $keys := keys $labels | sortAlpha | join " and " }}
+{{- /* '<none>' cannot be a label value (it holds '<'): an absent label differs from every value */}}
+{{- $label := "%s.metadata.?labels[?key].orValue('<none>')" -}}
+failurePolicy: Fail
+matchConstraints:
+  resourceRules:
+    - apiGroups: [nmstate.io]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE, DELETE]
+      resources: [nodenetworkconfigurationpolicies, nodenetworkconfigurationpolicies/*]
+    - apiGroups: [metallb.io]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE, DELETE]
+      resources: [bgppeers, bgppeers/*]
+matchConditions:
+  - name: release-hook-accounts
+    expression: {{ printf "request.userInfo.username in %s" (include "symmetric-routing.hookUsers" .) | quote }}
+variables:
+  - name: owner
+    expression: {{ $labels | toJson | quote }}
+  - name: oldIsOwn
+    expression: {{ printf "oldObject != null && variables.owner.all(key, %s == variables.owner[key])" (printf $label "oldObject") | quote }}
+  - name: newIsOwn
+    expression: {{ printf "object != null && variables.owner.all(key, %s == variables.owner[key])" (printf $label "object") | quote }}
+validations:
+  - expression: {{ printf "oldObject == null || object == null || variables.owner.all(key, %s == %s)" (printf $label "oldObject") (printf $label "object") | quote }}
+    message: {{ printf "%s may not change the labels %s of a NodeNetworkConfigurationPolicy or BGPPeer" $who $keys | quote }}
+    messageExpression: {{ printf "%s + request.resource.resource + ' ' + request.name + %s" (printf "%s may not relabel " $who | toJson) (printf ": its labels %s must stay as they are" $keys | toJson) | quote }}
+    reason: Forbidden
+  - expression: "oldObject == null || variables.oldIsOwn"
+    message: {{ printf "%s may write only the release's own NodeNetworkConfigurationPolicies and BGPPeers (labelled %s)" $who $shown | quote }}
+    messageExpression: {{ printf "%s + request.resource.resource + ' ' + request.name + %s" (printf "%s may write only the release's own policies and peers: " $who | toJson) (printf " is not labelled %s" $shown | toJson) | quote }}
+    reason: Forbidden
+  - expression: "object == null || variables.newIsOwn"
+    message: {{ printf "%s may not leave a NodeNetworkConfigurationPolicy or BGPPeer without the labels %s" $who $shown | quote }}
+    messageExpression: {{ printf "%s + request.resource.resource + ' ' + request.name + %s" (printf "%s may write only the release's own policies and peers: " $who | toJson) (printf " would not be labelled %s" $shown | toJson) | quote }}
+    reason: Forbidden
+{{- end }}
+
 {{- define "symmetric-routing.hooksClusterName" -}}
 {{- printf "%s-%s-%s" .root.Release.Namespace (include "symmetric-routing.fullname" .root) .role }}
 {{- end }}

@@ -54,18 +54,27 @@ place labels are made. Takes a dict: root, vrf and extra (optional).
 */}}
 {{- define "symmetric-routing.labels" -}}
 {{- $root := .root }}
-{{- $own := dict
+{{- $own := merge (dict
   "helm.sh/chart" (include "symmetric-routing.chart" $root)
   "app.kubernetes.io/name" (include "symmetric-routing.name" $root)
-  "app.kubernetes.io/instance" $root.Release.Name
   "app.kubernetes.io/version" $root.Chart.AppVersion
   "app.kubernetes.io/managed-by" $root.Release.Service
-  "symmetric-routing/tenant" (include "symmetric-routing.tenant" $root)
-  "symmetric-routing/release-namespace" $root.Release.Namespace }}
+  "symmetric-routing/tenant" (include "symmetric-routing.tenant" $root))
+  (include "symmetric-routing.ownerLabels" $root | fromJson) }}
 {{- with .vrf }}
 {{- $_ := set $own "symmetric-routing/vrf" . }}
 {{- end }}
 {{- merge $own (.extra | default dict) ($root.Values.commonLabels | default dict) | toYaml }}
+{{- end }}
+
+{{/*
+symmetric-routing.ownerLabels: the two labels that name the release owning an object, as
+JSON: app.kubernetes.io/instance (the release name) and symmetric-routing/release-namespace.
+The hooks take an object for the release's own by them (hooks/symrouting/gather.py, owner_of), and
+the release's admission policy lets the hooks write only objects that carry them.
+*/}}
+{{- define "symmetric-routing.ownerLabels" -}}
+{{- dict "app.kubernetes.io/instance" .Release.Name "symmetric-routing/release-namespace" .Release.Namespace | toJson }}
 {{- end }}
 
 {{/*
