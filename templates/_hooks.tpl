@@ -92,7 +92,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "cluster" $model.networks
   "vrfs" $vrfs
   "kinds" $kinds
-  "cleanupLease" (include "symmetric-routing.cleanupLease" .) }}
+  "cleanupLease" (include "symmetric-routing.cleanupLease" .)
+  "frrK8sNamespace" (include "symmetric-routing.frrK8sNamespace" .)
+  "hookAdmissionPolicy" (ne (include "symmetric-routing.hookAdmission" .) "" | ternary (include "symmetric-routing.hooksClusterName" (dict "root" . "role" "hooks")) "") }}
 {{- with $v.communities.aliases }}
 {{- $_ := set $plan "communities" (keys . | sortAlpha) }}
 {{- end }}
@@ -229,6 +231,17 @@ validations:
 
 {{- define "symmetric-routing.hooksClusterName" -}}
 {{- printf "%s-%s-%s" .root.Release.Namespace (include "symmetric-routing.fullname" .root) .role }}
+{{- end }}
+
+{{/*
+symmetric-routing.frrK8sNamespace: where FRR-K8s runs and writes its BGPSessionStates, which
+`verify --status` reads there: metallb.frrK8sNamespace, else openshift-frr-k8s on OpenShift
+(the Cluster Network Operator runs FRR-K8s there and the MetalLB Operator uses it,
+metallb-operator FRRK8S_EXTERNAL_NAMESPACE), else MetalLB's namespace (metallb's Helm chart
+and metallb-operator deploy FRR-K8s beside MetalLB).
+*/}}
+{{- define "symmetric-routing.frrK8sNamespace" -}}
+{{- .Values.metallb.frrK8sNamespace | default (eq .Values.platform "openshift" | ternary "openshift-frr-k8s" .Values.metallb.namespace) }}
 {{- end }}
 
 {{/*

@@ -116,7 +116,7 @@ def server_says(body: bytes | str) -> str:
 _GRANT = {
     "preflight": "Grant it in the preflight's (Cluster)Role, or skip the check that needs it with preflight.skipChecks",
     "cleanup": "Grant it in the cleanup ClusterRole, or set cleanup.failOnError=false and take the leftovers off by hand",
-    "verify": "Grant it in the verify ClusterRole",
+    "verify": "Grant it in the verify Role or ClusterRole",
     "user": "Ask for it, or use a kubeconfig context that has it",
 }
 
@@ -127,6 +127,10 @@ def refusal(status: int, path: str, method: str = "GET", role: str = "preflight"
         return ApiError(f"401 Unauthorized for {what}: the credentials were rejected "
                         f"(expired or revoked token?){said}")
     who = "you" if role == "user" else f"the {role}"
+    if "ValidatingAdmissionPolicy" in said:
+        # RBAC allowed it; an admission policy (the release's own: the object is not the
+        # release's) refused it, and its message says why. No grant helps.
+        return ApiError(f"403 Forbidden: {who} may not {what}: an admission policy refuses it{said}")
     return ApiError(f"403 Forbidden: {who} may not {what}. {_GRANT[role]}{said}")
 
 

@@ -108,6 +108,12 @@ class Plan:
     # Name of the Lease in metallb_namespace that serialises the cleanups (lease.py); empty
     # in a plan rendered by a chart version without it.
     cleanup_lease: str = ""
+    # Namespace of FRR-K8s, whose BGPSessionStates `verify --status` reads there; empty in a
+    # plan found in the cluster or rendered before it: then they are read cluster-wide.
+    frr_k8s_namespace: str = ""
+    # Name of the ValidatingAdmissionPolicy that confines the hooks' writes to the release's
+    # own policies and peers; empty when the hooks' rights name them (resourceNames).
+    hook_admission_policy: str = ""
 
     def owns(self, owner: str) -> bool:
         """Whether an object's owner ("<namespace>/<release>") is this release."""
@@ -176,6 +182,8 @@ def parse_plan(data: Any) -> Plan:
             metallb_version=str(data.get("metallbVersion") or ""),
             communities=_strings(data.get("communities", []), "communities"),
             cleanup_lease=str(data.get("cleanupLease") or ""),
+            frr_k8s_namespace=str(data.get("frrK8sNamespace") or ""),
+            hook_admission_policy=str(data.get("hookAdmissionPolicy") or ""),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, PlanError):
