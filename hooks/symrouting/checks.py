@@ -330,6 +330,40 @@ def check_metallb_version(plan: Plan, facts: Facts) -> Result:
     return Result(name, PASS, f"metallb.version {said} matches the served BGPAdvertisement CRD")
 
 
+# Helm reads these from the cluster's discovery; `helm template` needs them said.
+ADMISSION_API_VERSIONS = ("--api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy "
+                          "--api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding")
+
+
+def check_hook_rights(plan: Plan, facts: Facts) -> Result:
+    """Which protection keeps the cleanup to the release's own policies and peers: the
+    release's ValidatingAdmissionPolicy (templates/validatingadmissionpolicy.yaml), or rights
+    by name (resourceNames) where the cluster serves none (Kubernetes before 1.30, OpenShift
+    before 4.17) or the render did not know it does."""
+    name = "hook-rights"
+    policy = plan.hook_admission_policy
+    served = facts.admission_policies
+    if served is None:
+        return Result(name, WARN, "could not tell whether the cluster serves ValidatingAdmissionPolicy",
+                      tuple(v for v in (facts.unreadable.get("admission"),) if v))
+    if policy and served:
+        return Result(name, PASS, f"the admission policy {policy} keeps the hooks' writes to the release's own "
+                      "policies and peers", ("the cleanup updates policies and deletes peers without resourceNames",))
+    if policy:
+        return Result(name, FAIL, f"rendered with the admission policy {policy}, but the cluster serves no "
+                      "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy",
+                      ("the hooks' rights would be limited by nothing",),
+                      f"render without {ADMISSION_API_VERSIONS}: the hooks then get their rights by name")
+    if served:
+        return Result(name, WARN, "the cluster serves ValidatingAdmissionPolicy, but the release was rendered "
+                      "without it: the hooks' rights name the release's objects (resourceNames)",
+                      ("a rollback's prune then needs a ClusterRole over every policy while it runs, and under "
+                       "Argo CD a dropped VRF's policy has no name to grant (403)",
+                       f"helm install and Argo CD find the API themselves; helm template needs {ADMISSION_API_VERSIONS}"))
+    return Result(name, PASS, "the cluster serves no ValidatingAdmissionPolicy (Kubernetes before 1.30, OpenShift "
+                  "before 4.17): the hooks' rights name the release's policies and peers (resourceNames)")
+
+
 CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "crds": check_crds,
     "cluster-cidrs": check_cluster_cidrs,
@@ -341,6 +375,7 @@ CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "routing-via-host": check_routing_via_host,
     "metallb-mode": check_metallb_mode,
     "metallb-version": check_metallb_version,
+    "hook-rights": check_hook_rights,
 }
 
 

@@ -77,6 +77,9 @@ class Facts:
     missing_kinds: tuple[Kind, ...] | None = None
     # Whether the served BGPAdvertisement CRD has spec.serviceSelectors (MetalLB 0.16 and later).
     service_selectors: bool | None = None
+    # Whether the API serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and
+    # its binding (Kubernetes 1.30, OpenShift 4.17 and later).
+    admission_policies: bool | None = None
     # What could not be read, by fact name ("nodes", "policies", ...): the reason, in words.
     unreadable: dict[str, str] = field(default_factory=dict)
     # Objects skipped because they did not have the expected shape.

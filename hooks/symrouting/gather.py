@@ -238,6 +238,19 @@ def read_metallb_mode(transport: Transport, plan: Plan, facts: Facts) -> None:
         facts.metallb_mode, facts.metallb_mode_source = backend, f"MetalLB {plan.metallb_namespace}/{name} spec.bgpBackend"
 
 
+ADMISSION_API = "/apis/admissionregistration.k8s.io/v1"
+ADMISSION_KINDS = {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+
+
+def read_admission_policies(transport: Transport, facts: Facts) -> None:
+    """Whether the API serves ValidatingAdmissionPolicy and its binding in
+    admissionregistration.k8s.io/v1, from its discovery document, which every authenticated
+    user may read (the system:discovery ClusterRole)."""
+    resources = transport.get(ADMISSION_API)
+    served = {r.get("kind") for r in (resources or {}).get("resources") or [] if isinstance(r, dict)}
+    facts.admission_policies = ADMISSION_KINDS <= served
+
+
 ADVERTISEMENT_CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgpadvertisements.metallb.io"
 
 
@@ -304,6 +317,7 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     attempt("peers", peers)
     attempt("metallb", lambda: read_metallb_mode(transport, plan, facts))
     attempt("metallb-version", lambda: read_service_selectors(transport, facts))
+    attempt("admission", lambda: read_admission_policies(transport, facts))
     if any(peer.password_secret for vrf in plan.vrfs for peer in vrf.peers):
         attempt("secrets", secrets)
     if plan.communities:

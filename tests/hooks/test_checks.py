@@ -27,6 +27,7 @@ def make_facts(**changes: object) -> Facts:
         masquerade_subnet=Sourced(("169.254.0.0/17",), "node annotation"), routing_via_host=False,
         routing_via_host_source="network.operator", nodes=(Node("w1", {"vrf": "true"}), Node("w2", {})),
         policies=(), pools=(), metallb_mode="frr", metallb_mode_source="MetalLB", missing_kinds=(),
+        admission_policies=False,
     )
     for key, value in changes.items():
         setattr(facts, key, value)
@@ -41,7 +42,31 @@ def test_a_healthy_cluster_passes_every_check() -> None:
     assert statuses(make_plan(), make_facts()) == {
         "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "vrf-conflicts": "pass",
         "pool-overlaps": "pass", "peer-secrets": "skip", "communities": "skip", "routing-via-host": "skip",
-        "metallb-mode": "pass", "metallb-version": "skip"}
+        "metallb-mode": "pass", "metallb-version": "skip", "hook-rights": "pass"}
+
+
+POLICY = "test-tenant-a-symmetric-routing-hooks"
+
+
+@pytest.mark.parametrize(("rendered", "served", "status", "says"), [
+    (POLICY, True, "pass", f"the admission policy {POLICY} keeps the hooks' writes to the release's own policies and peers"),
+    (POLICY, False, "fail", f"rendered with the admission policy {POLICY}, but the cluster serves no "
+                            "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy"),
+    ("", True, "warn", "the cluster serves ValidatingAdmissionPolicy, but the release was rendered without it"),
+    ("", False, "pass", "the cluster serves no ValidatingAdmissionPolicy (Kubernetes before 1.30, OpenShift before 4.17)"),
+    (POLICY, None, "warn", "could not tell whether the cluster serves ValidatingAdmissionPolicy"),
+])
+def test_hook_rights_say_which_protection_the_cluster_has(rendered: str, served: bool | None, status: str,
+                                                          says: str) -> None:
+    """The plan says whether the chart rendered the admission policy (symmetric-routing.hookAdmission,
+    from Helm's .Capabilities); the cluster's discovery says whether it serves the API."""
+    result = checks.check_hook_rights(replace(make_plan(), hook_admission_policy=rendered),
+                                      make_facts(admission_policies=served))
+    assert (result.status, result.summary.startswith(says)) == (status, True), result
+    if status == "warn" and served:
+        assert "--api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy " in result.details[-1]
+    if status == "fail":
+        assert result.fix.startswith("render without --api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy")
 
 
 def test_missing_cidr_fails_with_the_values_lines_to_add() -> None:
