@@ -109,7 +109,7 @@ def server_says(body: bytes | str) -> str:
     if not isinstance(status, dict) or status.get("kind") != "Status":
         return ""
     words = ": ".join(str(status[k]) for k in ("reason", "message") if status.get(k))
-    return f" ({words[:300]})" if words else ""
+    return f" ({words[:600]})" if words else ""
 
 
 # Who is refused, and the way out, by the command that runs (see cli.py).
