@@ -89,10 +89,15 @@ def test_cel_rules_are_evaluated() -> None:
 
 def rendered_kinds() -> dict[str, set[tuple[str, str]]]:
     """(group, kind) of everything `helm template` renders for every ci/ site (objects,
-    hooks, the test pod), split by scope: a namespaced object has metadata.namespace."""
+    hooks, the test pod), split by scope: a namespaced object has metadata.namespace. Also
+    as Argo CD renders for a cluster that serves ValidatingAdmissionPolicy (it passes the
+    cluster's API versions: argo-cd util/argo/argo.go, APIResourcesToStrings), which adds
+    the hooks' admission policy and its binding."""
     kinds: dict[str, set[tuple[str, str]]] = {"cluster": set(), "namespaced": set()}
     for site in helm.site_files():
-        for doc in helm.render_site(site).documents:
+        with_policy = helm.template("helm3", [site], extra=helm.ADMISSION_POLICY_APIS)
+        assert with_policy.returncode == 0, with_policy.stderr
+        for doc in helm.render_site(site).documents + with_policy.documents:
             scope = "namespaced" if doc["metadata"].get("namespace") else "cluster"
             kinds[scope].add((doc["apiVersion"].rpartition("/")[0], doc["kind"]))
     return kinds
