@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import helm
+from tests.support import helm, scripts
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
@@ -132,3 +132,14 @@ def test_the_policy_alone_of_the_two_kinds_is_not_enough() -> None:
     docs = render("--api-versions", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy")
     assert not [d for d in docs if d["kind"] in ADMISSION_KINDS]
     assert any(d["metadata"]["name"].endswith("-rollback") for d in docs)
+
+
+def test_readme_rights_table_is_current() -> None:
+    """README's Hook rights table is what scripts/rights_table.py reads from the renders."""
+    module = scripts.load("rights_table")
+    readme = (helm.CHART / "README.md").read_text()
+    table = module.render_table(str(helm.helm_binary("helm3")))
+    assert module.readme_with_table(readme, table) == readme, "run scripts/rights_table.py --write"
+    # The table shows the change this chart version makes: no names, no rollback rights.
+    assert "| cleanup | cluster | list nodenetworkconfigurationpolicies; get, update nodenetworkconfigurationpolicies; " in table
+    assert "| cleanup, pre-rollback only | cluster | nothing | get, update nodenetworkconfigurationpolicies |" in table
