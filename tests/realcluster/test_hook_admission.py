@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -340,3 +340,53 @@ def test_the_preflight_says_which_protection_the_release_has(site: Site) -> None
     rows = {line.split()[0]: line for line in preflight(site, FALLBACK).splitlines() if " hook-rights " in line}
     assert list(rows) == ["WARN"]
     assert "the cluster serves ValidatingAdmissionPolicy, but the release was rendered without it" in rows["WARN"]
+
+
+# A v1.36.3 API server that serves no ValidatingAdmissionPolicy, as clusters before
+# Kubernetes 1.30 / OpenShift 4.17: both resources switched off (--runtime-config), and the
+# admission plugin with them (it waits for their informers, and the server would never be ready).
+WITHOUT_THE_API = ["--runtime-config=admissionregistration.k8s.io/v1/validatingadmissionpolicies=false,"
+                   "admissionregistration.k8s.io/v1/validatingadmissionpolicybindings=false",
+                   "--disable-admission-plugins=ValidatingAdmissionPolicy"]
+
+
+@pytest.fixture(scope="module")
+def older(tmp_path_factory: pytest.TempPathFactory) -> Iterator[realcluster.RealCluster]:
+    cluster = realcluster.start(tmp_path_factory.mktemp("older") / "cluster", apiserver_args=WITHOUT_THE_API)
+    yield cluster
+    cluster.stop()
+
+
+def test_on_a_cluster_without_the_api_helm_renders_the_rights_by_name(older: realcluster.RealCluster,
+                                                                      tmp_path: Path) -> None:
+    """helm install on a server without the API: no policy, the cleanup's writes by name, the
+    pre-rollback rights stored with the release; the preflight says the release has rights by
+    name; the cleanup's token may update the release's policy and no other."""
+    assert "ValidatingAdmissionPolicy" not in {
+        r["kind"] for r in older.request("GET", "/apis/admissionregistration.k8s.io/v1")["resources"]}
+    env = {"KUBECONFIG": str(older.kubeconfig)}
+    for namespace in (NAMESPACES[OURS], NAMESPACES[THEIRS], "metallb-system", "openshift-frr-k8s"):
+        ensure(older, "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    stored: dict[str, list[dict[str, Any]]] = {}
+    for release in (OURS, THEIRS):
+        done = helm.run("helm3", "install", release, str(helm.CHART), "-n", NAMESPACES[release], "-f", str(SEED),
+                        "-f", str(site_values(release, tmp_path)), "--no-hooks", env=env)
+        assert done.returncode == 0, done.stderr
+        stored[release] = helm.run("helm3", "get", "hooks", release, "-n", NAMESPACES[release], env=env).documents
+    manifest = helm.run("helm3", "get", "manifest", OURS, "-n", NAMESPACES[OURS], env=env).documents
+    assert not [d for d in manifest + stored[OURS] if d["kind"].startswith("ValidatingAdmissionPolicy")]
+    [cleanup] = [d for d in stored[OURS] if d["kind"] == "ClusterRole" and d["metadata"]["name"].endswith("-cleanup")]
+    assert [r.get("resourceNames") for r in cleanup["rules"] if "update" in r["verbs"]] == [[f"{OURS}-policy"]]
+    assert {d["kind"] for d in stored[OURS] if d["metadata"]["name"].endswith("-rollback")} == {
+        "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+    apply(older, [d for d in stored[OURS] if d["kind"] in HOOK_KINDS and not d["metadata"]["name"].endswith("-rollback")])
+    site = Site(older, stored, env)
+    token = site.token(OURS, "cleanup")
+    assert site.write(token, "PUT", f"{POLICIES}/{OURS}-policy", add_route) == (200, "")
+    user = f"system:serviceaccount:{NAMESPACES[OURS]}:{account(OURS, 'cleanup')}"
+    assert site.write(token, "PUT", f"{POLICIES}/{THEIRS}-policy", add_route) == (
+        403, f'nodenetworkconfigurationpolicies.nmstate.io "{THEIRS}-policy" is forbidden: User "{user}" cannot '
+             'update resource "nodenetworkconfigurationpolicies" in API group "nmstate.io" at the cluster scope')
+    rows = [line for line in preflight(site, OURS).splitlines() if " hook-rights " in line]
+    assert rows == ["PASS  hook-rights       the cluster serves no ValidatingAdmissionPolicy (Kubernetes before 1.30, "
+                    "OpenShift before 4.17): the hooks' rights name the release's policies and peers (resourceNames)"]
