@@ -25,7 +25,13 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- range $key := keys ($vrf.addressPools | default dict) | sortAlpha }}
 {{- $pool := get $vrf.addressPools $key }}
 {{- $_ := set $has "IPAddressPool" true }}
-{{- $pools = append $pools (dict "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool)) "addresses" $pool.addresses) }}
+{{- $poolName := include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool) }}
+{{- $poolEntry := dict "name" $poolName "addresses" $pool.addresses }}
+{{- if not (hasKey $pool "serviceAllocation") }}
+{{- /* the label its default serviceAllocation admits (templates/ipaddresspool.yaml) */}}
+{{- $_ := set $poolEntry "admits" (include "symmetric-routing.poolServiceLabel" $poolName | fromJson) }}
+{{- end }}
+{{- $pools = append $pools $poolEntry }}
 {{- end }}
 {{- $peers := list }}
 {{- range $key := keys ($vrf.bgpPeers | default dict) | sortAlpha }}

@@ -219,3 +219,16 @@ and "<long>-prune" stay two names instead of being cut to one.
 {{- printf "%s-%s" (trunc 54 . | trimSuffix "-") (sha256sum . | trunc 8) }}
 {{- end }}
 {{- end }}
+
+{{/*
+symmetric-routing.poolServiceLabel: the Service label a pool of the release admits by
+default, as a JSON object: "symmetric-routing/address-pool: <pool name>" (cut with
+symmetric-routing.shortName, a label value holds 63 characters). A pool that sets no
+serviceAllocation gets one selecting it, so that MetalLB gives its addresses to no other
+Service, whatever it asks for (metallb internal/allocator/allocator.go v0.15.3 and v0.16.1:
+Assign and every allocation path check isPoolCompatibleWithService, and Allocate skips a
+pool with a serviceAllocation). Takes the pool's object name.
+*/}}
+{{- define "symmetric-routing.poolServiceLabel" -}}
+{{- dict "symmetric-routing/address-pool" (include "symmetric-routing.shortName" .) | toJson }}
+{{- end }}
