@@ -85,7 +85,7 @@ narrowed by spec.serviceSelectors (metallb.version 0.16 and later), or one per p
 "<name>-<pool key>" (before; validate/_nodes.tpl refuses a pool shared by two such services
 there), each with the service's node label; pools that back no such service stay in
 "<name>", announced from every node of the VRF. An advertisement narrowed to one service
-names its key in "service". An entry with one such service and other pools splits too, so
+names its key in "service", and each part its entry's key in "entry". An entry with one such service and other pools splits too, so
 that those pools stay announced from every node. Takes a dict: root, vrfName, vrf, prefix.
 */}}
 {{- define "symmetric-routing.advertisements" -}}
@@ -152,7 +152,7 @@ that those pools stay announced from every node. Takes a dict: root, vrfName, vr
 {{- $objects = append $objects (dict "name" $name "spec" $spec) }}
 {{- end }}
 {{- range $part := keys $split | sortAlpha }}
-{{- $objects = append $objects (dict "name" (printf "%s-%s" $name $part) "spec" (get $split $part) "service" ($bySelector | ternary $part "")) }}
+{{- $objects = append $objects (dict "name" (printf "%s-%s" $name $part) "spec" (get $split $part) "service" ($bySelector | ternary $part "") "entry" $key) }}
 {{- end }}
 {{- end }}
 {{- end }}
