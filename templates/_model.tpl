@@ -59,7 +59,7 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- with $vrf.nodes }}
 {{- /* one policy per node, picked by its hostname label as OpenShift's static-IP procedures do */}}
 {{- range $node := keys . | sortAlpha }}
-{{- $policy := dict "name" (printf "%s-%s" $policyName $node) "node" $node
+{{- $policy := dict "name" (include "symmetric-routing.nodePolicyName" (dict "policy" $policyName "node" $node)) "node" $node
   "nodeSelector" (merge (dict "kubernetes.io/hostname" $node) $selector) }}
 {{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "addresses" (get $vrf.nodes $node) "shared" $shared "into" $policy) }}
 {{- $policies = append $policies $policy }}

@@ -131,15 +131,31 @@ that name many objects).
 
 {{/*
 symmetric-routing.policyName: the NodeNetworkConfigurationPolicy name of a VRF
-(policy.name, else "<fullname>-<vrf>"). Takes a dict: vrfName, vrf, and prefix (the fullname).
+(policy.name, else "<fullname>-<vrf>" cut by symmetric-routing.shortName: nmstate labels
+each enactment nmstate.io/policy=<policy name>, a label value of at most 63 characters,
+kubernetes-nmstate api/shared/nodenetworkconfigurationenactment_types.go v0.86.0; a longer
+policy.name is refused in validate/_names.tpl). Takes a dict: vrfName, vrf, and prefix (the
+fullname).
 */}}
 {{- define "symmetric-routing.policyName" -}}
 {{- $policy := .vrf.policy | default dict }}
 {{- if $policy.name }}
 {{- $policy.name }}
 {{- else }}
-{{- printf "%s-%s" .prefix .vrfName }}
+{{- include "symmetric-routing.shortName" (printf "%s-%s" .prefix .vrfName) }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.nodePolicyName: the policy of one node of a VRF's `nodes` table:
+"<policy name>-<node>", cut to 54 characters, then "-" and the first 8 hex digits of the
+sha256 of the policy name and the node apart ("<policy>/<node>"). The hash keeps two pairs
+that join alike (VRF "a" with node "b-c", VRF "a-b" with node "c") two names, and the name
+within the 63 characters of the enactments' nmstate.io/policy label. Takes a dict: policy
+(symmetric-routing.policyName), node.
+*/}}
+{{- define "symmetric-routing.nodePolicyName" -}}
+{{- printf "%s-%s" (printf "%s-%s" .policy .node | trunc 54 | trimSuffix "-" | trimSuffix ".") (printf "%s/%s" .policy .node | sha256sum | trunc 8) }}
 {{- end }}
 
 {{/*

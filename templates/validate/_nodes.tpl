@@ -58,15 +58,9 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $errors = append $errors (printf "%s.bgpPeers.%s.sourceAddress: one address for every node of a nodes table; leave it out (FRR takes the port's address on each node)" $at $key) }}
 {{- end }}
 {{- end }}
-{{- $policyName := include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf) }}
 {{- $addressed := dict }}
 {{- range $node := keys $nodes | sortAlpha }}
 {{- $nodeAt := printf "%s.nodes.%s" $at $node }}
-{{- /* nmstate labels each enactment nmstate.io/policy=<policy name>, a label value
-     (kubernetes-nmstate api/shared/nodenetworkconfigurationenactment_types.go) */}}
-{{- if gt (len (printf "%s-%s" $policyName $node)) 63 }}
-{{- $errors = append $errors (printf "%s: the policy name %s-%s is longer than 63 characters, which nmstate needs for the label on its enactments; set a shorter %s.policy.name" $nodeAt $policyName $node $at) }}
-{{- end }}
 {{- range $portName, $entry := (get $nodes $node | default dict) }}
 {{- if not (hasKey $ports $portName) }}
 {{- $errors = append $errors (printf "%s.%s: %s is not a port of %s; use one of: %s" $nodeAt $portName $portName $vrfName (keys $ports | sortAlpha | join ", ")) }}
