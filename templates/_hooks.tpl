@@ -167,10 +167,36 @@ HookPreRollback on it), whose plan is what the rollback is about to apply.
 {{- if .Values.cleanup.onUpgrade }}
 {{- $hooks = append $hooks "pre-upgrade,pre-rollback" }}
 {{- end }}
-{{- if and .Values.cleanup.onUninstall .Values.vrfs }}
+{{- if include "symmetric-routing.teardownMode" . }}
 {{- $hooks = append $hooks "pre-delete" }}
 {{- end }}
 {{- join "," $hooks }}
+{{- end }}
+
+{{/*
+symmetric-routing.teardownMode: what the teardown Job (pre-delete) does: "nodes" with
+cleanup.onUninstall (the nodes' VRFs, then the peers that name a BFD profile), "peers"
+without it when a peer names a BFD profile (only those peers: MetalLB's webhook refuses to
+delete a profile a peer still names, metallb internal/k8s/webhooks/webhookv1beta1/
+bfdprofile_webhook.go v0.16.1 validateBFDDelete, and Helm deletes BFDProfile first), or
+empty: no teardown.
+*/}}
+{{- define "symmetric-routing.teardownMode" -}}
+{{- if .Values.vrfs }}
+{{- if .Values.cleanup.onUninstall }}
+{{- "nodes" }}
+{{- else }}
+{{- $bfd := false }}
+{{- range $vrf := values .Values.vrfs }}
+{{- range $peer := values ($vrf.bgpPeers | default dict) }}
+{{- if $peer.bfdProfile }}{{ $bfd = true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if $bfd }}
+{{- "peers" }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
