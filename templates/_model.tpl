@@ -242,8 +242,10 @@ symmetric-routing.model calls it, once per policy and render.
 {{- $source := get $own $family | default (get $port $family) }}
 {{- if and $source (kindIs "string" $source) }}
 {{- /* dhcp or autoconf; routes they learn go to the VRF table, and DNS stays the host's
-     (nmstate rust/src/lib/ip.rs: auto-route-table-id, auto-dns) */}}
-{{- $ip := dict "enabled" true "dhcp" true "auto-dns" false "auto-route-table-id" $tableId }}
+     (nmstate rust/src/lib/ip.rs: auto-route-table-id, auto-dns); `address: []` takes off a
+     static address an earlier revision set, which nmstate keeps while the state does not
+     name it (ip.rs InterfaceIpv4 merge: what the desired state leaves out is preserved) */}}
+{{- $ip := dict "enabled" true "dhcp" true "auto-dns" false "auto-route-table-id" $tableId "address" list }}
 {{- if eq $family "ipv6" }}
 {{- $_ := set $ip "autoconf" (eq $source "autoconf") }}
 {{- end }}
