@@ -45,6 +45,9 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- with ($peer.passwordSecret | default dict).name }}
 {{- $_ := set (last $peers) "passwordSecret" . }}
 {{- end }}
+{{- if hasKey $peer "localASN" }}
+{{- $_ := set (last $peers) "localASN" (int64 $peer.localASN) }}
+{{- end }}
 {{- end }}
 {{- $advertisements := list }}
 {{- $narrowed := dict }}

@@ -23,6 +23,8 @@ class Peer:
     peer_asn: str  # the number, or "internal"/"external" for dynamicASN
     # The existing Secret of the MD5 password (passwordSecret.name), which MetalLB reads.
     password_secret: str = ""
+    # spec.localASN, 0 when unset.
+    local_asn: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ def parse_plan(data: Any) -> Plan:
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"), _labels(p.get("admits")))
                             for p in vrf.get("pools", [])),
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),
-                                 str(p.get("passwordSecret", "")))
+                                 str(p.get("passwordSecret", "")), int(p.get("localASN", 0)))
                             for p in vrf.get("peers", [])),
                 advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
                                                    _strings(a.get("peers", []), "advertisement peers"))

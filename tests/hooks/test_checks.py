@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -258,3 +259,27 @@ def test_unreadable_services_fail() -> None:
     facts = make_facts(services=None, unreadable={"services": "403 Forbidden"})
     result = checks.check_pool_services(make_plan(), facts)
     assert result.status == "fail" and result.details == ("403 Forbidden",)
+
+
+def test_frr_k8s_mode_warns_for_a_peer_with_local_asn() -> None:
+    """metallb internal/bgp/frrk8s/frrk8s.go (v0.16.1): the FRRConfiguration Neighbor it
+    writes carries no local ASN, so spec.localASN is ignored in bgpBackend: frr-k8s."""
+    plan = make_plan()
+    vrf = replace(plan.vrfs[0], peers=(Peer("frrviavrf", "192.168.130.1", 100, "200", local_asn=300),))
+    result = checks.check_metallb_mode(replace(plan, vrfs=(vrf,)), make_facts(metallb_mode="frr-k8s"))
+    assert result.status == "warn" and result.details == ("vrfs.ens4vrf peer frrviavrf: localASN 300",)
+    assert checks.check_metallb_mode(plan, make_facts(metallb_mode="frr-k8s")).status == "pass"
+    assert checks.check_metallb_mode(replace(plan, vrfs=(vrf,)), make_facts(metallb_mode="frr")).status == "pass"
+
+
+def test_the_plan_carries_a_peers_local_asn(tmp_path: Path) -> None:
+    import json
+
+    from symrouting.plan import parse_plan
+    from tests.hooks.conftest import render_plan
+    from tests.support import helm
+
+    values = tmp_path / "v.yaml"
+    values.write_text('metallb: {version: "0.16.1"}\nvrfs: {ens4vrf: {bgpPeers: {frrviavrf: {localASN: 300}}}}\n')
+    plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml", values])))
+    assert [peer.local_asn for peer in plan.vrfs[0].peers] == [300]
