@@ -25,7 +25,13 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- range $key := keys ($vrf.addressPools | default dict) | sortAlpha }}
 {{- $pool := get $vrf.addressPools $key }}
 {{- $_ := set $has "IPAddressPool" true }}
-{{- $pools = append $pools (dict "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool)) "addresses" $pool.addresses) }}
+{{- $poolName := include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool) }}
+{{- $poolEntry := dict "name" $poolName "addresses" $pool.addresses }}
+{{- if not (hasKey $pool "serviceAllocation") }}
+{{- /* the label its default serviceAllocation admits (templates/ipaddresspool.yaml) */}}
+{{- $_ := set $poolEntry "admits" (include "symmetric-routing.poolServiceLabel" $poolName | fromJson) }}
+{{- end }}
+{{- $pools = append $pools $poolEntry }}
 {{- end }}
 {{- $peers := list }}
 {{- range $key := keys ($vrf.bgpPeers | default dict) | sortAlpha }}
@@ -38,6 +44,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
 {{- with ($peer.passwordSecret | default dict).name }}
 {{- $_ := set (last $peers) "passwordSecret" . }}
+{{- end }}
+{{- if hasKey $peer "localASN" }}
+{{- $_ := set (last $peers) "localASN" (int64 $peer.localASN) }}
 {{- end }}
 {{- end }}
 {{- $advertisements := list }}
@@ -266,10 +275,36 @@ HookPreRollback on it), whose plan is what the rollback is about to apply.
 {{- if .Values.cleanup.onUpgrade }}
 {{- $hooks = append $hooks "pre-upgrade,pre-rollback" }}
 {{- end }}
-{{- if and .Values.cleanup.onUninstall .Values.vrfs }}
+{{- if include "symmetric-routing.teardownMode" . }}
 {{- $hooks = append $hooks "pre-delete" }}
 {{- end }}
 {{- join "," $hooks }}
+{{- end }}
+
+{{/*
+symmetric-routing.teardownMode: what the teardown Job (pre-delete) does: "nodes" with
+cleanup.onUninstall (the nodes' VRFs, then the peers that name a BFD profile), "peers"
+without it when a peer names a BFD profile (only those peers: MetalLB's webhook refuses to
+delete a profile a peer still names, metallb internal/k8s/webhooks/webhookv1beta1/
+bfdprofile_webhook.go v0.16.1 validateBFDDelete, and Helm deletes BFDProfile first), or
+empty: no teardown.
+*/}}
+{{- define "symmetric-routing.teardownMode" -}}
+{{- if .Values.vrfs }}
+{{- if .Values.cleanup.onUninstall }}
+{{- "nodes" }}
+{{- else }}
+{{- $bfd := false }}
+{{- range $vrf := values .Values.vrfs }}
+{{- range $peer := values ($vrf.bgpPeers | default dict) }}
+{{- if $peer.bfdProfile }}{{ $bfd = true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if $bfd }}
+{{- "peers" }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*

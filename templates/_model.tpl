@@ -59,7 +59,7 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- with $vrf.nodes }}
 {{- /* one policy per node, picked by its hostname label as OpenShift's static-IP procedures do */}}
 {{- range $node := keys . | sortAlpha }}
-{{- $policy := dict "name" (printf "%s-%s" $policyName $node) "node" $node
+{{- $policy := dict "name" (include "symmetric-routing.nodePolicyName" (dict "policy" $policyName "node" $node)) "node" $node
   "nodeSelector" (merge (dict "kubernetes.io/hostname" $node) $selector) }}
 {{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "addresses" (get $vrf.nodes $node) "shared" $shared "into" $policy) }}
 {{- $policies = append $policies $policy }}
@@ -242,8 +242,10 @@ symmetric-routing.model calls it, once per policy and render.
 {{- $source := get $own $family | default (get $port $family) }}
 {{- if and $source (kindIs "string" $source) }}
 {{- /* dhcp or autoconf; routes they learn go to the VRF table, and DNS stays the host's
-     (nmstate rust/src/lib/ip.rs: auto-route-table-id, auto-dns) */}}
-{{- $ip := dict "enabled" true "dhcp" true "auto-dns" false "auto-route-table-id" $tableId }}
+     (nmstate rust/src/lib/ip.rs: auto-route-table-id, auto-dns); `address: []` takes off a
+     static address an earlier revision set, which nmstate keeps while the state does not
+     name it (ip.rs InterfaceIpv4 merge: what the desired state leaves out is preserved) */}}
+{{- $ip := dict "enabled" true "dhcp" true "auto-dns" false "auto-route-table-id" $tableId "address" list }}
 {{- if eq $family "ipv6" }}
 {{- $_ := set $ip "autoconf" (eq $source "autoconf") }}
 {{- end }}

@@ -140,15 +140,31 @@ that name many objects).
 
 {{/*
 symmetric-routing.policyName: the NodeNetworkConfigurationPolicy name of a VRF
-(policy.name, else "<fullname>-<vrf>"). Takes a dict: vrfName, vrf, and prefix (the fullname).
+(policy.name, else "<fullname>-<vrf>" cut by symmetric-routing.shortName: nmstate labels
+each enactment nmstate.io/policy=<policy name>, a label value of at most 63 characters,
+kubernetes-nmstate api/shared/nodenetworkconfigurationenactment_types.go v0.86.0; a longer
+policy.name is refused in validate/_names.tpl). Takes a dict: vrfName, vrf, and prefix (the
+fullname).
 */}}
 {{- define "symmetric-routing.policyName" -}}
 {{- $policy := .vrf.policy | default dict }}
 {{- if $policy.name }}
 {{- $policy.name }}
 {{- else }}
-{{- printf "%s-%s" .prefix .vrfName }}
+{{- include "symmetric-routing.shortName" (printf "%s-%s" .prefix .vrfName) }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.nodePolicyName: the policy of one node of a VRF's `nodes` table:
+"<policy name>-<node>", cut to 54 characters, then "-" and the first 8 hex digits of the
+sha256 of the policy name and the node apart ("<policy>/<node>"). The hash keeps two pairs
+that join alike (VRF "a" with node "b-c", VRF "a-b" with node "c") two names, and the name
+within the 63 characters of the enactments' nmstate.io/policy label. Takes a dict: policy
+(symmetric-routing.policyName), node.
+*/}}
+{{- define "symmetric-routing.nodePolicyName" -}}
+{{- printf "%s-%s" (printf "%s-%s" .policy .node | trunc 54 | trimSuffix "-" | trimSuffix ".") (printf "%s/%s" .policy .node | sha256sum | trunc 8) }}
 {{- end }}
 
 {{/*
@@ -227,4 +243,17 @@ and "<long>-prune" stay two names instead of being cut to one.
 {{- else }}
 {{- printf "%s-%s" (trunc 54 . | trimSuffix "-") (sha256sum . | trunc 8) }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.poolServiceLabel: the Service label a pool of the release admits by
+default, as a JSON object: "symmetric-routing/address-pool: <pool name>" (cut with
+symmetric-routing.shortName, a label value holds 63 characters). A pool that sets no
+serviceAllocation gets one selecting it, so that MetalLB gives its addresses to no other
+Service, whatever it asks for (metallb internal/allocator/allocator.go v0.15.3 and v0.16.1:
+Assign and every allocation path check isPoolCompatibleWithService, and Allocate skips a
+pool with a serviceAllocation). Takes the pool's object name.
+*/}}
+{{- define "symmetric-routing.poolServiceLabel" -}}
+{{- dict "symmetric-routing/address-pool" (include "symmetric-routing.shortName" .) | toJson }}
 {{- end }}

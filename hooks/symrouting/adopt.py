@@ -235,11 +235,29 @@ def _networks_of(rule_cidrs: list[str], networks: dict[str, list[str]]) -> tuple
     return cluster, base
 
 
+def node_policy_name(prefix: str, node: str) -> str:
+    """The chart's name of a node's policy (templates/_names.tpl symmetric-routing.nodePolicyName):
+    "<prefix>-<node>" cut to 54 characters, "-" and 8 hex digits of the sha256 of "<prefix>/<node>"."""
+    import hashlib
+
+    joined = f"{prefix}-{node}"[:54].rstrip("-").rstrip(".")
+    return f"{joined}-{hashlib.sha256(f'{prefix}/{node}'.encode()).hexdigest()[:8]}"
+
+
+def node_policy_prefix(name: str, node: str) -> str:
+    """The policy prefix a node's policy was named from: the chart's form with its hash, or
+    "<prefix>-<node>" as a hand-built setup names it (the install then renames it); "" when
+    the name is neither (or cut too short to tell)."""
+    base = name[:-9] if len(name) > 9 and name[-9] == "-" else ""
+    if base.endswith(f"-{node}") and node_policy_name(base[:-len(node) - 1], node) == name:
+        return base[:-len(node) - 1]
+    return name[:-len(node) - 1] if name.endswith(f"-{node}") else ""
+
+
 def _vrf_policies(vrf_name: str, policies: list[dict[str, Any]], cidrs: list[str],
                   problems: list[str]) -> dict[str, Any]:
     """The policy, ports, nodes and routes of one VRF from its live policies: one policy, or
-    one per node picked by kubernetes.io/hostname, named "<policy.name>-<node>" (the chart's
-    symmetric-routing.model)."""
+    one per node picked by kubernetes.io/hostname, named as node_policy_name does."""
     policies = sorted(policies, key=_name)
     values: dict[str, Any] = {}
     first = policies[0]
@@ -251,10 +269,10 @@ def _vrf_policies(vrf_name: str, policies: list[dict[str, Any]], cidrs: list[str
     policy: dict[str, Any] = {}
     if per_node:
         hosts = [str((_spec(p).get("nodeSelector") or {}).get(HOSTNAME, "")) for p in policies]
-        prefixes = {_name(p)[:-len(h) - 1] for p, h in zip(policies, hosts) if h and _name(p).endswith(f"-{h}")}
+        prefixes = {prefix for p, h in zip(policies, hosts) if h and (prefix := node_policy_prefix(_name(p), h))}
         if len(prefixes) != 1 or not all(hosts):
             problems.append(f"VRF {vrf_name}: policies {', '.join(_name(p) for p in policies)} are not one per node "
-                            f"named <prefix>-<kubernetes.io/hostname>; the chart names per-node policies so")
+                            f"named <prefix>-<kubernetes.io/hostname>-<hash>; the chart names per-node policies so")
         policy["name"] = sorted(prefixes)[0] if prefixes else _name(first)
         selector.pop(HOSTNAME, None)
     else:
@@ -771,7 +789,16 @@ def prove(result: Adoption, helm: str, chart: list[str], release: str, namespace
     except blockyaml.YamlError as error:
         return Proof(False, f"wrote {output}\nNOT CLEAN: could not read what {command} printed: {error}\n")
     found = differences(result.adopted, objects, schemas)
+    # the chart limits each pool to the Services with its label (templates/ipaddresspool.yaml):
+    # a change the install makes on purpose, not one the values fail to express
+    intended = [line for line in found if line.split(": ", 1)[0].startswith("IPAddressPool ")
+                and ": spec.serviceAllocation: not live" in line]
+    found = [line for line in found if line not in intended]
     lines = [f"wrote {output}", f"proof: {command} ({version})"]
+    if intended:
+        lines.append("the install limits these pools to the Services that carry the pool's label; label the")
+        lines.append("Services that hold their addresses first (README: Attaching a Service the chart does not create):")
+        lines += [f"  {line}" for line in intended]
     if found or result.problems:
         lines.append(f"NOT CLEAN: {len(found)} difference(s) the values cannot express, {len(result.problems)} "
                      "problem(s) above; fix them in the cluster or the values, or accept that the install changes them:")

@@ -211,6 +211,47 @@ def check_pool_overlaps(plan: Plan, facts: Facts) -> Result:
     return Result(name, PASS, f"pools overlap neither the cluster's ranges nor {len(facts.pools)} other pool(s)")
 
 
+def check_pool_services(plan: Plan, facts: Facts) -> Result:
+    """The Services that hold an address of the release's pools. A pool of the chart admits
+    only the Services with its label (its default serviceAllocation); MetalLB checks that on
+    every assignment, an existing one included (metallb internal/allocator/allocator.go
+    v0.15.3 and v0.16.1, Assign: isPoolCompatibleWithService), so an unlabelled holder loses
+    its address. A pool whose values set serviceAllocation is only reported for Services
+    that are none of the release's egress services."""
+    name = "pool-services"
+    pools = [(vrf.name, pool, [net for entry in pool.addresses for net in cidr.pool_networks(entry)])
+             for vrf in plan.vrfs for pool in vrf.pools]
+    if not pools:
+        return Result(name, SKIP, "the release has no address pools")
+    if facts.services is None:
+        return Result(name, FAIL, "could not read the Services", (facts.unreadable.get("services", ""),))
+    ours = {(s.namespace, s.name) for vrf in plan.vrfs for s in vrf.egress_services}
+    failures, warnings = [], []
+    for service in facts.services:
+        mine = (service.namespace, service.name) in ours
+        for address in service.addresses:
+            for vrf_name, pool, networks in pools:
+                if not cidr.contains(networks, address):
+                    continue
+                held = f"Service {service.namespace}/{service.name} holds {address} of pool {pool.name} (vrfs.{vrf_name})"
+                if pool.admits and any(service.labels.get(k) != v for k, v in pool.admits.items()):
+                    label = ", ".join(f"{k}={v}" for k, v in sorted(pool.admits.items()))
+                    whose = "an egress service of this release" if mine else "outside the release"
+                    failures.append(f"{held}: it is {whose} and lacks the label {label}, so MetalLB takes the address back")
+                elif not pool.admits and not mine:
+                    warnings.append(f"{held} and is none of the release's egress services")
+    if failures:
+        return Result(name, FAIL, "Services that hold the release's addresses without its pool's label",
+                      tuple(failures + warnings),
+                      "label each Service of the tenant that may keep its address with the pool's label "
+                      "(README: Attaching a Service the chart does not create); move any other off the pool "
+                      "(remove its metallb.io/address-pool or loadBalancerIPs)")
+    if warnings:
+        return Result(name, WARN, "Services outside the release hold addresses of pools with their own serviceAllocation",
+                      tuple(warnings))
+    return Result(name, PASS, f"no Service outside the release holds an address of its pools ({len(facts.services)} read)")
+
+
 def check_peer_secrets(plan: Plan, facts: Facts) -> Result:
     """MetalLB takes a peer's password from a kubernetes.io/basic-auth Secret of its own
     namespace, waits while it is missing and refuses another type (metallb
@@ -279,6 +320,16 @@ def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
     name = "metallb-mode"
     if not any(vrf.peers for vrf in plan.vrfs):
         return Result(name, SKIP, "no BGP peers in this release")
+    if facts.metallb_mode == "frr-k8s":
+        # metallb internal/bgp/frrk8s/frrk8s.go (v0.15.3, v0.16.1): the FRRConfiguration's
+        # Neighbor it builds has the peer's ASN and the router's myASN, never localASN
+        local = [f"vrfs.{vrf.name} peer {peer.name}: localASN {peer.local_asn}"
+                 for vrf in plan.vrfs for peer in vrf.peers if peer.local_asn]
+        if local:
+            return Result(name, WARN, "MetalLB runs frr-k8s, which ignores a peer's localASN: those sessions "
+                                      f"open with myASN ({facts.metallb_mode_source})", tuple(local),
+                          "drop localASN and peer with myASN, or run MetalLB with bgpBackend: frr "
+                          "(README: FRR-K8s mode)")
     if facts.metallb_mode in VRF_BACKENDS:
         return Result(name, PASS, f"MetalLB runs {facts.metallb_mode}, which peers in VRFs ({facts.metallb_mode_source})")
     if facts.metallb_mode:
@@ -370,6 +421,7 @@ CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "node-selectors": check_node_selectors,
     "vrf-conflicts": check_vrf_conflicts,
     "pool-overlaps": check_pool_overlaps,
+    "pool-services": check_pool_services,
     "peer-secrets": check_peer_secrets,
     "communities": check_community_aliases,
     "routing-via-host": check_routing_via_host,

@@ -122,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
             api.add_argument("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
             api.add_argument("--deadline", type=float, default=60.0,
                              help="seconds of retries for one request before giving up (default 60)")
+        if name == "teardown":
+            command.add_argument("--peers-only", action="store_true",
+                                 help="leave the nodes alone; only delete the peers that name a BFD profile")
         if name in ("teardown", "prune"):
             command.add_argument("--timeout", type=float, default=600.0,
                                  help="seconds for the cleanup in all: waiting for another release's cleanup "
@@ -262,6 +265,13 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
         stderr.write(f"symrouting: {line}\n")
         stderr.flush()
 
+    if getattr(args, "peers_only", False):
+        # cleanup.onUninstall: false: nothing leaves the nodes, so no Lease and no wait
+        deleted = peers.delete_before_profiles(transport, plan, uninstall)
+        stdout.write("".join(f"{line}\n" for line in deleted))
+        stdout.write(f"{args.command} of release {plan.namespace}/{plan.release}: nodes left as they are "
+                     "(cleanup.onUninstall: false)\n")
+        return EXIT_OK
     # One cleanup at a time in the cluster (lease.py); --timeout covers the wait for it too.
     guard: AbstractContextManager[float] = nullcontext(0.0)
     if plan.cleanup_lease:

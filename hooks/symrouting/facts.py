@@ -58,6 +58,16 @@ class ForeignCommunity:
     aliases: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class LoadBalancerService:
+    """A LoadBalancer Service of the cluster, its labels and the addresses MetalLB gave it."""
+
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    addresses: tuple[str, ...]
+
+
 @dataclass
 class Facts:
     service_network: Sourced | None = None
@@ -72,6 +82,8 @@ class Facts:
     # The Secrets the release's peers name, by name: their type, or None when missing.
     secrets: dict[str, str | None] | None = None
     communities: tuple[ForeignCommunity, ...] | None = None
+    # Every LoadBalancer Service that holds an address (status.loadBalancer.ingress).
+    services: tuple[LoadBalancerService, ...] | None = None
     metallb_mode: str | None = None
     metallb_mode_source: str = ""
     missing_kinds: tuple[Kind, ...] | None = None

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from symrouting.api import ApiError, Gone, Transport, Unexpected, describe_request
-from symrouting.facts import Facts, ForeignCommunity, ForeignPeer, ForeignPolicy, ForeignPool, Node, Sourced
+from symrouting.facts import (Facts, ForeignCommunity, ForeignPeer, ForeignPolicy, ForeignPool, LoadBalancerService, Node,
+                              Sourced)
 from symrouting.plan import Kind, Plan
 
 T = TypeVar("T")
@@ -208,6 +209,17 @@ def _community(item: dict[str, Any]) -> ForeignCommunity:
     return ForeignCommunity(str(meta["name"]), owner_of(meta), aliases)
 
 
+def _service(item: dict[str, Any]) -> LoadBalancerService | None:
+    """A LoadBalancer Service with the addresses of its status; None for other types."""
+    if (item.get("spec") or {}).get("type") != "LoadBalancer":
+        return None
+    meta = item["metadata"]
+    ingress = ((item.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    addresses = tuple(str(entry["ip"]) for entry in ingress if isinstance(entry, dict) and entry.get("ip"))
+    return LoadBalancerService(str(meta.get("namespace") or ""), str(meta["name"]),
+                               {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}, addresses)
+
+
 def read_secrets(transport: Transport, plan: Plan) -> dict[str, str | None]:
     """The type of each Secret a peer names, None where it is missing."""
     names = sorted({peer.password_secret for vrf in plan.vrfs for peer in vrf.peers if peer.password_secret})
@@ -306,6 +318,9 @@ def gather(transport: Transport, plan: Plan) -> Facts:
                         _community, facts.malformed)
         facts.communities = tuple(c for c in found or [] if not plan.owns(c.owner))
 
+    def services() -> None:
+        facts.services = tuple(collect(transport, "/api/v1/services", _service, facts.malformed) or ())
+
     def kinds() -> None:
         facts.missing_kinds = read_kinds(transport, plan)
 
@@ -314,6 +329,8 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     attempt("nodes", lambda: read_nodes(transport, facts))
     attempt("policies", policies)
     attempt("pools", pools)
+    if any(vrf.pools for vrf in plan.vrfs):
+        attempt("services", services)
     attempt("peers", peers)
     attempt("metallb", lambda: read_metallb_mode(transport, plan, facts))
     attempt("metallb-version", lambda: read_service_selectors(transport, facts))

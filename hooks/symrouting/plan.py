@@ -10,6 +10,9 @@ from typing import Any
 class Pool:
     name: str
     addresses: tuple[str, ...]
+    # The Service labels its default serviceAllocation admits; empty where the values set
+    # serviceAllocation themselves.
+    admits: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,8 @@ class Peer:
     peer_asn: str  # the number, or "internal"/"external" for dynamicASN
     # The existing Secret of the MD5 password (passwordSecret.name), which MetalLB reads.
     password_secret: str = ""
+    # spec.localASN, 0 when unset.
+    local_asn: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,9 +159,10 @@ def parse_plan(data: Any) -> Plan:
                 node_selector=_labels(vrf.get("nodeSelector")),
                 policies=tuple(Policy(str(p["name"]), _labels(p.get("nodeSelector")), dict(p.get("desiredState") or {}),
                                       str(p.get("node") or "")) for p in vrf["policies"]),
-                pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses")) for p in vrf.get("pools", [])),
+                pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"), _labels(p.get("admits")))
+                            for p in vrf.get("pools", [])),
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),
-                                 str(p.get("passwordSecret", "")))
+                                 str(p.get("passwordSecret", "")), int(p.get("localASN", 0)))
                             for p in vrf.get("peers", [])),
                 advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
                                                    _strings(a.get("peers", []), "advertisement peers"))

@@ -89,7 +89,18 @@ def test_adopted_values_render_the_live_objects(run_cli: Run, serve: Serve, tmp_
     rendered = helm.template(version, [output])
     assert rendered.returncode == 0, rendered.stderr
     procedure = [o for o in objects if o["kind"] != "Secret" or o["metadata"]["name"].endswith("-bgp-password")]
-    assert by_key(stored_as(rendered.documents, routes)) == by_key(procedure)
+    # the one change the install makes on purpose: a hand-built pool open to every Service
+    # gets the chart's serviceAllocation (templates/ipaddresspool.yaml), and adopt says so
+    open_pools = {o["metadata"]["name"] for o in procedure
+                  if o["kind"] == "IPAddressPool" and "serviceAllocation" not in o["spec"]}
+    documents = stored_as(rendered.documents, routes)
+    for doc in documents:
+        if doc["kind"] == "IPAddressPool" and doc["metadata"]["name"] in open_pools:
+            name = doc["metadata"]["name"]
+            assert doc["spec"].pop("serviceAllocation") == {
+                "serviceSelectors": [{"matchLabels": {"symmetric-routing/address-pool": name}}]}
+            assert f"IPAddressPool metallb-system/{name}: spec.serviceAllocation: not live" in result.stdout
+    assert by_key(documents) == by_key(procedure)
 
 
 def test_documentation_values_read_as_written(run_cli: Run, serve: Serve, tmp_path: Path) -> None:

@@ -4,11 +4,12 @@ when a node fails or never reports."""
 
 from __future__ import annotations
 
-import copy
-import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
+import copy
+import hashlib
+import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -24,6 +25,12 @@ from tests.support.nodestate import Node, node_after
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def node_policy(prefix: str, node: str) -> str:
+    """A node's policy name as templates/_names.tpl symmetric-routing.nodePolicyName makes it
+    (short names: "<prefix>-<node>-" and 8 hex digits of the sha256 of "<prefix>/<node>")."""
+    return f"{prefix}-{node}-{hashlib.sha256(f'{prefix}/{node}'.encode()).hexdigest()[:8]}"
 
 
 def seed_with(tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
@@ -465,7 +472,7 @@ def test_a_node_taken_out_of_the_table_loses_the_vrf_alone(serve: Callable[..., 
     after = per_node_site(tmp_path, ["worker-0", "worker-1"])
     result, nmstate = upgrade(serve, run_cli, before, after)
     assert result.returncode == 0, result.stdout
-    assert [u["metadata"]["name"] for u in nmstate.updates] == ["vrfpolicy-worker-2"]
+    assert [u["metadata"]["name"] for u in nmstate.updates] == [node_policy("vrfpolicy", "worker-2")]
     assert carried(nmstate, "worker-2") == {"virtual": {}, "addresses": {}, "routes": set(), "rules": set()}
     for node in ("worker-0", "worker-1"):
         assert carried(nmstate, node) == declared_on(node, [after]), node
@@ -476,7 +483,7 @@ def test_a_table_of_three_back_to_one_policy_on_one_node(serve: Callable[..., An
     after = one_node_site(tmp_path)
     result, nmstate = upgrade(serve, run_cli, per_node_site(tmp_path, ["worker-0", "worker-1", "worker-2"]), after)
     assert result.returncode == 0, result.stdout
-    assert sorted(u["metadata"]["name"] for u in nmstate.updates) == ["vrfpolicy-worker-1", "vrfpolicy-worker-2"]
+    assert sorted(u["metadata"]["name"] for u in nmstate.updates) == [node_policy("vrfpolicy", "worker-1"), node_policy("vrfpolicy", "worker-2")]
     for node in ("worker-0", "worker-1", "worker-2"):
         assert carried(nmstate, node) == declared_on(node, [after]), node
 
@@ -485,14 +492,14 @@ def test_a_per_node_policy_whose_node_lacks_the_vrf_labels_is_left_alone() -> No
     """nmstate applies a policy only where its whole nodeSelector matches: worker-1 has the
     hostname the policy names but not vrf=true, so nothing of it is there to take off."""
     plan = parse_plan(json.loads(render_plan([SEED])))
-    dropped = {"metadata": {"name": "vrfpolicy-worker-1", "labels": {"app.kubernetes.io/instance": helm.RELEASE,
+    dropped = {"metadata": {"name": node_policy("vrfpolicy", "worker-1"), "labels": {"app.kubernetes.io/instance": helm.RELEASE,
                                                                      "symmetric-routing/release-namespace": helm.NAMESPACE}},
                "spec": {"nodeSelector": {"kubernetes.io/hostname": "worker-1", "vrf": "true"},
                         "desiredState": policies([SEED])[0]["spec"]["desiredState"]}}
     nodes = [("worker-0", {"kubernetes.io/hostname": "worker-0", "vrf": "true"}),
              ("worker-1", {"kubernetes.io/hostname": "worker-1"})]
     [(_, steps)] = [item for item in plan_removals(plan, [dropped], False, nodes)
-                    if item[0]["metadata"]["name"] == "vrfpolicy-worker-1"]
+                    if item[0]["metadata"]["name"] == node_policy("vrfpolicy", "worker-1")]
     assert steps == []
 
 

@@ -3,6 +3,7 @@ each kind of upgrade."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def test_a_replaced_port_is_stripped_and_a_vlan_port_removed(tmp_path: Path) -> 
     site = helm.CHART / "ci" / "vlan-bond-values.yaml"
     result = helm.render_site(site)
     [vlan_policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"
-                     and d["metadata"]["name"].endswith("ran-vlan-ran-du-0")]
+                     and re.search(r"-ran-vlan-ran-du-0-[0-9a-f]{8}$", d["metadata"]["name"])]
     current = vlan_policy["spec"]["desiredState"]
     # The VLAN is gone from the VRF's ports, its interfaces and its routes.
     target = {**current, "routes": {"config": []},
