@@ -35,6 +35,12 @@ class Unreachable(Exception):
     """The API did not answer within the deadline."""
 
 
+class Unanswered(Unreachable):
+    """An update or create was sent and its answer lost (connection reset, answer past the
+    timeout): the server may have applied it. Not resent blindly: the caller reads the
+    object to see whether its write is there (put_verified)."""
+
+
 class Unexpected(ApiError):
     """An answer the hook cannot read (not a JSON object, a list that pages without end):
     a broken server or proxy, or a broken hook, not a refusal."""
@@ -154,11 +160,12 @@ class Backoff:
         self.deadline, self.clock, self.sleep = deadline, clock, sleep
         self.delay = 0.2
 
-    def wait(self) -> bool:
+    def wait(self, asked: float | None = None) -> bool:
+        """Sleeps the next delay, or the seconds the server asked for (Retry-After)."""
         remaining = self.deadline - self.clock()
         if remaining <= 0:
             return False
-        self.sleep(min(self.delay, remaining))
+        self.sleep(min(self.delay if asked is None else asked, remaining))
         self.delay = min(self.delay * 2, 5.0)
         return self.clock() < self.deadline
 
@@ -233,12 +240,16 @@ class HttpsTransport:
         backoff = Backoff(time.monotonic() + self.deadline_seconds)
         retrying = False
         while True:
+            asked = None
+            sent = False
             try:
                 connection = self._connect()
                 connection.request(method, path, body=body, headers=headers)
+                sent = True
                 response = connection.getresponse()
                 answer = response.read()
                 status = response.status
+                asked = retry_after(response.getheader("Retry-After"))
                 if response.will_close:
                     self._drop()
             except ssl.SSLCertVerificationError as error:
@@ -253,6 +264,9 @@ class HttpsTransport:
             except (OSError, http.client.HTTPException) as error:
                 self._drop()
                 problem = str(error) or type(error).__name__
+                if sent and method in ("PUT", "POST"):
+                    raise Unanswered(f"no answer to {describe_request(path, method)} ({problem}): "
+                                     "the server may have applied it") from None
             else:
                 if status in (200, 201):
                     return _decode(answer, path, method)
@@ -263,14 +277,47 @@ class HttpsTransport:
                     raise answer_error(status, path, method, self.role, said)
                 problem = f"{status} {http.client.responses.get(status, '')}".strip() + said
             what = describe_request(path, method)
+            if asked is not None:
+                problem += f"; the server asks to retry after {asked:g}s (Retry-After)"
             if not retrying and self.notice:
                 self.notice(f"{what}: {problem}; retrying for up to {self.deadline_seconds:g}s")
             retrying = True
-            if not backoff.wait():
+            if not backoff.wait(asked):
                 raise Unreachable(
                     f"the API at {self.server} did not answer {what} within "
                     f"{self.deadline_seconds:g}s (last problem: {problem})"
                 )
+
+
+def retry_after(header: str | None) -> float | None:
+    """The seconds of a Retry-After header, as client-go reads it for a 429 or 5xx (rest/
+    request.go retryAfterSeconds: an integer, else ignored; rest/with_retry.go checkWait)."""
+    try:
+        return float(int(header)) if header is not None else None
+    except ValueError:
+        return None
+
+
+def put_verified(transport: Transport, path: str, body: dict[str, Any],
+                 landed: Callable[[dict[str, Any]], bool]) -> Any:
+    """Updates path with body; when the answer is lost (Unanswered), reads the object: if
+    landed(fresh) says the write is in it, that is the answer; if its resourceVersion is
+    still the one sent, the update never applied and is sent once more; else someone else
+    wrote it meanwhile: Conflict, handled as any 409 (read again, retry or stop)."""
+    for attempt in range(1, 3):
+        try:
+            return transport.put(path, body)
+        except Unanswered as lost:
+            fresh = transport.get(path)
+            if fresh is None:
+                raise ApiError(f"{lost}; the object is gone now (404)") from None
+            if landed(fresh):
+                return fresh
+            if (fresh.get("metadata") or {}).get("resourceVersion") != body["metadata"].get("resourceVersion"):
+                raise Conflict(path, f" ({lost}; it holds another write now)") from None
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 _REFUSED = "was refused - did you specify the right host or port?"

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable
+from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable, put_verified
 from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import collect, owner_of
 from symrouting.nodeconfig import (Declared, Progress, State, declared, enactment_node, enactment_progress, removal_state,
@@ -215,7 +215,9 @@ def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
     changes only: apiextensions-apiserver pkg/registry/customresource/strategy.go,
     PrepareForUpdate). So the policy is read again and the update sent again, up to
     CONFLICT_TRIES times, as client-go's util/retry RetryOnConflict does; if the generation
-    moved, someone changed the spec the removal was planned from, and the hook stops."""
+    moved, someone changed the spec the removal was planned from, and the hook stops. An
+    update whose answer was lost (api.Unanswered) is looked for in the live policy: a spec
+    equal to the one sent is the hook's own write, and the run carries on from it."""
     path = f"{POLICIES}/{policy['metadata']['name']}"
     for attempt in range(1, CONFLICT_TRIES + 1):
         body = copy.deepcopy(policy)
@@ -223,13 +225,22 @@ def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
         body["spec"]["desiredState"] = step.desired_state
         if step.node_selector is not None:
             body["spec"]["nodeSelector"] = step.node_selector
+
+        def ours(fresh: dict[str, Any], sent: dict[str, Any] = body) -> bool:
+            """The live spec is the one this update sent: the hook's own write, whose answer
+            was lost (or came after a retry)."""
+            return bool(fresh.get("spec") == sent["spec"])
+
         try:
-            updated = transport.put(path, body)
+            updated = put_verified(transport, path, body, ours)
             break
         except Conflict as error:
             fresh = transport.get(path)
             if fresh is None:
                 raise ApiError(f"{error}: the policy was deleted meanwhile") from None
+            if ours(fresh):
+                updated = fresh
+                break
             if attempt == CONFLICT_TRIES:
                 raise Conflict(path, f"; still after {CONFLICT_TRIES} fresh reads: run the hook again") from None
             known, now = policy["metadata"].get("generation"), (fresh.get("metadata") or {}).get("generation")

@@ -1,0 +1,124 @@
+"""Faults between the cleanup and the API, injected by a TLS proxy (tests/support/faultproxy.py)
+in front of the API stand-in: an update the server applied whose answer is lost, a 503 that
+asks for a wait, a truncated answer. The nodes are read from the nmstate stand-in."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from symrouting.api import HttpsTransport
+from tests.hooks.conftest import TOKEN, render_plan
+from tests.support import clusters, helm
+from tests.support.apiserver import RunningApi, Tls
+from tests.support.faultproxy import FaultProxy
+from tests.support.nmstate import Nmstate
+from tests.support.nodestate import Node, node_after
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+POLICY = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
+NODES = "/api/v1/nodes"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+SEED_CLUSTER: dict[str, Any] = dict(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                    masquerade={"ipv4": "169.254.0.0/17"})
+
+
+@pytest.fixture
+def proxied(serve: Callable[..., RunningApi], tls: Tls) -> Iterator[tuple[FaultProxy, RunningApi, Nmstate]]:
+    """The seed release installed on three nodes, reached through the proxy."""
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
+    nmstate = Nmstate(api.api)
+    nmstate.install([d for d in helm.template("helm3", [SEED]).documents
+                     if d["kind"] == "NodeNetworkConfigurationPolicy"])
+    proxy = FaultProxy(api.url, tls.ca_file, tls)
+    yield proxy, api, nmstate
+    proxy.stop()
+
+
+def carried(nmstate: Nmstate, node: str) -> dict[str, Any]:
+    return nmstate.nodes.get(node, Node()).managed()
+
+
+def torn_down(nmstate: Nmstate) -> bool:
+    """Every node carries nothing of the release: its removal applied, nothing else."""
+    return all(carried(nmstate, f"worker-{i}") == node_after().managed() for i in range(3))
+
+
+@pytest.mark.parametrize("fault", ["reset", "late"])
+def test_an_update_whose_answer_is_lost_is_recognised_as_the_hooks_own(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate], fault: str) -> None:
+    """The server applies the update; the connection is reset before the answer, or the answer
+    comes after the request timeout. The hook reads the policy, finds the spec it sent, and
+    carries on: one update on the wire, exit 0, the nodes as declared (nothing left)."""
+    proxy, _, nmstate = proxied
+    proxy.inject(fault, method="PUT", path=POLICY, delay=3.0)
+    result = run_cli("teardown", "--poll=0.1", "--request-timeout=1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DONE  vrfpolicy" in result.stdout and "409" not in result.stderr
+    assert len(proxy.applied("PUT", POLICY)) == 1
+    assert [kind for method, path, kind in proxy.seen if method == "PUT" and path.startswith(POLICY)] == [fault]
+    assert len(nmstate.updates) == 1 and torn_down(nmstate)
+
+
+def test_an_update_lost_before_the_server_saw_it_is_sent_again(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+    """The connection drops before the upstream sees the update: the live policy still has the
+    resourceVersion the hook sent, so the update is sent once more, and applied once."""
+    proxy, _, nmstate = proxied
+    proxy.inject("drop", method="PUT", path=POLICY)
+    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [kind for method, path, kind in proxy.seen if method == "PUT" and path.startswith(POLICY)] == ["drop", ""]
+    assert len(proxy.applied("PUT", POLICY)) == 1 and torn_down(nmstate)
+
+
+def test_a_lost_answer_over_another_clients_write_is_a_conflict(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+    """The update's answer is lost and the policy then holds someone else's spec: not the
+    hook's write, so it stops as for any changed spec (exit 3), after one update."""
+    proxy, api, nmstate = proxied
+    proxy.inject("reset", method="PUT", path=POLICY)
+    other = {"nodeSelector": {"vrf": "true"}, "desiredState": {"interfaces": []}}
+    original = proxy.forward
+
+    def forward_then_edit(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Any:
+        answer = original(method, raw_path, headers, body)
+        if method == "PUT" and raw_path.startswith(POLICY):
+            api.api.touch(POLICY, spec=other)
+        return answer
+
+    proxy.forward = forward_then_edit  # type: ignore[method-assign]
+    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "its spec changed (generation 1 -> 3)" in result.stderr
+    assert len(proxy.applied("PUT", POLICY)) == 1
+
+
+def test_a_503_with_retry_after_waits_what_the_server_asks(proxied: tuple[FaultProxy, RunningApi, Nmstate],
+                                                          tls: Tls) -> None:
+    """client-go rest/with_retry.go checkWait: a 429 or 5xx with Retry-After waits its seconds
+    (rest/request.go retryAfterSeconds), not the client's own backoff."""
+    proxy, _, _ = proxied
+    proxy.inject("refuse", method="GET", path=NODES, status=503, headers={"Retry-After": "2"})
+    said: list[str] = []
+    transport = HttpsTransport(proxy.url, TOKEN, tls.ca_file, timeout=2.0, deadline_seconds=10.0, notice=said.append)
+    start = time.monotonic()
+    assert transport.get(NODES) is not None
+    assert 2.0 <= time.monotonic() - start < 4.0
+    assert said == ["list nodes: 503 Service Unavailable (ServiceUnavailable: the proxy refused GET /api/v1/nodes); "
+                    "the server asks to retry after 2s (Retry-After); retrying for up to 10s"]
+
+
+def test_the_proxy_forwards_to_a_path_the_upstream_does_not_serve(proxied: tuple[FaultProxy, RunningApi, Nmstate],
+                                                                  tls: Tls) -> None:
+    """A 404 comes back as the upstream said it, so the proxy is transparent without faults."""
+    proxy, _, _ = proxied
+    transport = HttpsTransport(proxy.url, TOKEN, tls.ca_file, timeout=2.0, deadline_seconds=2.0)
+    assert transport.get("/api/v1/namespaces/none/configmaps/none") is None
+    assert proxy.wire[-1].status == 404
+
