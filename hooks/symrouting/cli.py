@@ -280,8 +280,15 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
             else:
                 deleted = []
     except lease.LeaseTimeout as error:
-        stderr.write(f"symrouting: {args.command} of release {plan.namespace}/{plan.release} did not start: {error}\n")
+        stderr.write(f"symrouting: {args.command} of release {plan.namespace}/{plan.release} did not start, "
+                     f"nothing was written: {error}\n")
         return EXIT_OK if args.continue_on_failure else EXIT_FAILED
+    except cleanup.Interrupted as stop:
+        # What was written goes to the report first; the error's own exit code and line follow.
+        stdout.write(cleanup.stopped_report(stop.outcomes, f"{args.command} of release {plan.namespace}/{plan.release}",
+                                            stop.error))
+        stdout.flush()
+        raise stop.error from None
     stdout.write("".join(f"{line}\n" for line in deleted))
     stdout.write(cleanup.report(outcomes, f"{args.command} of release {plan.namespace}/{plan.release}"))
     if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:

@@ -122,3 +122,45 @@ def test_the_proxy_forwards_to_a_path_the_upstream_does_not_serve(proxied: tuple
     assert transport.get("/api/v1/namespaces/none/configmaps/none") is None
     assert proxy.wire[-1].status == 404
 
+
+
+def two_vrfs(values: dict[str, Any]) -> None:
+    """The seed release with a second VRF: two policies, updated in one round."""
+    values["vrfs"]["bluevrf"] = {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
+                                 "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}
+
+
+BLUE = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/tenant-a-symmetric-routing-bluevrf"
+
+
+@pytest.mark.parametrize(("status", "words"), [
+    (409, "still after 3 fresh reads"),
+    (403, "403 Forbidden"),
+    (401, "401 Unauthorized"),
+])
+def test_a_run_the_api_stops_says_what_it_wrote_and_what_the_next_run_does(
+        run_cli: Run, serve: Callable[..., RunningApi], tmp_path: Path, status: int, words: str) -> None:
+    """One policy's update goes through, the other's is refused: the report names the written
+    update, its nodes and generation, the one not sent, and what the rerun does; the exit
+    code is the API's (3) and the error line follows on stderr."""
+    from tests.hooks.test_cleanup import seed_with
+
+    values = seed_with(tmp_path, "two", two_vrfs)
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
+    nmstate = Nmstate(api.api)
+    nmstate.install([d for d in helm.template("helm3", [values]).documents
+                     if d["kind"] == "NodeNetworkConfigurationPolicy"])
+    api.api.fail(BLUE, status=status, method="PUT", times=100)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([values]))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout == (
+        "NOT SENT tenant-a-symmetric-routing-bluevrf: 1 of 1 update(s)\n"
+        "WROTE vrfpolicy: ens4vrf absent; addresses off ens4; 1 route(s) absent; 2 rule(s) absent; "
+        "for worker-0, worker-1, worker-2 (generation 2)\n"
+        f"teardown of release test/tenant-a STOPPED after 1 update(s) written: {result.stderr.splitlines()[-1][12:]}\n"
+        "next run: it reads the policies as they are then and sends what their nodes still lack (the updates "
+        "written above stay; nmstate applies them); retry the Helm command, or run this hook by hand "
+        "(README: Troubleshooting)\n")
+    assert words in result.stderr.splitlines()[-1]
+    assert [u["metadata"]["name"] for u in nmstate.updates] == ["vrfpolicy"]

@@ -191,6 +191,7 @@ class Request:
     path: str
     authorization: str
     body: Any = None
+    status: int = 0  # the status answered, once answered
 
 
 @dataclass
@@ -240,11 +241,18 @@ class FakeApi:
 
     def answer(self, method: str, raw_path: str, authorization: str, body: bytes,
                accept: str = "application/json") -> tuple[int, bytes]:
+        request = Request(method, raw_path, authorization, json.loads(body) if body else None)
+        with self.lock:
+            self.requests.append(request)
+        status, answer = self._answer(request, accept)
+        request.status = status
+        return status, answer
+
+    def _answer(self, request: Request, accept: str) -> tuple[int, bytes]:
+        method, raw_path, authorization, decoded = request.method, request.path, request.authorization, request.body
         parsed = urllib.parse.urlsplit(raw_path)
         path, query = parsed.path, urllib.parse.parse_qs(parsed.query)
-        decoded = json.loads(body) if body else None
         with self.lock:
-            self.requests.append(Request(method, raw_path, authorization, decoded))
             queue = self.faults.get(path, [])
             fault = next((f for f in queue if f.method in (None, method)), None)
             if fault and fault.after > 0:
