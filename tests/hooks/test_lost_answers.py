@@ -164,3 +164,19 @@ def test_a_run_the_api_stops_says_what_it_wrote_and_what_the_next_run_does(
         "(README: Troubleshooting)\n")
     assert words in result.stderr.splitlines()[-1]
     assert [u["metadata"]["name"] for u in nmstate.updates] == ["vrfpolicy"]
+
+
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/metallb-system/leases"
+
+
+def test_a_lease_create_whose_answer_is_lost_is_read_back_as_held(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+    """The cleanup Lease is created but the answer lost: the Lease read back names this run,
+    so it holds it (no second create, no wait for itself) and the teardown goes on."""
+    proxy, _, nmstate = proxied
+    proxy.inject("reset", method="POST", path=LEASES)
+    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting for Lease" not in result.stderr
+    assert [method for method, path, _ in proxy.seen if path.startswith(LEASES)] == ["GET", "POST", "GET", "GET", "PUT"]
+    assert torn_down(nmstate)
