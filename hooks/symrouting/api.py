@@ -136,9 +136,53 @@ def refusal(status: int, path: str, method: str = "GET", role: str = "preflight"
     return ApiError(f"403 Forbidden: {who} may not {what}. {_GRANT[role]}{said}")
 
 
-def answer_error(status: int, path: str, method: str, role: str, said: str) -> ApiError:
-    """The error for a final 4xx answer: a refusal, a conflict, an expired list, or the
-    status with the server's own words."""
+class Denied(ApiError):
+    """Admission refused the request (a webhook or a ValidatingAdmissionPolicy): it was
+    authorized, so no grant helps; the webhook's own message says why."""
+
+
+# How the API server words an admission denial: k8s.io/apiserver v0.36.3
+# pkg/admission/plugin/webhook/errors/statuserror.go (ToStatusErr: 'admission webhook "NAME"
+# denied the request: MESSAGE', the code the webhook chose, often 403) and
+# pkg/admission/plugin/policy/validating/dispatcher.go ("ValidatingAdmissionPolicy 'NAME'
+# [with binding 'B'] denied request: MESSAGE"). An authorizer's 403 reads '... is forbidden:
+# User "U" cannot VERB resource ...' (pkg/endpoints/handlers/responsewriters/errors.go,
+# forbiddenMessage).
+_WEBHOOK = re.compile(r'admission webhook "([^"]+)" denied the request(?::\s*|\s+)(.*)', re.S)
+_POLICY = re.compile(r"ValidatingAdmissionPolicy '([^']+)'(?: with binding '[^']+')? denied request: (.*)", re.S)
+
+
+def admission_denial(text: str) -> tuple[str, str] | None:
+    """(who, their message) when an error's text is an admission denial, else None."""
+    found = _WEBHOOK.search(text)
+    if found:
+        return f'admission webhook "{found[1]}"', found[2].strip()
+    found = _POLICY.search(text)
+    if found:
+        return f"ValidatingAdmissionPolicy '{found[1]}'", found[2].strip()
+    return None
+
+
+def status_message(body: bytes | str) -> str:
+    """The message of an error's Status body, '' when the body is no Status."""
+    try:
+        status = json.loads(body)
+    except ValueError:
+        return ""
+    return str(status.get("message") or "") if isinstance(status, dict) else ""
+
+
+def answer_error(status: int, path: str, method: str, role: str, said: str, text: str = "") -> ApiError:
+    """The error for a final 4xx answer: an admission denial (told by the Status message, not
+    the code), a refusal, a conflict, an expired list, or the status with the server's own
+    words."""
+    denial = admission_denial(text)
+    if denial is not None:
+        who, message = denial
+        phrase = http.client.responses.get(status, "")
+        return Denied(f"{status} {phrase}: {who} denied the request to {describe_request(path, method)}: "
+                      f"{message[:300] or 'without explanation'}. The request was authorized (this is no missing "
+                      "permission): see that webhook's or policy's rules, or ask its owner")
     if status in (401, 403):
         return refusal(status, path, method, role, said)
     if status == 409:
@@ -274,7 +318,7 @@ class HttpsTransport:
                     return None
                 said = server_says(answer)
                 if status != 429 and status < 500:
-                    raise answer_error(status, path, method, self.role, said)
+                    raise answer_error(status, path, method, self.role, said, status_message(answer))
                 problem = f"{status} {http.client.responses.get(status, '')}".strip() + said
             what = describe_request(path, method)
             if asked is not None:
@@ -364,9 +408,12 @@ class KubectlTransport:
         if self._LOGGED_OUT in stderr:
             return refusal(401, path, method, self.role, said)
         found = self._SERVER.search(stderr)
+        if found is None and admission_denial(stderr) is not None:
+            # kubectl writes "Error from server: ..." when the Status names no reason
+            return answer_error(400, path, method, self.role, said, stderr)
         if found is None or found.group(1) in self._PASSING:
             return None
-        return answer_error(self._CODES.get(found.group(1), 400), path, method, self.role, said)
+        return answer_error(self._CODES.get(found.group(1), 400), path, method, self.role, said, stderr)
 
     def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
         import subprocess

@@ -180,3 +180,71 @@ def test_a_lease_create_whose_answer_is_lost_is_read_back_as_held(
     assert "waiting for Lease" not in result.stderr
     assert [method for method, path, _ in proxy.seen if path.startswith(LEASES)] == ["GET", "POST", "GET", "GET", "PUT"]
     assert torn_down(nmstate)
+
+
+WEBHOOK = "nodenetworkconfigurationpolicies-progress-validate.nmstate.io"
+
+
+def status(code: int, reason: str, message: str) -> bytes:
+    import json
+
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                       "message": message, "code": code}).encode()
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (status(403, "Forbidden", f'admission webhook "{WEBHOOK}" denied the request: failed to admit '
+            "NodeNetworkConfigurationPolicy vrfpolicy: message: policy vrfpolicy is still in progress"),
+     f'403 Forbidden: admission webhook "{WEBHOOK}" denied the request to update '
+     'nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy": failed to admit NodeNetworkConfigurationPolicy '
+     "vrfpolicy: message: policy vrfpolicy is still in progress. The request was authorized (this is no missing "
+     "permission): see that webhook's or policy's rules, or ask its owner"),
+    (status(403, "Forbidden", "ValidatingAdmissionPolicy 'freeze-network' with binding 'freeze-all' denied request: "
+            "network changes are frozen"),
+     "403 Forbidden: ValidatingAdmissionPolicy 'freeze-network' denied the request to update "
+     'nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy": network changes are frozen. The request was '
+     "authorized (this is no missing permission)"),
+    (status(403, "Forbidden", 'nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy" is forbidden: User '
+            '"system:serviceaccount:test:tenant-a-cleanup" cannot update resource "nodenetworkconfigurationpolicies" '
+            'in API group "nmstate.io" at the cluster scope'),
+     '403 Forbidden: the cleanup may not update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy". Grant it in '
+     "the cleanup ClusterRole"),
+], ids=["webhook", "admission-policy", "rbac"])
+def test_an_admission_denial_is_told_from_a_missing_permission(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate], body: bytes, said: str) -> None:
+    """Both are 403 Forbidden; the Status message tells them apart (api.admission_denial)."""
+    _, api, nmstate = proxied
+    api.api.fail(POLICY, status=403, method="PUT", body=body)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert said in result.stderr.splitlines()[-1]
+    assert ("Grant it" in result.stderr) == ("is forbidden: User" in body.decode())
+    assert nmstate.updates == []
+
+
+def test_a_401_mid_run_says_the_lease_stays_held_and_until_when(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+    """The token is revoked after the Lease is taken: the update and the release are refused;
+    the run says what it wrote (nothing), and that the Lease stays held until its renewTime
+    + leaseDurationSeconds, the time it names being the stored Lease's."""
+    import datetime
+
+    from symrouting import lease
+
+    _, api, _ = proxied
+    lease_path = f"{LEASES}/symmetric-routing-cleanup"
+    api.api.fail(POLICY, status=401, method="PUT")
+    api.api.fail(lease_path, status=401, method="GET", after=1, times=10)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 3, result.stdout + result.stderr
+    spec = api.api.routes[lease_path]["spec"]
+    renewed = lease.parse_micro_time(spec["renewTime"])
+    assert renewed is not None and spec["holderIdentity"].startswith("test/tenant-a teardown ")
+    frees = lease.micro_time(renewed + datetime.timedelta(seconds=spec["leaseDurationSeconds"]))
+    assert (f"could not release Lease metallb-system/symmetric-routing-cleanup (401 Unauthorized for get "
+            f'leases.coordination.k8s.io "symmetric-routing-cleanup" in namespace metallb-system: the credentials '
+            f"were rejected (expired or revoked token?) (Unauthorized: Unauthorized {lease_path})): it stays held by "
+            f"{spec['holderIdentity']} until it expires; it frees at {frees} (renewTime + leaseDurationSeconds)"
+            ) in result.stderr
+    assert result.stdout.startswith("NOT SENT vrfpolicy: 1 of 1 update(s)\nteardown of release test/tenant-a "
+                                    "STOPPED after 0 update(s) written: 401 Unauthorized")
