@@ -77,6 +77,8 @@ class Facts:
     missing_kinds: tuple[Kind, ...] | None = None
     # Whether the served BGPAdvertisement CRD has spec.serviceSelectors (MetalLB 0.16 and later).
     service_selectors: bool | None = None
+    # What the nodes carry that no policy declares (symrouting.leftovers.Leftover); None: unread.
+    leftovers: tuple[Any, ...] | None = None
     # What could not be read, by fact name ("nodes", "policies", ...): the reason, in words.
     unreadable: dict[str, str] = field(default_factory=dict)
     # Objects skipped because they did not have the expected shape.

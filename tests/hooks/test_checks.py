@@ -41,7 +41,7 @@ def test_a_healthy_cluster_passes_every_check() -> None:
     assert statuses(make_plan(), make_facts()) == {
         "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "vrf-conflicts": "pass",
         "pool-overlaps": "pass", "peer-secrets": "skip", "communities": "skip", "routing-via-host": "skip",
-        "metallb-mode": "pass", "metallb-version": "skip"}
+        "metallb-mode": "pass", "metallb-version": "skip", "leftovers": "skip"}
 
 
 def test_missing_cidr_fails_with_the_values_lines_to_add() -> None:

@@ -207,6 +207,8 @@ class FakeApi:
     cache: dict[tuple[str, bool], bytes] = field(default_factory=dict)
     # Called with (path, stored object) after each PUT: lets a test play nmstate.
     on_put: list[Any] = field(default_factory=list)
+    # Called with (path, stored object) after each create (POST): a controller seeing a new object.
+    on_create: list[Any] = field(default_factory=list)
     reacting: Any = field(default_factory=threading.Lock)
     # Service accounts' tokens and the RBAC their requests are held to.
     rbac: Rbac | None = None
@@ -282,7 +284,8 @@ class FakeApi:
         metadata_only = "as=PartialObjectMetadataList" in accept
         with self.lock:
             if method == "POST":
-                return self._create(path, decoded)
+                created = self._create(path, decoded)
+                reactions = list(self.on_create) if created[0] == 201 else []
             target = self.routes.get(path)
             if method == "DELETE":
                 return self._delete(path, target)
@@ -314,6 +317,12 @@ class FakeApi:
             else:
                 callbacks = []
                 cached = self.cache.get((raw_path, metadata_only))
+        if method == "POST":
+            with self.reacting:
+                stored = json.loads(created[1])
+                for callback in reactions:
+                    callback(f"{path}/{stored['metadata']['name']}", stored)
+            return created
         if method == "PUT":
             # One reaction at a time, as a controller's work queue hands out its items: the
             # callbacks (the nmstate stand-in) read and rewrite shared lists.
