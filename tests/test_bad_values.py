@@ -43,3 +43,15 @@ def test_each_case_breaks_only_its_own_rule(case: Path) -> None:
     result = helm.template("helm3", [SEED, case])
     messages = [line for line in result.stderr.splitlines() if line.startswith("  ") and not line.lstrip().startswith("-")]
     assert len(messages) <= 1, f"{case.name} breaks several template rules:\n" + "\n".join(messages)
+
+
+def test_an_egress_label_of_63_characters_renders(helm_version: str, tmp_path: Path) -> None:
+    """The bound's other side: test-<58 characters> is 63 after the prefix, which a label name
+    part holds (apimachinery pkg/util/validation IsQualifiedName); one more is
+    bad_values/egress-label-64-characters.yaml."""
+    case = (Path(__file__).parent / "bad_values" / "egress-label-64-characters.yaml").read_text()
+    override = tmp_path / "egress-63.yaml"
+    override.write_text(case.replace("s" * 59, "s" * 58))
+    result = helm.template(helm_version, [SEED, override])
+    assert result.returncode == 0, result.stderr
+    assert any(d["kind"] == "EgressService" and d["metadata"]["name"] == "s" * 58 for d in result.documents)

@@ -413,6 +413,31 @@ def check_hook_rights(plan: Plan, facts: Facts) -> Result:
                        f"helm install and Argo CD find the API themselves; helm template needs {ADMISSION_API_VERSIONS}"))
     return Result(name, PASS, "the cluster serves no ValidatingAdmissionPolicy (Kubernetes before 1.30, OpenShift "
                   "before 4.17): the hooks' rights name the release's policies and peers (resourceNames)")
+def check_leftovers(plan: Plan, facts: Facts) -> Result:
+    """VRFs, routes in their tables and route rules on the nodes that no policy declares
+    (symrouting.leftovers): a warning, and a failure where one takes a VRF name or table of
+    this release, which nmstate would then share with the leftover."""
+    from symrouting import leftovers
+
+    name = "leftovers"
+    if "leftovers" in facts.unreadable:
+        # as vrf-conflicts without the policies: a leftover with this release's VRF would go unseen
+        return Result(name, FAIL, "could not read the nodes' NodeNetworkState", (facts.unreadable["leftovers"],),
+                      "grant list on nodenetworkstates.nmstate.io, or skip the check: preflight.skipChecks: [leftovers]")
+    if facts.leftovers is None:
+        # 404: no kubernetes-nmstate, which the crds check fails on; no node state to read.
+        return Result(name, SKIP, "the cluster serves no nmstate.io/v1beta1 NodeNetworkState")
+    found = list(facts.leftovers)
+    if not found:
+        return Result(name, PASS, "the nodes carry no VRF, route table or route rule that no policy declares")
+    taken = leftovers.clashes(found, {vrf.name for vrf in plan.vrfs}, {vrf.table_id for vrf in plan.vrfs})
+    remove = "take them off with `symrouting leftovers --remove` (README: Leftovers on the nodes)"
+    if taken:
+        nodes = {item.node for item in taken}
+        return Result(name, FAIL, "the nodes carry leftovers with this release's VRF name or table",
+                      tuple(leftovers.lines([item for item in found if item.node in nodes])), remove)
+    return Result(name, WARN, "the nodes carry VRFs, routes or rules that no policy declares (leftovers of a "
+                              f"removed release?); {remove}", tuple(leftovers.lines(found)))
 
 
 CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
@@ -428,6 +453,7 @@ CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "metallb-mode": check_metallb_mode,
     "metallb-version": check_metallb_version,
     "hook-rights": check_hook_rights,
+    "leftovers": check_leftovers,
 }
 
 

@@ -57,6 +57,7 @@ COMMANDS = {
     "diagram": ("draw the site's topology from its plan (no cluster needed)", False, True),
     "status": ("show a release's live symmetry: enactments, VRFs, sessions, announcements", True, True),
     "adopt": ("write a site values file from a setup built by hand, and prove it", True, False),
+    "leftovers": ("list what the nodes carry that no policy declares; --remove takes it off", True, False),
 }
 # Commands whose plan may be left out (status then finds the releases by the chart's labels).
 PLAN_OPTIONAL = ("status",)
@@ -149,6 +150,13 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--chart", help="chart to render: a directory, a .tgz, or a repo/OCI reference "
                                  "(default: the chart this command came with, run from its source tree)")
             command.add_argument("--chart-version", help="version of a repo/OCI chart (helm --version)")
+        if name == "leftovers":
+            command.add_argument("--remove", action="store_true",
+                                 help="take them off: per node a one-shot policy that sets exactly them absent, "
+                                      "waited for, then deleted")
+            command.add_argument("--timeout", type=float, default=300.0,
+                                 help="seconds to wait for nmstate on all nodes (default 300)")
+            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
         if name == "diagram":
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")
@@ -176,7 +184,7 @@ CHART = Path(__file__).resolve().parents[2]
 
 # The hook each command runs as, for the advice a 403 gives.
 ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user",
-         "status": "user", "adopt": "user"}
+         "status": "user", "adopt": "user", "leftovers": "user"}
 
 
 def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
@@ -290,8 +298,15 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
             else:
                 deleted = []
     except lease.LeaseTimeout as error:
-        stderr.write(f"symrouting: {args.command} of release {plan.namespace}/{plan.release} did not start: {error}\n")
+        stderr.write(f"symrouting: {args.command} of release {plan.namespace}/{plan.release} did not start, "
+                     f"nothing was written: {error}\n")
         return EXIT_OK if args.continue_on_failure else EXIT_FAILED
+    except cleanup.Interrupted as stop:
+        # What was written goes to the report first; the error's own exit code and line follow.
+        stdout.write(cleanup.stopped_report(stop.outcomes, f"{args.command} of release {plan.namespace}/{plan.release}",
+                                            stop.error))
+        stdout.flush()
+        raise stop.error from None
     stdout.write("".join(f"{line}\n" for line in deleted))
     stdout.write(cleanup.report(outcomes, f"{args.command} of release {plan.namespace}/{plan.release}"))
     if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
@@ -335,7 +350,47 @@ def _status_text(status: Any, transport: Transport, plans: list[Plan] | None, ar
     text = status.table(statuses, colour, getattr(args, "all", False))
     if "malformed" in observed.unavailable:
         text += f"note: {observed.unavailable['malformed']}\n"
-    return text, code
+    return text + _leftover_rows(transport), code
+
+
+def _leftover_rows(transport: Transport) -> str:
+    """What the nodes carry that no policy declares, per node, under the status table."""
+    from symrouting import leftovers
+
+    try:
+        found = leftovers.read(transport, [])
+    except ApiError as error:
+        return f"leftovers: not checked: {error}\n"
+    if found is None or not found[0]:
+        return ""
+    lines = "".join(f"  {line}\n" for line in leftovers.lines(found[0]))
+    return ("leftovers on the nodes (no policy declares them; `symrouting leftovers --remove` takes them off):\n"
+            + lines)
+
+
+def show_leftovers(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from symrouting import leftovers
+
+    transport = _transport(args)
+    found = leftovers.read(transport, [])
+    if found is None:
+        stdout.write("the cluster serves no nmstate.io/v1beta1 NodeNetworkState: leftovers cannot be seen\n")
+        return EXIT_FAILED
+    items, labels = found
+    if not items:
+        stdout.write("no leftovers: every VRF, VRF-table route and route rule on the nodes is declared by a policy\n")
+        return EXIT_OK
+    stdout.write("".join(f"{line}\n" for line in leftovers.lines(items)))
+    if not args.remove:
+        stdout.write("no policy declares these: `symrouting leftovers --remove` takes them off\n")
+        return EXIT_FAILED
+    removed = leftovers.remove(transport, items, labels, timeout=args.timeout, poll=args.poll, say=notice)
+    for done in removed:
+        taken = ", ".join(item.describe() for item in done.taken)
+        stdout.write(f"REMOVED {done.node}: {taken} (policy {done.policy} applied, then deleted)\n" if done.applied else
+                     f"FAIL    {done.node}: {taken} not confirmed: {done.detail} (policy {done.policy} deleted; "
+                     "kubectl get nnce, then run again)\n")
+    return EXIT_OK if all(done.applied for done in removed) else EXIT_FAILED
 
 
 def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: dict[str, str] | None = None,
@@ -464,6 +519,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return show_status(args, stdout, stdin)
         if args.command == "adopt":
             return adopt(args, stdout)
+        if args.command == "leftovers":
+            return show_leftovers(args, stdout, stderr)
         return discover(args, stdout)
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")

@@ -92,6 +92,8 @@ class Facts:
     # Whether the API serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and
     # its binding (Kubernetes 1.30, OpenShift 4.17 and later).
     admission_policies: bool | None = None
+    # What the nodes carry that no policy declares (symrouting.leftovers.Leftover); None: unread.
+    leftovers: tuple[Any, ...] | None = None
     # What could not be read, by fact name ("nodes", "policies", ...): the reason, in words.
     unreadable: dict[str, str] = field(default_factory=dict)
     # Objects skipped because they did not have the expected shape.

@@ -335,6 +335,13 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     attempt("metallb", lambda: read_metallb_mode(transport, plan, facts))
     attempt("metallb-version", lambda: read_service_selectors(transport, facts))
     attempt("admission", lambda: read_admission_policies(transport, facts))
+    def leftovers() -> None:
+        from symrouting import leftovers as nodes_leftovers
+
+        found = nodes_leftovers.read(transport, facts.malformed)
+        facts.leftovers = None if found is None else tuple(found[0])
+
+    attempt("leftovers", leftovers)
     if any(peer.password_secret for vrf in plan.vrfs for peer in vrf.peers):
         attempt("secrets", secrets)
     if plan.communities:

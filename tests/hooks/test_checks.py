@@ -43,7 +43,8 @@ def test_a_healthy_cluster_passes_every_check() -> None:
     assert statuses(make_plan(), make_facts()) == {
         "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "vrf-conflicts": "pass",
         "pool-overlaps": "pass", "pool-services": "pass", "peer-secrets": "skip", "communities": "skip", "routing-via-host": "skip",
-        "metallb-mode": "pass", "metallb-version": "skip", "hook-rights": "pass"}
+        "metallb-mode": "pass", "metallb-version": "skip", "hook-rights": "pass",
+        "leftovers": "skip"}
 
 
 POLICY = "test-tenant-a-symmetric-routing-hooks"

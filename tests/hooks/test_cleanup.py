@@ -721,3 +721,34 @@ def test_a_prune_whose_removal_fails_on_a_node_keeps_it_in_the_policy(run_cli: R
     assert sent and all(state == sent[0] for state in sent)
     assert {**old_route, "state": "absent"} in sent[0]["routes"]["config"]
     assert api.api.routes[POLICY]["spec"]["desiredState"] == sent[0]
+
+
+class EnactmentsOnly:
+    """A transport that answers every list with these enactments (the wait reads nothing else)."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+
+    def get(self, path: str, *, metadata_only: bool = False) -> Any:
+        return {"kind": "List", "items": self.items}
+
+
+def test_a_per_node_step_waits_for_its_own_node_only() -> None:
+    """A step narrowed to worker-0 by kubernetes.io/hostname: worker-1's enactment of the same
+    policy (an older generation, which nmstate has not deleted yet: kubernetes-nmstate's
+    Reconcile drops an unselected node's enactment on its own time) must not hold it back."""
+    from symrouting.cleanup import Outcome, Step, _wait
+    from tests.support.nmstate import enactment
+
+    step = Step({"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}]}, ("worker-0",),
+                {"kubernetes.io/hostname": "worker-0"})
+    outcome = Outcome("vrfpolicy", [step], generation=2)
+    transport = EnactmentsOnly([enactment("worker-0", "vrfpolicy", 2, "apply"),
+                                enactment("worker-1", "vrfpolicy", 1, "apply")])
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    [(_, progress)] = _wait(transport, [(outcome, step)], 30.0, 1.0, lambda: now[0], sleep, [])  # type: ignore[arg-type]
+    assert (progress.applied, progress.pending, now[0]) == (["worker-0"], [], 0.0)

@@ -49,6 +49,7 @@ RULES: dict[tuple[str, str, str, str], tuple[str, str, str]] = {
     ("preflight", "", "nodes", "list"): ("gather.py read_nodes", "preflight", "openshift"),
     ("preflight", "", "services", "list"): ("gather.py def services", "preflight", "openshift"),
     ("preflight", "nmstate.io", "nodenetworkconfigurationpolicies", "list"): ("gather.py def policies", "preflight", "openshift"),
+    ("preflight", "nmstate.io", "nodenetworkstates", "list"): ("gather.py def leftovers", "preflight", "openshift"),
     ("preflight", "metallb.io", "ipaddresspools", "list"): ("gather.py def pools", "preflight", "openshift"),
     ("preflight", "metallb.io", "bgppeers", "list"): ("gather.py def peers", "preflight", "openshift"),
     ("preflight", "metallb.io", "metallbs", "list"): ("gather.py read_metallb_mode", "preflight", "openshift"),
