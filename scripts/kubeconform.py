@@ -12,6 +12,7 @@ pinned module, as the upstream README shows. Everything goes to .cache/kubeconfo
 
 Usage: kubeconform.py KUBERNETES_VERSION [KUBECONFORM ARGS ...]
   e.g. helm template . -f ci/seed-values.yaml | scripts/kubeconform.py 1.29.15 -summary -
+       kubeconform.py --versions   (the versions it has schemas for)
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ def command(kubernetes_version: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[1:] == ["--versions"]:
+        print(" ".join(KUBERNETES_VERSIONS))
+        return 0
     if len(argv) < 2 or argv[1] not in KUBERNETES_VERSIONS:
         print(f"usage: {argv[0]} {{{'|'.join(KUBERNETES_VERSIONS)}}} [kubeconform args ...]", file=sys.stderr)
         return 2

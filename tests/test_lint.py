@@ -23,6 +23,7 @@ LINTED = [
     *sorted(helm.CHART.glob("sites/**/*.yaml")),
     *sorted(helm.CHART.glob("examples/**/*.yaml")),
     *sorted(helm.CHART.glob(".github/workflows/*.yaml")),
+    *sorted(helm.CHART.glob(".github/actions/*/action.yml")),
 ]
 
 
@@ -52,7 +53,8 @@ def test_ct_lint(helm_version: str) -> None:
     result = charttesting.lint(helm_version)
     assert result.returncode == 0, result.stdout + result.stderr
     # one helm lint per ci/*-values.yaml (chart-testing pkg/chart/chart.go, LintChart)
-    assert result.stdout.count("1 chart(s) linted, 0 chart(s) failed") == len(helm.site_files())
+    linted = {f'Linting chart with values file "ci/{site.name}"...' for site in helm.site_files()}
+    assert linted <= set(result.stdout.splitlines())
     assert "All charts linted successfully" in result.stdout
 
 
