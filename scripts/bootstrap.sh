@@ -12,7 +12,8 @@
 #   .tools/bin/*      the real components, built from the Go modules under rig/go/ (each
 #                     module's `tool` lines, pinned by its go.mod and go.sum) and the Rust
 #                     programs under rig/rust/ (pinned by Cargo.lock); rebuilt only when a
-#                     module's files change (a stamp per module in .tools/stamps/)
+#                     module's files change (a stamp per module in .tools/stamps/): the
+#                     control plane (kube/), kubeconform, chart-testing's ct, helm-docs
 # Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
 set -euo pipefail
 
