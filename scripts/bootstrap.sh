@@ -12,7 +12,8 @@
 #   .tools/bin/*      the real components, built from the Go modules under rig/go/ (each
 #                     module's `tool` lines, pinned by its go.mod and go.sum) and the Rust
 #                     programs under rig/rust/ (pinned by Cargo.lock); rebuilt only when a
-#                     module's files change (a stamp per module in .tools/stamps/)
+#                     module's files change (a stamp per module in .tools/stamps/): the
+#                     control plane (kube/), kubeconform, chart-testing's ct, helm-docs
 # What it cannot install (Python 3.11+, Node.js/npm, Go, Graphviz off Debian) it names, and
 # stops. Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
 set -euo pipefail
@@ -111,20 +112,34 @@ module_stamp() {
   (cd "$1" && find . -type f ! -path './target/*' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
 }
 
-# Extra -ldflags for a Go module: the kube module's binaries report their real version
-# (/version, which Helm's kubeVersion checks read) as Kubernetes' hack/lib/version.sh sets it.
+# The version of module $2 that the rig module in folder $1 requires.
+module_version() {
+  (cd "$1" && go list -m -f '{{.Version}}' "$2")
+}
+
+# Extra -ldflags for a Go module: each tool reports the version its release build stamps
+# (the -X flags of the project's .goreleaser.yml, at the pinned tag); the kube module's
+# binaries their real version (/version, which Helm's kubeVersion checks read) as
+# Kubernetes' hack/lib/version.sh sets it.
 go_ldflags() {
-  local dir=$1
-  [[ $(basename "$dir") == kube ]] || return 0
-  local version major minor pkg flags=""
-  version=$(cd "$dir" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
-  major=${version#v}; major=${major%%.*}
-  minor=${version#v*.}; minor=${minor%%.*}
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
-  echo "$flags"
+  local dir=$1 version
+  case $(basename "$dir") in
+    kubeconform) echo " -X main.version=$(module_version "$dir" github.com/yannh/kubeconform)" ;;
+    chart-testing)
+      echo " -X github.com/helm/chart-testing/v3/ct/cmd.Version=$(module_version "$dir" github.com/helm/chart-testing/v3)" ;;
+    # goreleaser's default ldflags (no ldflags in helm-docs' .goreleaser.yml): {{.Version}}, no v
+    helm-docs) version=$(module_version "$dir" github.com/norwoodj/helm-docs); echo " -X main.version=${version#v}" ;;
+    kube)
+      local major minor pkg flags=""
+      version=$(module_version "$dir" k8s.io/kubernetes)
+      major=${version#v}; major=${major%%.*}
+      minor=${version#v*.}; minor=${minor%%.*}
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        flags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+        flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+      done
+      echo "$flags" ;;
+  esac
 }
 
 # Builds every `tool` of each module under rig/go/ into .tools/bin.

@@ -113,6 +113,22 @@ def test_ct_checks_the_version_increment() -> None:
     assert yaml.safe_load((helm.CHART / "ci" / "ct.yaml").read_text())["check-version-increment"] is True
 
 
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s+(?P<action>\S+)(?P<rest>.*)$")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"^\s+#\s+v\d+\.\d+\.\d+$")
+
+
+def test_every_action_is_pinned_by_commit_with_its_tag_beside_it() -> None:
+    """A tag can be moved; a commit cannot (GitHub's security hardening guide for Actions)."""
+    files = [*(helm.CHART / ".github" / "workflows").glob("*.yaml"), *(helm.CHART / ".github" / "actions").glob("*/action.yml")]
+    uses = [(path.name, match) for path in files for line in path.read_text().splitlines() if (match := USES.match(line))]
+    remote = [(name, m) for name, m in uses if not m["action"].startswith("./")]
+    assert len(remote) >= 6
+    unpinned = [f"{name}: {m['action']}{m['rest']}" for name, m in remote
+                if not (PINNED.match(m["action"]) and VERSION_COMMENT.match(m["rest"]))]
+    assert unpinned == []
+
+
 def test_ct_install_sets_only_real_values_and_checks(tmp_path: Path) -> None:
     """ci/ct-install.yaml's --set arguments name keys the schema knows and checks the
     preflight has; Helm itself renders a site with them."""

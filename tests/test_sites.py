@@ -109,8 +109,9 @@ def test_argo_renders_are_stable_across_runs_and_helm_majors(app: dict[str, Any]
 def test_argo_renders_are_valid(app: dict[str, Any], kube_version: str) -> None:
     result = argo_render("helm3", app, kube_version)
     assert result.returncode == 0, result.stderr
-    for doc in result.documents:
-        assert kubeschema.validate(doc, kube_version) == [], f"{doc['kind']}/{doc['metadata']['name']}"
+    documents = result.documents
+    for doc, problems in zip(documents, kubeschema.validate_all(documents, kube_version)):
+        assert problems == [], f"{doc['kind']}/{doc['metadata']['name']}"
         labels = doc["metadata"]["labels"]
         assert (labels["app.kubernetes.io/instance"], labels["symmetric-routing/release-namespace"]) == (
             app["release"], app["namespace"])
