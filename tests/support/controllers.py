@@ -221,13 +221,18 @@ class Nmstate:
     nodenetworkconfigurationenactment_types.go, NewEnactment: labels nmstate.io/policy and
     nmstate.io/node) the generation and whether it applied. A node the policy stops
     selecting loses its enactment and keeps its state; a deleted policy's enactments are
-    deleted, and nothing on the nodes changes. A desiredState the node cannot take (a VRF
-    moved to another table) fails on that node and leaves it as it was: nmstate rolls back
-    (nmstatectl's checkpoint).
+    deleted, and nothing on the nodes changes. A desiredState the node refuses
+    (nodestate.Refused: an MTU above its NIC's, set in max_mtu) fails on that node, with
+    nmstate's message wrapped as the handler wraps it, and leaves it as it was: nmstate rolls
+    back (nmstatectl's checkpoint). The policy's conditions then say what its enactments say
+    (pkg/policyconditions/conditions.go, setPolicyStatus): Degraded "<n>/<m> nodes failed to
+    configure", else Available.
     """
 
     api: KubeApi
     nodes: dict[str, Node] = field(default_factory=dict)
+    # node -> NIC -> the largest MTU it takes (Node.max_mtu): how a node refuses a value.
+    max_mtu: dict[str, dict[str, int]] = field(default_factory=dict)
     # Every policy generation applied, in order: (policy name, generation, nodes).
     applied: list[tuple[str, int, list[str]]] = field(default_factory=list)
     _seen: dict[str, int] = field(default_factory=dict)
@@ -291,20 +296,35 @@ class Nmstate:
         generation = int(policy["metadata"]["generation"])
         for node in set(mine) - set(selected):
             self.api.remove_object(enactments, "", f"{node}.{name}")
+        failed = 0
         for node in selected:
             state = copy.deepcopy(self.nodes.get(node) or Node())
+            state.max_mtu = self.max_mtu.get(node, {})
             try:
                 state.apply(policy["spec"].get("desiredState") or {})
-                outcome = "apply"
+                outcome, message = "apply", ""
                 self.nodes[node] = state
-            except ValueError:
-                outcome = "fail"
-            record = enactment(node, name, generation, outcome)
+            except ValueError as refused:
+                failed += 1
+                # the handler's wrapping (nodenetworkconfigurationpolicy_controller.go, Reconcile)
+                # of pkg/client/client.go's nmstatectl error
+                outcome, message = "fail", (
+                    f'error reconciling NodeNetworkConfigurationPolicy on node {node} at desired state apply: "",\n '
+                    f"failed to execute nmstatectl set --no-commit --timeout 480: 'exit status 1' '' "
+                    f"'NmstateError: {refused}'")
+            record = enactment(node, name, generation, outcome, message)
             record["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": node,
                                                       "uid": f"uid-{node}"}]
             self.api.put_object(enactments, record)
         self.applied.append((name, generation, selected))
         kind = self.api.kind_of("nmstate.io", "nodenetworkconfigurationpolicies")
-        self.api.put_object(kind, {"metadata": {"name": name}, "status": {"conditions": [
-            {"type": "Available", "status": "True", "reason": "SuccessfullyConfigured", "lastTransitionTime": now()},
-            {"type": "Degraded", "status": "False", "lastTransitionTime": now()}]}}, status_only=True)
+        if failed:
+            conditions = [
+                {"type": "Available", "status": "False", "reason": "FailedToConfigure", "lastTransitionTime": now()},
+                {"type": "Degraded", "status": "True", "reason": "FailedToConfigure", "lastTransitionTime": now(),
+                 "message": f"{failed}/{len(selected)} nodes failed to configure"}]
+        else:
+            conditions = [
+                {"type": "Available", "status": "True", "reason": "SuccessfullyConfigured", "lastTransitionTime": now()},
+                {"type": "Degraded", "status": "False", "lastTransitionTime": now()}]
+        self.api.put_object(kind, {"metadata": {"name": name}, "status": {"conditions": conditions}}, status_only=True)
