@@ -77,6 +77,11 @@ class JobRunner:
         self.api.watchers.append(self._changed)
 
     def _changed(self, event: str, kind: Kind, obj: Obj) -> None:
+        if kind.kind == "Pod" and event == "ADDED":
+            # a bare Pod: `helm test`'s test hook
+            thread = threading.Thread(target=self._run_pod, args=(kind, obj), daemon=True)
+            self._threads.append(thread)
+            thread.start()
         if kind.kind != "Job":
             return
         if event == "ADDED":
@@ -134,6 +139,17 @@ class JobRunner:
                                                         {**condition, "type": "Failed"}]})
                 return
             self._status(kind, job, {"startTime": now(), "active": 1, "failed": failed})
+
+    def _run_pod(self, kind: Kind, pod: Obj) -> None:
+        """A bare Pod (restartPolicy Never, as `helm test` wants: helm pkg/action/release_testing.go
+        waits for its phase): run once, then phase Succeeded or Failed (core/v1 PodPhase)."""
+        meta = pod["metadata"]
+        account = pod["spec"].get("serviceAccountName") or "default"
+        if account != "default" and self.api.get("", "serviceaccounts", meta["namespace"], account) is None:
+            return
+        attempt = self._pod(pod, pod["spec"], account, pod["spec"].get("activeDeadlineSeconds"))
+        self.attempts.setdefault((meta["namespace"], meta["name"]), []).append(attempt)
+        self._status(kind, pod, {"phase": "Succeeded" if attempt.returncode == 0 else "Failed"})
 
     def _status(self, kind: Kind, job: Obj, status: Obj) -> None:
         meta = job["metadata"]
@@ -233,6 +249,8 @@ class Nmstate:
     nodes: dict[str, Node] = field(default_factory=dict)
     # node -> NIC -> the largest MTU it takes (Node.max_mtu): how a node refuses a value.
     max_mtu: dict[str, dict[str, int]] = field(default_factory=dict)
+    # node -> an event it waits for (60 s at most) before it applies a policy: a slow node.
+    hold: dict[str, threading.Event] = field(default_factory=dict)
     # Every policy generation applied, in order: (policy name, generation, nodes).
     applied: list[tuple[str, int, list[str]]] = field(default_factory=list)
     _seen: dict[str, int] = field(default_factory=dict)
@@ -298,6 +316,8 @@ class Nmstate:
             self.api.remove_object(enactments, "", f"{node}.{name}")
         failed = 0
         for node in selected:
+            if node in self.hold:
+                self.hold[node].wait(60)
             state = copy.deepcopy(self.nodes.get(node) or Node())
             state.max_mtu = self.max_mtu.get(node, {})
             try:
