@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from symrouting import wait
+from symrouting import checks, wait
 from symrouting.api import HttpsTransport
+from symrouting.facts import Facts, Node
 from symrouting.plan import parse_plan
 from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm
@@ -163,3 +164,15 @@ def test_waves_are_waited_for_lowest_first() -> None:
                                    for name, wave in (("c", 3), ("a", 1), ("b", 1))]
     grouped = wait.waves_of(parse_plan(plan))
     assert [(number, [p.name for p in policies]) for number, policies in grouped] == [(1, ["a", "b"]), (3, ["c"])]
+
+
+def test_the_preflight_refuses_a_waved_policy_that_matches_no_node(waved: tuple[RunningApi, Nmstate, str]) -> None:
+    """worker-3 is gone: its policy would match no node, nmstate would mark it Ignored, and an
+    Argo CD sync would wait on wave 3 for ever. The preflight stops the release first."""
+    _, _, plan = waved
+    nodes = tuple(Node(node, {"vrf": "true", "kubernetes.io/hostname": node}) for node in NODES if node != "worker-3")
+    result = checks.check_node_selectors(parse_plan(json.loads(plan)), Facts(nodes=nodes))
+    assert result.status == checks.FAIL
+    assert "ens4vrf: no node named worker-3" in result.details
+    assert ("ens4vrf: under Argo CD, wave 3 would never be Healthy (a policy that matches no node is Ignored) "
+            "and the sync would hang") in result.details

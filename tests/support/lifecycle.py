@@ -111,7 +111,7 @@ class Cluster:
                                      "HELM_DATA_HOME": str(self.folder / "helm-data")})
 
     def finish(self, process: subprocess.Popen[str], args: tuple[str, ...]) -> Step:
-        output, _ = process.communicate(timeout=300)
+        output, _ = process.communicate(timeout=600)
         self.nmstate.settle()
         step = Step(args, process.returncode, output)
         if process.returncode:
