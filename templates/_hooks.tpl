@@ -113,7 +113,7 @@ the cleanup removes and the test verifies exactly what is applied.
 {{/*
 symmetric-routing.hooksName: the name of the hooks' ConfigMap.
 symmetric-routing.hooksServiceAccountName: the ServiceAccount that the pods of a hook role
-(preflight, cleanup, verify) run as and that its bindings name: one per role, so that no
+(preflight, cleanup, wait, verify) run as and that its bindings name: one per role, so that no
 hook holds another's rights (in pre-upgrade the preflight and the prune run side by side);
 hooks.serviceAccount.name, when set, for all of them. Takes a dict: root, role.
 symmetric-routing.hooksClusterName: the name of a hook's cluster-scoped RBAC, and of its Role
@@ -130,7 +130,7 @@ of one name. Takes a dict: root, role.
 
 {{/*
 symmetric-routing.hookRoles: the hook roles whose Jobs or Pod render, with the Helm hooks of
-each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify": "test"}.
+each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "wait": ..., "verify": "test"}.
 */}}
 {{- define "symmetric-routing.hookRoles" -}}
 {{- $roles := dict }}
@@ -139,6 +139,9 @@ each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify"
 {{- end }}
 {{- with include "symmetric-routing.cleanupHooks" . }}
 {{- $_ := set $roles "cleanup" . }}
+{{- end }}
+{{- if and .Values.vrfs .Values.rollout.wait }}
+{{- $_ := set $roles "wait" (include "symmetric-routing.waitHooks" .) }}
 {{- end }}
 {{- if and .Values.vrfs .Values.tests.enabled }}
 {{- $_ := set $roles "verify" "test" }}
@@ -308,6 +311,14 @@ empty: no teardown.
 {{- end }}
 
 {{/*
+symmetric-routing.waitHooks: the Helm hooks of the wait Job (rollout.wait): after each change
+Helm makes to the policies. Argo CD maps post-install and post-upgrade to PostSync.
+*/}}
+{{- define "symmetric-routing.waitHooks" -}}
+post-install,post-upgrade,post-rollback
+{{- end }}
+
+{{/*
 symmetric-routing.hookPhases: the Helm hooks the shared hook objects (the ConfigMap; the one
 ServiceAccount that hooks.serviceAccount.name names) serve: the union of the hook roles'
 hooks (symmetric-routing.hookRoles). Empty when no Job is enabled.
@@ -315,7 +326,7 @@ hooks (symmetric-routing.hookRoles). Empty when no Job is enabled.
 {{- define "symmetric-routing.hookPhases" -}}
 {{- $roles := include "symmetric-routing.hookRoles" . | fromJson }}
 {{- $phases := list }}
-{{- range $role := list "preflight" "cleanup" "verify" }}
+{{- range $role := list "preflight" "cleanup" "wait" "verify" }}
 {{- with get $roles $role }}
 {{- $phases = concat $phases (splitList "," .) }}
 {{- end }}

@@ -55,7 +55,7 @@ template of the chart: the fullname, the release's labels, the cluster's CIDRs (
 asks the cluster once), and per VRF its labels, the label selector of the nodes that carry
 it (symmetric-routing.vrfNodeSelector) and its policies: one, or one per node of its `nodes`
 table, each with its name, nodeSelector and desiredState (and its YAML), which the
-NodeNetworkConfigurationPolicies and the hooks' plan both carry.
+NodeNetworkConfigurationPolicies and the hooks' plan both carry, and with `waves` its wave.
 Prints nothing; read it as `$.symmetricRouting` after `include "symmetric-routing.model" $`.
 templates/validate/ does not use it: it runs first, on values that may still be broken.
 */}}
@@ -71,9 +71,23 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- $shared := dict }}
 {{- with $vrf.nodes }}
 {{- /* one policy per node, picked by its hostname label as OpenShift's static-IP procedures do */}}
+{{- $waves := $vrf.waves | default dict }}
+{{- $named := $waves.nodes | default dict }}
+{{- $canary := int ($waves.canary | default 1) }}
+{{- $batch := int ($waves.batchSize | default (len .)) }}
+{{- $counted := 0 }}
 {{- range $node := keys . | sortAlpha }}
 {{- $policy := dict "name" (include "symmetric-routing.nodePolicyName" (dict "policy" $policyName "node" $node)) "node" $node
   "nodeSelector" (merge (dict "kubernetes.io/hostname" $node) $selector) }}
+{{- if $waves }}
+{{- /* the canary is wave 1, then batches from wave 2, in name order; a named node's own wave */}}
+{{- if hasKey $named $node }}
+{{- $_ := set $policy "wave" (int (get $named $node)) }}
+{{- else }}
+{{- $_ := set $policy "wave" (lt $counted $canary | ternary 1 (add 2 (div (sub $counted $canary) $batch))) }}
+{{- $counted = add1 $counted }}
+{{- end }}
+{{- end }}
 {{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "addresses" (get $vrf.nodes $node) "shared" $shared "into" $policy) }}
 {{- $policies = append $policies $policy }}
 {{- end }}

@@ -33,12 +33,13 @@ def test_long_release_names_keep_every_hook_job_its_own_name() -> None:
     release = "a-release-name-that-is-long-enough-to-need-cutting-x"
     docs = render(release=release)
     names = [d["metadata"]["name"] for d in docs if d["kind"] in ("Job", "Pod")]
-    assert len(names) == 4 and len(set(names)) == 4, names
+    assert len(names) == 5 and len(set(names)) == 5, names
     assert all(len(name) <= 63 for name in names)
     assert names == [d["metadata"]["name"] for d in render(release=release) if d["kind"] in ("Job", "Pod")]
     # Short names stay as they were.
     assert {d["metadata"]["name"] for d in render() if d["kind"] == "Job"} == {
-        "tenant-a-symmetric-routing-preflight", "tenant-a-symmetric-routing-prune", "tenant-a-symmetric-routing-teardown"}
+        "tenant-a-symmetric-routing-preflight", "tenant-a-symmetric-routing-prune", "tenant-a-symmetric-routing-teardown",
+        "tenant-a-symmetric-routing-wait"}
 
 
 def test_hook_pod_values_reach_every_hook_pod() -> None:
@@ -51,13 +52,13 @@ def test_hook_pod_values_reach_every_hook_pod() -> None:
                            ".matchExpressions[0].operator=Exists",
                   "--set", "hooks.jobAnnotations.example\\.com/owner=netops")
     found = pods(docs)
-    assert set(found) == {"preflight", "prune", "teardown", "verify"}
+    assert set(found) == {"preflight", "prune", "teardown", "wait", "verify"}
     for name, pod in found.items():
         meta, spec = pod["metadata"], pod["spec"]
         assert meta["annotations"]["sidecar.istio.io/inject"] == "false", name
         assert meta["labels"]["team"] == "net"
         # The chart's own labels win: the hooks and `kubectl -l` find pods by them.
-        assert meta["labels"]["app.kubernetes.io/component"] in ("preflight", "cleanup", "verify")
+        assert meta["labels"]["app.kubernetes.io/component"] in ("preflight", "cleanup", "wait", "verify")
         assert spec["priorityClassName"] == "system-cluster-critical"
         terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
         assert terms == [{"matchExpressions": [{"key": "node-role.kubernetes.io/infra", "operator": "Exists"}]}]
@@ -76,13 +77,14 @@ def test_service_account_values() -> None:
     assert account["metadata"]["name"] == "netops-hooks"
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "arn"
     assert set(account["metadata"]["annotations"]["helm.sh/hook"].split(",")) == {
-        "pre-install", "pre-upgrade", "pre-rollback", "pre-delete", "test"}
+        "pre-install", "pre-upgrade", "pre-rollback", "pre-delete", "post-install", "post-upgrade", "post-rollback", "test"}
     assert {pod["spec"]["serviceAccountName"] for pod in pods(own).values()} == {"netops-hooks"}
     provided = render("--set", "hooks.serviceAccount.create=false")
     assert not [d for d in provided if d["kind"] == "ServiceAccount"]
     subjects = {s["name"] for d in provided if d["kind"].endswith("Binding") for s in d["subjects"]}
     assert subjects == {pod["spec"]["serviceAccountName"] for pod in pods(provided).values()} == {
-        "tenant-a-symmetric-routing-preflight", "tenant-a-symmetric-routing-cleanup", "tenant-a-symmetric-routing-verify"}
+        "tenant-a-symmetric-routing-preflight", "tenant-a-symmetric-routing-cleanup", "tenant-a-symmetric-routing-wait",
+        "tenant-a-symmetric-routing-verify"}
 
 
 def test_image_pinned_by_digest_or_tag_and_registry() -> None:

@@ -33,8 +33,9 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
                             "Role/cleanup", "RoleBinding/cleanup", "ClusterRole/rollback", "ClusterRoleBinding/rollback",
                             "Role/rollback", "RoleBinding/rollback",
                             "Job/preflight", "Job/prune", "Job/teardown", "ClusterRole/verify", "ClusterRoleBinding/verify",
-                            "Role/verify", "RoleBinding/verify", "Pod/verify"}
-    for job_key in ("Job/preflight", "Job/prune", "Job/teardown", "Pod/verify"):
+                            "Role/verify", "RoleBinding/verify", "Pod/verify",
+                            "ServiceAccount/wait", "ClusterRole/wait", "ClusterRoleBinding/wait", "Job/wait"}
+    for job_key in ("Job/preflight", "Job/prune", "Job/teardown", "Job/wait", "Pod/verify"):
         job = objects[job_key]
         for phase in phases(job):
             before = [doc for key, doc in objects.items() if key.split("/")[0] not in ("Job", "Pod") and phase in phases(doc)]
@@ -94,7 +95,8 @@ def test_preflight_rbac_is_read_only_and_named_where_the_api_allows() -> None:
     assert objects["Role/preflight"]["metadata"]["namespace"] == "metallb-system"
     # Each hook role's bindings name its own ServiceAccount, which only its own pods use:
     # in pre-upgrade the preflight runs beside the prune, and must not hold its update right.
-    for role, jobs in (("preflight", ["Job/preflight"]), ("cleanup", ["Job/prune", "Job/teardown"]), ("verify", ["Pod/verify"])):
+    for role, jobs in (("preflight", ["Job/preflight"]), ("cleanup", ["Job/prune", "Job/teardown"]),
+                       ("wait", ["Job/wait"]), ("verify", ["Pod/verify"])):
         account = objects[f"ServiceAccount/{role}"]["metadata"]["name"]
         subjects = [s for key, doc in objects.items() if key.endswith(f"Binding/{role}") for s in doc["subjects"]]
         assert {(s["name"], s["namespace"]) for s in subjects} == {(account, helm.NAMESPACE)}
@@ -166,7 +168,7 @@ def test_hooks_can_be_turned_off_one_by_one() -> None:
     assert "Job/teardown" not in without_uninstall
     assert "pre-delete" not in phases(without_uninstall["ServiceAccount/cleanup"])
     assert hooks("--set", "preflight.enabled=false", "--set", "cleanup.onUninstall=false", "--set", "cleanup.onUpgrade=false",
-                 "--set", "tests.enabled=false") == {}
+                 "--set", "tests.enabled=false", "--set", "rollout.wait=false") == {}
 
 
 def test_verify_rbac_names_the_release_objects() -> None:

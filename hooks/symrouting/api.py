@@ -122,6 +122,7 @@ def server_says(body: bytes | str) -> str:
 _GRANT = {
     "preflight": "Grant it in the preflight's (Cluster)Role, or skip the check that needs it with preflight.skipChecks",
     "cleanup": "Grant it in the cleanup ClusterRole, or set cleanup.failOnError=false and take the leftovers off by hand",
+    "wait": "Grant it in the wait ClusterRole, or set rollout.wait=false and watch `kubectl get nnce` yourself",
     "verify": "Grant it in the verify Role or ClusterRole",
     "user": "Ask for it, or use a kubeconfig context that has it",
 }

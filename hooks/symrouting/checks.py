@@ -122,6 +122,13 @@ def check_node_selectors(plan: Plan, facts: Facts) -> Result:
                     details.append(f"{vrf.name}: no node named {_shown(missing)}")
                 if unlabelled:
                     details.append(f"{vrf.name}: {_shown(unlabelled)} lack {selector}")
+                waved = sorted({p.wave for p in vrf.policies if p.wave and p.node in absent})
+                if waved:
+                    # nmstate marks it Ignored (NoMatchingNode), which Argo CD's health check
+                    # (v3.4.0 resource_customizations/nmstate.io/NodeNetworkConfigurationPolicy/
+                    # health.lua) maps to Suspended: never Healthy, so the sync never moves on
+                    details.append(f"{vrf.name}: under Argo CD, wave {', '.join(map(str, waved))} would never be "
+                                   "Healthy (a policy that matches no node is Ignored) and the sync would hang")
                 failing.append(vrf.name)
                 fixes.append(f"vrfs.{vrf.name}.nodes: name nodes by their kubernetes.io/hostname label"
                              + (f", and label them: kubectl label node <node> {selector.replace(',', ' ')}"

@@ -377,7 +377,8 @@ def _progress_line(pending: list[tuple[Outcome, Step]], progress: dict[str, Prog
         state = progress[outcome.policy]
         count = len(state.applied) + len(state.failed) + len(state.pending)
         failed = f"; failed on {_shown(sorted(n for n, _ in state.failed))}" if state.failed else ""
-        lines.append(f"  {outcome.policy} ({describe(step.removal)}): applied on {len(state.applied)}/{count} "
+        what = f" ({describe(step.removal)})" if step.removal else ""
+        lines.append(f"  {outcome.policy}{what}: applied on {len(state.applied)}/{count} "
                      f"node(s); pending {_shown(sorted(state.pending))}{failed}")
     if len(open_) > SHOWN:
         lines.append(f"  and {len(open_) - SHOWN} more update(s) pending")

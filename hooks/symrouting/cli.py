@@ -1,4 +1,4 @@
-"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram|status|adopt`.
+"""Command line: `python -m symrouting preflight|discover|teardown|prune|wait|verify|diagram|status|adopt`.
 
 Credentials, the first that applies: `--server`, `--token-file` and `--ca-file` name an API
 server directly; `--kubectl` goes through `kubectl get --raw`; in a pod (KUBERNETES_SERVICE_HOST
@@ -9,11 +9,11 @@ Every retry burst says so in one line on standard error, as does every wait for 
 
 Exit codes: 0 all checks passed (or the nodes were cleaned, status found every release
 symmetric and healthy, or the adoption is clean); 1 a check failed (or warned, with
---warnings-fail), a node did not apply a removal, another release's cleanup held the Lease
-past --timeout, status found a problem, or adopt found a difference; 2 bad arguments; 3 the
-API could not be read (unreachable, or it refused the request); 4 a broken hook: the plan
-unreadable, an answer the hook cannot read (not a JSON object, paging without end), or an
-internal error.
+--warnings-fail), a node did not apply a removal or (wait) the release, another release's
+cleanup held the Lease past --timeout, status found a problem, or adopt found a difference;
+2 bad arguments; 3 the API could not be read (unreachable, or it refused the request); 4 a
+broken hook: the plan unreadable, an answer the hook cannot read (not a JSON object, paging
+without end), or an internal error.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ COMMANDS = {
     "discover": ("print a values override with the cluster's CIDRs", True, False),
     "teardown": ("remove the release's VRFs from the nodes (before uninstall)", True, True),
     "prune": ("remove from the nodes what the new values drop (before upgrade)", True, True),
+    "wait": ("wait until nmstate applied the release's policies on their nodes (after install/upgrade)", True, True),
     "verify": ("check the installed release works (helm test)", True, True),
     "diagram": ("draw the site's topology from its plan (no cluster needed)", False, True),
     "status": ("show a release's live symmetry: enactments, VRFs, sessions, announcements", True, True),
@@ -144,6 +145,10 @@ def _parser(prog: str = "symrouting") -> argparse.ArgumentParser:
             command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
             command.add_argument("--continue-on-failure", action="store_true",
                                  help="exit 0 even when a node did not apply a removal (the report still says so)")
+        if name == "wait":
+            command.add_argument("--timeout", type=float, default=600.0,
+                                 help="seconds to wait for every node, all waves together (default 600)")
+            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
         if name == "preflight":
             command.add_argument("--json", action="store_true", help="print the report as JSON")
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
@@ -193,8 +198,8 @@ CHART = Path(__file__).resolve().parents[2]
 
 
 # The hook each command runs as, for the advice a 403 gives.
-ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user",
-         "status": "user", "adopt": "user", "leftovers": "user"}
+ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "wait": "wait", "verify": "verify",
+         "discover": "user", "status": "user", "adopt": "user", "leftovers": "user"}
 
 
 def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
@@ -322,6 +327,15 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
     if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
         return EXIT_OK
     return EXIT_FAILED
+
+
+def wait(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    from symrouting import wait as rollout
+
+    plan = _load_plan(args, stdin)
+    waves = rollout.run(_transport(args), plan, timeout=args.timeout, poll=args.poll, say=notice)
+    stdout.write(rollout.report(waves, f"{plan.namespace}/{plan.release}"))
+    return EXIT_OK if all(wave.ok for wave in waves) else EXIT_FAILED
 
 
 def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
@@ -521,6 +535,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return preflight(args, stdout, stdin)
         if args.command in ("teardown", "prune"):
             return clean(args, stdout, stdin, stderr)
+        if args.command == "wait":
+            return wait(args, stdout, stdin)
         if args.command == "verify":
             return verify(args, stdout, stdin)
         if args.command == "diagram":

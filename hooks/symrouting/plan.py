@@ -55,6 +55,8 @@ class Policy:
     # The nmstate desiredState it will carry.
     desired_state: dict[str, Any] = field(default_factory=dict)
     node: str = ""
+    # The rollout wave it belongs to (`vrfs.<vrf>.waves`; 0 without waves).
+    wave: int = 0
 
     @property
     def static_addresses(self) -> list[str]:
@@ -158,7 +160,8 @@ def parse_plan(data: Any) -> Plan:
                 table_id=int(vrf["tableId"]),
                 node_selector=_labels(vrf.get("nodeSelector")),
                 policies=tuple(Policy(str(p["name"]), _labels(p.get("nodeSelector")), dict(p.get("desiredState") or {}),
-                                      str(p.get("node") or "")) for p in vrf["policies"]),
+                                      str(p.get("node") or ""), int(p.get("wave") or 0))
+                                 for p in vrf["policies"]),
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"), _labels(p.get("admits")))
                             for p in vrf.get("pools", [])),
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),

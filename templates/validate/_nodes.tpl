@@ -27,6 +27,15 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- end }}
 {{- end }}
 {{- end }}
+{{- $waves := $vrf.waves | default dict }}
+{{- if and $waves (not $nodes) }}
+{{- $errors = append $errors (printf "%s.waves: waves split the per-node policies of a nodes table, and this VRF has none (one policy reaches all its nodes at once); list its nodes under %s.nodes, or remove %s.waves" $at $at $at) }}
+{{- end }}
+{{- range $node, $_ := ($waves.nodes | default dict) }}
+{{- if not (hasKey $nodes $node) }}
+{{- $errors = append $errors (printf "%s.waves.nodes.%s: not a node of %s.nodes, so no policy of it gets this wave; name a node of the table, or remove the line" $at $node $at) }}
+{{- end }}
+{{- end }}
 {{- if not $nodes }}
 {{- if and (empty $policy.nodeSelector) (not $policy.allowAllNodes) }}
 {{- $errors = append $errors (printf "%s.policy.nodeSelector: empty, so the VRF's policy reaches every node, the control plane included; select the nodes that carry it (e.g. `node-role.kubernetes.io/worker: \"\"`), list them under %s.nodes, or set %s.policy.allowAllNodes: true" $at $at $at) }}

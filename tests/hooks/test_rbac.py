@@ -79,6 +79,9 @@ RULES: dict[tuple[str, str, str, str], tuple[str, str, str]] = {
     ("verify", "nmstate.io", "nodenetworkconfigurationenactments", "list"): ("status.py observe", "verify", "openshift"),
     ("verify", "nmstate.io", "nodenetworkstates", "list"): ("status.py observe", "verify", "openshift"),
     ("verify", "frrk8s.metallb.io", "bgpsessionstates", "list"): ("status.py observe", "verify", "openshift"),
+    ("wait", "nmstate.io", "nodenetworkconfigurationpolicies", "get"): ("wait.py def run", "wait", "openshift"),
+    ("wait", "nmstate.io", "nodenetworkconfigurationenactments", "list"): ("cleanup.py _wait", "wait", "openshift"),
+    ("wait", "", "nodes", "list"): ("wait.py def run", "wait", "openshift"),
     ("verify", "metallb.io", "servicebgpstatuses", "list"): ("status.py observe", "verify", "openshift"),
     ("verify", "metallb.io", "configurationstates", "list"): ("status.py observe", "verify", "openshift"),
     ("verify", "metallb.io", "metallbs", "list"): ("status.py without_frr_k8s", "verify", "openshift"),
@@ -96,7 +99,8 @@ def rule_keys(doc: dict[str, Any], rule: dict[str, Any]) -> list[tuple[str, str,
 
 # The Helm hook each command runs in: only the hook objects of that hook exist then. The
 # preflight runs in pre-install too, with fewer objects around than in pre-upgrade.
-PHASES = {"preflight": "pre-upgrade", "prune": "pre-upgrade", "teardown": "pre-delete", "verify": "test"}
+PHASES = {"preflight": "pre-upgrade", "prune": "pre-upgrade", "teardown": "pre-delete", "wait": "post-upgrade",
+          "verify": "test"}
 
 
 @dataclass
@@ -245,7 +249,7 @@ def test_each_code_path_exists() -> None:
 @pytest.mark.parametrize("platform", ["openshift", "kubernetes"])
 def test_hooks_pass_with_exactly_the_rendered_rights(sites: dict[str, Site], tls: Tls, mount: Path, platform: str) -> None:
     site = sites[platform]
-    commands = ["preflight", "prune", "teardown"] + (["verify"] if platform == "openshift" else [])
+    commands = ["preflight", "prune", "teardown", "wait"] + (["verify"] if platform == "openshift" else [])
     for name in commands:
         api = serve(site, tls, site.rbac_docs(PHASES[name]))
         try:

@@ -77,6 +77,11 @@ class JobRunner:
         self.api.watchers.append(self._changed)
 
     def _changed(self, event: str, kind: Kind, obj: Obj) -> None:
+        if kind.kind == "Pod" and event == "ADDED":
+            # a bare Pod: `helm test`'s test hook
+            thread = threading.Thread(target=self._run_pod, args=(kind, obj), daemon=True)
+            self._threads.append(thread)
+            thread.start()
         if kind.kind != "Job":
             return
         if event == "ADDED":
@@ -134,6 +139,17 @@ class JobRunner:
                                                         {**condition, "type": "Failed"}]})
                 return
             self._status(kind, job, {"startTime": now(), "active": 1, "failed": failed})
+
+    def _run_pod(self, kind: Kind, pod: Obj) -> None:
+        """A bare Pod (restartPolicy Never, as `helm test` wants: helm pkg/action/release_testing.go
+        waits for its phase): run once, then phase Succeeded or Failed (core/v1 PodPhase)."""
+        meta = pod["metadata"]
+        account = pod["spec"].get("serviceAccountName") or "default"
+        if account != "default" and self.api.get("", "serviceaccounts", meta["namespace"], account) is None:
+            return
+        attempt = self._pod(pod, pod["spec"], account, pod["spec"].get("activeDeadlineSeconds"))
+        self.attempts.setdefault((meta["namespace"], meta["name"]), []).append(attempt)
+        self._status(kind, pod, {"phase": "Succeeded" if attempt.returncode == 0 else "Failed"})
 
     def _status(self, kind: Kind, job: Obj, status: Obj) -> None:
         meta = job["metadata"]
@@ -221,13 +237,20 @@ class Nmstate:
     nodenetworkconfigurationenactment_types.go, NewEnactment: labels nmstate.io/policy and
     nmstate.io/node) the generation and whether it applied. A node the policy stops
     selecting loses its enactment and keeps its state; a deleted policy's enactments are
-    deleted, and nothing on the nodes changes. A desiredState the node cannot take (a VRF
-    moved to another table) fails on that node and leaves it as it was: nmstate rolls back
-    (nmstatectl's checkpoint).
+    deleted, and nothing on the nodes changes. A desiredState the node refuses
+    (nodestate.Refused: an MTU above its NIC's, set in max_mtu) fails on that node, with
+    nmstate's message wrapped as the handler wraps it, and leaves it as it was: nmstate rolls
+    back (nmstatectl's checkpoint). The policy's conditions then say what its enactments say
+    (pkg/policyconditions/conditions.go, setPolicyStatus): Degraded "<n>/<m> nodes failed to
+    configure", else Available.
     """
 
     api: KubeApi
     nodes: dict[str, Node] = field(default_factory=dict)
+    # node -> NIC -> the largest MTU it takes (Node.max_mtu): how a node refuses a value.
+    max_mtu: dict[str, dict[str, int]] = field(default_factory=dict)
+    # node -> an event it waits for (60 s at most) before it applies a policy: a slow node.
+    hold: dict[str, threading.Event] = field(default_factory=dict)
     # Every policy generation applied, in order: (policy name, generation, nodes).
     applied: list[tuple[str, int, list[str]]] = field(default_factory=list)
     _seen: dict[str, int] = field(default_factory=dict)
@@ -291,20 +314,37 @@ class Nmstate:
         generation = int(policy["metadata"]["generation"])
         for node in set(mine) - set(selected):
             self.api.remove_object(enactments, "", f"{node}.{name}")
+        failed = 0
         for node in selected:
+            if node in self.hold:
+                self.hold[node].wait(60)
             state = copy.deepcopy(self.nodes.get(node) or Node())
+            state.max_mtu = self.max_mtu.get(node, {})
             try:
                 state.apply(policy["spec"].get("desiredState") or {})
-                outcome = "apply"
+                outcome, message = "apply", ""
                 self.nodes[node] = state
-            except ValueError:
-                outcome = "fail"
-            record = enactment(node, name, generation, outcome)
+            except ValueError as refused:
+                failed += 1
+                # the handler's wrapping (nodenetworkconfigurationpolicy_controller.go, Reconcile)
+                # of pkg/client/client.go's nmstatectl error
+                outcome, message = "fail", (
+                    f'error reconciling NodeNetworkConfigurationPolicy on node {node} at desired state apply: "",\n '
+                    f"failed to execute nmstatectl set --no-commit --timeout 480: 'exit status 1' '' "
+                    f"'NmstateError: {refused}'")
+            record = enactment(node, name, generation, outcome, message)
             record["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": node,
                                                       "uid": f"uid-{node}"}]
             self.api.put_object(enactments, record)
         self.applied.append((name, generation, selected))
         kind = self.api.kind_of("nmstate.io", "nodenetworkconfigurationpolicies")
-        self.api.put_object(kind, {"metadata": {"name": name}, "status": {"conditions": [
-            {"type": "Available", "status": "True", "reason": "SuccessfullyConfigured", "lastTransitionTime": now()},
-            {"type": "Degraded", "status": "False", "lastTransitionTime": now()}]}}, status_only=True)
+        if failed:
+            conditions = [
+                {"type": "Available", "status": "False", "reason": "FailedToConfigure", "lastTransitionTime": now()},
+                {"type": "Degraded", "status": "True", "reason": "FailedToConfigure", "lastTransitionTime": now(),
+                 "message": f"{failed}/{len(selected)} nodes failed to configure"}]
+        else:
+            conditions = [
+                {"type": "Available", "status": "True", "reason": "SuccessfullyConfigured", "lastTransitionTime": now()},
+                {"type": "Degraded", "status": "False", "lastTransitionTime": now()}]
+        self.api.put_object(kind, {"metadata": {"name": name}, "status": {"conditions": conditions}}, status_only=True)

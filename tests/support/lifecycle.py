@@ -28,6 +28,9 @@ CLUSTER_NETWORK = ["10.132.0.0/14"]
 # least, 30 s, so a hang fails a test in well under two minutes.
 HELM_TIMEOUT = "90s"
 WORKER = "node-role.kubernetes.io/worker"
+# The flag that rolls a failed upgrade back (and implies --wait): Helm 3's --atomic, renamed
+# --rollback-on-failure in Helm 4 (helm v4.1.4 pkg/cmd/upgrade.go).
+ROLLBACK_ON_FAILURE = {"helm3": "--atomic", "helm4": "--rollback-on-failure"}
 
 # The documentation's example (ci/seed-values.yaml), with the cleanup's wait at its least.
 SEED: dict[str, Any] = yaml.safe_load((helm.CHART / "ci" / "seed-values.yaml").read_text())
@@ -108,7 +111,7 @@ class Cluster:
                                      "HELM_DATA_HOME": str(self.folder / "helm-data")})
 
     def finish(self, process: subprocess.Popen[str], args: tuple[str, ...]) -> Step:
-        output, _ = process.communicate(timeout=300)
+        output, _ = process.communicate(timeout=600)
         self.nmstate.settle()
         step = Step(args, process.returncode, output)
         if process.returncode:
@@ -126,10 +129,11 @@ class Cluster:
             self.installed[release] = Release(release, namespace, path)
         return step
 
-    def upgrade(self, version: str, release: str, values: dict[str, Any]) -> Step:
+    def upgrade(self, version: str, release: str, values: dict[str, Any], *flags: str) -> Step:
         path = self.values(f"{release}-{len(self.steps)}", values)
         namespace = self.installed[release].namespace
-        step = self.helm(version, "upgrade", release, ".", "-n", namespace, "-f", str(path), "--timeout", HELM_TIMEOUT)
+        step = self.helm(version, "upgrade", release, ".", "-n", namespace, "-f", str(path), "--timeout", HELM_TIMEOUT,
+                         *flags)
         if step.returncode == 0:
             self.installed[release] = Release(release, namespace, path)
         return step

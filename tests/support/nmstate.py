@@ -38,12 +38,13 @@ def node_state(name: str, node: Node) -> dict[str, Any]:
                                         "route-rules": {"config": [dict(r) for r in sorted(node.rules, key=str)]}}}}
 
 
-def enactment(node: str, policy: str, generation: int, outcome: str) -> dict[str, Any]:
+def enactment(node: str, policy: str, generation: int, outcome: str,
+              message: str = "error reconciling NodeNetworkConfigurationPolicy: rolled back: connectivity lost",
+              ) -> dict[str, Any]:
     conditions = {
         "apply": [{"type": "Available", "status": "True", "reason": "SuccessfullyConfigured"},
                   {"type": "Failing", "status": "False"}, {"type": "Progressing", "status": "False"}],
-        "fail": [{"type": "Failing", "status": "True", "reason": "FailedToConfigure",
-                  "message": "error reconciling NodeNetworkConfigurationPolicy: rolled back: connectivity lost"},
+        "fail": [{"type": "Failing", "status": "True", "reason": "FailedToConfigure", "message": message},
                  {"type": "Available", "status": "False"}],
     }[outcome]
     return {"apiVersion": "nmstate.io/v1beta1", "kind": "NodeNetworkConfigurationEnactment",
