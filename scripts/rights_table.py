@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- rights-table:start -->", "<!-- rights-table:end -->"
 ADMISSION_APIS = ["--api-versions", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy",
                   "--api-versions", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding"]
-ROLES = ("preflight", "cleanup", "rollback", "verify")
+ROLES = ("preflight", "cleanup", "rollback", "wait", "verify")
 
 
 def render(helm: str, extra: list[str]) -> list[dict[str, Any]]:
