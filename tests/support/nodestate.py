@@ -100,9 +100,10 @@ class Node:
             "virtual": {name: (i["type"], i.get("table")) for name, i in self.interfaces.items() if i["type"] != "ethernet"},
             "addresses": {name: (sorted(i["ipv4"]), sorted(i["ipv6"])) for name, i in self.interfaces.items()
                           if i["ipv4"] or i["ipv6"]},
-            "mtu": {name: i["mtu"] for name, i in self.interfaces.items() if "mtu" in i},
             "routes": self.routes,
             "rules": self.rules,
+            # only where a state set one: what nodes carry without an MTU stays as it was
+            **({"mtu": mtu} if (mtu := {name: i["mtu"] for name, i in self.interfaces.items() if "mtu" in i}) else {}),
         }
 
 
