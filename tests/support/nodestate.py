@@ -56,6 +56,7 @@ class Node:
                     current[family] = {(a["ip"], a["prefix-length"]) for a in settings["address"] or []}
             if interface["type"] == "vrf":
                 current["table"] = interface["vrf"]["route-table-id"]
+                current["ports"] = list(interface["vrf"].get("port", current.get("ports", [])))
         for collection, section, ignored in ((self.routes, "routes", ("metric",)), (self.rules, "route-rules", ())):
             entries = (state.get(section) or {}).get("config") or []
             for absent in (e for e in entries if e.get("state") == "absent"):

@@ -37,6 +37,7 @@ class Recorded:
     content_type: str
     user: str
     code: int = 0
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -134,6 +135,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
         pass
 
+    def setup(self) -> None:
+        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+        # and the peer's delayed ACK add 40 ms to each answer.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
     def _body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             data = b""
@@ -174,6 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
                 upstream = connection or http.client.HTTPSConnection(
                     proxy.upstream_host, proxy.upstream_port, context=proxy.upstream_context, timeout=None)
                 try:
+                    if upstream.sock is None:
+                        upstream.connect()
+                        upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     upstream.request(self.command, self.path, body=body or None, headers=headers)
                     response = upstream.getresponse()
                     break
@@ -182,17 +192,23 @@ class _Handler(BaseHTTPRequestHandler):
                     if connection is None:
                         raise
             record.code = response.status
-            streaming = response.getheader("Content-Length") is None
+            # No body at all (RFC 9110 section 6.4.1): a 304 to a conditional GET, a 204, a HEAD.
+            bodiless = response.status in (204, 304) or 100 <= response.status < 200 or self.command == "HEAD"
+            # A broken answer is made from the whole real one, however the server sent it.
+            breaking = fault is not None and (fault.reset or fault.truncate)
+            streaming = response.getheader("Content-Length") is None and not bodiless and not breaking
             self.send_response(response.status)
             for key, value in response.getheaders():
                 if key.lower() not in HOP and key.lower() != "content-length":
                     self.send_header(key, value)
             if not streaming:
-                data = response.read()
-                if fault is not None and (fault.reset or fault.truncate):
+                data = b"" if bodiless else response.read()
+                if breaking:
+                    assert fault is not None
                     self._broken(data, fault)
                     return
-                self.send_header("Content-Length", str(len(data)))
+                if not bodiless:
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
                 self.upstream, upstream = upstream, None

@@ -15,6 +15,7 @@ test that needs it, naming the bootstrap step, never skips it.
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import ipaddress
 import json
@@ -160,11 +161,18 @@ class Process:
                 self.popen.wait()
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, even by SIGKILL (a timeout), so that
+    no control plane outlives its session on the shared machine (prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 def start_process(name: str, args: list[str], folder: Path) -> Process:
     log = folder / f"{name}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen([str(binary(name)), *args], stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+                                 stdin=subprocess.DEVNULL, start_new_session=True,
+                                 preexec_fn=_die_with_parent)
     return Process(name, popen, log)
 
 

@@ -10,6 +10,7 @@ runs such a test): it takes about 25 s to start. `reset()` puts it back as it st
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ WORKER = "node-role.kubernetes.io/worker"
 SERVICE_NETWORK = [realcluster.SERVICE_CIDR]
 CLUSTER_NETWORK = ["10.132.0.0/14"]
 # Namespaces the tests install into; metallb-system holds MetalLB's objects.
-NAMESPACES = ("test", "prod", "metallb-system")
+NAMESPACES = ("test", "prod", "blue", "metallb-system", "ovn-kubernetes")
 ADMIN = "rig-admin"
 
 # What `reset()` deletes in each test namespace: everything a release or its hooks create.
@@ -37,6 +38,7 @@ NAMESPACED = (
     "/apis/metallb.io/v1beta2/namespaces/{ns}/bgppeers", "/apis/metallb.io/v1beta1/namespaces/{ns}/ipaddresspools",
     "/apis/metallb.io/v1beta1/namespaces/{ns}/bgpadvertisements",
     "/apis/metallb.io/v1beta1/namespaces/{ns}/bfdprofiles", "/apis/metallb.io/v1beta1/namespaces/{ns}/communities",
+    "/apis/metallb.io/v1beta1/namespaces/{ns}/servicebgpstatuses",
 )
 HELM_LABEL = "app.kubernetes.io/managed-by=Helm"
 
@@ -64,10 +66,13 @@ class Rig:
 
     def __post_init__(self) -> None:
         cluster = self.cluster
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.client: Client = cluster.client()
         for index in range(3):
             cluster.add_node(f"worker-{index}", {WORKER: "", **({"vrf": "true"} if index == 0 else {})},
                              f"192.168.1.{10 + index}", f"10.132.{2 * index}.0/23")
+        self.nodes = {n["metadata"]["name"]: n for n in self.client.items("/api/v1/nodes")}
+        self.baseline = {n["metadata"]["name"] for n in self.client.items("/api/v1/namespaces")} | set(NAMESPACES)
         for namespace in NAMESPACES:
             self.client.call("POST", "/api/v1/namespaces",
                              {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
@@ -112,6 +117,15 @@ class Rig:
         """Back to the start: every release's objects gone, nodes bare, OpenShift's networks
         and the MetalLB object as at the start."""
         client = self.client
+        # A namespace a test made goes whole (the namespace controller empties it first).
+        extra = [n["metadata"]["name"] for n in client.items("/api/v1/namespaces")
+                 if n["metadata"]["name"] not in self.baseline]
+        for namespace in extra:
+            client.call("DELETE", f"/api/v1/namespaces/{namespace}", missing_ok=True)
+        end = time.monotonic() + 90
+        while any(client.get(f"/api/v1/namespaces/{namespace}") for namespace in extra):
+            assert time.monotonic() < end, f"namespaces {extra} not deleted in 90 s"
+            time.sleep(0.2)
         for path in (POLICIES, ENACTMENTS, STATES):
             client.call("DELETE", path)
         for kind in ("clusterroles", "clusterrolebindings"):
@@ -123,6 +137,9 @@ class Rig:
                 if account["metadata"]["name"] != "default":
                     client.call("DELETE", f"/api/v1/namespaces/{namespace}/serviceaccounts/{account['metadata']['name']}",
                                 missing_ok=True)
+        self.load_nodes(list(self.nodes.values()))
+        for name in ("kubeadm-config",):
+            self.client.request("DELETE", f"/api/v1/namespaces/kube-system/configmaps/{name}")
         config, operator = openshift_networks(CLUSTER_NETWORK, SERVICE_NETWORK)
         # This CRD has no status subresource: the status is written with the object.
         self.put("/apis/config.openshift.io/v1/networks", config)
@@ -136,3 +153,65 @@ class Rig:
         self.nmstate.errors.clear()
         self.pods.attempts.clear()
         self.proxy.clear()
+
+    def load_nodes(self, nodes: list[Obj]) -> None:
+        """Exactly these Nodes (by name, labels, annotations, podCIDRs, addresses): missing
+        ones registered, others deleted (their enactments and states go with them: the
+        garbage collector follows their ownerReferences), the rest relabelled."""
+        live = {n["metadata"]["name"]: n for n in self.client.items("/api/v1/nodes")}
+        wanted = {n["metadata"]["name"]: n for n in nodes}
+        for name in set(live) - set(wanted):
+            self.client.call("DELETE", f"/api/v1/nodes/{name}")
+            self.nmstate.nodes.pop(name, None)
+        for name, node in sorted(wanted.items()):
+            meta = node["metadata"]
+            if name not in live:
+                spec = node.get("spec") or {}
+                address = next((a["address"] for a in (node.get("status") or {}).get("addresses") or []
+                                if a["type"] == "InternalIP"), "192.168.1.10")
+                self.cluster.add_node(name, meta.get("labels") or {}, address,
+                                      (spec.get("podCIDRs") or ["10.132.0.0/23"])[0])
+                live[name] = self.client.call("GET", f"/api/v1/nodes/{name}")
+            have = live[name]["metadata"]
+            patch = {part: {**{k: None for k in have.get(part) or {}}, **(meta.get(part) or {})}
+                     for part in ("labels", "annotations")}
+            self.client.call("PATCH", f"/api/v1/nodes/{name}", {"metadata": patch},
+                             content_type="application/merge-patch+json")
+
+    def await_rbac(self) -> None:
+        """Returns once the API server's RBAC authorizer has seen every Role, ClusterRole and
+        binding written so far. The authorizer reads them from informers, one per kind, each
+        in order (plugin/pkg/auth/authorizer/rbac/rbac.go over client-go listers): a sentinel
+        of each kind written now and seen allowing its one grant means all earlier writes of
+        that kind are seen too (a removed rule no longer grants)."""
+        self._sentinels = getattr(self, "_sentinels", 0) + 1
+        name = f"rig-rbac-sync-{self._sentinels}"
+        rbac = "/apis/rbac.authorization.k8s.io/v1"
+        rule = {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": [name]}
+        subject = [{"kind": "User", "name": name, "apiGroup": "rbac.authorization.k8s.io"}]
+        for scope, kind in (("", "ClusterRole"), ("/namespaces/test", "Role")):
+            plural = kind.lower() + "s"
+            self.client.call("POST", f"{rbac}{scope}/{plural}", {
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": {"name": name},
+                "rules": [rule]})
+            self.client.call("POST", f"{rbac}{scope}/{kind.lower()}bindings", {
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": f"{kind}Binding", "metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
+                "subjects": subject})
+        for namespace in ("kube-system", "test"):  # the ClusterRole's grant, then the Role's
+            end = time.monotonic() + 30
+            while not self.allowed(name, "get", "", "configmaps", namespace, name):
+                assert time.monotonic() < end, "the RBAC authorizer did not catch up in 30 s"
+                time.sleep(0.05)
+        for scope, kind in (("", "clusterrole"), ("/namespaces/test", "role")):
+            self.client.call("DELETE", f"{rbac}{scope}/{kind}bindings/{name}")
+            self.client.call("DELETE", f"{rbac}{scope}/{kind}s/{name}")
+
+    def allowed(self, user: str, verb: str, group: str, resource: str, namespace: str = "", name: str = "",
+                groups: tuple[str, ...] = ()) -> bool:
+        """The real authorizer's answer (SubjectAccessReview, as the admin)."""
+        review = self.client.call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": list(groups), "resourceAttributes": {
+                "verb": verb, "group": group, "resource": resource, "namespace": namespace, "name": name}}})
+        return bool(review["status"].get("allowed"))
