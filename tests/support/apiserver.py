@@ -191,6 +191,7 @@ class Request:
     path: str
     authorization: str
     body: Any = None
+    accept: str = "application/json"
 
 
 @dataclass
@@ -244,7 +245,7 @@ class FakeApi:
         path, query = parsed.path, urllib.parse.parse_qs(parsed.query)
         decoded = json.loads(body) if body else None
         with self.lock:
-            self.requests.append(Request(method, raw_path, authorization, decoded))
+            self.requests.append(Request(method, raw_path, authorization, decoded, accept))
             queue = self.faults.get(path, [])
             fault = next((f for f in queue if f.method in (None, method)), None)
             if fault and fault.after > 0:
