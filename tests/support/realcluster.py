@@ -9,7 +9,9 @@ certificate in system:masters (the group the RBAC authorizer lets do anything: k
 pkg/authentication/user/user.go SystemPrivilegedGroup). The CRDs of ../shared/crds are applied
 and waited for until Established, so the server enforces their schemas and CEL rules.
 
-Nothing here is a model: every answer comes from the real server. A missing binary fails the
+kube-controller-manager runs beside it with the controllers hook Jobs need (CONTROLLERS),
+and `add_node` registers Nodes as a kubelet would. Nothing here is a model: every answer
+comes from the real server. A missing binary fails the
 test that needs it, naming the bootstrap step, never skips it.
 """
 

@@ -5,7 +5,12 @@ etcd, kube-apiserver, kube-controller-manager), three worker Nodes, the kubelet 
 (tests/support/proxy.py) that Helm, kubectl and the hook pods talk to.
 
 One per pytest process (session scope, tests/conftest.py; under xdist, one per worker that
-runs such a test): it takes about 25 s to start. `reset()` puts it back as it started between tests: no release, no policy, nodes bare.
+runs such a test, each on its own ports and folders): it takes about 25 s to start.
+`reset()` puts it back as it started between tests: no release, no policy, nodes bare,
+namespaces a test made deleted.
+
+nmstate's own verdict on each desiredState goes through `rig.nmstate.check_desired_state`
+(tests/support/nmstatehandler.py): None until the nmstate program of rig/rust is wired in.
 """
 
 from __future__ import annotations
