@@ -49,9 +49,18 @@ def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[realclust
 
 
 @pytest.fixture(scope="session")
-def rig(real_cluster: realcluster.RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    """The control plane with nodes, the hook pods' kubelet, nmstate and the proxy
-    (tests/support/rig.py); each test that uses it starts from `reset()`."""
-    running = Rig(tmp_path_factory.mktemp("rig-controllers"), real_cluster)
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    """A control plane of its own with nodes, the hook pods' kubelet, nmstate and the proxy
+    (tests/support/rig.py); each test that uses it starts from `reset()`. Not `real_cluster`:
+    the rig's controllers (nmstate's status writes, the resets) would act on other tests'
+    objects there."""
+    folder = tmp_path_factory.mktemp("rig-cluster")
+    cluster = realcluster.start(folder / "cluster")
+    try:
+        running = Rig(folder / "controllers", cluster)
+    except BaseException:
+        cluster.stop()
+        raise
     yield running
     running.stop()
+    cluster.stop()

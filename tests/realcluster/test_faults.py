@@ -63,8 +63,7 @@ def test_a_passing_5xx_or_429_is_retried_and_the_real_answer_read(fresh: Rig, st
     nodes = transport(fresh, notice=said.append).get("/api/v1/nodes")
     assert [n["metadata"]["name"] for n in nodes["items"]] == ["worker-0", "worker-1", "worker-2"]
     assert len(said) == 1 and f"{status}" in said[0], said
-    # Not checked: a 429's Retry-After. The hooks back off on their own schedule and do not
-    # read it (symrouting/api.py); client-go waits for it (rest/request.go, checkWait).
+    # A 429's Retry-After wait is tests/hooks/test_lost_answers.py's to check.
 
 
 def test_a_lasting_5xx_is_unreachable_naming_the_request(fresh: Rig) -> None:
@@ -116,5 +115,4 @@ def test_a_webhooks_403_carries_its_words(fresh: Rig) -> None:
     fresh.proxy.fault(Fault("DELETE", r"bfdprofiles/fast", status=403, reason="Forbidden", message=message))
     with pytest.raises(ApiError) as caught:
         transport(fresh).delete("/apis/metallb.io/v1beta1/namespaces/metallb-system/bfdprofiles/fast")
-    assert f"may not delete bfdprofiles.metallb.io \"fast\"" in str(caught.value)
-    assert message in str(caught.value)
+    assert "403" in str(caught.value) and message in str(caught.value)

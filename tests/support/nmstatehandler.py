@@ -72,7 +72,7 @@ def current_state(node: Node) -> Obj:
             addresses = [{"ip": ip, "prefix-length": length} for ip, length in sorted(interface[family])]
             entry[family] = {"enabled": bool(addresses), "address": addresses}
         if interface["type"] == "vrf":
-            entry["vrf"] = {"route-table-id": interface.get("table"), "port": interface.get("ports", [])}
+            entry["vrf"] = {"route-table-id": interface.get("table"), "port": list(interface.get("ports", ()))}
         interfaces.append(entry)
     routes = [dict(route) for route in sorted(node.routes, key=repr)]
     rules = [dict(rule) for rule in sorted(node.rules, key=repr)]
