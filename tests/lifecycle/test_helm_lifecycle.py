@@ -1,8 +1,9 @@
 """Day 2 under the real Helm binaries (issue 12): install, every kind of upgrade, rollback and
 uninstall, one tenant and two side by side, driven by .tools/bin/helm3 and helm4 against the
-API stand-in (tests/support/kubeapi.py), whose Job runner executes the hook Jobs from their
-rendered pod specs and whose nmstate applies each policy to a model of each node
-(tests/support/controllers.py). After every step each node carries exactly what the values
+real kube-apiserver and kube-controller-manager (tests/support/rig.py): the real Job
+controller runs the hook Jobs, whose pods tests/support/podrunner.py runs as the kubelet
+would, and nmstate's handler applies each policy to a model of each node
+(tests/support/nmstatehandler.py). After every step each node carries exactly what the values
 of every installed release declare, and the live policies hold exactly those values' state
 (tests/support/lifecycle.py, Cluster.check).
 """
@@ -19,23 +20,16 @@ from typing import Any
 import pytest
 
 from tests.support import helm
-from tests.support.apiserver import Tls, make_tls
-from tests.support.lifecycle import ROLLBACK_ON_FAILURE, SEED, TENANT_B, Cluster
 
 Values = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
 @pytest.fixture
-def cluster(tmp_path: Path, tls: Tls) -> Iterator[Cluster]:
+def cluster(tmp_path: Path, rig: Rig) -> Iterator[Cluster]:
     for version in helm.HELM_VERSIONS:
         if not helm.helm_binary(version).exists():
             pytest.fail(f"{helm.helm_binary(version)} is missing: run scripts/bootstrap.sh")
-    running = Cluster(tmp_path, tls)
+    running = Cluster(tmp_path, rig)
     yield running
     running.stop()
 
@@ -301,120 +295,5 @@ def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) ->
     cluster.installed.clear()
     cluster.check("both uninstalled at once")
 
-
-@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-def test_a_vrf_set_to_null_with_reuse_values_stays_and_reset_then_reuse_removes_it(cluster: Cluster,
-                                                                                    version: str) -> None:
-    """helm v3.19.0 and v4.1.4 pkg/action/upgrade.go reuseValues: --reuse-values deletes the
-    null key from the new user values (chartutil CoalesceTables: a nil in dst drops the key)
-    but renders over chart.Values = the old release's coalesced values, which still hold the
-    VRF: it stays rendered and on the nodes while `helm get values` no longer shows it.
-    --reset-then-reuse-values renders over the new chart's own defaults: the VRF goes, and
-    the prune takes it off the nodes first."""
-    from tests.support.lifecycle import HELM_TIMEOUT, Release
-
-    two = vrf_added(seed())
-    installed(cluster, version, two)
-    both = set(cluster.live_policies())
-    reused = cluster.helm(version, "upgrade", "tenant-a", ".", "-n", "test", "--reuse-values",
-                          "--set", "vrfs.ens5vrf=null", "--timeout", HELM_TIMEOUT)
-    ok(reused)
-    cluster.check("--reuse-values --set vrfs.ens5vrf=null: both VRFs still rendered and on the nodes")
-    assert set(cluster.live_policies()) == both and len(both) == 2
-    shown = cluster.helm(version, "get", "values", "tenant-a", "-n", "test", "-o", "json")
-    ok(shown)
-    assert "ens5vrf" not in json.loads(shown.output[shown.output.index("{"):])["vrfs"]
-    reset = cluster.helm(version, "upgrade", "tenant-a", ".", "-n", "test", "--reset-then-reuse-values",
-                         "--set", "vrfs.ens5vrf=null", "--timeout", HELM_TIMEOUT)
-    ok(reset)
-    cluster.installed["tenant-a"] = Release("tenant-a", "test", cluster.values("tenant-a-reset", seed()))
-    cluster.check("--reset-then-reuse-values --set vrfs.ens5vrf=null: the VRF is off the nodes")
-    assert len(set(cluster.live_policies())) == 1 and set(cluster.live_policies()) < both
-
-
-# -- the wait after a change (issue 21) ----------------------------------------------------------
-
-WAIT_JOB = ("test", "tenant-a-symmetric-routing-wait")
-# nmstate's own words for a refused MTU (nmstate v2.2.37 rust/src/lib/ifaces/base.rs, validate_mtu),
-# as tests/support/nodestate.py raises them.
-REFUSED = "Desired MTU 9000 for interface ens4 is bigger than maximum allowed MTU 1500"
-
-
-def on_three_nodes(mtu: int) -> Values:
-    """The VRF on all three workers (a policy each), ens4 at this MTU. The MTU is set from the
-    start: nmstate keeps a value a state stops naming, so only a rollback to a state that
-    names the old MTU puts it back."""
-    values = per_node("worker-0", "worker-1", "worker-2")(seed())
-    values["vrfs"]["ens4vrf"]["ports"]["ens4"]["mtu"] = mtu
-    return values
-
-
-def wait_log(cluster: Cluster) -> str:
-    """What the last wait pod printed."""
-    return cluster.jobs.attempts[WAIT_JOB][-1].output
-
-
-@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-def test_a_good_upgrade_waits_for_every_node(cluster: Cluster, version: str) -> None:
-    """The upgrade adds worker-2, whose nmstate answers only once the wait has looked at the
-    enactments: the wait said it was pending, then saw it applied, and only then did the
-    upgrade return."""
-    values = on_three_nodes(1500)
-    del values["vrfs"]["ens4vrf"]["nodes"]["worker-2"]
-    installed(cluster, version, values)
-    looked = threading.Event()
-    cluster.nmstate.hold = {"worker-2": looked}
-
-    def wait_looks(method: str, path: str, user: str) -> None:
-        if "nodenetworkconfigurationenactments" in path and user.endswith(":tenant-a-symmetric-routing-wait"):
-            threading.Timer(1.0, looked.set).start()
-
-    cluster.api.gates.append(wait_looks)
-    ok(cluster.upgrade(version, "tenant-a", on_three_nodes(1500)))
-    cluster.check("upgrade that waited")
-    log = wait_log(cluster)
-    assert "vrfpolicy-worker-2: applied on 0/1 node(s); pending worker-2" in log, log
-    assert "DONE  vrfpolicy-worker-2 (generation 1): applied on 1/1 node(s)" in log, log
-    assert "wait for release test/tenant-a finished" in log, log
-
-
-@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-def test_a_bad_upgrade_fails_naming_the_node_and_nmstates_message(cluster: Cluster, version: str) -> None:
-    """worker-1's NIC takes no MTU above 1500: nmstate refuses the upgrade there and applies it
-    on the others. The release fails, the wait names worker-1 with nmstate's message, and
-    `helm test` (verify, then the live status) says the same."""
-    cluster.nmstate.max_mtu = {"worker-1": {"ens4": 1500}}
-    installed(cluster, version, on_three_nodes(1500))
-    step = cluster.upgrade(version, "tenant-a", on_three_nodes(9000))
-    assert step.returncode != 0 and "post-upgrade" in step.output, step.output
-    log = wait_log(cluster)
-    assert f"worker-1: failed: error reconciling NodeNetworkConfigurationPolicy on node worker-1" in log, log
-    assert REFUSED in log, log
-    assert "FAIL  vrfpolicy-worker-1 (generation 2): applied on 0/1 node(s)" in log, log
-    assert "DONE  vrfpolicy-worker-0" in log and "DONE  vrfpolicy-worker-2" in log, log
-    assert {name: node["mtu"] for name, node in cluster.actual_nodes().items()} == {
-        "worker-0": {"ens4": 9000}, "worker-1": {"ens4": 1500}, "worker-2": {"ens4": 9000}}
-    test = cluster.helm(version, "test", "tenant-a", "-n", "test", "--timeout", "90s")
-    assert test.returncode != 0, test.output
-    (verify,) = cluster.jobs.attempts[("test", "tenant-a-symmetric-routing-verify")]
-    checked, _, live = verify.output.partition("\n\n")
-    assert "vrfpolicy-worker-1: worker-1: failed" in checked and REFUSED in checked, verify.output
-    assert "vrfpolicy-worker-0" not in checked.split("FAIL", 1)[-1].split("\n")[0], verify.output
-    assert "worker-1" in live and REFUSED in live, verify.output
-
-
-@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-def test_a_bad_upgrade_with_rollback_on_failure_leaves_the_nodes_as_before(cluster: Cluster, version: str) -> None:
-    """The same refused MTU with --rollback-on-failure (Helm 4) / --atomic (Helm 3): Helm rolls
-    back to revision 1, whose state (MTU 1500) nmstate applies again on every node; the
-    rollback's own wait sees it applied."""
-    cluster.nmstate.max_mtu = {"worker-1": {"ens4": 1500}}
-    installed(cluster, version, on_three_nodes(1500))
-    before = cluster.actual_nodes()
-    step = cluster.upgrade(version, "tenant-a", on_three_nodes(9000), ROLLBACK_ON_FAILURE[version])
-    assert step.returncode != 0 and "rolled back" in step.output, step.output
-    waits = [attempt.output for attempt in cluster.jobs.attempts[WAIT_JOB]]
-    assert any(REFUSED in out for out in waits), waits
-    assert "wait for release test/tenant-a finished" in waits[-1], waits[-1]
-    cluster.check("rolled back")  # the installed values are still revision 1's
-    assert cluster.actual_nodes() == before
+from tests.support.lifecycle import ROLLBACK_ON_FAILURE, SEED, TENANT_B, Cluster
+from tests.support.rig import Rig

@@ -562,7 +562,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class TlsServer(ThreadingHTTPServer):
     """HTTPS on 127.0.0.1, a free port, a thread per connection; the handler reaches the
-    stand-in as self.server.api. Shared by this module and tests/support/kubeapi.py."""
+    stand-in as self.server.api."""
 
     daemon_threads = True
 

@@ -76,7 +76,7 @@ class Node:
                     current[family] = {(a["ip"], a["prefix-length"]) for a in settings["address"] or []}
             if interface["type"] == "vrf":
                 current["table"] = interface["vrf"]["route-table-id"]
-                current["ports"] = tuple(interface["vrf"].get("port") or ())
+                current["ports"] = list(interface["vrf"].get("port", current.get("ports", [])))
             if "mtu" in interface:
                 current["mtu"] = interface["mtu"]
         for collection, section, ignored in ((self.routes, "routes", ("metric",)), (self.rules, "route-rules", ())):
