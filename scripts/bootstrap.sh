@@ -10,8 +10,9 @@
 #   .tools/mermaid    Mermaid and jsdom from npm (tests/mermaid/package-lock.json), whose
 #                     parser checks the diagrams `symrouting diagram` draws
 #   .tools/bin/*      the real components, built from the Go modules under rig/go/ (each
-#                     module's `tool` lines, pinned by its go.mod and go.sum) and the Rust
-#                     programs under rig/rust/ (pinned by Cargo.lock); rebuilt only when a
+#                     module's `tool` lines, pinned by its go.mod and go.sum; MetalLB's
+#                     controller as metallb-controller) and the Rust programs under rig/rust/
+#                     (pinned by Cargo.lock, e.g. nmstate-check); rebuilt only when a
 #                     module's files change (a stamp per module in .tools/stamps/)
 # Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
 set -euo pipefail
@@ -126,9 +127,19 @@ go_ldflags() {
   echo "$flags"
 }
 
+# The name a rig module's binary gets in .tools/bin: MetalLB's tools are plain `controller`
+# (and `speaker`), so they carry the module's name; the kube module's names are already unique.
+rig_binary_name() {
+  local module=$1 binary=$2
+  case $module in
+    kube) echo "$binary" ;;
+    *) echo "$module-${binary#"$module-"}" ;;
+  esac
+}
+
 # Builds every `tool` of each module under rig/go/ into .tools/bin.
 install_rig_go() {
-  local dir name stamp_file want
+  local dir name stamp_file want built binary
   mkdir -p "$tools/stamps"
   for dir in "$root"/rig/go/*/; do
     dir=${dir%/}; name=$(basename "$dir")
@@ -137,8 +148,30 @@ install_rig_go() {
     [[ -f $stamp_file && $(cat "$stamp_file") == "$want" ]] && continue
     need go "Go ${GO_MIN:-1.26} (https://go.dev/doc/install, or your distribution's golang package)"
     echo "bootstrap: building rig/go/$name (first time: minutes; reused afterwards)" >&2
-    (cd "$dir" && GOFLAGS=-mod=readonly GOBIN="$tools/bin" \
+    built="$tools/build/go-$name"
+    rm -rf "$built" && mkdir -p "$built"
+    (cd "$dir" && GOFLAGS=-mod=readonly GOBIN="$built" \
       quietly go install -trimpath -ldflags "-s -w$(go_ldflags "$dir")" tool)
+    for binary in "$built"/*; do
+      mv -f "$binary" "$tools/bin/$(rig_binary_name "$name" "$(basename "$binary")")"
+    done
+    echo "$want" >"$stamp_file"
+  done
+}
+
+# Builds each Rust program under rig/rust/ (pinned by its Cargo.lock) into .tools/bin.
+install_rig_rust() {
+  local dir name stamp_file want
+  mkdir -p "$tools/stamps"
+  for dir in "$root"/rig/rust/*/; do
+    dir=${dir%/}; name=$(basename "$dir")
+    stamp_file="$tools/stamps/rust-$name"
+    want=$(module_stamp "$dir")
+    [[ -f $stamp_file && $(cat "$stamp_file") == "$want" && -x "$tools/bin/$name" ]] && continue
+    need cargo "Rust ${RUST_MIN:-1.88} with cargo (https://rustup.rs, or your distribution's cargo package)"
+    echo "bootstrap: building rig/rust/$name (first time: a minute or two; reused afterwards)" >&2
+    (cd "$dir" && CARGO_TARGET_DIR="$tools/build/rust-$name" quietly cargo build --release --locked)
+    cp -f "$tools/build/rust-$name/release/$name" "$tools/bin/$name"
     echo "$want" >"$stamp_file"
   done
 }
@@ -154,7 +187,8 @@ case "$what" in
     install_graphviz
     install_mermaid
     install_rig_go
+    install_rig_rust
     ;;
-  rig) install_rig_go ;;
+  rig) install_rig_go; install_rig_rust ;;
   *) echo "usage: $0 [helm|python|rig|all]" >&2; exit 2 ;;
 esac
