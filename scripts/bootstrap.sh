@@ -170,8 +170,9 @@ install_rig_rust() {
     [[ -f $stamp_file && $(cat "$stamp_file") == "$want" && -x "$tools/bin/$name" ]] && continue
     need cargo "Rust ${RUST_MIN:-1.88} with cargo (https://rustup.rs, or your distribution's cargo package)"
     echo "bootstrap: building rig/rust/$name (first time: a minute or two; reused afterwards)" >&2
-    (cd "$dir" && CARGO_TARGET_DIR="$tools/build/rust-$name" quietly cargo build --release --locked)
-    cp -f "$tools/build/rust-$name/release/$name" "$tools/bin/$name"
+    # Its own target/ (ignored by git and by module_stamp) keeps the build for the next change.
+    (cd "$dir" && quietly cargo build --release --locked)
+    cp -f "$dir/target/release/$name" "$tools/bin/$name"
     echo "$want" >"$stamp_file"
   done
 }

@@ -1,18 +1,23 @@
 """Runs a server that binds 0.0.0.0 on a fixed port in a network namespace of its own,
 reachable only through 127.0.0.1 forwarders, so that several rigs on one machine never
-collide and nothing of it listens beyond loopback.
+collide and nothing of it listens beyond loopback; with --bind, in a mount namespace of its
+own too, where a folder of ours is mounted over a fixed path the server reads.
 
 MetalLB v0.16.1's controller is such a server: its webhook port is 9443 and its metrics
 address 0.0.0.0:<port>, neither host configurable (internal/k8s/k8s.go, webhookServer and
 New's metricsserver.Options), and its health probe binds ":<port>" (controller/main.go).
 
-    python -m tests.support.netns --api-port P --inner-port 9443 -- COMMAND...
+    python -m tests.support.netns --api-port P --inner-port 9443 --port-file F -- COMMAND...
 
-prints the host's 127.0.0.1 port that reaches the namespace's 127.0.0.1:9443 on its first
-line, then runs COMMAND in the namespace, where 127.0.0.1:P reaches the host's API server
+writes the host's 127.0.0.1 port that reaches the namespace's 127.0.0.1:9443 into F, then
+runs COMMAND in the namespace, where 127.0.0.1:P reaches the host's API server
 (so the host's kubeconfig and its certificate for 127.0.0.1 work unchanged inside). The
 two sides talk through Unix sockets in a private folder (a Unix socket's path is shared
 by both namespaces; a TCP port is not). Ends, with COMMAND, on SIGTERM or when COMMAND exits.
+
+MetalLB's webhook server reads its certificate from controller-runtime's default folder,
+/tmp/k8s-webhook-server/serving-certs (webhookServer sets no CertDir; --cert-dir feeds only
+the cert rotator, which the rig turns off), hence --bind CERTS:/tmp/k8s-webhook-server/serving-certs.
 """
 
 from __future__ import annotations
@@ -111,6 +116,10 @@ def inner(args: argparse.Namespace) -> int:
     """In the new namespace: 127.0.0.1:<api port> leads out to the API server, and the
     host side's connections for the server lead to 127.0.0.1:<inner port>."""
     loopback_up()
+    for bind in args.bind:
+        source, target = bind.split(":", 1)
+        os.makedirs(target, exist_ok=True)  # an empty folder on the host; the mount is ours only
+        subprocess.run(["mount", "--bind", source, target], check=True)
     folder = Path(args.folder)
     serve(tcp_listener(args.api_port), unix_to(folder / "api.sock"))
     serve(unix_listener(folder / "inner.sock"), tcp_to(args.inner_port))
@@ -123,11 +132,13 @@ def outer(args: argparse.Namespace) -> int:
         serve(unix_listener(folder / "api.sock"), tcp_to(args.api_port))
         front = tcp_listener(0)
         serve(front, unix_to(folder / "inner.sock"))
-        print(front.getsockname()[1], flush=True)
+        Path(args.port_file).write_text(str(front.getsockname()[1]))
+        mounts = ["--mount"] if args.bind else []
+        binds = [f"--bind={bind}" for bind in args.bind]
         return run_until_signalled([
-            "unshare", "--net", "--", sys.executable, "-m", "tests.support.netns", "--inner",
+            "unshare", "--net", *mounts, "--", sys.executable, "-m", "tests.support.netns", "--inner",
             "--folder", str(folder), "--api-port", str(args.api_port),
-            "--inner-port", str(args.inner_port), "--", *args.command])
+            "--inner-port", str(args.inner_port), *binds, "--", *args.command])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -136,6 +147,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api-port", type=int, required=True)
     parser.add_argument("--inner-port", type=int, required=True)
+    parser.add_argument("--port-file", help="where the host's port goes")
+    parser.add_argument("--bind", action="append", default=[], metavar="SOURCE:TARGET",
+                        help="mount SOURCE over TARGET for COMMAND only")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("command", nargs="+")
