@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,40 +33,18 @@ class Verdict:
         return f"{self.kind}: {self.msg}"
 
 
-class NmstateRefused(ValueError):
-    """A state nmstate refuses; its message is nmstate's."""
-
-    def __init__(self, verdict: Verdict) -> None:
-        super().__init__(verdict.error)
-        self.verdict = verdict
-
-
-def check_desired_state(state: dict[str, Any] | str, current: dict[str, Any] | None = None) -> Verdict:
-    """Runs nmstate on a desiredState (a dict, or its YAML/JSON text). With `current`, the
-    state the node has, it is first merged with it as `nmstatectl apply` does."""
+def check_desired_state(state: dict[str, Any] | str) -> Verdict:
+    """Runs nmstate on a desiredState (a dict, or its YAML/JSON text)."""
     if not BINARY.exists():
         raise RuntimeError(f"{BINARY} is missing: run scripts/bootstrap.sh rig")
     text = state if isinstance(state, str) else json.dumps(state)
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as current_file:
-        args = [str(BINARY)]
-        if current is not None:
-            json.dump(current, current_file)
-            current_file.flush()
-            args += ["--current", current_file.name]
-        proc = subprocess.run(args, input=text, capture_output=True, text=True, check=False)
+    proc = subprocess.run([str(BINARY)], input=text, capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"nmstate-check failed ({proc.returncode}): {proc.stderr}")
     answer = json.loads(proc.stdout)
     if answer["ok"]:
         return Verdict(True, keyfiles=answer["keyfiles"])
     return Verdict(False, answer["kind"], answer["msg"])
-
-
-def require_accepted(state: dict[str, Any] | str, current: dict[str, Any] | None = None) -> Verdict:
-    verdict = check_desired_state(state, current)
-    if not verdict.ok:
-        raise NmstateRefused(verdict)
-    return verdict
 
 
 def refusal(state: dict[str, Any]) -> str | None:
