@@ -288,6 +288,26 @@ def test_nmstate_applies_a_policy_on_its_nodes_and_reports_enactments(api: KubeA
     assert nmstate.nodes["n0"].managed()["virtual"] == {"v": ("vrf", 5)}
 
 
+def test_nmstate_fails_a_state_nmstate_refuses_with_its_message(api: KubeApi) -> None:
+    """The node model applies only what nmstate (rig/rust/nmstate-check) takes: a VRF without
+    a route table (nmstate 2.2.62 ifaces/vrf.rs) fails the enactment with nmstate's message,
+    as kubernetes-nmstate's handler reports nmstatectl's error, and the node keeps its state."""
+    fresh = KubeApi(token=TOKEN)
+    fresh.load({"/api/v1/nodes": [clusters.node("n0", {"vrf": "true"})]})
+    nmstate = Nmstate(fresh)
+    state = {"interfaces": [{"name": "v", "type": "vrf", "state": "up", "vrf": {"port": ["e"]}}]}
+    call(fresh, "POST", "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies", {
+        "apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy",
+        "metadata": {"name": "p"}, "spec": {"nodeSelector": {"vrf": "true"}, "desiredState": state}})
+    nmstate.settle()
+    [record] = fresh.list("nmstate.io", "nodenetworkconfigurationenactments")
+    [failing] = [c for c in record["status"]["conditions"] if c["type"] == "Failing"]
+    assert (failing["status"], failing["reason"]) == ("True", "FailedToConfigure")
+    assert failing["message"].endswith(
+        "InvalidArgument: Route table ID undefined or 0 is not allowed for new VRF interface v")
+    assert "n0" not in nmstate.nodes and nmstate.errors == []
+
+
 def test_server_side_apply_merges_an_associative_list_by_its_keys(api: KubeApi) -> None:
     """k8s.io/api core/v1 ServiceSpec.Ports: +listType=map, keys port and protocol; an item the
     manager stops applying goes whole (structured-merge-diff merge/update.go, Apply)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from tests.support.kubeapi import Kind, KubeApi, Obj, ServedApi, now
 from tests.support.nmstate import enactment
+from tests.support.nmstatecheck import check_desired_state
 from tests.support.nodestate import Node
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -291,15 +292,22 @@ class Nmstate:
         generation = int(policy["metadata"]["generation"])
         for node in set(mine) - set(selected):
             self.api.remove_object(enactments, "", f"{node}.{name}")
+        desired = policy["spec"].get("desiredState") or {}
+        # nmstate's own verdict first (rig/rust/nmstate-check): a state it refuses fails on
+        # every node with nmstate's message and changes nothing, as the handler reports it.
+        verdict = check_desired_state(desired)
         for node in selected:
             state = copy.deepcopy(self.nodes.get(node) or Node())
-            try:
-                state.apply(policy["spec"].get("desiredState") or {})
-                outcome = "apply"
-                self.nodes[node] = state
-            except ValueError:
-                outcome = "fail"
-            record = enactment(node, name, generation, outcome)
+            outcome = "fail"
+            if verdict.ok:
+                try:
+                    state.apply(desired)
+                    outcome = "apply"
+                    self.nodes[node] = state
+                except ValueError:
+                    pass
+            record = (enactment(node, name, generation, outcome) if verdict.ok
+                      else enactment(node, name, generation, outcome, verdict.error))
             record["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": node,
                                                       "uid": f"uid-{node}"}]
             self.api.put_object(enactments, record)

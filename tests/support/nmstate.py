@@ -18,12 +18,15 @@ POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
 
 
-def enactment(node: str, policy: str, generation: int, outcome: str) -> dict[str, Any]:
+def enactment(node: str, policy: str, generation: int, outcome: str,
+              failure: str = "rolled back: connectivity lost") -> dict[str, Any]:
+    """The enactment a node reports; a failed one carries `failure` (nmstate's error, when
+    nmstate refused the state) as kubernetes-nmstate words it (pkg/enactmentstatus)."""
     conditions = {
         "apply": [{"type": "Available", "status": "True", "reason": "SuccessfullyConfigured"},
                   {"type": "Failing", "status": "False"}, {"type": "Progressing", "status": "False"}],
         "fail": [{"type": "Failing", "status": "True", "reason": "FailedToConfigure",
-                  "message": "error reconciling NodeNetworkConfigurationPolicy: rolled back: connectivity lost"},
+                  "message": f"error reconciling NodeNetworkConfigurationPolicy: {failure}"},
                  {"type": "Available", "status": "False"}],
     }[outcome]
     return {"apiVersion": "nmstate.io/v1beta1", "kind": "NodeNetworkConfigurationEnactment",
