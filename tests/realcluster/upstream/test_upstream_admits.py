@@ -64,6 +64,8 @@ def installed(version: str, cluster: realcluster.RealCluster, release: str, name
     """`helm install` of the site; afterwards, whatever the test found, every object of the
     release is gone, and the namespaces made for it, before the next site comes."""
     made = prepare_namespaces(cluster, release, namespace, values)
+    if cluster.kubectl("get", "namespace", namespace, check=False).returncode != 0:
+        made.append(namespace)  # --create-namespace makes it; a later site may render it
     args = ["install", release, str(helm.CHART), "--namespace", namespace, "--create-namespace",
             "--no-hooks", "--kubeconfig", str(cluster.kubeconfig), "--timeout", "2m"]
     for path in values:
