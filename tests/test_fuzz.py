@@ -1,9 +1,9 @@
 """A seeded structural fuzzer over the ci/ sites: each case changes one to three values of a
 site (a number to a boundary, a string to a malformed one, an item dropped or doubled, a key
 renamed), renders it, and holds the chart to its rule: a refusal names the value path (never
-a template's internal error), and whatever renders is valid for the API server (strict schema
-and CEL, tests/support/kubeschema.py) and free of the semantic faults checked below, each
-computed here with Python's ipaddress rather than by the chart's own helpers.
+a template's internal error), and whatever renders is valid for the API server (kubeconform
+-strict and the CRDs' CEL rules, tests/support/kubeschema.py) and free of the semantic faults
+checked below, each computed here with Python's ipaddress rather than by the chart's own helpers.
 
 Bounded and deterministic: CASES cases per site, random.Random(seed) for each.
 """
@@ -148,8 +148,8 @@ def test_fuzzed_site_is_refused_with_a_path_or_renders_valid(site: Path, seed: i
         assert PATH.search(result.stderr), f"refusal without a value path: {what}\n{result.stderr}"
         return
     documents = list(result.documents)
-    problems = [f"{d['kind']}/{d['metadata']['name']}: {p}" for d in documents
-                for p in kubeschema.validate(d, kubeschema.NEWEST_KUBERNETES)]
+    found = kubeschema.validate_all(documents, kubeschema.NEWEST_KUBERNETES)
+    problems = [f"{d['kind']}/{d['metadata']['name']}: {p}" for d, ps in zip(documents, found) for p in ps]
     assert problems == [], what
     assert semantic_faults(documents) == [], what
 

@@ -32,8 +32,7 @@ def test_generated_site_renders_valid_objects_and_a_plan_that_agrees(seed: int, 
     helm3_output, helm4_output = render_all(seed, tmp_path)
     assert helm3_output == helm4_output, f"seed {seed}: Helm 3 and Helm 4 differ"
     docs = [doc for doc in yaml.safe_load_all(helm3_output) if doc]
-    for doc in docs:
-        problems = kubeschema.validate(doc, kubeschema.NEWEST_KUBERNETES)
+    for doc, problems in zip(docs, kubeschema.validate_all(docs, kubeschema.NEWEST_KUBERNETES)):
         assert problems == [], f"seed {seed}: {doc['kind']}/{doc['metadata']['name']}: {problems}"
     assert plan_disagreements(docs) == [], f"seed {seed}"
     plan_text = next(doc for doc in docs if doc["kind"] == "ConfigMap")["data"]["plan.json"]

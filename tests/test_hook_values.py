@@ -98,13 +98,16 @@ def test_image_pinned_by_digest_or_tag_and_registry() -> None:
 
 
 def test_common_annotations_reach_every_object_and_leave_the_hook_annotations() -> None:
-    plain = {(d["kind"], d["metadata"]["name"]): d for d in render(site=MULTI)}
+    def key(doc: dict[str, Any]) -> tuple[str, str, str]:
+        return doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"]
+
+    plain = {key(d): d for d in render(site=MULTI)}
     docs = render("--set", "commonAnnotations.example\\.com/team=netops", site=MULTI)
     assert len(docs) == len(plain)
     for doc in docs:
         annotations = doc["metadata"]["annotations"]
         assert annotations.pop("example.com/team") == "netops", doc["kind"]
-        assert annotations == (plain[(doc["kind"], doc["metadata"]["name"])]["metadata"].get("annotations") or {})
+        assert annotations == (plain[key(doc)]["metadata"].get("annotations") or {})
 
 
 def test_common_annotations_may_not_set_helm_hook_annotations() -> None:
@@ -148,7 +151,8 @@ def test_cleanup_updates_only_the_policies_the_release_renders() -> None:
 def test_no_vrf_left_grants_no_update_at_all() -> None:
     """An empty resourceNames would allow every name (pkg/apis/rbac/v1/evaluation_helpers.go,
     ResourceNameMatches): with no policy to name, the rule is left out."""
-    roles = [d for d in render("--set", "vrfs.ens4vrf=null") if d["kind"] == "ClusterRole"]
+    # an upgrade: an install with no VRF is refused (templates/validate/_vrfs.tpl)
+    roles = [d for d in render("--is-upgrade", "--set", "vrfs.ens4vrf=null") if d["kind"] == "ClusterRole"]
     [role] = [d for d in roles if d["metadata"]["name"].endswith("-cleanup")]
     assert all(set(rule["verbs"]) == {"list"} for rule in role["rules"])
     # Unnamed updates exist only while a rollback's prune runs (templates/hooks/cleanup-clusterrole.yaml).

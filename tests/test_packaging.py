@@ -12,6 +12,30 @@ import yaml
 from tests.support import helm
 
 
+# Modules only the symrouting command runs (`adopt`, `diagram`), never a hook Job: .helmignore
+# keeps them out of the package, the hooks' ConfigMap and every release Secret (a release
+# Secret holds the whole chart: benchmarks/release_size.py).
+# Each is imported only by cli.py's function of its subcommand (the value).
+COMMAND_ONLY = {"adopt": "adopt", "diagram": "draw"}
+
+
+def test_jobs_never_import_a_command_only_module() -> None:
+    """Only cli.py names the command-only modules, and only inside the function of their own
+    subcommand, so a hook Job (preflight, prune, teardown, verify) never imports one."""
+    package = helm.CHART / "hooks" / "symrouting"
+    pattern = re.compile(r"^(\s*)(?:from symrouting import (\w+)|from symrouting\.(\w+) import)", re.M)
+    for path in package.glob("*.py"):
+        for match in pattern.finditer(path.read_text()):
+            imported = match.group(2) or match.group(3)
+            if imported not in COMMAND_ONLY:
+                continue
+            assert path.name == "cli.py", f"{path.name} imports {imported}, which the hook Jobs do not have"
+            assert match.group(1), f"cli.py imports {imported} at module level"
+            head = path.read_text()[:match.start()]
+            function = re.findall(r"^def (\w+)\(", head, re.M)[-1]
+            assert function == COMMAND_ONLY[imported], f"cli.py {function}() imports {imported}"
+
+
 def test_package_holds_the_chart_and_hooks_only(tmp_path: Path) -> None:
     result = helm.run("helm3", "package", str(helm.CHART), "--destination", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -20,7 +44,9 @@ def test_package_holds_the_chart_and_hooks_only(tmp_path: Path) -> None:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"Chart.yaml", "values.yaml", "values.schema.json", "README.md", "LICENSE", "templates/_model.tpl"} <= names
     modules = {f"hooks/symrouting/{p.name}" for p in (helm.CHART / "hooks" / "symrouting").glob("*.py")}
-    assert modules <= names
+    command_only = {f"hooks/symrouting/{name}.py" for name in COMMAND_ONLY}
+    assert modules - command_only <= names
+    assert not command_only & names, "the symrouting command's own modules stay out of the release"
     for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", "docs/", ".git", ".ci/",
                      ".tools/", "requirements-dev.txt", "pytest.ini", ".gitignore", "pyproject.toml", "CONTRIBUTING.md",
                      "build/", "dist/"):
@@ -58,8 +84,9 @@ def test_readme_is_for_the_user_of_the_package(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     readme = shown.stdout
     headings = [line[3:] for line in readme.splitlines() if line.startswith("## ")]
-    for earlier, later in (("Prerequisites", "Install"), ("Install", "A multi-node site"), ("Verify", "Upgrade"),
-                           ("Upgrade", "Uninstall"), ("Troubleshooting", "Values"), ("Values", "Developing")):
+    for earlier, later in (("Install", "Verify"), ("Verify", "What it does"), ("Prerequisites", "Values files"),
+                           ("Values files", "A multi-node site"), ("Upgrade", "Uninstall"),
+                           ("Troubleshooting", "Values"), ("Values", "Contributing")):
         assert headings.index(earlier) < headings.index(later), (earlier, later)
     for word in ("seed site", "shared/", "PYTHONPATH=hooks"):
         assert word not in readme.lower(), word

@@ -33,7 +33,7 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
                             "Role/cleanup", "RoleBinding/cleanup", "ClusterRole/rollback", "ClusterRoleBinding/rollback",
                             "Role/rollback", "RoleBinding/rollback",
                             "Job/preflight", "Job/prune", "Job/teardown", "ClusterRole/verify", "ClusterRoleBinding/verify",
-                            "Pod/verify"}
+                            "Role/verify", "RoleBinding/verify", "Pod/verify"}
     for job_key in ("Job/preflight", "Job/prune", "Job/teardown", "Pod/verify"):
         job = objects[job_key]
         for phase in phases(job):
@@ -171,15 +171,34 @@ def test_hooks_can_be_turned_off_one_by_one() -> None:
 
 def test_verify_rbac_names_the_release_objects() -> None:
     """Its gets name the release's objects; its lists are what `verify --status` reads,
-    status objects whose names are not known in advance (and no Secret)."""
+    status objects whose names are not known in advance (and no Secret): the cluster-scoped
+    ones cluster-wide, MetalLB's in MetalLB's namespace and FRR-K8s's in FRR-K8s's, by Roles
+    there (the kinds are namespaced: metallb config/crd/bases, frr-k8s config/crd/bases)."""
     rules = hooks()["ClusterRole/verify"]["rules"]
     assert {verb for rule in rules for verb in rule["verbs"]} == {"get", "list"}
     named = {rule["resources"][0]: rule.get("resourceNames") for rule in rules if "get" in rule["verbs"]}
     assert named == {"nodenetworkconfigurationpolicies": ["vrfpolicy"], "services": ["server1"],
                      "egressservices": ["server1"], "nodes": None}
     listed = sorted(resource for rule in rules if "list" in rule["verbs"] for resource in rule["resources"])
-    assert listed == ["bgpsessionstates", "configurationstates", "metallbs", "nodenetworkconfigurationenactments",
-                      "nodenetworkconfigurationpolicies", "nodenetworkstates", "nodes", "servicebgpstatuses"]
+    assert listed == ["nodenetworkconfigurationenactments", "nodenetworkconfigurationpolicies", "nodenetworkstates", "nodes"]
+    for platform, frr in (("openshift", "openshift-frr-k8s"), ("kubernetes", "metallb-system")):
+        for values, where in (((), frr), (("--set", "metallb.frrK8sNamespace=frr-k8s-system"), "frr-k8s-system")):
+            result = helm.template("helm3", [SEED], extra=("--set", f"platform={platform}", *values))
+            roles = {(d["kind"], d["metadata"]["namespace"]): d for d in result.documents
+                     if d["kind"] in ("Role", "RoleBinding") and d["metadata"]["name"].endswith("-verify")}
+            lists: dict[str, list[str]] = {}
+            for (kind, namespace), doc in roles.items():
+                if kind == "Role":
+                    assert {v for rule in doc["rules"] for v in rule["verbs"]} == {"list"}
+                    lists[namespace] = sorted(r for rule in doc["rules"] for r in rule["resources"])
+                else:
+                    assert doc["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                              "name": roles[("Role", namespace)]["metadata"]["name"]}
+            expected = {"metallb-system": ["configurationstates", "metallbs", "servicebgpstatuses"]}
+            expected.setdefault(where, [])
+            expected[where] = sorted(expected[where] + ["bgpsessionstates"])
+            assert lists == expected, (platform, values)
+            assert {namespace for _, namespace in roles} == set(expected)
 
 
 def test_a_plan_too_large_for_a_configmap_is_refused(tmp_path: Any) -> None:

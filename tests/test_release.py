@@ -88,7 +88,7 @@ def test_workflows_pass_actionlint() -> None:
 
 def test_release_checks_the_changes_and_signs_the_pushed_digest() -> None:
     workflow = yaml.safe_load((helm.CHART / ".github" / "workflows" / "release.yaml").read_text())
-    [job] = workflow["jobs"].values()
+    job = workflow["jobs"]["publish"]
     runs = "\n".join(step.get("run", "") for step in job["steps"])
     assert "scripts/changes.py --check" in runs
     assert job["permissions"]["id-token"] == "write"
@@ -96,8 +96,37 @@ def test_release_checks_the_changes_and_signs_the_pushed_digest() -> None:
     assert sign["env"]["IMAGE"].endswith("/symmetric-routing@${{ steps.push.outputs.digest }}")
 
 
+def test_release_publishes_the_command_to_pypi_by_trusted_publishing() -> None:
+    """PyPI's trusted publishing: the job's OIDC token (id-token: write), no password, the
+    files the build names by Chart.yaml's appVersion (setup.py), after the chart is pushed."""
+    workflow = yaml.safe_load((helm.CHART / ".github" / "workflows" / "release.yaml").read_text())
+    job = workflow["jobs"]["pypi"]
+    assert job["needs"] == "publish" and job["permissions"]["id-token"] == "write"
+    assert job["environment"]["name"] == "pypi"
+    [publish] = [step for step in job["steps"] if step.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
+    assert "password" not in publish.get("with", {})
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "python -m build" in runs and '["appVersion"]' in runs
+
+
 def test_ct_checks_the_version_increment() -> None:
     assert yaml.safe_load((helm.CHART / "ci" / "ct.yaml").read_text())["check-version-increment"] is True
+
+
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s+(?P<action>\S+)(?P<rest>.*)$")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"^\s+#\s+v\d+\.\d+\.\d+$")
+
+
+def test_every_action_is_pinned_by_commit_with_its_tag_beside_it() -> None:
+    """A tag can be moved; a commit cannot (GitHub's security hardening guide for Actions)."""
+    files = [*(helm.CHART / ".github" / "workflows").glob("*.yaml"), *(helm.CHART / ".github" / "actions").glob("*/action.yml")]
+    uses = [(path.name, match) for path in files for line in path.read_text().splitlines() if (match := USES.match(line))]
+    remote = [(name, m) for name, m in uses if not m["action"].startswith("./")]
+    assert len(remote) >= 6
+    unpinned = [f"{name}: {m['action']}{m['rest']}" for name, m in remote
+                if not (PINNED.match(m["action"]) and VERSION_COMMENT.match(m["rest"]))]
+    assert unpinned == []
 
 
 def test_ct_install_sets_only_real_values_and_checks(tmp_path: Path) -> None:

@@ -17,14 +17,14 @@ SEED = helm.CHART / "ci" / "seed-values.yaml"
 
 def render(version: str, tmp_path: Path, override: str) -> list[dict[str, Any]]:
     """The documents of the seed site with the override, each valid for the API server
-    (strict schema and CEL rules, tests/support/kubeschema.py)."""
+    (kubeconform -strict and the CEL rules, tests/support/kubeschema.py)."""
     later = tmp_path / "override.yaml"
     later.write_text(override)
     result = helm.template(version, [SEED, later])
     assert result.returncode == 0, result.stderr
     documents = list(result.documents)
-    for doc in documents:
-        assert kubeschema.validate(doc, kubeschema.NEWEST_KUBERNETES) == [], f"{doc['kind']}/{doc['metadata']['name']}"
+    for doc, problems in zip(documents, kubeschema.validate_all(documents, kubeschema.NEWEST_KUBERNETES)):
+        assert problems == [], f"{doc['kind']}/{doc['metadata']['name']}"
     return documents
 
 
@@ -79,8 +79,10 @@ def test_bgp_timers_just_past_the_bound_are_refused(tmp_path: Path, timers: str,
 def test_service_selectors_with_the_default_aggregation_lengths_render(tmp_path: Path) -> None:
     """The BGPAdvertisement CRD's CEL rule and metallb internal/config/config.go
     bgpAdvertisementFromCR allow serviceSelectors beside aggregationLength 32 and
-    aggregationLengthV6 128, the defaults."""
+    aggregationLengthV6 128, the defaults (serviceSelectors: MetalLB 0.16 and later)."""
     documents = render("helm3", tmp_path, """
+metallb:
+  version: "0.16.1"
 vrfs:
   ens4vrf:
     bgpAdvertisements:

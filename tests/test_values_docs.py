@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema import Draft7Validator
 
 from tests.support import helm, scripts
@@ -108,4 +112,46 @@ def test_values_files_name_the_schema_for_editors(path: Any) -> None:
     first = path.read_text().splitlines()[0]
     match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
     assert match, first
-    assert (path.parent / match.group(1)).resolve() == (helm.CHART / "values.schema.json").resolve()
+    if path.is_relative_to(helm.CHART / "sites"):
+        # A sites' config repository lives apart from the chart: the schema of the chart's
+        # release, at its tag, not a path into this repository.
+        assert match.group(1) == SITES_SCHEMA_URL
+    else:
+        assert (path.parent / match.group(1)).resolve() == (helm.CHART / "values.schema.json").resolve()
+
+
+CHART_YAML = yaml.safe_load((helm.CHART / "Chart.yaml").read_text())
+# GitHub serves a file of a tag at raw.githubusercontent.com/<owner>/<repo>/<tag>/<path>; the
+# release workflow tags v<version>.
+SITES_SCHEMA_URL = (CHART_YAML["home"].replace("https://github.com/", "https://raw.githubusercontent.com/")
+                    + f"/v{CHART_YAML['version']}/values.schema.json")
+
+
+HELM_DOCS = helm.TOOLS / "helm-docs"
+_HELM_DOCS_ROW = re.compile(r"^\| (?P<path>\S+) \| (?P<type>.*?) \| (?P<default>.*?) \| (?P<description>.*) \|$")
+
+
+def helm_docs_rows(tmp_path: Path) -> dict[str, tuple[str, str, str]]:
+    """The values table the real helm-docs (v1.14.2, rig/go/helm-docs) makes of values.yaml."""
+    if not HELM_DOCS.is_file():
+        raise FileNotFoundError(f"{HELM_DOCS} is missing: run scripts/bootstrap.sh rig")
+    for name in ("Chart.yaml", "values.yaml"):
+        shutil.copy(helm.CHART / name, tmp_path / name)
+    (tmp_path / "README.md.gotmpl").write_text('{{ template "chart.valuesTable" . }}\n')
+    result = subprocess.run([str(HELM_DOCS), "--chart-search-root", str(tmp_path), "--dry-run"],
+                            capture_output=True, text=True, check=True)
+    rows = [match for line in result.stdout.splitlines() if (match := _HELM_DOCS_ROW.match(line))]
+    return {m["path"]: (m["type"], m["default"], m["description"]) for m in rows[1:]}
+
+
+def test_the_table_agrees_with_helm_docs_where_helm_docs_has_a_row(tmp_path: Path) -> None:
+    """We keep scripts/values_table.py: helm-docs renders a row only for a key values.yaml
+    holds (helm-docs pkg/document/values.go walks the values), so every `vrfs.<vrf>.*` and
+    `bfdProfiles.<key>.*` row, the chart's main API, would be lost. Where helm-docs has a
+    row, ours must read the same."""
+    theirs = helm_docs_rows(tmp_path)
+    rows, _ = values_table.parse((helm.CHART / "values.yaml").read_text())
+    ours = {row.path: (row.type, row.default, row.description.replace("|", "\\|")) for row in rows}
+    assert {path: ours.get(path) for path in theirs} == theirs
+    assert sorted(path for path in ours if path not in theirs) == sorted(path for path in ours if "<" in path)
+    assert len(theirs) >= 50

@@ -47,7 +47,9 @@ RULES: dict[tuple[str, str, str, str], tuple[str, str, str]] = {
     ("preflight", "", "configmaps", "get"): ("gather.py read_upstream_networks", "preflight", "kubernetes"),
     ("preflight", "networking.k8s.io", "servicecidrs", "list"): ("gather.py read_upstream_networks", "preflight", "kubernetes"),
     ("preflight", "", "nodes", "list"): ("gather.py read_nodes", "preflight", "openshift"),
+    ("preflight", "", "services", "list"): ("gather.py def services", "preflight", "openshift"),
     ("preflight", "nmstate.io", "nodenetworkconfigurationpolicies", "list"): ("gather.py def policies", "preflight", "openshift"),
+    ("preflight", "nmstate.io", "nodenetworkstates", "list"): ("gather.py def leftovers", "preflight", "openshift"),
     ("preflight", "metallb.io", "ipaddresspools", "list"): ("gather.py def pools", "preflight", "openshift"),
     ("preflight", "metallb.io", "bgppeers", "list"): ("gather.py def peers", "preflight", "openshift"),
     ("preflight", "metallb.io", "metallbs", "list"): ("gather.py read_metallb_mode", "preflight", "openshift"),
@@ -264,6 +266,11 @@ def test_hooks_pass_with_exactly_the_rendered_rights(sites: dict[str, Site], tls
             api.stop()
 
 
+def role_id(doc: dict[str, Any]) -> str:
+    """"<kind>/[<namespace>/]<name>": the verify Roles share a name, one per namespace."""
+    return "/".join(filter(None, (doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"])))
+
+
 def single_rules(sites: dict[str, Site]) -> list[tuple[str, str, int]]:
     """(platform, "<kind>/<name>" of the role, rule index) of every rule, each on the cluster
     that needs it."""
@@ -276,7 +283,7 @@ def single_rules(sites: dict[str, Site]) -> list[tuple[str, str, int]]:
             for index, rule in enumerate(doc.get("rules") or []):
                 # A rule RULES lacks is test_every_rendered_rule_has_a_code_path's to report.
                 if any(RULES.get(key, ("", "", ""))[2] == platform for key in rule_keys(doc, rule)):
-                    cases.append((platform, f"{doc['kind']}/{doc['metadata']['name']}", index))
+                    cases.append((platform, role_id(doc), index))
     return cases
 
 
@@ -297,7 +304,7 @@ def test_each_rule_removed_fails_with_a_403_naming_it(sites: dict[str, Site], tl
                                                       platform: str, role: str, index: int) -> None:
     site = sites[platform]
     docs = yaml.safe_load(yaml.safe_dump(site.rbac_docs()))
-    [doc] = [d for d in docs if f"{d['kind']}/{d['metadata']['name']}" == role]
+    [doc] = [d for d in docs if role_id(d) == role]
     rule = doc["rules"].pop(index)
     commands = {RULES[key][1] for key in rule_keys(doc, rule) if RULES[key][2] == platform}
     for name in sorted(commands):

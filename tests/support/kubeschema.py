@@ -1,49 +1,26 @@
-"""Strict validation of rendered objects, as kubeconform -strict does it.
-
-Custom kinds: the CRD's openAPIV3Schema of the served version the object names, turned into
-JSON Schema the way kubeconform's openapi2jsonschema does: objects with declared properties
-reject unknown fields unless x-kubernetes-preserve-unknown-fields says otherwise,
-x-kubernetes-int-or-string accepts an integer or a string, nullable admits null.
-Custom kinds also get their CRD's CEL rules (x-kubernetes-validations), in kubecel.
-Core kinds: kubernetes-validate's strict schemas for a given Kubernetes version.
+"""Strict validation of rendered objects by the real kubeconform -strict (v0.8.0, built from
+rig/go/kubeconform), through scripts/kubeconform.py, the same command .github/workflows/ci.yaml
+runs: core kinds against Kubernetes' own OpenAPI for the oldest and newest supported
+version, custom kinds against the pinned CRDs. kubeconform does not evaluate the CRDs' CEL
+rules (x-kubernetes-validations): kubecel does, here.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import tempfile
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
-from jsonschema import Draft7Validator
+from tests.support import kubecel, scripts, upstream
 
-from tests.support import kubecel, upstream
+kubeconform = scripts.load("kubeconform")
 
-# The Kubernetes minors the chart supports, as in Chart.yaml's kubeVersion and the README.
-OLDEST_KUBERNETES = "1.29.0"
-NEWEST_KUBERNETES = "1.37.0"
-
-_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
-
-
-def strict_schema(node: dict[str, Any]) -> dict[str, Any]:
-    """A copy of an OpenAPI v3 schema node that rejects unknown fields."""
-    if node.get("x-kubernetes-int-or-string"):
-        return {"anyOf": [{"type": "integer"}, {"type": "string"}]}
-    out = {key: value for key, value in node.items() if not key.startswith("x-kubernetes-") and key != "nullable"}
-    if node.get("nullable") and "type" in out:
-        out["type"] = [out["type"], "null"]
-    if "properties" in node:
-        out["properties"] = {name: strict_schema(child) for name, child in node["properties"].items()}
-        if not node.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in node:
-            out["additionalProperties"] = False
-    if isinstance(node.get("additionalProperties"), dict):
-        out["additionalProperties"] = strict_schema(node["additionalProperties"])
-    if isinstance(node.get("items"), dict):
-        out["items"] = strict_schema(node["items"])
-    for key in _SUBSCHEMA_LISTS:
-        if key in node:
-            out[key] = [strict_schema(child) for child in node[key]]
-    return out
+# The Kubernetes versions the chart supports, oldest and newest, as in Chart.yaml's kubeVersion
+# and the README.
+OLDEST_KUBERNETES, NEWEST_KUBERNETES = kubeconform.KUBERNETES_VERSIONS
 
 
 @cache
@@ -65,24 +42,40 @@ def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
     return dict(served[version]["schema"]["openAPIV3Schema"])
 
 
-@cache
-def crd_validator(api_version: str, kind: str) -> Draft7Validator:
-    return Draft7Validator(strict_schema(crd_schema(api_version, kind)))
-
-
 def is_core(api_version: str) -> bool:
     group = api_version.rpartition("/")[0]
     return group == "" or group.endswith(".k8s.io") or "." not in group
 
 
+def kubeconform_problems(objects: list[dict[str, Any]], kubernetes_version: str) -> list[list[str]]:
+    """kubeconform's findings for each object, in order: one file per object, one run."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for index, obj in enumerate(objects):
+            paths.append(Path(folder) / f"{index}.yaml")
+            # JSON, which YAML reads as written: PyYAML leaves `y` bare, which Go's YAML 1.1 reads as true
+            paths[-1].write_text(json.dumps(obj))
+        result = subprocess.run(
+            [*kubeconform.command(kubernetes_version), "-output", "json", "-verbose", *map(str, paths)],
+            capture_output=True, text=True, check=False)
+    if result.returncode not in (0, 1) or not result.stdout:
+        raise RuntimeError(f"kubeconform failed: {result.stderr}")
+    found: dict[str, list[str]] = {}
+    for resource in json.loads(result.stdout)["resources"]:
+        found[resource["filename"]] = [resource["msg"]] if resource["status"] != "statusValid" else []
+    assert len(found) == len(objects), result.stdout
+    return [found[str(path)] for path in paths]
+
+
+def validate_all(objects: list[dict[str, Any]], kubernetes_version: str) -> list[list[str]]:
+    """Every problem with each object, as text: kubeconform's, then the CEL rules'."""
+    found = kubeconform_problems(objects, kubernetes_version)
+    for obj, problems in zip(objects, found):
+        if not problems and not is_core(obj["apiVersion"]):
+            problems += kubecel.validate(crd_schema(obj["apiVersion"], obj["kind"]), obj)
+    return found
+
+
 def validate(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
     """Every problem with the object, as text; empty when it is valid."""
-    if is_core(obj["apiVersion"]):
-        try:
-            kubernetes_validate.validate(obj, kubernetes_version, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            return [f"{error.message} at {'/'.join(map(str, error.path))}"]
-        return []
-    validator = crd_validator(obj["apiVersion"], obj["kind"])
-    problems = [f"{error.message} at /{'/'.join(map(str, error.path))}" for error in validator.iter_errors(obj)]
-    return problems + kubecel.validate(crd_schema(obj["apiVersion"], obj["kind"]), obj)
+    return validate_all([obj], kubernetes_version)[0]

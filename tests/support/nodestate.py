@@ -2,6 +2,8 @@
 
 Only what the chart touches is kept: interfaces (VRF, VLAN, bond, or a NIC) with their
 addresses, the routes and the route rules. The rules are nmstate's (rust/src/lib):
+- one entry per interface name: a repeated name's last entry replaces the others whole
+  (ifaces/inter_ifaces.rs, Interfaces::push);
 - an interface set absent goes (a NIC cannot be, so the chart never asks), and so do the
   routes through it; an address family with `enabled: false` loses its addresses and the
   routes of that family through it (route.rs MergedRoutes::new);
@@ -38,7 +40,11 @@ class Node:
     rules: set[Route] = field(default_factory=set)
 
     def apply(self, state: dict[str, Any]) -> None:
-        for interface in state.get("interfaces") or []:
+        # One entry per kernel interface name: a later one replaces an earlier one whole
+        # (nmstate rust/src/lib/ifaces/inter_ifaces.rs, Interfaces::push inserts into the
+        # kernel_ifaces HashMap by name), not merged with it.
+        entries = {interface["name"]: interface for interface in state.get("interfaces") or []}
+        for interface in entries.values():
             name = interface["name"]
             if interface.get("state") == "absent":
                 self.interfaces.pop(name, None)
@@ -56,6 +62,7 @@ class Node:
                     current[family] = {(a["ip"], a["prefix-length"]) for a in settings["address"] or []}
             if interface["type"] == "vrf":
                 current["table"] = interface["vrf"]["route-table-id"]
+                current["ports"] = tuple(interface["vrf"].get("port") or ())
         for collection, section, ignored in ((self.routes, "routes", ("metric",)), (self.rules, "route-rules", ())):
             entries = (state.get(section) or {}).get("config") or []
             for absent in (e for e in entries if e.get("state") == "absent"):

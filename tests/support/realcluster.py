@@ -172,6 +172,8 @@ class RealCluster:
     url: str = field(init=False)
     kubeconfig: Path = field(init=False)
     processes: list[Process] = field(default_factory=list)
+    # More kube-apiserver flags, e.g. --runtime-config to switch an API off.
+    apiserver_args: list[str] = field(default_factory=list)
     # Seconds from start() until each part was ready, for the suite's report.
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -227,6 +229,7 @@ class RealCluster:
             "--allow-privileged=true",
             "--cert-dir", str(self.folder / "apiserver-certs"),
             "--v", "1",
+            *self.apiserver_args,
         ], self.folder)
         self.processes.append(apiserver)
         self._wait(apiserver, lambda: self._readyz())
@@ -371,12 +374,12 @@ def default_crd_files() -> list[Path]:
     return sorted(p for p in set(pinned) | set(beside) if p.parent.name != "argoproj.io")
 
 
-def start(folder: Path, crd_files: list[Path] | None = None) -> RealCluster:
+def start(folder: Path, crd_files: list[Path] | None = None, apiserver_args: list[str] | None = None) -> RealCluster:
     """Starts a control plane in `folder` (its PKI, etcd data and logs stay there)."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    return RealCluster(folder).start(crd_files)
+    return RealCluster(folder, apiserver_args=list(apiserver_args or [])).start(crd_files)
 
 
 def env_folder(default: Path) -> Path:
