@@ -13,7 +13,8 @@
 #                     module's `tool` lines, pinned by its go.mod and go.sum) and the Rust
 #                     programs under rig/rust/ (pinned by Cargo.lock); rebuilt only when a
 #                     module's files change (a stamp per module in .tools/stamps/): the
-#                     control plane (kube/), kubeconform, chart-testing's ct, helm-docs
+#                     control plane (kube/), kubeconform, chart-testing's ct, helm-docs,
+#                     MetalLB's controller (as metallb-controller), nmstate-check
 # What it cannot install (Python 3.11+, Node.js/npm, Go, Graphviz off Debian) it names, and
 # stops. Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
 set -euo pipefail
@@ -142,9 +143,19 @@ go_ldflags() {
   esac
 }
 
+# The name a rig module's binary gets in .tools/bin: MetalLB's tools are plain `controller`
+# (and `speaker`), so they carry metallb-; the other modules' names are already their own.
+rig_binary_name() {
+  local module=$1 binary=$2
+  case $module in
+    metallb) echo "metallb-$binary" ;;
+    *) echo "$binary" ;;
+  esac
+}
+
 # Builds every `tool` of each module under rig/go/ into .tools/bin.
 install_rig_go() {
-  local dir name stamp_file want
+  local dir name stamp_file want built binary
   mkdir -p "$tools/stamps"
   for dir in "$root"/rig/go/*/; do
     dir=${dir%/}; name=$(basename "$dir")
@@ -155,10 +166,33 @@ install_rig_go() {
     [[ -f $stamp_file && $(cat "$stamp_file") == "$want" ]] && continue
     need go "Go ${GO_MIN:-1.26} (https://go.dev/doc/install, or your distribution's golang package)"
     echo "bootstrap: building rig/go/$name (first time: minutes; reused afterwards)" >&2
+    built="$tools/build/go-$name"
+    rm -rf "$built" && mkdir -p "$built"
     # build-tags: Go build tags of the module's tools (prometheus: remove_all_sd leaves out
     # the service discovery plugins, which promtool's rule checks and tests never use)
-    (cd "$dir" && GOFLAGS=-mod=readonly GOBIN="$tools/bin" \
+    (cd "$dir" && GOFLAGS=-mod=readonly GOBIN="$built" \
       quietly go install -trimpath -tags "$(cat build-tags 2>/dev/null)" -ldflags "-s -w$(go_ldflags "$dir")" tool)
+    for binary in "$built"/*; do
+      mv -f "$binary" "$tools/bin/$(rig_binary_name "$name" "$(basename "$binary")")"
+    done
+    echo "$want" >"$stamp_file"
+  done
+}
+
+# Builds each Rust program under rig/rust/ (pinned by its Cargo.lock) into .tools/bin.
+install_rig_rust() {
+  local dir name stamp_file want
+  mkdir -p "$tools/stamps"
+  for dir in "$root"/rig/rust/*/; do
+    dir=${dir%/}; name=$(basename "$dir")
+    stamp_file="$tools/stamps/rust-$name"
+    want=$(module_stamp "$dir")
+    [[ -f $stamp_file && $(cat "$stamp_file") == "$want" && -x "$tools/bin/$name" ]] && continue
+    need cargo "Rust ${RUST_MIN:-1.88} with cargo (https://rustup.rs, or your distribution's cargo package)"
+    echo "bootstrap: building rig/rust/$name (first time: a minute or two; reused afterwards)" >&2
+    # Its own target/ (ignored by git and by module_stamp) keeps the build for the next change.
+    (cd "$dir" && quietly cargo build --release --locked)
+    cp -f "$dir/target/release/$name" "$tools/bin/$name"
     echo "$want" >"$stamp_file"
   done
 }
@@ -183,7 +217,8 @@ case "$what" in
     install_graphviz
     install_mermaid
     install_rig_go
+    install_rig_rust
     ;;
-  rig) install_rig_go ;;
+  rig) install_rig_go; install_rig_rust ;;
   *) echo "usage: $0 [helm|python|rig|all]" >&2; exit 2 ;;
 esac

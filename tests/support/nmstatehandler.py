@@ -190,6 +190,8 @@ class NmstateHandler:
             if node_name in self.hold:
                 self.hold[node_name].wait(60)
             refusal = self.check_desired_state(desired) if self.check_desired_state else None
+            if refusal is not None:
+                refusal = f"error reconciling NodeNetworkConfigurationPolicy on node {node_name}: {refusal}"
             state = copy.deepcopy(self.nodes.get(node_name) or Node())
             state.max_mtu = self.max_mtu.get(node_name, {})
             if refusal is None:

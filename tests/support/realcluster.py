@@ -52,7 +52,9 @@ CONTROLLERS = ("job-controller", "garbage-collector-controller", "namespace-cont
                "root-ca-certificate-publisher-controller", "ttl-after-finished-controller")
 # The CIDRs the API server hands out Service addresses from; the chart's sites name the
 # OpenShift defaults (172.30.0.0/16 services) as the cluster's, so the server uses the same.
-SERVICE_CIDR = "172.30.0.0/16"
+# Dual stack (fd02::/112, the dual-stack sites' service network): their Services ask for
+# ipFamilyPolicy RequireDualStack, which a single-stack server refuses.
+SERVICE_CIDR = "172.30.0.0/16,fd02::/112"
 START_TIMEOUT = 90.0
 
 

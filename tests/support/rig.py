@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support import realcluster
+from tests.support import nmstatecheck, realcluster
 from tests.support.kubeclient import Client, Obj
 from tests.support.nmstatehandler import ENACTMENTS, POLICIES, STATES, NmstateHandler
 from tests.support.podrunner import PodRunner
@@ -96,7 +96,9 @@ class Rig:
         text = self.kubeconfig.read_text().replace(cluster.url, self.proxy.url)
         self.kubeconfig.write_text(text)
         self.pods = PodRunner(cluster.client(), "127.0.0.1", self.proxy.port, self.folder / "pods")
-        self.nmstate = NmstateHandler(cluster.client())
+        # every state passes the real nmstate first (rig/rust/nmstate-check): one it refuses
+        # fails the enactment with nmstate's own error, as the handler reports it
+        self.nmstate = NmstateHandler(cluster.client(), check_desired_state=nmstatecheck.refusal)
         self.reset()
 
     def stop(self) -> None:
