@@ -12,11 +12,7 @@ import yaml
 from tests.support import helm
 
 
-# Modules only the symrouting command runs (`adopt`, `diagram`), never a hook Job: .helmignore
-# keeps them out of the package, the hooks' ConfigMap and every release Secret (a release
-# Secret holds the whole chart: benchmarks/release_size.py).
-# Each is imported only by cli.py's function of its subcommand (the value).
-COMMAND_ONLY = {"adopt": "adopt", "diagram": "draw"}
+COMMAND_ONLY = helm.COMMAND_ONLY_MODULES
 
 
 def test_jobs_never_import_a_command_only_module() -> None:
