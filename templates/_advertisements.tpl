@@ -85,7 +85,8 @@ narrowed by spec.serviceSelectors (metallb.version 0.16 and later), or one per p
 "<name>-<pool key>" (before; validate/_nodes.tpl refuses a pool shared by two such services
 there), each with the service's node label; pools that back no such service stay in
 "<name>", announced from every node of the VRF. An advertisement narrowed to one service
-names its key in "service". Takes a dict: root, vrfName, vrf, prefix.
+names its key in "service", and each part its entry's key in "entry". An entry with one such service and other pools splits too, so
+that those pools stay announced from every node. Takes a dict: root, vrfName, vrf, prefix.
 */}}
 {{- define "symmetric-routing.advertisements" -}}
 {{- $root := .root }}
@@ -117,7 +118,10 @@ names its key in "service". Takes a dict: root, vrfName, vrf, prefix.
   "serviceSelector" (dict "matchLabels" (include "symmetric-routing.egressServiceSelectorLabel" $ctx | fromJson))) }}
 {{- end }}
 {{- end }}
-{{- if or (hasKey $adv "nodeSelectors") (le (len $services) 1) }}
+{{- /* one service whose pool is all the entry announces keeps the entry whole; a pool
+     that backs none (a Network service's) must not take that service's node label */}}
+{{- $whole := or (hasKey $adv "nodeSelectors") (empty $services) (and (eq (len $services) 1) (eq (toJson $advertised) (toJson (list (first $services).pool)))) }}
+{{- if $whole }}
 {{- $spec := deepCopy $base }}
 {{- with $advertised }}
 {{- $_ := set $spec "ipAddressPools" (include "symmetric-routing.objectNames" (dict "prefix" $prefix "vrf" $vrfName "items" $pools "keys" .) | fromJsonArray) }}
@@ -148,7 +152,7 @@ names its key in "service". Takes a dict: root, vrfName, vrf, prefix.
 {{- $objects = append $objects (dict "name" $name "spec" $spec) }}
 {{- end }}
 {{- range $part := keys $split | sortAlpha }}
-{{- $objects = append $objects (dict "name" (printf "%s-%s" $name $part) "spec" (get $split $part) "service" ($bySelector | ternary $part "")) }}
+{{- $objects = append $objects (dict "name" (printf "%s-%s" $name $part) "spec" (get $split $part) "service" ($bySelector | ternary $part "") "entry" $key) }}
 {{- end }}
 {{- end }}
 {{- end }}

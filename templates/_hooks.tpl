@@ -25,7 +25,13 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- range $key := keys ($vrf.addressPools | default dict) | sortAlpha }}
 {{- $pool := get $vrf.addressPools $key }}
 {{- $_ := set $has "IPAddressPool" true }}
-{{- $pools = append $pools (dict "name" (include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool)) "addresses" $pool.addresses) }}
+{{- $poolName := include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool) }}
+{{- $poolEntry := dict "name" $poolName "addresses" $pool.addresses }}
+{{- if not (hasKey $pool "serviceAllocation") }}
+{{- /* the label its default serviceAllocation admits (templates/ipaddresspool.yaml) */}}
+{{- $_ := set $poolEntry "admits" (include "symmetric-routing.poolServiceLabel" $poolName | fromJson) }}
+{{- end }}
+{{- $pools = append $pools $poolEntry }}
 {{- end }}
 {{- $peers := list }}
 {{- range $key := keys ($vrf.bgpPeers | default dict) | sortAlpha }}
@@ -38,6 +44,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "peerASN" (hasKey $peer "peerASN" | ternary (toString (int64 $peer.peerASN)) ($peer.dynamicASN | default ""))) }}
 {{- with ($peer.passwordSecret | default dict).name }}
 {{- $_ := set (last $peers) "passwordSecret" . }}
+{{- end }}
+{{- if hasKey $peer "localASN" }}
+{{- $_ := set (last $peers) "localASN" (int64 $peer.localASN) }}
 {{- end }}
 {{- end }}
 {{- $advertisements := list }}
@@ -92,7 +101,9 @@ the cleanup removes and the test verifies exactly what is applied.
   "cluster" $model.networks
   "vrfs" $vrfs
   "kinds" $kinds
-  "cleanupLease" (include "symmetric-routing.cleanupLease" .) }}
+  "cleanupLease" (include "symmetric-routing.cleanupLease" .)
+  "frrK8sNamespace" (include "symmetric-routing.frrK8sNamespace" .)
+  "hookAdmissionPolicy" (ne (include "symmetric-routing.hookAdmission" .) "" | ternary (include "symmetric-routing.hooksClusterName" (dict "root" . "role" "hooks")) "") }}
 {{- with $v.communities.aliases }}
 {{- $_ := set $plan "communities" (keys . | sortAlpha) }}
 {{- end }}
@@ -102,7 +113,7 @@ the cleanup removes and the test verifies exactly what is applied.
 {{/*
 symmetric-routing.hooksName: the name of the hooks' ConfigMap.
 symmetric-routing.hooksServiceAccountName: the ServiceAccount that the pods of a hook role
-(preflight, cleanup, verify) run as and that its bindings name: one per role, so that no
+(preflight, cleanup, wait, verify) run as and that its bindings name: one per role, so that no
 hook holds another's rights (in pre-upgrade the preflight and the prune run side by side);
 hooks.serviceAccount.name, when set, for all of them. Takes a dict: root, role.
 symmetric-routing.hooksClusterName: the name of a hook's cluster-scoped RBAC, and of its Role
@@ -119,7 +130,7 @@ of one name. Takes a dict: root, role.
 
 {{/*
 symmetric-routing.hookRoles: the hook roles whose Jobs or Pod render, with the Helm hooks of
-each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify": "test"}.
+each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "wait": ..., "verify": "test"}.
 */}}
 {{- define "symmetric-routing.hookRoles" -}}
 {{- $roles := dict }}
@@ -129,14 +140,120 @@ each, as JSON: {"preflight": "pre-install,pre-upgrade", "cleanup": ..., "verify"
 {{- with include "symmetric-routing.cleanupHooks" . }}
 {{- $_ := set $roles "cleanup" . }}
 {{- end }}
+{{- if and .Values.vrfs .Values.rollout.wait }}
+{{- $_ := set $roles "wait" (include "symmetric-routing.waitHooks" .) }}
+{{- end }}
 {{- if and .Values.vrfs .Values.tests.enabled }}
 {{- $_ := set $roles "verify" "test" }}
 {{- end }}
 {{- toJson $roles }}
 {{- end }}
 
+{{/*
+symmetric-routing.hookAdmission: "true" when the hooks' writes are confined by the release's
+ValidatingAdmissionPolicy (templates/validatingadmissionpolicy.yaml) instead of by name:
+some hook role renders and the cluster serves admissionregistration.k8s.io/v1
+ValidatingAdmissionPolicy and its binding (Kubernetes 1.30, OpenShift 4.17 and later).
+Helm fills .Capabilities.APIVersions from the cluster's discovery with "<group/version>/<Kind>"
+entries (helm v3.19 pkg/action/action.go and v4.1 pkg/action/action.go, GetVersionSet);
+`helm template` has no cluster and knows group/versions only, so it renders the fallback
+unless given --api-versions; Argo CD passes the destination cluster's own, kinds included
+(argo-cd util/argo/argo.go, APIResourcesToStrings with includeKinds).
+*/}}
+{{- define "symmetric-routing.hookAdmission" -}}
+{{- $apis := .Capabilities.APIVersions }}
+{{- if and (include "symmetric-routing.hookRoles" . | fromJson) ($apis.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy") ($apis.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding") -}}
+true
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookUsers: the user names the API server gives the hook pods, one per
+hook ServiceAccount ("system:serviceaccount:<namespace>:<name>", apiserver
+pkg/authentication/serviceaccount/util.go, MakeUsername), as a sorted JSON list.
+*/}}
+{{- define "symmetric-routing.hookUsers" -}}
+{{- $users := list }}
+{{- range $role := keys (include "symmetric-routing.hookRoles" . | fromJson) }}
+{{- $account := include "symmetric-routing.hooksServiceAccountName" (dict "root" $ "role" $role) }}
+{{- $users = append $users (printf "system:serviceaccount:%s:%s" $.Release.Namespace $account) }}
+{{- end }}
+{{- $users | sortAlpha | uniq | toJson }}
+{{- end }}
+
+{{/*
+symmetric-routing.hookAdmissionPolicySpec: the spec of the release's ValidatingAdmissionPolicy
+(admissionregistration.k8s.io/v1, Kubernetes api/admissionregistration/v1/types.go at
+v1.36.3). It applies only to requests of the release's hook ServiceAccounts (matchConditions,
+request.userInfo.username) that create, update or delete a NodeNetworkConfigurationPolicy or
+a BGPPeer, and refuses (1) any change of the owner labels (symmetric-routing.ownerLabels),
+(2) a write to an object that does not carry the release's (oldObject; null on create), and
+(3) a write that leaves an object without them (object; null on delete). The API server
+reports the first failed validation (apiserver v0.36.3 pkg/admission/plugin/policy/
+validating/dispatcher.go), so a relabelling is named as one. failurePolicy Fail: an error
+in an expression refuses too.
+*/}}
+{{- define "symmetric-routing.hookAdmissionPolicySpec" -}}
+{{- $owner := printf "%s/%s" .Release.Namespace .Release.Name }}
+{{- $labels := include "symmetric-routing.ownerLabels" . | fromJson }}
+{{- $shown := list }}
+{{- range $key := keys $labels | sortAlpha }}
+{{- $shown = append $shown (printf "%s=%s" $key (get $labels $key)) }}
+{{- end }}
+{{- $shown = join ", " $shown }}
+{{- $who := printf "the hooks of release %s" $owner }}
+{{- $keys := keys $labels | sortAlpha | join " and " }}
+{{- /* '<none>' cannot be a label value (it holds '<'): an absent label differs from every value */}}
+{{- $label := "%s.metadata.?labels[?key].orValue('<none>')" -}}
+failurePolicy: Fail
+matchConstraints:
+  resourceRules:
+    - apiGroups: [nmstate.io]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE, DELETE]
+      resources: [nodenetworkconfigurationpolicies, nodenetworkconfigurationpolicies/*]
+    - apiGroups: [metallb.io]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE, DELETE]
+      resources: [bgppeers, bgppeers/*]
+matchConditions:
+  - name: release-hook-accounts
+    expression: {{ printf "request.userInfo.username in %s" (include "symmetric-routing.hookUsers" .) | quote }}
+variables:
+  - name: owner
+    expression: {{ $labels | toJson | quote }}
+  - name: oldIsOwn
+    expression: {{ printf "oldObject != null && variables.owner.all(key, %s == variables.owner[key])" (printf $label "oldObject") | quote }}
+  - name: newIsOwn
+    expression: {{ printf "object != null && variables.owner.all(key, %s == variables.owner[key])" (printf $label "object") | quote }}
+validations:
+  - expression: {{ printf "oldObject == null || object == null || variables.owner.all(key, %s == %s)" (printf $label "oldObject") (printf $label "object") | quote }}
+    message: {{ printf "%s may not change the labels %s of a NodeNetworkConfigurationPolicy or BGPPeer" $who $keys | quote }}
+    messageExpression: {{ printf "%s + request.resource.resource + ' ' + request.name + %s" (printf "%s may not relabel " $who | toJson) (printf ": its labels %s must stay as they are" $keys | toJson) | quote }}
+    reason: Forbidden
+  - expression: "oldObject == null || variables.oldIsOwn"
+    message: {{ printf "%s may write only the release's own NodeNetworkConfigurationPolicies and BGPPeers (labelled %s)" $who $shown | quote }}
+    messageExpression: {{ printf "%s + request.resource.resource + ' ' + request.name + %s" (printf "%s may write only the release's own policies and peers: " $who | toJson) (printf " is not labelled %s" $shown | toJson) | quote }}
+    reason: Forbidden
+  - expression: "object == null || variables.newIsOwn"
+    message: {{ printf "%s may not leave a NodeNetworkConfigurationPolicy or BGPPeer without the labels %s" $who $shown | quote }}
+    messageExpression: {{ printf "%s + request.resource.resource + ' ' + request.name + %s" (printf "%s may write only the release's own policies and peers: " $who | toJson) (printf " would not be labelled %s" $shown | toJson) | quote }}
+    reason: Forbidden
+{{- end }}
+
 {{- define "symmetric-routing.hooksClusterName" -}}
 {{- printf "%s-%s-%s" .root.Release.Namespace (include "symmetric-routing.fullname" .root) .role }}
+{{- end }}
+
+{{/*
+symmetric-routing.frrK8sNamespace: where FRR-K8s runs and writes its BGPSessionStates, which
+`verify --status` reads there: metallb.frrK8sNamespace, else openshift-frr-k8s on OpenShift
+(the Cluster Network Operator runs FRR-K8s there and the MetalLB Operator uses it,
+metallb-operator FRRK8S_EXTERNAL_NAMESPACE), else MetalLB's namespace (metallb's Helm chart
+and metallb-operator deploy FRR-K8s beside MetalLB).
+*/}}
+{{- define "symmetric-routing.frrK8sNamespace" -}}
+{{- .Values.metallb.frrK8sNamespace | default (eq .Values.platform "openshift" | ternary "openshift-frr-k8s" .Values.metallb.namespace) }}
 {{- end }}
 
 {{/*
@@ -161,10 +278,44 @@ HookPreRollback on it), whose plan is what the rollback is about to apply.
 {{- if .Values.cleanup.onUpgrade }}
 {{- $hooks = append $hooks "pre-upgrade,pre-rollback" }}
 {{- end }}
-{{- if and .Values.cleanup.onUninstall .Values.vrfs }}
+{{- if include "symmetric-routing.teardownMode" . }}
 {{- $hooks = append $hooks "pre-delete" }}
 {{- end }}
 {{- join "," $hooks }}
+{{- end }}
+
+{{/*
+symmetric-routing.teardownMode: what the teardown Job (pre-delete) does: "nodes" with
+cleanup.onUninstall (the nodes' VRFs, then the peers that name a BFD profile), "peers"
+without it when a peer names a BFD profile (only those peers: MetalLB's webhook refuses to
+delete a profile a peer still names, metallb internal/k8s/webhooks/webhookv1beta1/
+bfdprofile_webhook.go v0.16.1 validateBFDDelete, and Helm deletes BFDProfile first), or
+empty: no teardown.
+*/}}
+{{- define "symmetric-routing.teardownMode" -}}
+{{- if .Values.vrfs }}
+{{- if .Values.cleanup.onUninstall }}
+{{- "nodes" }}
+{{- else }}
+{{- $bfd := false }}
+{{- range $vrf := values .Values.vrfs }}
+{{- range $peer := values ($vrf.bgpPeers | default dict) }}
+{{- if $peer.bfdProfile }}{{ $bfd = true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if $bfd }}
+{{- "peers" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.waitHooks: the Helm hooks of the wait Job (rollout.wait): after each change
+Helm makes to the policies. Argo CD maps post-install and post-upgrade to PostSync.
+*/}}
+{{- define "symmetric-routing.waitHooks" -}}
+post-install,post-upgrade,post-rollback
 {{- end }}
 
 {{/*
@@ -175,7 +326,7 @@ hooks (symmetric-routing.hookRoles). Empty when no Job is enabled.
 {{- define "symmetric-routing.hookPhases" -}}
 {{- $roles := include "symmetric-routing.hookRoles" . | fromJson }}
 {{- $phases := list }}
-{{- range $role := list "preflight" "cleanup" "verify" }}
+{{- range $role := list "preflight" "cleanup" "wait" "verify" }}
 {{- with get $roles $role }}
 {{- $phases = concat $phases (splitList "," .) }}
 {{- end }}

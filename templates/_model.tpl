@@ -9,29 +9,42 @@ or a port, peer, pool, advertisement or egress service of one; a BFD profile, a 
 alias, a node of a VRF's nodes table or a port of a node), so that a later values file can remove an entry of an earlier one:
 `vrfs: {media: null}`. Helm drops a null only where the chart has a default, and these maps
 have none. templates/validate/values.yaml calls it first, before any template reads them.
+Helm merges the values files before the chart sees them, so a null that names no entry of
+an earlier file looks the same as one that does: what was taken out, with the kept keys it
+may have been meant for, is kept as `$.symmetricRoutingRemoved` (value path -> near keys)
+for NOTES.txt to say.
 symmetric-routing.dropNulls does it for one map, in place. The VRFs go first, so that no
 null VRF is asked for its maps.
 */}}
 {{- define "symmetric-routing.dropRemovedItems" -}}
 {{- $v := .Values }}
-{{- range $map := list ($v.bfdProfiles | default dict) ($v.communities.aliases | default dict) ($v.vrfs | default dict) }}
-{{- include "symmetric-routing.dropNulls" $map }}
+{{- $removed := dict }}
+{{- range $path, $map := dict "bfdProfiles" ($v.bfdProfiles | default dict) "communities.aliases" ($v.communities.aliases | default dict) "vrfs" ($v.vrfs | default dict) }}
+{{- include "symmetric-routing.dropNulls" (dict "map" $map "path" $path "removed" $removed) }}
 {{- end }}
-{{- range $vrf := values ($v.vrfs | default dict) }}
+{{- range $vrfName, $vrf := ($v.vrfs | default dict) }}
 {{- range $field := list "ports" "nodes" "bgpPeers" "addressPools" "bgpAdvertisements" "egressServices" }}
-{{- include "symmetric-routing.dropNulls" (get $vrf $field | default dict) }}
+{{- include "symmetric-routing.dropNulls" (dict "map" (get $vrf $field | default dict) "path" (printf "vrfs.%s.%s" $vrfName $field) "removed" $removed) }}
 {{- end }}
-{{- range $node := values ($vrf.nodes | default dict) }}
-{{- include "symmetric-routing.dropNulls" ($node | default dict) }}
+{{- range $nodeName, $node := ($vrf.nodes | default dict) }}
+{{- include "symmetric-routing.dropNulls" (dict "map" ($node | default dict) "path" (printf "vrfs.%s.nodes.%s" $vrfName $nodeName) "removed" $removed) }}
 {{- end }}
 {{- end }}
+{{- $_ := set . "symmetricRoutingRemoved" $removed }}
 {{- end }}
 
 {{- define "symmetric-routing.dropNulls" -}}
-{{- range $key, $item := . }}
+{{- $map := .map }}
+{{- $gone := list }}
+{{- range $key, $item := $map }}
 {{- if kindIs "invalid" $item }}
-{{- $_ := unset $ $key }}
+{{- $gone = append $gone $key }}
+{{- $_ := unset $map $key }}
 {{- end }}
+{{- end }}
+{{- range $key := $gone }}
+{{- $near := include "symmetric-routing.nearKeys" (dict "key" $key "among" (keys $map)) | fromJsonArray }}
+{{- $_ := set $.removed (printf "%s.%s" $.path $key) $near }}
 {{- end }}
 {{- end }}
 
@@ -42,7 +55,7 @@ template of the chart: the fullname, the release's labels, the cluster's CIDRs (
 asks the cluster once), and per VRF its labels, the label selector of the nodes that carry
 it (symmetric-routing.vrfNodeSelector) and its policies: one, or one per node of its `nodes`
 table, each with its name, nodeSelector and desiredState (and its YAML), which the
-NodeNetworkConfigurationPolicies and the hooks' plan both carry.
+NodeNetworkConfigurationPolicies and the hooks' plan both carry, and with `waves` its wave.
 Prints nothing; read it as `$.symmetricRouting` after `include "symmetric-routing.model" $`.
 templates/validate/ does not use it: it runs first, on values that may still be broken.
 */}}
@@ -58,9 +71,23 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- $shared := dict }}
 {{- with $vrf.nodes }}
 {{- /* one policy per node, picked by its hostname label as OpenShift's static-IP procedures do */}}
+{{- $waves := $vrf.waves | default dict }}
+{{- $named := $waves.nodes | default dict }}
+{{- $canary := int ($waves.canary | default 1) }}
+{{- $batch := int ($waves.batchSize | default (len .)) }}
+{{- $counted := 0 }}
 {{- range $node := keys . | sortAlpha }}
-{{- $policy := dict "name" (printf "%s-%s" $policyName $node) "node" $node
+{{- $policy := dict "name" (include "symmetric-routing.nodePolicyName" (dict "policy" $policyName "node" $node)) "node" $node
   "nodeSelector" (merge (dict "kubernetes.io/hostname" $node) $selector) }}
+{{- if $waves }}
+{{- /* the canary is wave 1, then batches from wave 2, in name order; a named node's own wave */}}
+{{- if hasKey $named $node }}
+{{- $_ := set $policy "wave" (int (get $named $node)) }}
+{{- else }}
+{{- $_ := set $policy "wave" (lt $counted $canary | ternary 1 (add 2 (div (sub $counted $canary) $batch))) }}
+{{- $counted = add1 $counted }}
+{{- end }}
+{{- end }}
 {{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "addresses" (get $vrf.nodes $node) "shared" $shared "into" $policy) }}
 {{- $policies = append $policies $policy }}
 {{- end }}
@@ -242,8 +269,10 @@ symmetric-routing.model calls it, once per policy and render.
 {{- $source := get $own $family | default (get $port $family) }}
 {{- if and $source (kindIs "string" $source) }}
 {{- /* dhcp or autoconf; routes they learn go to the VRF table, and DNS stays the host's
-     (nmstate rust/src/lib/ip.rs: auto-route-table-id, auto-dns) */}}
-{{- $ip := dict "enabled" true "dhcp" true "auto-dns" false "auto-route-table-id" $tableId }}
+     (nmstate rust/src/lib/ip.rs: auto-route-table-id, auto-dns); `address: []` takes off a
+     static address an earlier revision set, which nmstate keeps while the state does not
+     name it (ip.rs InterfaceIpv4 merge: what the desired state leaves out is preserved) */}}
+{{- $ip := dict "enabled" true "dhcp" true "auto-dns" false "auto-route-table-id" $tableId "address" list }}
 {{- if eq $family "ipv6" }}
 {{- $_ := set $ip "autoconf" (eq $source "autoconf") }}
 {{- end }}

@@ -54,18 +54,27 @@ place labels are made. Takes a dict: root, vrf and extra (optional).
 */}}
 {{- define "symmetric-routing.labels" -}}
 {{- $root := .root }}
-{{- $own := dict
+{{- $own := merge (dict
   "helm.sh/chart" (include "symmetric-routing.chart" $root)
   "app.kubernetes.io/name" (include "symmetric-routing.name" $root)
-  "app.kubernetes.io/instance" $root.Release.Name
   "app.kubernetes.io/version" $root.Chart.AppVersion
   "app.kubernetes.io/managed-by" $root.Release.Service
-  "symmetric-routing/tenant" (include "symmetric-routing.tenant" $root)
-  "symmetric-routing/release-namespace" $root.Release.Namespace }}
+  "symmetric-routing/tenant" (include "symmetric-routing.tenant" $root))
+  (include "symmetric-routing.ownerLabels" $root | fromJson) }}
 {{- with .vrf }}
 {{- $_ := set $own "symmetric-routing/vrf" . }}
 {{- end }}
 {{- merge $own (.extra | default dict) ($root.Values.commonLabels | default dict) | toYaml }}
+{{- end }}
+
+{{/*
+symmetric-routing.ownerLabels: the two labels that name the release owning an object, as
+JSON: app.kubernetes.io/instance (the release name) and symmetric-routing/release-namespace.
+The hooks take an object for the release's own by them (hooks/symrouting/gather.py, owner_of), and
+the release's admission policy lets the hooks write only objects that carry them.
+*/}}
+{{- define "symmetric-routing.ownerLabels" -}}
+{{- dict "app.kubernetes.io/instance" .Release.Name "symmetric-routing/release-namespace" .Release.Namespace | toJson }}
 {{- end }}
 
 {{/*
@@ -131,15 +140,31 @@ that name many objects).
 
 {{/*
 symmetric-routing.policyName: the NodeNetworkConfigurationPolicy name of a VRF
-(policy.name, else "<fullname>-<vrf>"). Takes a dict: vrfName, vrf, and prefix (the fullname).
+(policy.name, else "<fullname>-<vrf>" cut by symmetric-routing.shortName: nmstate labels
+each enactment nmstate.io/policy=<policy name>, a label value of at most 63 characters,
+kubernetes-nmstate api/shared/nodenetworkconfigurationenactment_types.go v0.86.0; a longer
+policy.name is refused in validate/_names.tpl). Takes a dict: vrfName, vrf, and prefix (the
+fullname).
 */}}
 {{- define "symmetric-routing.policyName" -}}
 {{- $policy := .vrf.policy | default dict }}
 {{- if $policy.name }}
 {{- $policy.name }}
 {{- else }}
-{{- printf "%s-%s" .prefix .vrfName }}
+{{- include "symmetric-routing.shortName" (printf "%s-%s" .prefix .vrfName) }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.nodePolicyName: the policy of one node of a VRF's `nodes` table:
+"<policy name>-<node>", cut to 54 characters, then "-" and the first 8 hex digits of the
+sha256 of the policy name and the node apart ("<policy>/<node>"). The hash keeps two pairs
+that join alike (VRF "a" with node "b-c", VRF "a-b" with node "c") two names, and the name
+within the 63 characters of the enactments' nmstate.io/policy label. Takes a dict: policy
+(symmetric-routing.policyName), node.
+*/}}
+{{- define "symmetric-routing.nodePolicyName" -}}
+{{- printf "%s-%s" (printf "%s-%s" .policy .node | trunc 54 | trimSuffix "-" | trimSuffix ".") (printf "%s/%s" .policy .node | sha256sum | trunc 8) }}
 {{- end }}
 
 {{/*
@@ -218,4 +243,58 @@ and "<long>-prune" stay two names instead of being cut to one.
 {{- else }}
 {{- printf "%s-%s" (trunc 54 . | trimSuffix "-") (sha256sum . | trunc 8) }}
 {{- end }}
+{{- end }}
+
+{{/*
+symmetric-routing.poolServiceLabel: the Service label a pool of the release admits by
+default, as a JSON object: "symmetric-routing/address-pool: <pool name>" (cut with
+symmetric-routing.shortName, a label value holds 63 characters). A pool that sets no
+serviceAllocation gets one selecting it, so that MetalLB gives its addresses to no other
+Service, whatever it asks for (metallb internal/allocator/allocator.go v0.15.3 and v0.16.1:
+Assign and every allocation path check isPoolCompatibleWithService, and Allocate skips a
+pool with a serviceAllocation). Takes the pool's object name.
+*/}}
+{{- define "symmetric-routing.poolServiceLabel" -}}
+{{- dict "symmetric-routing/address-pool" (include "symmetric-routing.shortName" .) | toJson }}
+{{- end }}
+
+{{/*
+symmetric-routing.nearKeys: the keys of .among that look like a misspelling of .key, as a
+JSON list, closest first: within two edits (Levenshtein: insert, delete or replace one
+character), and not a sibling that differs only in digits (tor-1 is no typo of tor-2).
+For the messages that say "did you mean ...?".
+*/}}
+{{- define "symmetric-routing.nearKeys" -}}
+{{- $key := .key }}
+{{- $byDistance := dict }}
+{{- range $other := .among }}
+{{- if and (ne $other $key) (ne (regexReplaceAll "[0-9]" $other "") (regexReplaceAll "[0-9]" $key "")) }}
+{{- $distance := include "symmetric-routing.editDistance" (dict "a" $key "b" $other) | int }}
+{{- if le $distance 2 }}
+{{- $_ := set $byDistance (printf "%d/%s" $distance $other) $other }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $near := list }}
+{{- range keys $byDistance | sortAlpha }}
+{{- $near = append $near (get $byDistance .) }}
+{{- end }}
+{{- toJson $near }}
+{{- end }}
+
+{{/*
+symmetric-routing.editDistance: the Levenshtein distance of .a and .b (one row at a time).
+*/}}
+{{- define "symmetric-routing.editDistance" -}}
+{{- $b := splitList "" .b }}
+{{- $previous := until (add (len $b) 1 | int) }}
+{{- range $i, $charA := splitList "" .a }}
+{{- $row := list (add $i 1) }}
+{{- range $j, $charB := $b }}
+{{- $replace := add (index $previous $j) (ternary 0 1 (eq $charA $charB)) }}
+{{- $row = append $row (min (add (index $row $j) 1) (add (index $previous (add $j 1)) 1) $replace) }}
+{{- end }}
+{{- $previous = $row }}
+{{- end }}
+{{- last $previous }}
 {{- end }}

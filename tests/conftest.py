@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import helm
+from tests.support import helm, realcluster
+from tests.support.rig import Rig
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,3 +36,31 @@ def helm_version(request: pytest.FixtureRequest) -> str:
     if not binary.exists():
         pytest.fail(f"{binary} is missing: run scripts/bootstrap.sh")
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[realcluster.RealCluster]:
+    """The real control plane (tests/support/realcluster.py), one per pytest process: under
+    xdist each worker that runs a test needing it starts its own on its own ports. A missing
+    rig binary fails the test (RuntimeError naming scripts/bootstrap.sh rig), never skips it."""
+    cluster = realcluster.start(realcluster.env_folder(tmp_path_factory.mktemp("rig") / "cluster"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    """A control plane of its own with nodes, the hook pods' kubelet, nmstate and the proxy
+    (tests/support/rig.py); each test that uses it starts from `reset()`. Not `real_cluster`:
+    the rig's controllers (nmstate's status writes, the resets) would act on other tests'
+    objects there."""
+    folder = tmp_path_factory.mktemp("rig-cluster")
+    cluster = realcluster.start(folder / "cluster")
+    try:
+        running = Rig(folder / "controllers", cluster)
+    except BaseException:
+        cluster.stop()
+        raise
+    yield running
+    running.stop()
+    cluster.stop()

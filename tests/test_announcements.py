@@ -153,3 +153,20 @@ def test_selectors_of_an_advertisement_of_several_services_are_refused(key: str,
 def test_helm_3_and_4_split_alike(tmp_path: Path) -> None:
     values = site(3, version="0.16.1", shared_pool=True)
     assert render(values, tmp_path, "helm3").stdout == render(values, tmp_path, "helm4").stdout
+
+
+@pytest.mark.parametrize("version", ["0.15", "0.16.1"])
+def test_a_network_pool_beside_one_loadbalancerip_service_keeps_every_node(version: str, tmp_path: Path) -> None:
+    """One advertisement over a LoadBalancerIP service's pool and a Network service's pool:
+    only the first follows the egress node; the Network service's pool is announced from
+    every node of the VRF, as OVN-Kubernetes sends its replies from each."""
+    result = render(site(1, version=version, shared_pool=False, network=1), tmp_path)
+    assert result.returncode == 0, result.stderr
+    advertisements = [d for d in result.documents if d["kind"] == "BGPAdvertisement"]
+    nodes = node_labels(egress_nodes(1, "spread"))
+    prefix = "tenant-a-symmetric-routing-shop"
+    _, net_nodes = announcing(advertisements, f"{prefix}-net", {}, nodes)
+    assert net_nodes == set(NODES)
+    service_labels = {"symmetric-routing/egress-service": "shop-svc0"}
+    _, svc_nodes = announcing(advertisements, f"{prefix}-p0", service_labels, nodes)
+    assert svc_nodes == {"worker-0"}

@@ -89,10 +89,15 @@ def test_cel_rules_are_evaluated() -> None:
 
 def rendered_kinds() -> dict[str, set[tuple[str, str]]]:
     """(group, kind) of everything `helm template` renders for every ci/ site (objects,
-    hooks, the test pod), split by scope: a namespaced object has metadata.namespace."""
+    hooks, the test pod), split by scope: a namespaced object has metadata.namespace. Also
+    as Argo CD renders for a cluster that serves ValidatingAdmissionPolicy (it passes the
+    cluster's API versions: argo-cd util/argo/argo.go, APIResourcesToStrings), which adds
+    the hooks' admission policy and its binding."""
     kinds: dict[str, set[tuple[str, str]]] = {"cluster": set(), "namespaced": set()}
     for site in helm.site_files():
-        for doc in helm.render_site(site).documents:
+        with_policy = helm.template("helm3", [site], extra=helm.ADMISSION_POLICY_APIS)
+        assert with_policy.returncode == 0, with_policy.stderr
+        for doc in helm.render_site(site).documents + with_policy.documents:
             scope = "namespaced" if doc["metadata"].get("namespace") else "cluster"
             kinds[scope].add((doc["apiVersion"].rpartition("/")[0], doc["kind"]))
     return kinds
@@ -116,13 +121,15 @@ def test_project_grants_exactly_the_rendered_kinds() -> None:
 @pytest.mark.parametrize("item", [o for o in OBJECTS if o[1]["kind"] in ("Application", "ApplicationSet")], ids=_id)
 def test_chart_pinned_by_version_from_the_release_registry(item: tuple[Path, dict[str, Any]]) -> None:
     """The registry .github/workflows/release.yaml pushes to (ghcr.io/<owner>/charts, the
-    owner of Chart.yaml's home), without oci:// as Argo CD wants it (docs/user-guide/helm.md)."""
+    owner of Chart.yaml's home), in the form Argo CD documents for an OCI source
+    (docs/user-guide/oci.md: `oci://` repoURL with the chart's name, `path: .`)."""
     _, obj = item
     spec = obj["spec"]["template"]["spec"] if obj["kind"] == "ApplicationSet" else obj["spec"]
-    [chart] = [source for source in spec["sources"] if "chart" in source]
+    [chart] = [source for source in spec["sources"] if "helm" in source]
     owner = CHART_YAML["home"].removeprefix("https://github.com/").split("/")[0]
-    assert (chart["repoURL"], chart["chart"], chart["targetRevision"]) == (
-        f"ghcr.io/{owner}/charts", CHART_YAML["name"], CHART_YAML["version"])
+    assert (chart["repoURL"], chart["path"], chart["targetRevision"]) == (
+        f"oci://ghcr.io/{owner}/charts/{CHART_YAML['name']}", ".", CHART_YAML["version"])
+    assert "chart" not in chart, "`chart` belongs to the Helm-repository form, without oci://"
     assert all(value.startswith("$values/") for value in chart["helm"]["valueFiles"])
     [project] = [doc for _, doc in OBJECTS if doc["kind"] == "AppProject"]
     assert spec["project"] == project["metadata"]["name"]
@@ -130,13 +137,41 @@ def test_chart_pinned_by_version_from_the_release_registry(item: tuple[Path, dic
     assert "automated" not in spec.get("syncPolicy", {}), "node network changes are synced by RollingSync or a person"
 
 
-def test_applicationset_rolls_out_site_by_site_and_deletes_nothing() -> None:
+SITES = sorted(p.name for p in (helm.CHART / "sites").iterdir() if p.is_dir())
+
+
+def test_applicationset_rolls_out_stage_by_stage_and_deletes_nothing() -> None:
+    """RollingSync steps by the stage label of the sites' clusters, never by a site's name,
+    so that adding a site changes no step."""
     [appset] = [doc for _, doc in OBJECTS if doc["kind"] == "ApplicationSet"]
     spec = appset["spec"]
     assert spec["syncPolicy"] == {"applicationsSync": "create-update", "preserveResourcesOnDeletion": True}
     assert spec["strategy"]["type"] == "RollingSync"
-    label = "symmetric-routing/site"
-    assert spec["template"]["metadata"]["labels"][label]
+    label = "symmetric-routing/stage"
+    assert spec["template"]["metadata"]["labels"][label] == '{{ index .metadata.labels "symmetric-routing/stage" }}'
     steps = spec["strategy"]["rollingSync"]["steps"]
     assert all(e["key"] == label for step in steps for e in step["matchExpressions"])
     assert steps[-1]["maxUpdate"] == 1
+    staged = [v for step in steps for e in step["matchExpressions"] for v in e["values"]]
+    [clusters] = [g["clusters"] for g in spec["generators"][0]["matrix"]["generators"] if "clusters" in g]
+    [selected] = clusters["selector"]["matchExpressions"]
+    assert (selected["key"], selected["operator"], sorted(selected["values"])) == (label, "In", sorted(staged))
+    text = yaml.safe_dump(spec)
+    assert SITES and not [site for site in SITES if site in text], "a site is named in the ApplicationSet"
+
+
+def test_project_destinations_are_the_sites_clusters_and_namespaces() -> None:
+    """Exactly the (cluster, namespace) pairs the Applications of sites/ deploy to: each
+    Application's destination and every namespace its render writes to (MetalLB's)."""
+    from tests.test_sites import APPS, argo_render
+
+    wanted = set()
+    for app in APPS:
+        wanted.add((app["cluster"], app["namespace"]))
+        for doc in argo_render("helm3", app, kubeschema.NEWEST_KUBERNETES).documents:
+            if doc["metadata"].get("namespace"):
+                wanted.add((app["cluster"], doc["metadata"]["namespace"]))
+    [project] = [doc for _, doc in OBJECTS if doc["kind"] == "AppProject"]
+    destinations = project["spec"]["destinations"]
+    assert all(set(d) == {"name", "namespace"} and "*" not in d["name"] + d["namespace"] for d in destinations)
+    assert {(d["name"], d["namespace"]) for d in destinations} == wanted

@@ -128,11 +128,16 @@ def semantic_faults(documents: list[dict[str, Any]]) -> list[str]:
 CASE_IDS = [(site, seed) for site in helm.site_files() for seed in range(CASES)]
 
 
-@pytest.mark.parametrize(("site", "seed"), CASE_IDS, ids=[f"{helm.site_name(s)}-{n}" for s, n in CASE_IDS])
-def test_fuzzed_site_is_refused_with_a_path_or_renders_valid(site: Path, seed: int, tmp_path: Path) -> None:
+def fuzzed_site(site: Path, seed: int) -> tuple[dict[str, Any], list[str]]:
+    """Case `seed` of a ci/ site: its values after the mutations, and what they were."""
     values = yaml.safe_load(site.read_text())
     rng = random.Random(f"{helm.site_name(site)}-{seed}")
-    mutations = _mutate(values, rng)
+    return values, _mutate(values, rng)
+
+
+@pytest.mark.parametrize(("site", "seed"), CASE_IDS, ids=[f"{helm.site_name(s)}-{n}" for s, n in CASE_IDS])
+def test_fuzzed_site_is_refused_with_a_path_or_renders_valid(site: Path, seed: int, tmp_path: Path) -> None:
+    values, mutations = fuzzed_site(site, seed)
     mutated = tmp_path / "fuzzed.yaml"
     mutated.write_text(yaml.safe_dump(values))
     result = helm.template("helm3", [mutated])

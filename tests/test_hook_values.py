@@ -33,12 +33,13 @@ def test_long_release_names_keep_every_hook_job_its_own_name() -> None:
     release = "a-release-name-that-is-long-enough-to-need-cutting-x"
     docs = render(release=release)
     names = [d["metadata"]["name"] for d in docs if d["kind"] in ("Job", "Pod")]
-    assert len(names) == 4 and len(set(names)) == 4, names
+    assert len(names) == 5 and len(set(names)) == 5, names
     assert all(len(name) <= 63 for name in names)
     assert names == [d["metadata"]["name"] for d in render(release=release) if d["kind"] in ("Job", "Pod")]
     # Short names stay as they were.
     assert {d["metadata"]["name"] for d in render() if d["kind"] == "Job"} == {
-        "tenant-a-symmetric-routing-preflight", "tenant-a-symmetric-routing-prune", "tenant-a-symmetric-routing-teardown"}
+        "tenant-a-symmetric-routing-preflight", "tenant-a-symmetric-routing-prune", "tenant-a-symmetric-routing-teardown",
+        "tenant-a-symmetric-routing-wait"}
 
 
 def test_hook_pod_values_reach_every_hook_pod() -> None:
@@ -51,13 +52,13 @@ def test_hook_pod_values_reach_every_hook_pod() -> None:
                            ".matchExpressions[0].operator=Exists",
                   "--set", "hooks.jobAnnotations.example\\.com/owner=netops")
     found = pods(docs)
-    assert set(found) == {"preflight", "prune", "teardown", "verify"}
+    assert set(found) == {"preflight", "prune", "teardown", "wait", "verify"}
     for name, pod in found.items():
         meta, spec = pod["metadata"], pod["spec"]
         assert meta["annotations"]["sidecar.istio.io/inject"] == "false", name
         assert meta["labels"]["team"] == "net"
         # The chart's own labels win: the hooks and `kubectl -l` find pods by them.
-        assert meta["labels"]["app.kubernetes.io/component"] in ("preflight", "cleanup", "verify")
+        assert meta["labels"]["app.kubernetes.io/component"] in ("preflight", "cleanup", "wait", "verify")
         assert spec["priorityClassName"] == "system-cluster-critical"
         terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
         assert terms == [{"matchExpressions": [{"key": "node-role.kubernetes.io/infra", "operator": "Exists"}]}]
@@ -76,13 +77,14 @@ def test_service_account_values() -> None:
     assert account["metadata"]["name"] == "netops-hooks"
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "arn"
     assert set(account["metadata"]["annotations"]["helm.sh/hook"].split(",")) == {
-        "pre-install", "pre-upgrade", "pre-rollback", "pre-delete", "test"}
+        "pre-install", "pre-upgrade", "pre-rollback", "pre-delete", "post-install", "post-upgrade", "post-rollback", "test"}
     assert {pod["spec"]["serviceAccountName"] for pod in pods(own).values()} == {"netops-hooks"}
     provided = render("--set", "hooks.serviceAccount.create=false")
     assert not [d for d in provided if d["kind"] == "ServiceAccount"]
     subjects = {s["name"] for d in provided if d["kind"].endswith("Binding") for s in d["subjects"]}
     assert subjects == {pod["spec"]["serviceAccountName"] for pod in pods(provided).values()} == {
-        "tenant-a-symmetric-routing-preflight", "tenant-a-symmetric-routing-cleanup", "tenant-a-symmetric-routing-verify"}
+        "tenant-a-symmetric-routing-preflight", "tenant-a-symmetric-routing-cleanup", "tenant-a-symmetric-routing-wait",
+        "tenant-a-symmetric-routing-verify"}
 
 
 def test_image_pinned_by_digest_or_tag_and_registry() -> None:
@@ -98,13 +100,16 @@ def test_image_pinned_by_digest_or_tag_and_registry() -> None:
 
 
 def test_common_annotations_reach_every_object_and_leave_the_hook_annotations() -> None:
-    plain = {(d["kind"], d["metadata"]["name"]): d for d in render(site=MULTI)}
+    def key(doc: dict[str, Any]) -> tuple[str, str, str]:
+        return doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"]
+
+    plain = {key(d): d for d in render(site=MULTI)}
     docs = render("--set", "commonAnnotations.example\\.com/team=netops", site=MULTI)
     assert len(docs) == len(plain)
     for doc in docs:
         annotations = doc["metadata"]["annotations"]
         assert annotations.pop("example.com/team") == "netops", doc["kind"]
-        assert annotations == (plain[(doc["kind"], doc["metadata"]["name"])]["metadata"].get("annotations") or {})
+        assert annotations == (plain[key(doc)]["metadata"].get("annotations") or {})
 
 
 def test_common_annotations_may_not_set_helm_hook_annotations() -> None:
@@ -148,7 +153,8 @@ def test_cleanup_updates_only_the_policies_the_release_renders() -> None:
 def test_no_vrf_left_grants_no_update_at_all() -> None:
     """An empty resourceNames would allow every name (pkg/apis/rbac/v1/evaluation_helpers.go,
     ResourceNameMatches): with no policy to name, the rule is left out."""
-    roles = [d for d in render("--set", "vrfs.ens4vrf=null") if d["kind"] == "ClusterRole"]
+    # an upgrade: an install with no VRF is refused (templates/validate/_vrfs.tpl)
+    roles = [d for d in render("--is-upgrade", "--set", "vrfs.ens4vrf=null") if d["kind"] == "ClusterRole"]
     [role] = [d for d in roles if d["metadata"]["name"].endswith("-cleanup")]
     assert all(set(rule["verbs"]) == {"list"} for rule in role["rules"])
     # Unnamed updates exist only while a rollback's prune runs (templates/hooks/cleanup-clusterrole.yaml).

@@ -4,6 +4,7 @@ the VRF's table."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,11 @@ def test_egress_services_pick_their_node_among_the_listed_ones(tmp_path: Path) -
 def test_one_policy_per_listed_node_and_none_elsewhere(tmp_path: Path) -> None:
     policies = [d for d in render(tmp_path) if d["kind"] == "NodeNetworkConfigurationPolicy"]
     landing = {p["metadata"]["name"]: selected([{"matchLabels": p["spec"]["nodeSelector"]}]) for p in policies}
-    assert landing == {f"tenant-a-symmetric-routing-pay-{node}": [node] for node in LISTED}
+    # "<policy>-<node>-" and 8 hex digits of sha256("<policy>/<node>"): templates/_names.tpl
+    # symmetric-routing.nodePolicyName
+    prefix = "tenant-a-symmetric-routing-pay"
+    assert landing == {f"{prefix}-{node}-{hashlib.sha256(f'{prefix}/{node}'.encode()).hexdigest()[:8]}": [node]
+                       for node in LISTED}
 
 
 def test_a_dhcp_port_learns_its_routes_into_the_vrf_table(tmp_path: Path) -> None:
@@ -78,6 +83,8 @@ def test_a_dhcp_port_learns_its_routes_into_the_vrf_table(tmp_path: Path) -> Non
     for policy in (d for d in render(tmp_path, {"ipv4": "dhcp", "ipv6": "autoconf"})
                    if d["kind"] == "NodeNetworkConfigurationPolicy"):
         [port] = [i for i in policy["spec"]["desiredState"]["interfaces"] if i["name"] == "ens5"]
-        assert port["ipv4"] == {"enabled": True, "dhcp": True, "auto-dns": False, "auto-route-table-id": 10}
+        # address: [] takes off a static address of an earlier revision (tests/test_dhcp_upgrade.py)
+        assert port["ipv4"] == {"enabled": True, "dhcp": True, "auto-dns": False, "auto-route-table-id": 10,
+                                "address": []}
         assert port["ipv6"] == {"enabled": True, "dhcp": True, "autoconf": True, "auto-dns": False,
-                                "auto-route-table-id": 10}
+                                "auto-route-table-id": 10, "address": []}

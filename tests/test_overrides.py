@@ -4,8 +4,9 @@ under both Helm majors. What a removal leaves dangling is refused like any other
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +15,11 @@ from tests.support import helm
 
 MULTI_VRF = helm.CHART / "ci" / "multi-vrf-values.yaml"
 PREFIX = "tenant-a-symmetric-routing"
+
+
+def node_policy(prefix: str, node: str) -> str:
+    """A node's policy name as templates/_names.tpl symmetric-routing.nodePolicyName makes it."""
+    return f"{prefix}-{node}-{hashlib.sha256(f'{prefix}/{node}'.encode()).hexdigest()[:8]}"
 
 
 def render(version: str, tmp_path: Path, override: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -80,7 +86,7 @@ vrfs:
     assert after["BGPAdvertisement", f"{PREFIX}-pay-b-aggregated"]["spec"]["ipAddressPools"] == [f"{PREFIX}-pay-b-spare"]
     [pay_b] = [vrf for vrf in plan_of(after)["vrfs"] if vrf["name"] == "pay-b"]
     assert [service["addressPool"] for service in pay_b["egressServices"]] == [f"{PREFIX}-pay-b-spare"]
-    state = after["NodeNetworkConfigurationPolicy", f"{PREFIX}-pay-a-worker-1"]["spec"]["desiredState"]
+    state = after["NodeNetworkConfigurationPolicy", node_policy(f"{PREFIX}-pay-a", "worker-1")]["spec"]["desiredState"]
     assert [interface["name"] for interface in state["interfaces"]] == ["pay-a", "ens8"]
     assert state["interfaces"][0]["vrf"]["port"] == ["ens8"]
     assert {route["next-hop-interface"] for route in state["routes"]["config"]} == {"ens8"}

@@ -84,8 +84,9 @@ def test_readme_is_for_the_user_of_the_package(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     readme = shown.stdout
     headings = [line[3:] for line in readme.splitlines() if line.startswith("## ")]
-    for earlier, later in (("Prerequisites", "Install"), ("Install", "A multi-node site"), ("Verify", "Upgrade"),
-                           ("Upgrade", "Uninstall"), ("Troubleshooting", "Values"), ("Values", "Developing")):
+    for earlier, later in (("Install", "Verify"), ("Verify", "What it does"), ("Prerequisites", "Values files"),
+                           ("Values files", "A multi-node site"), ("Upgrade", "Uninstall"),
+                           ("Troubleshooting", "Values"), ("Values", "Contributing")):
         assert headings.index(earlier) < headings.index(later), (earlier, later)
     for word in ("seed site", "shared/", "PYTHONPATH=hooks"):
         assert word not in readme.lower(), word

@@ -33,8 +33,9 @@ def test_every_job_finds_its_service_account_rbac_and_code_created_before_it() -
                             "Role/cleanup", "RoleBinding/cleanup", "ClusterRole/rollback", "ClusterRoleBinding/rollback",
                             "Role/rollback", "RoleBinding/rollback",
                             "Job/preflight", "Job/prune", "Job/teardown", "ClusterRole/verify", "ClusterRoleBinding/verify",
-                            "Pod/verify"}
-    for job_key in ("Job/preflight", "Job/prune", "Job/teardown", "Pod/verify"):
+                            "Role/verify", "RoleBinding/verify", "Pod/verify",
+                            "ServiceAccount/wait", "ClusterRole/wait", "ClusterRoleBinding/wait", "Job/wait"}
+    for job_key in ("Job/preflight", "Job/prune", "Job/teardown", "Job/wait", "Pod/verify"):
         job = objects[job_key]
         for phase in phases(job):
             before = [doc for key, doc in objects.items() if key.split("/")[0] not in ("Job", "Pod") and phase in phases(doc)]
@@ -94,7 +95,8 @@ def test_preflight_rbac_is_read_only_and_named_where_the_api_allows() -> None:
     assert objects["Role/preflight"]["metadata"]["namespace"] == "metallb-system"
     # Each hook role's bindings name its own ServiceAccount, which only its own pods use:
     # in pre-upgrade the preflight runs beside the prune, and must not hold its update right.
-    for role, jobs in (("preflight", ["Job/preflight"]), ("cleanup", ["Job/prune", "Job/teardown"]), ("verify", ["Pod/verify"])):
+    for role, jobs in (("preflight", ["Job/preflight"]), ("cleanup", ["Job/prune", "Job/teardown"]),
+                       ("wait", ["Job/wait"]), ("verify", ["Pod/verify"])):
         account = objects[f"ServiceAccount/{role}"]["metadata"]["name"]
         subjects = [s for key, doc in objects.items() if key.endswith(f"Binding/{role}") for s in doc["subjects"]]
         assert {(s["name"], s["namespace"]) for s in subjects} == {(account, helm.NAMESPACE)}
@@ -166,20 +168,39 @@ def test_hooks_can_be_turned_off_one_by_one() -> None:
     assert "Job/teardown" not in without_uninstall
     assert "pre-delete" not in phases(without_uninstall["ServiceAccount/cleanup"])
     assert hooks("--set", "preflight.enabled=false", "--set", "cleanup.onUninstall=false", "--set", "cleanup.onUpgrade=false",
-                 "--set", "tests.enabled=false") == {}
+                 "--set", "tests.enabled=false", "--set", "rollout.wait=false") == {}
 
 
 def test_verify_rbac_names_the_release_objects() -> None:
     """Its gets name the release's objects; its lists are what `verify --status` reads,
-    status objects whose names are not known in advance (and no Secret)."""
+    status objects whose names are not known in advance (and no Secret): the cluster-scoped
+    ones cluster-wide, MetalLB's in MetalLB's namespace and FRR-K8s's in FRR-K8s's, by Roles
+    there (the kinds are namespaced: metallb config/crd/bases, frr-k8s config/crd/bases)."""
     rules = hooks()["ClusterRole/verify"]["rules"]
     assert {verb for rule in rules for verb in rule["verbs"]} == {"get", "list"}
     named = {rule["resources"][0]: rule.get("resourceNames") for rule in rules if "get" in rule["verbs"]}
     assert named == {"nodenetworkconfigurationpolicies": ["vrfpolicy"], "services": ["server1"],
                      "egressservices": ["server1"], "nodes": None}
     listed = sorted(resource for rule in rules if "list" in rule["verbs"] for resource in rule["resources"])
-    assert listed == ["bgpsessionstates", "configurationstates", "metallbs", "nodenetworkconfigurationenactments",
-                      "nodenetworkconfigurationpolicies", "nodenetworkstates", "nodes", "servicebgpstatuses"]
+    assert listed == ["nodenetworkconfigurationenactments", "nodenetworkconfigurationpolicies", "nodenetworkstates", "nodes"]
+    for platform, frr in (("openshift", "openshift-frr-k8s"), ("kubernetes", "metallb-system")):
+        for values, where in (((), frr), (("--set", "metallb.frrK8sNamespace=frr-k8s-system"), "frr-k8s-system")):
+            result = helm.template("helm3", [SEED], extra=("--set", f"platform={platform}", *values))
+            roles = {(d["kind"], d["metadata"]["namespace"]): d for d in result.documents
+                     if d["kind"] in ("Role", "RoleBinding") and d["metadata"]["name"].endswith("-verify")}
+            lists: dict[str, list[str]] = {}
+            for (kind, namespace), doc in roles.items():
+                if kind == "Role":
+                    assert {v for rule in doc["rules"] for v in rule["verbs"]} == {"list"}
+                    lists[namespace] = sorted(r for rule in doc["rules"] for r in rule["resources"])
+                else:
+                    assert doc["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                              "name": roles[("Role", namespace)]["metadata"]["name"]}
+            expected = {"metallb-system": ["configurationstates", "metallbs", "servicebgpstatuses"]}
+            expected.setdefault(where, [])
+            expected[where] = sorted(expected[where] + ["bgpsessionstates"])
+            assert lists == expected, (platform, values)
+            assert {namespace for _, namespace in roles} == set(expected)
 
 
 def test_a_plan_too_large_for_a_configmap_is_refused(tmp_path: Any) -> None:

@@ -88,12 +88,29 @@ def test_workflows_pass_actionlint() -> None:
 
 def test_release_checks_the_changes_and_signs_the_pushed_digest() -> None:
     workflow = yaml.safe_load((helm.CHART / ".github" / "workflows" / "release.yaml").read_text())
-    [job] = workflow["jobs"].values()
+    job = workflow["jobs"]["publish"]
     runs = "\n".join(step.get("run", "") for step in job["steps"])
     assert "scripts/changes.py --check" in runs
     assert job["permissions"]["id-token"] == "write"
     sign = next(step for step in job["steps"] if "cosign sign" in step.get("run", ""))
     assert sign["env"]["IMAGE"].endswith("/symmetric-routing@${{ steps.push.outputs.digest }}")
+
+
+def test_release_publishes_the_command_to_pypi_by_trusted_publishing() -> None:
+    """PyPI's trusted publishing: the job's OIDC token (id-token: write), no password, the
+    files the build names by Chart.yaml's appVersion (setup.py), after the chart is pushed."""
+    workflow = yaml.safe_load((helm.CHART / ".github" / "workflows" / "release.yaml").read_text())
+    job = workflow["jobs"]["pypi"]
+    assert job["needs"] == "publish" and job["permissions"]["id-token"] == "write"
+    assert job["environment"]["name"] == "pypi"
+    [publish] = [step for step in job["steps"] if step.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
+    assert "password" not in publish.get("with", {})
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "python -m build" in runs and '["appVersion"]' in runs
+
+
+def test_ct_checks_the_version_increment() -> None:
+    assert yaml.safe_load((helm.CHART / "ci" / "ct.yaml").read_text())["check-version-increment"] is True
 
 
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s+(?P<action>\S+)(?P<rest>.*)$")

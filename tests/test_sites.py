@@ -23,13 +23,19 @@ def _applicationset() -> dict[str, Any]:
     return dict(yaml.safe_load(APPLICATIONSET.read_text()))
 
 
-def _expand(template: str, path: Path) -> str:
-    """The three Go template expressions the ApplicationSet uses, for one generated file."""
-    relative = path.relative_to(helm.CHART)
+# The stage each site's cluster is registered with (`argocd cluster add ... --label
+# symmetric-routing/stage=<stage>`, README: Argo CD); any stage RollingSync knows will do here.
+STAGE = "main"
+
+
+def _expand(template: str, site: str, path: Path) -> str:
+    """The Go template expressions the ApplicationSet uses, for one cluster (named like its
+    site) and one generated tenant file."""
     values = {
-        "index .path.segments 1": relative.parts[1],
-        'trimSuffix ".yaml" .path.filename': relative.name.removesuffix(".yaml"),
-        ".path.filename": relative.name,
+        ".name": site,
+        'index .metadata.labels "symmetric-routing/stage"': STAGE,
+        'trimSuffix ".yaml" .path.filename': path.name.removesuffix(".yaml"),
+        ".path.filename": path.name,
     }
     expanded = re.sub(r"\{\{\s*(.*?)\s*\}\}", lambda m: values[m.group(1)], template)
     assert "{{" not in expanded
@@ -38,24 +44,29 @@ def _expand(template: str, path: Path) -> str:
 
 def applications() -> list[dict[str, Any]]:
     """The Applications the ApplicationSet makes of this repository's sites/ (the layout of a
-    sites' config repository, which the `$values` source names)."""
+    sites' config repository, which the `$values` source names), one cluster per site."""
     appset = _applicationset()
     [generator] = appset["spec"]["generators"]
+    clusters, files = generator["matrix"]["generators"]
+    assert set(clusters) == {"clusters"} and set(files) == {"git"}
     template = appset["spec"]["template"]
-    [chart] = [source for source in template["spec"]["sources"] if "chart" in source]
+    [chart] = [source for source in template["spec"]["sources"] if "helm" in source]
     [config] = [source for source in template["spec"]["sources"] if "ref" in source]
-    assert config["repoURL"] == generator["git"]["repoURL"]
+    assert config["repoURL"] == files["git"]["repoURL"]
     found = []
-    for pattern in (f["path"] for f in generator["git"]["files"]):
-        for path in sorted(helm.CHART.glob(pattern)):
-            values = [_expand(v, path) for v in chart["helm"]["valueFiles"]]
-            assert all(v.startswith(f"${config['ref']}/") for v in values), values
-            found.append({
-                "name": _expand(template["metadata"]["name"], path),
-                "release": _expand(chart["helm"]["releaseName"], path),
-                "namespace": _expand(template["spec"]["destination"]["namespace"], path),
-                "values": [helm.CHART / v.split("/", 1)[1] for v in values],
-            })
+    for site in sorted(p.name for p in (helm.CHART / "sites").iterdir() if p.is_dir()):
+        for pattern in (f["path"] for f in files["git"]["files"]):
+            for path in sorted(helm.CHART.glob(_expand(pattern, site, Path("unused")))):
+                values = [_expand(v, site, path) for v in chart["helm"]["valueFiles"]]
+                assert all(v.startswith(f"${config['ref']}/") for v in values), values
+                found.append({
+                    "name": _expand(template["metadata"]["name"], site, path),
+                    "site": site,
+                    "cluster": _expand(template["spec"]["destination"]["name"], site, path),
+                    "release": _expand(chart["helm"]["releaseName"], site, path),
+                    "namespace": _expand(template["spec"]["destination"]["namespace"], site, path),
+                    "values": [helm.CHART / v.split("/", 1)[1] for v in values],
+                })
     return found
 
 

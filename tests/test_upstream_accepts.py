@@ -79,8 +79,10 @@ def test_bgp_timers_just_past_the_bound_are_refused(tmp_path: Path, timers: str,
 def test_service_selectors_with_the_default_aggregation_lengths_render(tmp_path: Path) -> None:
     """The BGPAdvertisement CRD's CEL rule and metallb internal/config/config.go
     bgpAdvertisementFromCR allow serviceSelectors beside aggregationLength 32 and
-    aggregationLengthV6 128, the defaults."""
+    aggregationLengthV6 128, the defaults (serviceSelectors: MetalLB 0.16 and later)."""
     documents = render("helm3", tmp_path, """
+metallb:
+  version: "0.16.1"
 vrfs:
   ens4vrf:
     bgpAdvertisements:

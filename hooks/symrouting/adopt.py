@@ -235,11 +235,29 @@ def _networks_of(rule_cidrs: list[str], networks: dict[str, list[str]]) -> tuple
     return cluster, base
 
 
+def node_policy_name(prefix: str, node: str) -> str:
+    """The chart's name of a node's policy (templates/_names.tpl symmetric-routing.nodePolicyName):
+    "<prefix>-<node>" cut to 54 characters, "-" and 8 hex digits of the sha256 of "<prefix>/<node>"."""
+    import hashlib
+
+    joined = f"{prefix}-{node}"[:54].rstrip("-").rstrip(".")
+    return f"{joined}-{hashlib.sha256(f'{prefix}/{node}'.encode()).hexdigest()[:8]}"
+
+
+def node_policy_prefix(name: str, node: str) -> str:
+    """The policy prefix a node's policy was named from: the chart's form with its hash, or
+    "<prefix>-<node>" as a hand-built setup names it (the install then renames it); "" when
+    the name is neither (or cut too short to tell)."""
+    base = name[:-9] if len(name) > 9 and name[-9] == "-" else ""
+    if base.endswith(f"-{node}") and node_policy_name(base[:-len(node) - 1], node) == name:
+        return base[:-len(node) - 1]
+    return name[:-len(node) - 1] if name.endswith(f"-{node}") else ""
+
+
 def _vrf_policies(vrf_name: str, policies: list[dict[str, Any]], cidrs: list[str],
                   problems: list[str]) -> dict[str, Any]:
     """The policy, ports, nodes and routes of one VRF from its live policies: one policy, or
-    one per node picked by kubernetes.io/hostname, named "<policy.name>-<node>" (the chart's
-    symmetric-routing.model)."""
+    one per node picked by kubernetes.io/hostname, named as node_policy_name does."""
     policies = sorted(policies, key=_name)
     values: dict[str, Any] = {}
     first = policies[0]
@@ -251,10 +269,10 @@ def _vrf_policies(vrf_name: str, policies: list[dict[str, Any]], cidrs: list[str
     policy: dict[str, Any] = {}
     if per_node:
         hosts = [str((_spec(p).get("nodeSelector") or {}).get(HOSTNAME, "")) for p in policies]
-        prefixes = {_name(p)[:-len(h) - 1] for p, h in zip(policies, hosts) if h and _name(p).endswith(f"-{h}")}
+        prefixes = {prefix for p, h in zip(policies, hosts) if h and (prefix := node_policy_prefix(_name(p), h))}
         if len(prefixes) != 1 or not all(hosts):
             problems.append(f"VRF {vrf_name}: policies {', '.join(_name(p) for p in policies)} are not one per node "
-                            f"named <prefix>-<kubernetes.io/hostname>; the chart names per-node policies so")
+                            f"named <prefix>-<kubernetes.io/hostname>-<hash>; the chart names per-node policies so")
         policy["name"] = sorted(prefixes)[0] if prefixes else _name(first)
         selector.pop(HOSTNAME, None)
     else:
@@ -383,6 +401,29 @@ def _without_defaults(spec: dict[str, Any], kind: str, schemas: Schemas) -> dict
             if not (isinstance(properties.get(k), dict) and "default" in properties[k] and properties[k]["default"] == v)}
 
 
+@dataclass
+class _Reading:
+    """What adopt's steps share: the live objects by kind, the release's namespaces, the CRD
+    schemas, the Adoption being built, and what the steps found for the later ones."""
+
+    by_kind: dict[str, list[dict[str, Any]]]
+    namespace: str
+    metallb_namespace: str
+    schemas: Schemas
+    result: Adoption
+    vrfs: dict[str, Any] = field(default_factory=dict)
+    # a VRF's tableId (as text) -> the VRF: how an EgressService's network names it
+    table_of: dict[str, str] = field(default_factory=dict)
+    # an adopted peer's name -> its VRF
+    peer_vrf: dict[str, str] = field(default_factory=dict)
+    bfd_names: set[str] = field(default_factory=set)
+    pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    advertisements: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    # per VRF, the pools its LoadBalancerIP egress services take their addresses from
+    load_balancer_pools: dict[str, set[str]] = field(default_factory=dict)
+    alias_names: set[str] = field(default_factory=set)
+
+
 def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networks: dict[str, list[str]] | None,
           metallb_namespace: str = "metallb-system", metallb_version: str | None = None,
           schemas: Schemas | None = None) -> Adoption:
@@ -392,116 +433,155 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
     Communities and password Secrets these name. Services are read for the pool an egress
     service takes its address from; they stay the application's. With schemas (kind ->
     served openAPIV3Schema), fields that hold their CRD's default are left out of the values."""
-    schemas = schemas or {}
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for obj in objects:
         by_kind.setdefault(str(obj.get("kind")), []).append(obj)
-    result = Adoption(values={})
-    problems: list[str] = []
-    # VRFs, from the policies
+    reading = _Reading(by_kind, namespace, metallb_namespace, schemas or {}, Adoption(values={}))
+    vrf_policies = _policies_by_vrf(reading)
+    if not vrf_policies:
+        reading.result.left_out.append("no NodeNetworkConfigurationPolicy with a VRF interface: nothing to adopt")
+        return reading.result
+    values, cidrs = _cluster_and_metallb(reading, vrf_policies, networks, metallb_version)
+    _adopt_vrfs(reading, vrf_policies, cidrs)
+    _adopt_peers(reading)
+    _adopt_advertised_pools(reading)
+    _adopt_egress_services(reading)
+    _adopt_advertisements(reading)
+    _adopt_bfd_profiles_and_community(reading, values)
+    _common_metadata(reading.result.adopted, values)
+    _leave_out_unnamed(reading, objects)
+    order = ("tableId", "policy", "ports", "nodes", "routes", "mainTableRulePriority", "bgpPeers", "addressPools",
+             "bgpAdvertisements", "egressServices")
+    values["vrfs"] = {name: {k: vrf[k] for k in order if k in vrf} for name, vrf in reading.vrfs.items()}
+    reading.result.values = values
+    return reading.result
+
+
+def _policies_by_vrf(reading: _Reading) -> dict[str, list[dict[str, Any]]]:
+    """The policies by the one VRF interface each declares; one with several is left out."""
     vrf_policies: dict[str, list[dict[str, Any]]] = {}
-    for policy in by_kind.get("NodeNetworkConfigurationPolicy", []):
+    for policy in reading.by_kind.get("NodeNetworkConfigurationPolicy", []):
         found = _vrf_interfaces(policy)
         if len(found) != 1:
             if found:
-                result.left_out.append(f"{key_of(policy)}: {len(found)} VRF interfaces in one policy; the chart "
-                                       "renders one VRF per policy")
+                reading.result.left_out.append(f"{key_of(policy)}: {len(found)} VRF interfaces in one policy; the "
+                                               "chart renders one VRF per policy")
             continue
         vrf_policies.setdefault(str(found[0].get("name")), []).append(policy)
-    if not vrf_policies:
-        result.left_out.append("no NodeNetworkConfigurationPolicy with a VRF interface: nothing to adopt")
-        return result
+    return vrf_policies
+
+
+def _cluster_and_metallb(reading: _Reading, vrf_policies: dict[str, list[dict[str, Any]]],
+                         networks: dict[str, list[str]] | None,
+                         metallb_version: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The values' cluster section, from the first policy's main-table rules and the cluster's
+    networks, and its metallb section; with the CIDRs of those rules."""
     if networks is None or not (networks.get("serviceNetwork") and networks.get("clusterNetwork")):
-        problems.append("the cluster's service and cluster network CIDRs could not be read; the chart's route "
-                        "rules are made from them (set cluster.serviceNetwork and cluster.clusterNetwork)")
+        reading.result.problems.append("the cluster's service and cluster network CIDRs could not be read; the chart's "
+                                       "route rules are made from them (set cluster.serviceNetwork and "
+                                       "cluster.clusterNetwork)")
         networks = {"serviceNetwork": [], "clusterNetwork": [], "masqueradeSubnet": []}
     first_policy = sorted(vrf_policies[sorted(vrf_policies)[0]], key=_name)[0]
     first_rules = [str(r.get("ip-to")) for r in ((_spec(first_policy).get("desiredState") or {}).get("route-rules")
                                                   or {}).get("config") or [] if isinstance(r, dict)]
     cluster, cidrs = _networks_of(first_rules, networks)
-    values: dict[str, Any] = {"cluster": cluster, "metallb": {"namespace": metallb_namespace}}
+    values: dict[str, Any] = {"cluster": cluster, "metallb": {"namespace": reading.metallb_namespace}}
     if metallb_version:
         values["metallb"]["version"] = metallb_version
-    vrfs: dict[str, Any] = {}
-    table_of: dict[str, str] = {}
+    return values, cidrs
+
+
+def _adopt_vrfs(reading: _Reading, vrf_policies: dict[str, list[dict[str, Any]]], cidrs: list[str]) -> None:
+    """A VRF's values from its policies (one, or one per node), by VRF name."""
     for vrf_name in sorted(vrf_policies):
-        vrfs[vrf_name] = _vrf_policies(vrf_name, vrf_policies[vrf_name], cidrs, problems)
-        table_of[str(vrfs[vrf_name]["tableId"])] = vrf_name
-        result.adopted += vrf_policies[vrf_name]
-    # peers, by spec.vrf
-    peer_vrf: dict[str, str] = {}
+        reading.vrfs[vrf_name] = _vrf_policies(vrf_name, vrf_policies[vrf_name], cidrs, reading.result.problems)
+        reading.table_of[str(reading.vrfs[vrf_name]["tableId"])] = vrf_name
+        reading.result.adopted += vrf_policies[vrf_name]
+
+
+def _adopt_peers(reading: _Reading) -> None:
+    """The BGPPeers whose spec.vrf is an adopted VRF, with the password Secret the chart
+    would make for them (or the one they name), and the BFD profiles they name."""
     peers_by_name = {}
-    for peer in by_kind.get("BGPPeer", []):
+    for peer in reading.by_kind.get("BGPPeer", []):
         vrf_name = str(_spec(peer).get("vrf") or "")
-        if vrf_name not in vrfs:
-            result.left_out.append(f"{key_of(peer)}: " + (f"its vrf {vrf_name} has no policy here" if vrf_name
-                                                         else "no vrf: it peers from the default VRF"))
+        if vrf_name not in reading.vrfs:
+            reading.result.left_out.append(f"{key_of(peer)}: " + (
+                f"its vrf {vrf_name} has no policy here" if vrf_name else "no vrf: it peers from the default VRF"))
             continue
-        peer_vrf[_name(peer)] = vrf_name
+        reading.peer_vrf[_name(peer)] = vrf_name
         peers_by_name[_name(peer)] = peer
-    secrets = {_name(s): s for s in by_kind.get("Secret", [])}
-    bfd_names: set[str] = set()
+    secrets = {_name(s): s for s in reading.by_kind.get("Secret", [])}
     for peer_name in sorted(peers_by_name):
-        peer, vrf_name = peers_by_name[peer_name], peer_vrf[peer_name]
+        peer, vrf_name = peers_by_name[peer_name], reading.peer_vrf[peer_name]
         spec = _spec(peer)
         entry: dict[str, Any] = {"name": peer_name}
         if "myASN" in spec:
             entry["myASN"] = spec["myASN"]
-        entry.update({k: spec[k] for k in PEER_FIELDS if k in _without_defaults(spec, "BGPPeer", schemas)})
+        entry.update({k: spec[k] for k in PEER_FIELDS if k in _without_defaults(spec, "BGPPeer", reading.schemas)})
         entry["nodeSelectors"] = spec.get("nodeSelectors") or []
         if spec.get("bfdProfile"):
             entry["bfdProfile"] = spec["bfdProfile"]
-            bfd_names.add(str(spec["bfdProfile"]))
+            reading.bfd_names.add(str(spec["bfdProfile"]))
         secret_ref = spec.get("passwordSecret") or {}
         # the Secret the chart makes for a `password` (symmetric-routing.passwordSecretName)
-        own = f"{namespace}-{peer_name}-bgp-password"
+        own = f"{reading.namespace}-{peer_name}-bgp-password"
         secret = secrets.get(str(secret_ref.get("name")))
-        if (secret_ref.get("name") == own and secret_ref.get("namespace", metallb_namespace) == metallb_namespace
+        if (secret_ref.get("name") == own
+                and secret_ref.get("namespace", reading.metallb_namespace) == reading.metallb_namespace
                 and secret is not None and (secret.get("data") or {}).get("password")):
             entry["password"] = base64.b64decode(secret["data"]["password"]).decode()
-            result.adopted.append(secret)
+            reading.result.adopted.append(secret)
         elif secret_ref:
             entry["passwordSecret"] = secret_ref
-        vrfs[vrf_name].setdefault("bgpPeers", {})[peer_name] = entry
-        result.adopted.append(peer)
-    # advertisements to those peers, and their pools
-    pools = {_name(p): p for p in by_kind.get("IPAddressPool", [])}
+        reading.vrfs[vrf_name].setdefault("bgpPeers", {})[peer_name] = entry
+        reading.result.adopted.append(peer)
+
+
+def _adopt_advertised_pools(reading: _Reading) -> None:
+    """The advertisements whose peers are all of one adopted VRF (kept for their own step),
+    and the pools they advertise, each in that VRF."""
+    reading.pools = {_name(p): p for p in reading.by_kind.get("IPAddressPool", [])}
     pool_vrf: dict[str, str] = {}
-    advertisements = []
-    for adv in sorted(by_kind.get("BGPAdvertisement", []), key=_name):
+    for adv in sorted(reading.by_kind.get("BGPAdvertisement", []), key=_name):
         named = [str(p) for p in _spec(adv).get("peers") or []]
-        owners = {peer_vrf.get(p, "") for p in named}
+        owners = {reading.peer_vrf.get(p, "") for p in named}
         if not named or len(owners) != 1 or "" in owners:
-            result.left_out.append(f"{key_of(adv)}: its peers are not all peers of one VRF here"
-                                   + (" (it names none: every peer)" if not named else ""))
+            reading.result.left_out.append(f"{key_of(adv)}: its peers are not all peers of one VRF here"
+                                           + (" (it names none: every peer)" if not named else ""))
             continue
         vrf_name = owners.pop()
         for pool in _spec(adv).get("ipAddressPools") or []:
             if pool_vrf.setdefault(str(pool), vrf_name) != vrf_name:
-                problems.append(f"IPAddressPool {pool} is advertised in VRFs {pool_vrf[str(pool)]} and {vrf_name}; "
-                                "a pool belongs to one VRF in the values")
-        advertisements.append((adv, vrf_name))
+                reading.result.problems.append(f"IPAddressPool {pool} is advertised in VRFs {pool_vrf[str(pool)]} and "
+                                               f"{vrf_name}; a pool belongs to one VRF in the values")
+        reading.advertisements.append((adv, vrf_name))
     for pool_name in sorted(pool_vrf):
-        pool = pools.get(pool_name)
+        pool = reading.pools.get(pool_name)
         if pool is None:
-            problems.append(f"IPAddressPool {pool_name}, which an advertisement names, does not exist")
+            reading.result.problems.append(f"IPAddressPool {pool_name}, which an advertisement names, does not exist")
             continue
-        vrfs[pool_vrf[pool_name]].setdefault("addressPools", {})[pool_name] = {"name": pool_name, **_without_defaults(
-            _spec(pool), "IPAddressPool", schemas)}
-        result.adopted.append(pool)
-    # egress services, by spec.network (the VRF's table)
-    services = {(s["metadata"].get("namespace"), _name(s)): s for s in by_kind.get("Service", [])}
+        reading.vrfs[pool_vrf[pool_name]].setdefault("addressPools", {})[pool_name] = {
+            "name": pool_name, **_without_defaults(_spec(pool), "IPAddressPool", reading.schemas)}
+        reading.result.adopted.append(pool)
+
+
+def _adopt_egress_services(reading: _Reading) -> None:
+    """The EgressServices whose spec.network is an adopted VRF's table, each with the pool
+    its Service takes its address from where the VRF has several."""
+    services = {(s["metadata"].get("namespace"), _name(s)): s for s in reading.by_kind.get("Service", [])}
     egress_by_vrf: dict[str, list[dict[str, Any]]] = {}
-    for egress in by_kind.get("EgressService", []):
-        vrf_name = table_of.get(str(_spec(egress).get("network") or ""), "")
+    for egress in reading.by_kind.get("EgressService", []):
+        vrf_name = reading.table_of.get(str(_spec(egress).get("network") or ""), "")
         if not vrf_name:
-            result.left_out.append(f"{key_of(egress)}: its network {_spec(egress).get('network')!r} is no VRF's table here")
+            reading.result.left_out.append(
+                f"{key_of(egress)}: its network {_spec(egress).get('network')!r} is no VRF's table here")
             continue
         egress_by_vrf.setdefault(vrf_name, []).append(egress)
-    load_balancer_pools: dict[str, set[str]] = {}
     for vrf_name, items in egress_by_vrf.items():
         names = Counter(_name(e) for e in items)
-        vrf_pools = {n: pools[n] for n in (vrfs[vrf_name].get("addressPools") or {}) if n in pools}
+        vrf_pools = {n: reading.pools[n] for n in (reading.vrfs[vrf_name].get("addressPools") or {})
+                     if n in reading.pools}
         for egress in sorted(items, key=lambda e: (e["metadata"].get("namespace"), _name(e))):
             meta, spec = egress["metadata"], _spec(egress)
             key = _name(egress) if names[_name(egress)] == 1 else f"{meta.get('namespace')}-{_name(egress)}"
@@ -520,66 +600,77 @@ def adopt(objects: list[dict[str, Any]], *, release: str, namespace: str, networ
             if pool and len(vrf_pools) > 1:
                 service_entry["addressPool"] = pool
             elif not pool and len(vrf_pools) > 1:
-                problems.append(f"EgressService {meta.get('namespace')}/{_name(egress)}: its Service names no pool of VRF "
-                                f"{vrf_name} (annotation {POOL_ANNOTATIONS[0]}) and has no address from one; set "
-                                f"vrfs.{vrf_name}.egressServices.{key}.addressPool")
+                reading.result.problems.append(
+                    f"EgressService {meta.get('namespace')}/{_name(egress)}: its Service names no pool of VRF "
+                    f"{vrf_name} (annotation {POOL_ANNOTATIONS[0]}) and has no address from one; set "
+                    f"vrfs.{vrf_name}.egressServices.{key}.addressPool")
             if spec.get("sourceIPBy", "LoadBalancerIP") == "LoadBalancerIP":
-                load_balancer_pools.setdefault(vrf_name, set()).add(pool or next(iter(vrf_pools), ""))
-            vrfs[vrf_name].setdefault("egressServices", {})[key] = service_entry
-            result.adopted.append(egress)
-    # the advertisements, now that the egress services whose node label the chart would add are known
-    alias_names: set[str] = set()
-    for adv, vrf_name in advertisements:
+                reading.load_balancer_pools.setdefault(vrf_name, set()).add(pool or next(iter(vrf_pools), ""))
+            reading.vrfs[vrf_name].setdefault("egressServices", {})[key] = service_entry
+            reading.result.adopted.append(egress)
+
+
+def _adopt_advertisements(reading: _Reading) -> None:
+    """The advertisements, now that the egress services whose node label the chart would add
+    are known, grouped back as the chart splits them per service."""
+    for adv, vrf_name in reading.advertisements:
         spec = _spec(adv)
         entry = {"name": _name(adv), "peers": [str(p) for p in spec.get("peers") or []]}
         if spec.get("ipAddressPools"):
             entry["ipAddressPools"] = [str(p) for p in spec["ipAddressPools"]]
-        entry.update({k: spec[k] for k in ADVERTISEMENT_FIELDS if k in _without_defaults(spec, "BGPAdvertisement", schemas)})
+        entry.update({k: spec[k] for k in ADVERTISEMENT_FIELDS
+                      if k in _without_defaults(spec, "BGPAdvertisement", reading.schemas)})
         # the chart adds the egress-service node label unless nodeSelectors is set
         # (symmetric-routing.advertisements); `[]` says "none" where that would happen
-        derives = bool(set(entry.get("ipAddressPools") or []) & load_balancer_pools.get(vrf_name, set()))
+        derives = bool(set(entry.get("ipAddressPools") or []) & reading.load_balancer_pools.get(vrf_name, set()))
         if "nodeSelectors" in spec or derives:
             entry["nodeSelectors"] = spec.get("nodeSelectors") or []
-        alias_names |= {str(c) for c in spec.get("communities") or []}
-        vrfs[vrf_name].setdefault("bgpAdvertisements", {})[_name(adv)] = entry
-        result.adopted.append(adv)
-    for vrf in vrfs.values():
+        reading.alias_names |= {str(c) for c in spec.get("communities") or []}
+        reading.vrfs[vrf_name].setdefault("bgpAdvertisements", {})[_name(adv)] = entry
+        reading.result.adopted.append(adv)
+    for vrf in reading.vrfs.values():
         if vrf.get("bgpAdvertisements"):
             vrf["bgpAdvertisements"] = _per_service_groups(vrf["bgpAdvertisements"], vrf)
-    # BFD profiles and the Community the adopted objects name
-    profiles = {_name(p): p for p in by_kind.get("BFDProfile", [])}
-    for name in sorted(bfd_names):
+
+
+def _adopt_bfd_profiles_and_community(reading: _Reading, values: dict[str, Any]) -> None:
+    """The BFD profiles the adopted peers name, and the one Community whose aliases the
+    adopted advertisements use."""
+    profiles = {_name(p): p for p in reading.by_kind.get("BFDProfile", [])}
+    for name in sorted(reading.bfd_names):
         if name in profiles:
-            values.setdefault("bfdProfiles", {})[name] = {"name": name, **_without_defaults(_spec(profiles[name]), "BFDProfile",
-                                                                                        schemas)}
-            result.adopted.append(profiles[name])
+            values.setdefault("bfdProfiles", {})[name] = {
+                "name": name, **_without_defaults(_spec(profiles[name]), "BFDProfile", reading.schemas)}
+            reading.result.adopted.append(profiles[name])
         else:
-            problems.append(f"BFDProfile {name}, which a peer names, does not exist")
-    used = [c for c in by_kind.get("Community", [])
-            if {str(e.get("name")) for e in _spec(c).get("communities") or []} & alias_names]
+            reading.result.problems.append(f"BFDProfile {name}, which a peer names, does not exist")
+    used = [c for c in reading.by_kind.get("Community", [])
+            if {str(e.get("name")) for e in _spec(c).get("communities") or []} & reading.alias_names]
     if len(used) > 1:
-        problems.append(f"the advertisements use the aliases of {len(used)} Community objects "
-                        f"({', '.join(_name(c) for c in used)}); the chart renders one")
+        reading.result.problems.append(f"the advertisements use the aliases of {len(used)} Community objects "
+                                       f"({', '.join(_name(c) for c in used)}); the chart renders one")
     if used:
         values["communities"] = {"name": _name(used[0]), "aliases": {
             str(e.get("name")): e.get("value") for e in _spec(used[0]).get("communities") or []}}
-        result.adopted.append(used[0])
-    # labels and annotations every adopted object carries become commonLabels/commonAnnotations,
-    # which the chart puts on every object it renders
+        reading.result.adopted.append(used[0])
+
+
+def _common_metadata(adopted: list[dict[str, Any]], values: dict[str, Any]) -> None:
+    """Labels and annotations every adopted object carries become commonLabels and
+    commonAnnotations, which the chart puts on every object it renders."""
     for field_name, key in (("labels", "commonLabels"), ("annotations", "commonAnnotations")):
-        maps = [_user_metadata(o, field_name) for o in result.adopted]
+        maps = [_user_metadata(o, field_name) for o in adopted]
         common = {k: v for k, v in maps[0].items() if all(m.get(k) == v for m in maps)} if maps else {}
         if common:
             values[key] = common
-    taken = {key_of(o) for o in result.adopted}
-    result.left_out += [f"{key_of(o)}: no adopted object names it" for o in objects
-                        if o.get("kind") in ("IPAddressPool", "BFDProfile", "Community") and key_of(o) not in taken]
-    order = ("tableId", "policy", "ports", "nodes", "routes", "mainTableRulePriority", "bgpPeers", "addressPools",
-             "bgpAdvertisements", "egressServices")
-    values["vrfs"] = {name: {k: vrf[k] for k in order if k in vrf} for name, vrf in vrfs.items()}
-    result.values = values
-    result.problems += problems
-    return result
+
+
+def _leave_out_unnamed(reading: _Reading, objects: list[dict[str, Any]]) -> None:
+    """Pools, BFD profiles and Communities that no adopted object names stay out, said so."""
+    taken = {key_of(o) for o in reading.result.adopted}
+    reading.result.left_out += [f"{key_of(o)}: no adopted object names it" for o in objects
+                                if o.get("kind") in ("IPAddressPool", "BFDProfile", "Community")
+                                and key_of(o) not in taken]
 
 
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:
@@ -771,7 +862,16 @@ def prove(result: Adoption, helm: str, chart: list[str], release: str, namespace
     except blockyaml.YamlError as error:
         return Proof(False, f"wrote {output}\nNOT CLEAN: could not read what {command} printed: {error}\n")
     found = differences(result.adopted, objects, schemas)
+    # the chart limits each pool to the Services with its label (templates/ipaddresspool.yaml):
+    # a change the install makes on purpose, not one the values fail to express
+    intended = [line for line in found if line.split(": ", 1)[0].startswith("IPAddressPool ")
+                and ": spec.serviceAllocation: not live" in line]
+    found = [line for line in found if line not in intended]
     lines = [f"wrote {output}", f"proof: {command} ({version})"]
+    if intended:
+        lines.append("the install limits these pools to the Services that carry the pool's label; label the")
+        lines.append("Services that hold their addresses first (README: Attaching a Service the chart does not create):")
+        lines += [f"  {line}" for line in intended]
     if found or result.problems:
         lines.append(f"NOT CLEAN: {len(found)} difference(s) the values cannot express, {len(result.problems)} "
                      "problem(s) above; fix them in the cluster or the values, or accept that the install changes them:")

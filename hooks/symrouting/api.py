@@ -35,6 +35,12 @@ class Unreachable(Exception):
     """The API did not answer within the deadline."""
 
 
+class Unanswered(Unreachable):
+    """An update or create was sent and its answer lost (connection reset, answer past the
+    timeout): the server may have applied it. Not resent blindly: the caller reads the
+    object to see whether its write is there (put_verified)."""
+
+
 class Unexpected(ApiError):
     """An answer the hook cannot read (not a JSON object, a list that pages without end):
     a broken server or proxy, or a broken hook, not a refusal."""
@@ -109,14 +115,15 @@ def server_says(body: bytes | str) -> str:
     if not isinstance(status, dict) or status.get("kind") != "Status":
         return ""
     words = ": ".join(str(status[k]) for k in ("reason", "message") if status.get(k))
-    return f" ({words[:300]})" if words else ""
+    return f" ({words[:600]})" if words else ""
 
 
 # Who is refused, and the way out, by the command that runs (see cli.py).
 _GRANT = {
     "preflight": "Grant it in the preflight's (Cluster)Role, or skip the check that needs it with preflight.skipChecks",
     "cleanup": "Grant it in the cleanup ClusterRole, or set cleanup.failOnError=false and take the leftovers off by hand",
-    "verify": "Grant it in the verify ClusterRole",
+    "wait": "Grant it in the wait ClusterRole, or set rollout.wait=false and watch `kubectl get nnce` yourself",
+    "verify": "Grant it in the verify Role or ClusterRole",
     "user": "Ask for it, or use a kubeconfig context that has it",
 }
 
@@ -127,12 +134,60 @@ def refusal(status: int, path: str, method: str = "GET", role: str = "preflight"
         return ApiError(f"401 Unauthorized for {what}: the credentials were rejected "
                         f"(expired or revoked token?){said}")
     who = "you" if role == "user" else f"the {role}"
+    if "ValidatingAdmissionPolicy" in said:
+        # RBAC allowed it; an admission policy (the release's own: the object is not the
+        # release's) refused it, and its message says why. No grant helps.
+        return ApiError(f"403 Forbidden: {who} may not {what}: an admission policy refuses it{said}")
     return ApiError(f"403 Forbidden: {who} may not {what}. {_GRANT[role]}{said}")
 
 
-def answer_error(status: int, path: str, method: str, role: str, said: str) -> ApiError:
-    """The error for a final 4xx answer: a refusal, a conflict, an expired list, or the
-    status with the server's own words."""
+class Denied(ApiError):
+    """Admission refused the request (a webhook or a ValidatingAdmissionPolicy): it was
+    authorized, so no grant helps; the webhook's own message says why."""
+
+
+# How the API server words an admission denial: k8s.io/apiserver v0.36.3
+# pkg/admission/plugin/webhook/errors/statuserror.go (ToStatusErr: 'admission webhook "NAME"
+# denied the request: MESSAGE', the code the webhook chose, often 403) and
+# pkg/admission/plugin/policy/validating/dispatcher.go ("ValidatingAdmissionPolicy 'NAME'
+# [with binding 'B'] denied request: MESSAGE"). An authorizer's 403 reads '... is forbidden:
+# User "U" cannot VERB resource ...' (pkg/endpoints/handlers/responsewriters/errors.go,
+# forbiddenMessage).
+_WEBHOOK = re.compile(r'admission webhook "([^"]+)" denied the request(?::\s*|\s+)(.*)', re.S)
+_POLICY = re.compile(r"ValidatingAdmissionPolicy '([^']+)'(?: with binding '[^']+')? denied request: (.*)", re.S)
+
+
+def admission_denial(text: str) -> tuple[str, str] | None:
+    """(who, their message) when an error's text is an admission denial, else None."""
+    found = _WEBHOOK.search(text)
+    if found:
+        return f'admission webhook "{found[1]}"', found[2].strip()
+    found = _POLICY.search(text)
+    if found:
+        return f"ValidatingAdmissionPolicy '{found[1]}'", found[2].strip()
+    return None
+
+
+def status_message(body: bytes | str) -> str:
+    """The message of an error's Status body, '' when the body is no Status."""
+    try:
+        status = json.loads(body)
+    except ValueError:
+        return ""
+    return str(status.get("message") or "") if isinstance(status, dict) else ""
+
+
+def answer_error(status: int, path: str, method: str, role: str, said: str, text: str = "") -> ApiError:
+    """The error for a final 4xx answer: an admission denial (told by the Status message, not
+    the code), a refusal, a conflict, an expired list, or the status with the server's own
+    words."""
+    denial = admission_denial(text)
+    if denial is not None:
+        who, message = denial
+        phrase = http.client.responses.get(status, "")
+        return Denied(f"{status} {phrase}: {who} denied the request to {describe_request(path, method)}: "
+                      f"{message[:300] or 'without explanation'}. The request was authorized (this is no missing "
+                      "permission): see that webhook's or policy's rules, or ask its owner")
     if status in (401, 403):
         return refusal(status, path, method, role, said)
     if status == 409:
@@ -154,11 +209,12 @@ class Backoff:
         self.deadline, self.clock, self.sleep = deadline, clock, sleep
         self.delay = 0.2
 
-    def wait(self) -> bool:
+    def wait(self, asked: float | None = None) -> bool:
+        """Sleeps the next delay, or the seconds the server asked for (Retry-After)."""
         remaining = self.deadline - self.clock()
         if remaining <= 0:
             return False
-        self.sleep(min(self.delay, remaining))
+        self.sleep(min(self.delay if asked is None else asked, remaining))
         self.delay = min(self.delay * 2, 5.0)
         return self.clock() < self.deadline
 
@@ -233,12 +289,16 @@ class HttpsTransport:
         backoff = Backoff(time.monotonic() + self.deadline_seconds)
         retrying = False
         while True:
+            asked = None
+            sent = False
             try:
                 connection = self._connect()
                 connection.request(method, path, body=body, headers=headers)
+                sent = True
                 response = connection.getresponse()
                 answer = response.read()
                 status = response.status
+                asked = retry_after(response.getheader("Retry-After"))
                 if response.will_close:
                     self._drop()
             except ssl.SSLCertVerificationError as error:
@@ -253,6 +313,9 @@ class HttpsTransport:
             except (OSError, http.client.HTTPException) as error:
                 self._drop()
                 problem = str(error) or type(error).__name__
+                if sent and method in ("PUT", "POST"):
+                    raise Unanswered(f"no answer to {describe_request(path, method)} ({problem}): "
+                                     "the server may have applied it") from None
             else:
                 if status in (200, 201):
                     return _decode(answer, path, method)
@@ -260,17 +323,50 @@ class HttpsTransport:
                     return None
                 said = server_says(answer)
                 if status != 429 and status < 500:
-                    raise answer_error(status, path, method, self.role, said)
+                    raise answer_error(status, path, method, self.role, said, status_message(answer))
                 problem = f"{status} {http.client.responses.get(status, '')}".strip() + said
             what = describe_request(path, method)
+            if asked is not None:
+                problem += f"; the server asks to retry after {asked:g}s (Retry-After)"
             if not retrying and self.notice:
                 self.notice(f"{what}: {problem}; retrying for up to {self.deadline_seconds:g}s")
             retrying = True
-            if not backoff.wait():
+            if not backoff.wait(asked):
                 raise Unreachable(
                     f"the API at {self.server} did not answer {what} within "
                     f"{self.deadline_seconds:g}s (last problem: {problem})"
                 )
+
+
+def retry_after(header: str | None) -> float | None:
+    """The seconds of a Retry-After header, as client-go reads it for a 429 or 5xx (rest/
+    request.go retryAfterSeconds: an integer, else ignored; rest/with_retry.go checkWait)."""
+    try:
+        return float(int(header)) if header is not None else None
+    except ValueError:
+        return None
+
+
+def put_verified(transport: Transport, path: str, body: dict[str, Any],
+                 landed: Callable[[dict[str, Any]], bool]) -> Any:
+    """Updates path with body; when the answer is lost (Unanswered), reads the object: if
+    landed(fresh) says the write is in it, that is the answer; if its resourceVersion is
+    still the one sent, the update never applied and is sent once more; else someone else
+    wrote it meanwhile: Conflict, handled as any 409 (read again, retry or stop)."""
+    for attempt in range(1, 3):
+        try:
+            return transport.put(path, body)
+        except Unanswered as lost:
+            fresh = transport.get(path)
+            if fresh is None:
+                raise ApiError(f"{lost}; the object is gone now (404)") from None
+            if landed(fresh):
+                return fresh
+            if (fresh.get("metadata") or {}).get("resourceVersion") != body["metadata"].get("resourceVersion"):
+                raise Conflict(path, f" ({lost}; it holds another write now)") from None
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 _REFUSED = "was refused - did you specify the right host or port?"
@@ -317,9 +413,12 @@ class KubectlTransport:
         if self._LOGGED_OUT in stderr:
             return refusal(401, path, method, self.role, said)
         found = self._SERVER.search(stderr)
+        if found is None and admission_denial(stderr) is not None:
+            # kubectl writes "Error from server: ..." when the Status names no reason
+            return answer_error(400, path, method, self.role, said, stderr)
         if found is None or found.group(1) in self._PASSING:
             return None
-        return answer_error(self._CODES.get(found.group(1), 400), path, method, self.role, said)
+        return answer_error(self._CODES.get(found.group(1), 400), path, method, self.role, said, stderr)
 
     def get(self, path: str, *, metadata_only: bool = False) -> Any | None:
         import subprocess

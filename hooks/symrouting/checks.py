@@ -122,6 +122,13 @@ def check_node_selectors(plan: Plan, facts: Facts) -> Result:
                     details.append(f"{vrf.name}: no node named {_shown(missing)}")
                 if unlabelled:
                     details.append(f"{vrf.name}: {_shown(unlabelled)} lack {selector}")
+                waved = sorted({p.wave for p in vrf.policies if p.wave and p.node in absent})
+                if waved:
+                    # nmstate marks it Ignored (NoMatchingNode), which Argo CD's health check
+                    # (v3.4.0 resource_customizations/nmstate.io/NodeNetworkConfigurationPolicy/
+                    # health.lua) maps to Suspended: never Healthy, so the sync never moves on
+                    details.append(f"{vrf.name}: under Argo CD, wave {', '.join(map(str, waved))} would never be "
+                                   "Healthy (a policy that matches no node is Ignored) and the sync would hang")
                 failing.append(vrf.name)
                 fixes.append(f"vrfs.{vrf.name}.nodes: name nodes by their kubernetes.io/hostname label"
                              + (f", and label them: kubectl label node <node> {selector.replace(',', ' ')}"
@@ -211,6 +218,47 @@ def check_pool_overlaps(plan: Plan, facts: Facts) -> Result:
     return Result(name, PASS, f"pools overlap neither the cluster's ranges nor {len(facts.pools)} other pool(s)")
 
 
+def check_pool_services(plan: Plan, facts: Facts) -> Result:
+    """The Services that hold an address of the release's pools. A pool of the chart admits
+    only the Services with its label (its default serviceAllocation); MetalLB checks that on
+    every assignment, an existing one included (metallb internal/allocator/allocator.go
+    v0.15.3 and v0.16.1, Assign: isPoolCompatibleWithService), so an unlabelled holder loses
+    its address. A pool whose values set serviceAllocation is only reported for Services
+    that are none of the release's egress services."""
+    name = "pool-services"
+    pools = [(vrf.name, pool, [net for entry in pool.addresses for net in cidr.pool_networks(entry)])
+             for vrf in plan.vrfs for pool in vrf.pools]
+    if not pools:
+        return Result(name, SKIP, "the release has no address pools")
+    if facts.services is None:
+        return Result(name, FAIL, "could not read the Services", (facts.unreadable.get("services", ""),))
+    ours = {(s.namespace, s.name) for vrf in plan.vrfs for s in vrf.egress_services}
+    failures, warnings = [], []
+    for service in facts.services:
+        mine = (service.namespace, service.name) in ours
+        for address in service.addresses:
+            for vrf_name, pool, networks in pools:
+                if not cidr.contains(networks, address):
+                    continue
+                held = f"Service {service.namespace}/{service.name} holds {address} of pool {pool.name} (vrfs.{vrf_name})"
+                if pool.admits and any(service.labels.get(k) != v for k, v in pool.admits.items()):
+                    label = ", ".join(f"{k}={v}" for k, v in sorted(pool.admits.items()))
+                    whose = "an egress service of this release" if mine else "outside the release"
+                    failures.append(f"{held}: it is {whose} and lacks the label {label}, so MetalLB takes the address back")
+                elif not pool.admits and not mine:
+                    warnings.append(f"{held} and is none of the release's egress services")
+    if failures:
+        return Result(name, FAIL, "Services that hold the release's addresses without its pool's label",
+                      tuple(failures + warnings),
+                      "label each Service of the tenant that may keep its address with the pool's label "
+                      "(README: Attaching a Service the chart does not create); move any other off the pool "
+                      "(remove its metallb.io/address-pool or loadBalancerIPs)")
+    if warnings:
+        return Result(name, WARN, "Services outside the release hold addresses of pools with their own serviceAllocation",
+                      tuple(warnings))
+    return Result(name, PASS, f"no Service outside the release holds an address of its pools ({len(facts.services)} read)")
+
+
 def check_peer_secrets(plan: Plan, facts: Facts) -> Result:
     """MetalLB takes a peer's password from a kubernetes.io/basic-auth Secret of its own
     namespace, waits while it is missing and refuses another type (metallb
@@ -279,6 +327,16 @@ def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
     name = "metallb-mode"
     if not any(vrf.peers for vrf in plan.vrfs):
         return Result(name, SKIP, "no BGP peers in this release")
+    if facts.metallb_mode == "frr-k8s":
+        # metallb internal/bgp/frrk8s/frrk8s.go (v0.15.3, v0.16.1): the FRRConfiguration's
+        # Neighbor it builds has the peer's ASN and the router's myASN, never localASN
+        local = [f"vrfs.{vrf.name} peer {peer.name}: localASN {peer.local_asn}"
+                 for vrf in plan.vrfs for peer in vrf.peers if peer.local_asn]
+        if local:
+            return Result(name, WARN, "MetalLB runs frr-k8s, which ignores a peer's localASN: those sessions "
+                                      f"open with myASN ({facts.metallb_mode_source})", tuple(local),
+                          "drop localASN and peer with myASN, or run MetalLB with bgpBackend: frr "
+                          "(README: FRR-K8s mode)")
     if facts.metallb_mode in VRF_BACKENDS:
         return Result(name, PASS, f"MetalLB runs {facts.metallb_mode}, which peers in VRFs ({facts.metallb_mode_source})")
     if facts.metallb_mode:
@@ -330,17 +388,79 @@ def check_metallb_version(plan: Plan, facts: Facts) -> Result:
     return Result(name, PASS, f"metallb.version {said} matches the served BGPAdvertisement CRD")
 
 
+# Helm reads these from the cluster's discovery; `helm template` needs them said.
+ADMISSION_API_VERSIONS = ("--api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy "
+                          "--api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding")
+
+
+def check_hook_rights(plan: Plan, facts: Facts) -> Result:
+    """Which protection keeps the cleanup to the release's own policies and peers: the
+    release's ValidatingAdmissionPolicy (templates/validatingadmissionpolicy.yaml), or rights
+    by name (resourceNames) where the cluster serves none (Kubernetes before 1.30, OpenShift
+    before 4.17) or the render did not know it does."""
+    name = "hook-rights"
+    policy = plan.hook_admission_policy
+    served = facts.admission_policies
+    if served is None:
+        return Result(name, WARN, "could not tell whether the cluster serves ValidatingAdmissionPolicy",
+                      tuple(v for v in (facts.unreadable.get("admission"),) if v))
+    if policy and served:
+        return Result(name, PASS, f"the admission policy {policy} keeps the hooks' writes to the release's own "
+                      "policies and peers", ("the cleanup updates policies and deletes peers without resourceNames",))
+    if policy:
+        return Result(name, FAIL, f"rendered with the admission policy {policy}, but the cluster serves no "
+                      "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy",
+                      ("the hooks' rights would be limited by nothing",),
+                      f"render without {ADMISSION_API_VERSIONS}: the hooks then get their rights by name")
+    if served:
+        return Result(name, WARN, "the cluster serves ValidatingAdmissionPolicy, but the release was rendered "
+                      "without it: the hooks' rights name the release's objects (resourceNames)",
+                      ("a rollback's prune then needs a ClusterRole over every policy while it runs, and under "
+                       "Argo CD a dropped VRF's policy has no name to grant (403)",
+                       f"helm install and Argo CD find the API themselves; helm template needs {ADMISSION_API_VERSIONS}"))
+    return Result(name, PASS, "the cluster serves no ValidatingAdmissionPolicy (Kubernetes before 1.30, OpenShift "
+                  "before 4.17): the hooks' rights name the release's policies and peers (resourceNames)")
+def check_leftovers(plan: Plan, facts: Facts) -> Result:
+    """VRFs, routes in their tables and route rules on the nodes that no policy declares
+    (symrouting.leftovers): a warning, and a failure where one takes a VRF name or table of
+    this release, which nmstate would then share with the leftover."""
+    from symrouting import leftovers
+
+    name = "leftovers"
+    if "leftovers" in facts.unreadable:
+        # as vrf-conflicts without the policies: a leftover with this release's VRF would go unseen
+        return Result(name, FAIL, "could not read the nodes' NodeNetworkState", (facts.unreadable["leftovers"],),
+                      "grant list on nodenetworkstates.nmstate.io, or skip the check: preflight.skipChecks: [leftovers]")
+    if facts.leftovers is None:
+        # 404: no kubernetes-nmstate, which the crds check fails on; no node state to read.
+        return Result(name, SKIP, "the cluster serves no nmstate.io/v1beta1 NodeNetworkState")
+    found = list(facts.leftovers)
+    if not found:
+        return Result(name, PASS, "the nodes carry no VRF, route table or route rule that no policy declares")
+    taken = leftovers.clashes(found, {vrf.name for vrf in plan.vrfs}, {vrf.table_id for vrf in plan.vrfs})
+    remove = "take them off with `symrouting leftovers --remove` (README: Leftovers on the nodes)"
+    if taken:
+        nodes = {item.node for item in taken}
+        return Result(name, FAIL, "the nodes carry leftovers with this release's VRF name or table",
+                      tuple(leftovers.lines([item for item in found if item.node in nodes])), remove)
+    return Result(name, WARN, "the nodes carry VRFs, routes or rules that no policy declares (leftovers of a "
+                              f"removed release?); {remove}", tuple(leftovers.lines(found)))
+
+
 CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "crds": check_crds,
     "cluster-cidrs": check_cluster_cidrs,
     "node-selectors": check_node_selectors,
     "vrf-conflicts": check_vrf_conflicts,
     "pool-overlaps": check_pool_overlaps,
+    "pool-services": check_pool_services,
     "peer-secrets": check_peer_secrets,
     "communities": check_community_aliases,
     "routing-via-host": check_routing_via_host,
     "metallb-mode": check_metallb_mode,
     "metallb-version": check_metallb_version,
+    "hook-rights": check_hook_rights,
+    "leftovers": check_leftovers,
 }
 
 

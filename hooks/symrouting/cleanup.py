@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable
+from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable, put_verified
 from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import collect, owner_of
 from symrouting.nodeconfig import (Declared, Progress, State, declared, enactment_node, enactment_progress, removal_state,
@@ -73,6 +73,15 @@ class Step:
         return self.removal if self.new_state is None else with_removal(self.new_state, self.removal)
 
 
+class Interrupted(Exception):
+    """The API refused or dropped a request in the middle of a cleanup: the error, and the
+    outcomes so far (what was written), for the report a stopped run still prints."""
+
+    def __init__(self, error: Exception, outcomes: list["Outcome"]) -> None:
+        super().__init__(str(error))
+        self.error, self.outcomes = error, outcomes
+
+
 @dataclass
 class Outcome:
     policy: str
@@ -83,6 +92,8 @@ class Outcome:
     handback_problem: str | None = None
     # Fields an earlier run's hook kept (its hand-back failed), found and handed back now.
     leftover: bool = False
+    # The steps the API accepted, with the generation each made: what a stopped run wrote.
+    written: list[tuple[Step, int]] = field(default_factory=list)
 
     @property
     def nodes(self) -> list[str]:
@@ -215,7 +226,9 @@ def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
     changes only: apiextensions-apiserver pkg/registry/customresource/strategy.go,
     PrepareForUpdate). So the policy is read again and the update sent again, up to
     CONFLICT_TRIES times, as client-go's util/retry RetryOnConflict does; if the generation
-    moved, someone changed the spec the removal was planned from, and the hook stops."""
+    moved, someone changed the spec the removal was planned from, and the hook stops. An
+    update whose answer was lost (api.Unanswered) is looked for in the live policy: a spec
+    equal to the one sent is the hook's own write, and the run carries on from it."""
     path = f"{POLICIES}/{policy['metadata']['name']}"
     for attempt in range(1, CONFLICT_TRIES + 1):
         body = copy.deepcopy(policy)
@@ -223,13 +236,22 @@ def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
         body["spec"]["desiredState"] = step.desired_state
         if step.node_selector is not None:
             body["spec"]["nodeSelector"] = step.node_selector
+
+        def ours(fresh: dict[str, Any], sent: dict[str, Any] = body) -> bool:
+            """The live spec is the one this update sent: the hook's own write, whose answer
+            was lost (or came after a retry)."""
+            return bool(fresh.get("spec") == sent["spec"])
+
         try:
-            updated = transport.put(path, body)
+            updated = put_verified(transport, path, body, ours)
             break
         except Conflict as error:
             fresh = transport.get(path)
             if fresh is None:
                 raise ApiError(f"{error}: the policy was deleted meanwhile") from None
+            if ours(fresh):
+                updated = fresh
+                break
             if attempt == CONFLICT_TRIES:
                 raise Conflict(path, f"; still after {CONFLICT_TRIES} fresh reads: run the hook again") from None
             known, now = policy["metadata"].get("generation"), (fresh.get("metadata") or {}).get("generation")
@@ -270,25 +292,40 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
         elif outcome.leftover:
             leftovers.append((outcome, others))
     deadline = clock() + timeout
-    # Round k sends the k-th step of every policy at once, then waits for all of them.
+    try:
+        _rounds(transport, work, deadline, poll, clock, sleep, malformed, say, timeout)
+    except (ApiError, Unreachable) as error:
+        raise Interrupted(error, outcomes) from error
+    if not uninstall:
+        for outcome, managed_fields in owners_before + leftovers:
+            outcome.handback_problem = hand_back(transport, outcome.policy, managed_fields)
+    return outcomes
+
+
+def _rounds(transport: Transport, work: list[tuple[Outcome, dict[str, Any]]], deadline: float, poll: float,
+            clock: Callable[[], float], sleep: Callable[[float], None], malformed: list[str],
+            say: Callable[[str], None], timeout: float) -> None:
+    """Round k sends the k-th step of every policy at once, then waits for all of them. Each
+    step the API accepts is recorded (Outcome.written) before a failed one stops the run."""
     for round_ in range(max((len(o.steps) for o, _ in work), default=0)):
         current = [(o, p, o.steps[round_]) for o, p in work if round_ < len(o.steps)
                    # an earlier step that did not finish leaves the rest to the rerun
                    if o.progress is None or not (o.progress.pending or o.progress.failed)]
         # The updates of one round are independent: send them over a few connections at once.
         with ThreadPoolExecutor(max_workers=PARALLEL_UPDATES) as pool:
-            generations = list(pool.map(lambda item: _send(transport, item[1], item[2]), current))
+            futures = [pool.submit(_send, transport, policy, step) for _, policy, step in current]
+        failures = [future.exception() for future in futures if future.exception() is not None]
         waiting = []
-        for (outcome, _, step), generation in zip(current, generations):
-            outcome.generation = generation
-            waiting.append((outcome, step))
+        for (outcome, _, step), future in zip(current, futures):
+            if future.exception() is None:
+                outcome.generation = future.result()
+                outcome.written.append((step, outcome.generation))
+                waiting.append((outcome, step))
+        if failures:
+            raise failures[0]  # type: ignore[misc]
         done = _wait(transport, waiting, deadline, poll, clock, sleep, malformed, say, timeout)
         for outcome, progress in done:
             outcome.progress = _merged(outcome.progress, progress)
-    if not uninstall:
-        for outcome, managed_fields in owners_before + leftovers:
-            outcome.handback_problem = hand_back(transport, outcome.policy, managed_fields)
-    return outcomes
 
 
 def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: float, poll: float,
@@ -340,7 +377,8 @@ def _progress_line(pending: list[tuple[Outcome, Step]], progress: dict[str, Prog
         state = progress[outcome.policy]
         count = len(state.applied) + len(state.failed) + len(state.pending)
         failed = f"; failed on {_shown(sorted(n for n, _ in state.failed))}" if state.failed else ""
-        lines.append(f"  {outcome.policy} ({describe(step.removal)}): applied on {len(state.applied)}/{count} "
+        what = f" ({describe(step.removal)})" if step.removal else ""
+        lines.append(f"  {outcome.policy}{what}: applied on {len(state.applied)}/{count} "
                      f"node(s); pending {_shown(sorted(state.pending))}{failed}")
     if len(open_) > SHOWN:
         lines.append(f"  and {len(open_) - SHOWN} more update(s) pending")
@@ -447,6 +485,29 @@ def report(outcomes: list[Outcome], verb: str) -> str:
     lines.append(f"{verb} {'finished' if ok else 'FAILED'}: " + (
         "the nodes no longer carry what was removed" if ok else
         "some nodes still carry it; fix them (kubectl get nnce), then retry, or set cleanup.failOnError=false"))
+    return "\n".join(lines) + "\n"
+
+
+def stopped_report(outcomes: list[Outcome], verb: str, error: Exception) -> str:
+    """What a run that the API stopped had written, on which policies and nodes, and what the
+    next run does: the updates stay (nmstate applies them), and the rerun plans again from
+    the policies as they are then."""
+    lines = []
+    for outcome in outcomes:
+        for step, generation in outcome.written:
+            what = describe(step.removal) or "its new state alone"
+            if step.removal and step.new_state is not None:
+                what += ", with its new state"
+            lines.append(f"WROTE {outcome.policy}: {what}; for {', '.join(step.nodes) or 'its nodes'} "
+                         f"(generation {generation})")
+        unsent = len(outcome.steps) - len(outcome.written)
+        if outcome.steps and unsent:
+            lines.append(f"NOT SENT {outcome.policy}: {unsent} of {len(outcome.steps)} update(s)")
+    written = sum(len(o.written) for o in outcomes)
+    lines.append(f"{verb} STOPPED after {written} update(s) written: {str(error).splitlines()[0]}")
+    lines.append("next run: it reads the policies as they are then and sends what their nodes still lack "
+                 "(the updates written above stay; nmstate applies them); retry the Helm command, or run "
+                 "this hook by hand (README: Troubleshooting)")
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m symrouting preflight|discover|teardown|prune|verify|diagram|status|adopt`.
+"""Command line: `python -m symrouting preflight|discover|teardown|prune|wait|verify|diagram|status|adopt`.
 
 Credentials, the first that applies: `--server`, `--token-file` and `--ca-file` name an API
 server directly; `--kubectl` goes through `kubectl get --raw`; in a pod (KUBERNETES_SERVICE_HOST
@@ -9,11 +9,11 @@ Every retry burst says so in one line on standard error, as does every wait for 
 
 Exit codes: 0 all checks passed (or the nodes were cleaned, status found every release
 symmetric and healthy, or the adoption is clean); 1 a check failed (or warned, with
---warnings-fail), a node did not apply a removal, another release's cleanup held the Lease
-past --timeout, status found a problem, or adopt found a difference; 2 bad arguments; 3 the
-API could not be read (unreachable, or it refused the request); 4 a broken hook: the plan
-unreadable, an answer the hook cannot read (not a JSON object, paging without end), or an
-internal error.
+--warnings-fail), a node did not apply a removal or (wait) the release, another release's
+cleanup held the Lease past --timeout, status found a problem, or adopt found a difference;
+2 bad arguments; 3 the API could not be read (unreachable, or it refused the request); 4 a
+broken hook: the plan unreadable, an answer the hook cannot read (not a JSON object, paging
+without end), or an internal error.
 """
 
 from __future__ import annotations
@@ -53,30 +53,42 @@ COMMANDS = {
     "discover": ("print a values override with the cluster's CIDRs", True, False),
     "teardown": ("remove the release's VRFs from the nodes (before uninstall)", True, True),
     "prune": ("remove from the nodes what the new values drop (before upgrade)", True, True),
+    "wait": ("wait until nmstate applied the release's policies on their nodes (after install/upgrade)", True, True),
     "verify": ("check the installed release works (helm test)", True, True),
     "diagram": ("draw the site's topology from its plan (no cluster needed)", False, True),
     "status": ("show a release's live symmetry: enactments, VRFs, sessions, announcements", True, True),
     "adopt": ("write a site values file from a setup built by hand, and prove it", True, False),
+    "leftovers": ("list what the nodes carry that no policy declares; --remove takes it off", True, False),
 }
 # Commands whose plan may be left out (status then finds the releases by the chart's labels).
 PLAN_OPTIONAL = ("status",)
 
 
-EXAMPLES = """examples:
+# The chart as the release workflow publishes it (.github/workflows/release.yaml; the owner
+# is Chart.yaml's `home`): the help's examples run as printed.
+CHART_REF = "oci://ghcr.io/symmetric-routing/charts/symmetric-routing"
+
+EXAMPLES = f"""examples:
   # the cluster's CIDRs as a values override, through your kubeconfig
-  symrouting discover
-  # check the cluster before installing a release (nothing is changed)
-  helm template payments oci://ghcr.io/OWNER/charts/symmetric-routing --version VERSION \\
-    -n payments -f site.yaml | symrouting preflight --plan-from-manifest -
-  # take a release's VRFs off the nodes by hand (what the pre-delete hook does)
-  helm get hooks payments -n payments | symrouting teardown --plan-from-manifest -
+  %(prog)s discover > cluster.yaml
+  # check the cluster before installing release payments (nothing is changed)
+  helm template payments {CHART_REF} \\
+    -n payments -f cluster.yaml -f payments.yaml | %(prog)s preflight --plan-from-manifest -
+  # take release payments' VRFs off the nodes by hand (what its pre-delete hook does)
+  helm get hooks payments -n payments | %(prog)s teardown --plan-from-manifest -
   # values for a setup built by hand, proven by rendering them (nothing is changed)
-  symrouting adopt --release payments --namespace payments --output site.yaml
-  # draw a site
-  helm template payments CHART -f site.yaml | symrouting diagram --plan-from-manifest - --format svg
+  %(prog)s adopt --release payments --namespace payments --output payments.yaml --chart {CHART_REF}
+  # draw the site of release payments
+  helm get hooks payments -n payments | %(prog)s diagram --plan-from-manifest - --format svg > payments.svg
   # is release payments symmetric right now? (--watch to follow a change, --json for scripts)
-  symrouting status --release payments/payments
+  %(prog)s status --release payments/payments
 """
+
+
+def prog_name(argv0: str) -> str:
+    """`kubectl symrouting` when kubectl runs this as its plugin `kubectl-symrouting` (kubectl
+    finds plugins by that prefix on PATH: kubectl's pkg/cmd/plugin), else `symrouting`."""
+    return "kubectl symrouting" if Path(argv0).name == "kubectl-symrouting" else "symrouting"
 
 
 def chart_app_version(chart_yaml: str) -> str:
@@ -99,8 +111,8 @@ def version() -> str:
         return "unknown"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="symrouting", description=__doc__.split("\n\n")[0],
+def _parser(prog: str = "symrouting") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
             api.add_argument("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
             api.add_argument("--deadline", type=float, default=60.0,
                              help="seconds of retries for one request before giving up (default 60)")
+        if name == "teardown":
+            command.add_argument("--peers-only", action="store_true",
+                                 help="leave the nodes alone; only delete the peers that name a BFD profile")
         if name in ("teardown", "prune"):
             command.add_argument("--timeout", type=float, default=600.0,
                                  help="seconds for the cleanup in all: waiting for another release's cleanup "
@@ -130,6 +145,10 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
             command.add_argument("--continue-on-failure", action="store_true",
                                  help="exit 0 even when a node did not apply a removal (the report still says so)")
+        if name == "wait":
+            command.add_argument("--timeout", type=float, default=600.0,
+                                 help="seconds to wait for every node, all waves together (default 600)")
+            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
         if name == "preflight":
             command.add_argument("--json", action="store_true", help="print the report as JSON")
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
@@ -146,6 +165,13 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--chart", help="chart to render: a directory, a .tgz, or a repo/OCI reference "
                                  "(default: the chart this command came with, run from its source tree)")
             command.add_argument("--chart-version", help="version of a repo/OCI chart (helm --version)")
+        if name == "leftovers":
+            command.add_argument("--remove", action="store_true",
+                                 help="take them off: per node a one-shot policy that sets exactly them absent, "
+                                      "waited for, then deleted")
+            command.add_argument("--timeout", type=float, default=300.0,
+                                 help="seconds to wait for nmstate on all nodes (default 300)")
+            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
         if name == "diagram":
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")
@@ -172,8 +198,8 @@ CHART = Path(__file__).resolve().parents[2]
 
 
 # The hook each command runs as, for the advice a 403 gives.
-ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "verify": "verify", "discover": "user",
-         "status": "user", "adopt": "user"}
+ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "wait": "wait", "verify": "verify",
+         "discover": "user", "status": "user", "adopt": "user", "leftovers": "user"}
 
 
 def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
@@ -262,6 +288,13 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
         stderr.write(f"symrouting: {line}\n")
         stderr.flush()
 
+    if getattr(args, "peers_only", False):
+        # cleanup.onUninstall: false: nothing leaves the nodes, so no Lease and no wait
+        deleted = peers.delete_before_profiles(transport, plan, uninstall)
+        stdout.write("".join(f"{line}\n" for line in deleted))
+        stdout.write(f"{args.command} of release {plan.namespace}/{plan.release}: nodes left as they are "
+                     "(cleanup.onUninstall: false)\n")
+        return EXIT_OK
     # One cleanup at a time in the cluster (lease.py); --timeout covers the wait for it too.
     guard: AbstractContextManager[float] = nullcontext(0.0)
     if plan.cleanup_lease:
@@ -280,13 +313,29 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
             else:
                 deleted = []
     except lease.LeaseTimeout as error:
-        stderr.write(f"symrouting: {args.command} of release {plan.namespace}/{plan.release} did not start: {error}\n")
+        stderr.write(f"symrouting: {args.command} of release {plan.namespace}/{plan.release} did not start, "
+                     f"nothing was written: {error}\n")
         return EXIT_OK if args.continue_on_failure else EXIT_FAILED
+    except cleanup.Interrupted as stop:
+        # What was written goes to the report first; the error's own exit code and line follow.
+        stdout.write(cleanup.stopped_report(stop.outcomes, f"{args.command} of release {plan.namespace}/{plan.release}",
+                                            stop.error))
+        stdout.flush()
+        raise stop.error from None
     stdout.write("".join(f"{line}\n" for line in deleted))
     stdout.write(cleanup.report(outcomes, f"{args.command} of release {plan.namespace}/{plan.release}"))
     if all(outcome.ok for outcome in outcomes) or args.continue_on_failure:
         return EXIT_OK
     return EXIT_FAILED
+
+
+def wait(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    from symrouting import wait as rollout
+
+    plan = _load_plan(args, stdin)
+    waves = rollout.run(_transport(args), plan, timeout=args.timeout, poll=args.poll, say=notice)
+    stdout.write(rollout.report(waves, f"{plan.namespace}/{plan.release}"))
+    return EXIT_OK if all(wave.ok for wave in waves) else EXIT_FAILED
 
 
 def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
@@ -325,7 +374,47 @@ def _status_text(status: Any, transport: Transport, plans: list[Plan] | None, ar
     text = status.table(statuses, colour, getattr(args, "all", False))
     if "malformed" in observed.unavailable:
         text += f"note: {observed.unavailable['malformed']}\n"
-    return text, code
+    return text + _leftover_rows(transport), code
+
+
+def _leftover_rows(transport: Transport) -> str:
+    """What the nodes carry that no policy declares, per node, under the status table."""
+    from symrouting import leftovers
+
+    try:
+        found = leftovers.read(transport, [])
+    except ApiError as error:
+        return f"leftovers: not checked: {error}\n"
+    if found is None or not found[0]:
+        return ""
+    lines = "".join(f"  {line}\n" for line in leftovers.lines(found[0]))
+    return ("leftovers on the nodes (no policy declares them; `symrouting leftovers --remove` takes them off):\n"
+            + lines)
+
+
+def show_leftovers(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from symrouting import leftovers
+
+    transport = _transport(args)
+    found = leftovers.read(transport, [])
+    if found is None:
+        stdout.write("the cluster serves no nmstate.io/v1beta1 NodeNetworkState: leftovers cannot be seen\n")
+        return EXIT_FAILED
+    items, labels = found
+    if not items:
+        stdout.write("no leftovers: every VRF, VRF-table route and route rule on the nodes is declared by a policy\n")
+        return EXIT_OK
+    stdout.write("".join(f"{line}\n" for line in leftovers.lines(items)))
+    if not args.remove:
+        stdout.write("no policy declares these: `symrouting leftovers --remove` takes them off\n")
+        return EXIT_FAILED
+    removed = leftovers.remove(transport, items, labels, timeout=args.timeout, poll=args.poll, say=notice)
+    for done in removed:
+        taken = ", ".join(item.describe() for item in done.taken)
+        stdout.write(f"REMOVED {done.node}: {taken} (policy {done.policy} applied, then deleted)\n" if done.applied else
+                     f"FAIL    {done.node}: {taken} not confirmed: {done.detail} (policy {done.policy} deleted; "
+                     "kubectl get nnce, then run again)\n")
+    return EXIT_OK if all(done.applied for done in removed) else EXIT_FAILED
 
 
 def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: dict[str, str] | None = None,
@@ -440,12 +529,14 @@ def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
          stdin: TextIO = sys.stdin) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser(prog_name(sys.argv[0])).parse_args(argv)
     try:
         if args.command == "preflight":
             return preflight(args, stdout, stdin)
         if args.command in ("teardown", "prune"):
             return clean(args, stdout, stdin, stderr)
+        if args.command == "wait":
+            return wait(args, stdout, stdin)
         if args.command == "verify":
             return verify(args, stdout, stdin)
         if args.command == "diagram":
@@ -454,6 +545,8 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return show_status(args, stdout, stdin)
         if args.command == "adopt":
             return adopt(args, stdout)
+        if args.command == "leftovers":
+            return show_leftovers(args, stdout, stderr)
         return discover(args, stdout)
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")

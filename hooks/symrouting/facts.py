@@ -58,6 +58,16 @@ class ForeignCommunity:
     aliases: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class LoadBalancerService:
+    """A LoadBalancer Service of the cluster, its labels and the addresses MetalLB gave it."""
+
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    addresses: tuple[str, ...]
+
+
 @dataclass
 class Facts:
     service_network: Sourced | None = None
@@ -72,11 +82,18 @@ class Facts:
     # The Secrets the release's peers name, by name: their type, or None when missing.
     secrets: dict[str, str | None] | None = None
     communities: tuple[ForeignCommunity, ...] | None = None
+    # Every LoadBalancer Service that holds an address (status.loadBalancer.ingress).
+    services: tuple[LoadBalancerService, ...] | None = None
     metallb_mode: str | None = None
     metallb_mode_source: str = ""
     missing_kinds: tuple[Kind, ...] | None = None
     # Whether the served BGPAdvertisement CRD has spec.serviceSelectors (MetalLB 0.16 and later).
     service_selectors: bool | None = None
+    # Whether the API serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and
+    # its binding (Kubernetes 1.30, OpenShift 4.17 and later).
+    admission_policies: bool | None = None
+    # What the nodes carry that no policy declares (symrouting.leftovers.Leftover); None: unread.
+    leftovers: tuple[Any, ...] | None = None
     # What could not be read, by fact name ("nodes", "policies", ...): the reason, in words.
     unreadable: dict[str, str] = field(default_factory=dict)
     # Objects skipped because they did not have the expected shape.

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from symrouting.api import ApiError, Gone, Transport, Unexpected, describe_request
-from symrouting.facts import Facts, ForeignCommunity, ForeignPeer, ForeignPolicy, ForeignPool, Node, Sourced
+from symrouting.facts import (Facts, ForeignCommunity, ForeignPeer, ForeignPolicy, ForeignPool, LoadBalancerService, Node,
+                              Sourced)
 from symrouting.plan import Kind, Plan
 
 T = TypeVar("T")
@@ -208,6 +209,17 @@ def _community(item: dict[str, Any]) -> ForeignCommunity:
     return ForeignCommunity(str(meta["name"]), owner_of(meta), aliases)
 
 
+def _service(item: dict[str, Any]) -> LoadBalancerService | None:
+    """A LoadBalancer Service with the addresses of its status; None for other types."""
+    if (item.get("spec") or {}).get("type") != "LoadBalancer":
+        return None
+    meta = item["metadata"]
+    ingress = ((item.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    addresses = tuple(str(entry["ip"]) for entry in ingress if isinstance(entry, dict) and entry.get("ip"))
+    return LoadBalancerService(str(meta.get("namespace") or ""), str(meta["name"]),
+                               {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}, addresses)
+
+
 def read_secrets(transport: Transport, plan: Plan) -> dict[str, str | None]:
     """The type of each Secret a peer names, None where it is missing."""
     names = sorted({peer.password_secret for vrf in plan.vrfs for peer in vrf.peers if peer.password_secret})
@@ -236,6 +248,19 @@ def read_metallb_mode(transport: Transport, plan: Plan, facts: Facts) -> None:
     if instances:
         name, backend = instances[0]
         facts.metallb_mode, facts.metallb_mode_source = backend, f"MetalLB {plan.metallb_namespace}/{name} spec.bgpBackend"
+
+
+ADMISSION_API = "/apis/admissionregistration.k8s.io/v1"
+ADMISSION_KINDS = {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+
+
+def read_admission_policies(transport: Transport, facts: Facts) -> None:
+    """Whether the API serves ValidatingAdmissionPolicy and its binding in
+    admissionregistration.k8s.io/v1, from its discovery document, which every authenticated
+    user may read (the system:discovery ClusterRole)."""
+    resources = transport.get(ADMISSION_API)
+    served = {r.get("kind") for r in (resources or {}).get("resources") or [] if isinstance(r, dict)}
+    facts.admission_policies = ADMISSION_KINDS <= served
 
 
 ADVERTISEMENT_CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgpadvertisements.metallb.io"
@@ -293,6 +318,9 @@ def gather(transport: Transport, plan: Plan) -> Facts:
                         _community, facts.malformed)
         facts.communities = tuple(c for c in found or [] if not plan.owns(c.owner))
 
+    def services() -> None:
+        facts.services = tuple(collect(transport, "/api/v1/services", _service, facts.malformed) or ())
+
     def kinds() -> None:
         facts.missing_kinds = read_kinds(transport, plan)
 
@@ -301,9 +329,19 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     attempt("nodes", lambda: read_nodes(transport, facts))
     attempt("policies", policies)
     attempt("pools", pools)
+    if any(vrf.pools for vrf in plan.vrfs):
+        attempt("services", services)
     attempt("peers", peers)
     attempt("metallb", lambda: read_metallb_mode(transport, plan, facts))
     attempt("metallb-version", lambda: read_service_selectors(transport, facts))
+    attempt("admission", lambda: read_admission_policies(transport, facts))
+    def leftovers() -> None:
+        from symrouting import leftovers as nodes_leftovers
+
+        found = nodes_leftovers.read(transport, facts.malformed)
+        facts.leftovers = None if found is None else tuple(found[0])
+
+    attempt("leftovers", leftovers)
     if any(peer.password_secret for vrf in plan.vrfs for peer in vrf.peers):
         attempt("secrets", secrets)
     if plan.communities:

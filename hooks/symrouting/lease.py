@@ -6,14 +6,23 @@ wrong. So every cleanup of every release of this chart holds the same Lease, in 
 namespace (which every release uses, so it exists) under a name the chart fixes, while it
 reads, updates and waits.
 
-The Lease is taken and kept as client-go's leader election does it (client-go
+The Lease is taken and kept as client-go's leader election does it (client-go v0.36.3
 tools/leaderelection/leaderelection.go, tryAcquireOrRenew and release; resourcelock/
-leaselock.go): create it when absent; take it when its holder is empty or has not renewed it
-for leaseDurationSeconds as this client observed (the local clock, not renewTime, so clock
-skew does not matter); every write an update carrying the resourceVersion that was read, so
-that of two clients only one wins and the other gets 409. It is renewed while the cleanup
-waits and released (holder emptied) at the end, also on failure; a crashed hook's Lease
-expires after leaseDurationSeconds.
+leaselock.go): create it when absent; take it when its holder is empty or expired; every
+write an update carrying the resourceVersion that was read, so that of two clients only one
+wins and the other gets 409. It is renewed while the cleanup waits and released (holder
+emptied) at the end, also on failure.
+
+Expiry: client-go's isLeaseValid counts leaseDurationSeconds from when this client last saw
+the record change (observedTime, the local clock), so a newcomer waits a dead holder's full
+duration from its own first look: a hook retried after its pod was killed, with
+cleanup.timeoutSeconds at the schema's minimum (30 s, the Lease's duration), never got it.
+So a holder is also expired once the Lease's own renewTime + leaseDurationSeconds has
+passed, as kube-apiserver's coordinated leader election judges a Lease (kubernetes v1.36.3
+pkg/controlplane/controller/leaderelection/election.go, isLeaseExpired): the first of the
+two clocks to say so. A holder named after this release (identity) is this release's own
+earlier cleanup, which Helm starts one at a time: one that still holds the Lease stopped
+without releasing it, and the messages say so.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from symrouting.api import ApiError, Conflict, Transport, Unreachable
+from symrouting.api import ApiError, Conflict, Transport, Unanswered, Unreachable, put_verified
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
 # client-go's defaults for controllers are 15 s; a hook that renews every 10 s can miss two.
@@ -47,6 +56,16 @@ def micro_time(moment: datetime.datetime) -> str:
     """A MicroTime as the API serialises it: RFC 3339 with microseconds, in UTC
     (apimachinery pkg/apis/meta/v1/micro_time.go, RFC3339Micro)."""
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_micro_time(text: Any) -> datetime.datetime | None:
+    """A MicroTime or Time as the API writes it (RFC 3339, with or without fractions)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def identity(what: str) -> str:
@@ -92,12 +111,48 @@ class Lease:
         self.current = lease
         return spec
 
+    def expires_at(self) -> datetime.datetime | None:
+        """renewTime + leaseDurationSeconds of the Lease as last read (None without a renewTime)."""
+        spec = (self.current or {}).get("spec") or {}
+        renewed = parse_micro_time(spec.get("renewTime"))
+        if renewed is None:
+            return None
+        return renewed + datetime.timedelta(seconds=int(spec.get("leaseDurationSeconds") or 0))
+
     def held_by_other(self) -> str | None:
-        """The other holder whose Lease has not expired in this client's eyes, or None."""
+        """The other holder whose Lease has not expired, or None: expired once it has not
+        changed for leaseDurationSeconds as this client saw it (client-go), or once its
+        renewTime + leaseDurationSeconds has passed (kube-apiserver's election.go)."""
         spec = (self.current or {}).get("spec") or {}
         holder = spec.get("holderIdentity") or ""
-        expires = self.observed_at + int(spec.get("leaseDurationSeconds") or 0)
-        return holder if holder and holder != self.holder and self.monotonic() < expires else None
+        if not holder or holder == self.holder:
+            return None
+        if self.monotonic() >= self.observed_at + int(spec.get("leaseDurationSeconds") or 0):
+            return None
+        expires = self.expires_at()
+        return None if expires is not None and self.now() >= expires else holder
+
+    def own_release(self, holder: str) -> bool:
+        """Whether a holder is a run of this release's cleanup (identity starts with the release)."""
+        return holder.split(" ", 1)[0] == self.holder.split(" ", 1)[0]
+
+    def whose(self, holder: str) -> str:
+        """Who holds the Lease, in words: this release's own earlier run, or another release."""
+        if self.own_release(holder):
+            return (f"this release's own earlier cleanup ({holder}), which stopped without releasing it "
+                    "(its pod killed or crashed)")
+        return f"another release's cleanup ({holder})"
+
+    def frees(self) -> str:
+        """When the Lease frees by its renewTime, for a message."""
+        expires = self.expires_at()
+        return (f"it frees at {micro_time(expires)} (renewTime + leaseDurationSeconds)" if expires is not None else
+                f"it frees {self.duration}s after its last renewal")
+
+    @staticmethod
+    def _landed(body: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+        """Whether a Lease read after a lost answer holds this write: its spec as sent."""
+        return lambda fresh: bool(fresh.get("spec") == body["spec"])
 
     def try_acquire(self) -> bool:
         """One attempt: create the Lease, or take it over; False when another holds it or
@@ -112,6 +167,12 @@ class Lease:
                     self._observe(self.transport.post(self.collection, body))
                 except Conflict:
                     return False
+                except Unanswered:
+                    # The create may have landed: the Lease read now says whose it is.
+                    created = self.transport.get(self.path)
+                    if created is None:
+                        return False
+                    return (self._observe(created).get("holderIdentity") or "") == self.holder
                 return True
             spec = self._observe(lease)
             if self.held_by_other():
@@ -120,7 +181,7 @@ class Lease:
             transitions = int(spec.get("leaseTransitions") or 0) + (0 if mine else 1)
             body = dict(lease, spec=self._spec(transitions, spec.get("acquireTime") if mine else None))
             try:
-                self._observe(self.transport.put(self.path, body))
+                self._observe(put_verified(self.transport, self.path, body, self._landed(body)))
             except Conflict:
                 return False
             return True
@@ -135,7 +196,7 @@ class Lease:
                     return False
                 body = dict(lease, spec=self._spec(int(spec.get("leaseTransitions") or 0), spec.get("acquireTime")))
                 try:
-                    self._observe(self.transport.put(self.path, body))
+                    self._observe(put_verified(self.transport, self.path, body, self._landed(body)))
                     return True
                 except Conflict:
                     # Another client wrote it: read it again to see who holds it now.
@@ -170,16 +231,19 @@ def acquire(lease: Lease, timeout: float, log: Callable[[str], None],
     said = start - PROGRESS_SECONDS
     while not lease.try_acquire():
         waited = lease.monotonic() - start
-        holder = lease.held_by_other() or "another cleanup"
+        holder = lease.held_by_other()
+        who = lease.whose(holder) if holder else "another cleanup"
         if waited >= timeout:
+            running = ("" if holder and lease.own_release(holder) else
+                       " Retry when it is done; a holder that crashed stops holding it "
+                       f"{lease.duration}s after its last renewal.")
             raise LeaseTimeout(
-                f"Lease {lease.namespace}/{lease.name} is still held by {holder} after {waited:.0f}s "
-                f"(the cleanup's timeout): another release's cleanup is running. Retry when it is done; a "
-                f"holder that crashed stops holding it {lease.duration}s after its last renewal "
+                f"Lease {lease.namespace}/{lease.name} is still held by {who} after {waited:.0f}s "
+                f"(the cleanup's timeout); {lease.frees()}.{running} "
                 f"(kubectl get lease -n {lease.namespace} {lease.name} -o yaml)")
         if lease.monotonic() - said >= PROGRESS_SECONDS:
             said = lease.monotonic()
-            log(f"waiting for Lease {lease.namespace}/{lease.name}, held by {holder}: "
+            log(f"waiting for Lease {lease.namespace}/{lease.name}, held by {who}; {lease.frees()}: "
                 f"{waited:.0f}s of {timeout:.0f}s")
         sleep(min(POLL_SECONDS, max(timeout - waited, 0.0)))
     return lease.monotonic() - start
@@ -213,5 +277,5 @@ def held(lease: Lease, timeout: float, log: Callable[[str], None],
         try:
             lease.release()
         except (ApiError, Unreachable) as error:
-            log(f"WARN  could not release Lease {lease.namespace}/{lease.name} ({error}); "
-                f"it expires {lease.duration}s after its last renewal")
+            log(f"WARN  could not release Lease {lease.namespace}/{lease.name} ({error}): it stays held by "
+                f"{lease.holder} until it expires; {lease.frees()}")

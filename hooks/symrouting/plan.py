@@ -10,6 +10,9 @@ from typing import Any
 class Pool:
     name: str
     addresses: tuple[str, ...]
+    # The Service labels its default serviceAllocation admits; empty where the values set
+    # serviceAllocation themselves.
+    admits: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,8 @@ class Peer:
     peer_asn: str  # the number, or "internal"/"external" for dynamicASN
     # The existing Secret of the MD5 password (passwordSecret.name), which MetalLB reads.
     password_secret: str = ""
+    # spec.localASN, 0 when unset.
+    local_asn: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class Policy:
     # The nmstate desiredState it will carry.
     desired_state: dict[str, Any] = field(default_factory=dict)
     node: str = ""
+    # The rollout wave it belongs to (`vrfs.<vrf>.waves`; 0 without waves).
+    wave: int = 0
 
     @property
     def static_addresses(self) -> list[str]:
@@ -108,6 +115,12 @@ class Plan:
     # Name of the Lease in metallb_namespace that serialises the cleanups (lease.py); empty
     # in a plan rendered by a chart version without it.
     cleanup_lease: str = ""
+    # Namespace of FRR-K8s, whose BGPSessionStates `verify --status` reads there; empty in a
+    # plan found in the cluster or rendered before it: then they are read cluster-wide.
+    frr_k8s_namespace: str = ""
+    # Name of the ValidatingAdmissionPolicy that confines the hooks' writes to the release's
+    # own policies and peers; empty when the hooks' rights name them (resourceNames).
+    hook_admission_policy: str = ""
 
     def owns(self, owner: str) -> bool:
         """Whether an object's owner ("<namespace>/<release>") is this release."""
@@ -147,10 +160,12 @@ def parse_plan(data: Any) -> Plan:
                 table_id=int(vrf["tableId"]),
                 node_selector=_labels(vrf.get("nodeSelector")),
                 policies=tuple(Policy(str(p["name"]), _labels(p.get("nodeSelector")), dict(p.get("desiredState") or {}),
-                                      str(p.get("node") or "")) for p in vrf["policies"]),
-                pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses")) for p in vrf.get("pools", [])),
+                                      str(p.get("node") or ""), int(p.get("wave") or 0))
+                                 for p in vrf["policies"]),
+                pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"), _labels(p.get("admits")))
+                            for p in vrf.get("pools", [])),
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),
-                                 str(p.get("passwordSecret", "")))
+                                 str(p.get("passwordSecret", "")), int(p.get("localASN", 0)))
                             for p in vrf.get("peers", [])),
                 advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
                                                    _strings(a.get("peers", []), "advertisement peers"))
@@ -176,6 +191,8 @@ def parse_plan(data: Any) -> Plan:
             metallb_version=str(data.get("metallbVersion") or ""),
             communities=_strings(data.get("communities", []), "communities"),
             cleanup_lease=str(data.get("cleanupLease") or ""),
+            frr_k8s_namespace=str(data.get("frrK8sNamespace") or ""),
+            hook_admission_policy=str(data.get("hookAdmissionPolicy") or ""),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, PlanError):

@@ -489,10 +489,16 @@ def observe(transport: Transport, plans: list[Plan]) -> Observed:
     states = read("nodestates", NODE_STATES, lambda item: _node_state(item) if item["metadata"]["name"] in wanted else None)
     observed.node_states = None if states is None else dict(states)
     vrf_names = sorted({vrf.name for plan in plans for vrf in plan.vrfs})
-    # FRR-K8s labels each session with its VRF (bgpsessionstate_controller.go, vrfLabel),
-    # in whatever namespace FRR-K8s runs: list them cluster-wide, only the release's VRFs.
-    observed.sessions = read("sessions", f"{SESSIONS}?labelSelector={_selector(vrf_names, 'frrk8s.metallb.io/vrf')}",
-                             _session) if vrf_names else []
+    # FRR-K8s labels each session with its VRF (bgpsessionstate_controller.go, vrfLabel):
+    # only the release's VRFs, in FRR-K8s's namespace where the plans name it (the test pod
+    # may read only there), else cluster-wide.
+    namespaces_of_frr = sorted({plan.frr_k8s_namespace for plan in plans})
+    session_lists = ([SESSIONS.replace("/bgpsessionstates", f"/namespaces/{n}/bgpsessionstates") for n in namespaces_of_frr]
+                     if all(namespaces_of_frr) else [SESSIONS])
+    observed.sessions = []
+    for path in session_lists if vrf_names else []:
+        found_sessions = read("sessions", f"{path}?labelSelector={_selector(vrf_names, 'frrk8s.metallb.io/vrf')}", _session)
+        observed.sessions = None if found_sessions is None or observed.sessions is None else observed.sessions + found_sessions
     namespaces = sorted({plan.metallb_namespace for plan in plans})
     try:
         backend = without_frr_k8s(transport, namespaces)

@@ -3,18 +3,33 @@
 For each egress service: its LoadBalancer Service has an ingress address from its pool (and
 the label its own advertisement selects, where the chart narrowed one to it), its
 EgressService reports a host, and (with sourceIPBy LoadBalancerIP) that node carries the
-egress-service label. For each VRF: its policies are Available on their nodes.
+egress-service label. For each VRF: its policies are Available on their nodes; for one that
+is not, each node whose enactment failed the policy's generation, with nmstate's message, as
+the wait after an upgrade (wait.py) names them.
 """
 
 from __future__ import annotations
+
+import urllib.parse
 
 from symrouting import cidr
 from symrouting.api import Transport
 from symrouting.checks import FAIL, PASS, Result
 from symrouting.facts import condition_true
+from symrouting.gather import collect
+from symrouting.nodeconfig import enactment_progress
 from symrouting.plan import EgressService, Plan
 
 EGRESS_LABEL = "egress-service.k8s.ovn.org/{namespace}-{name}"
+ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
+
+
+def failed_nodes(transport: Transport, name: str, generation: int) -> list[str]:
+    """Each node whose enactment reports this generation of the policy failed, with nmstate's
+    message (none when the cluster serves no enactments)."""
+    selector = urllib.parse.quote(f"nmstate.io/policy={name}")
+    enactments = collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, []) or []
+    return [f"{name}: {node}: failed: {message}" for node, message in enactment_progress(enactments, generation, []).failed]
 
 
 def check_policies(transport: Transport, plan: Plan) -> Result:
@@ -29,6 +44,7 @@ def check_policies(transport: Transport, plan: Plan) -> Result:
             degraded = condition_true(policy, "Degraded") or {}
             problems.append(f"{name}: not Available ({degraded.get('reason', 'in progress')}: "
                             f"{degraded.get('message', 'see kubectl get nnce')})")
+            problems += failed_nodes(transport, name, int((policy.get("metadata") or {}).get("generation") or 0))
     if problems:
         return Result("policies-applied", FAIL, "a VRF policy is not applied on its nodes", tuple(problems),
                       "kubectl get nnce -l 'nmstate.io/policy in (" + ",".join(p.name for p in plan.policies) + ")'")

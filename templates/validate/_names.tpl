@@ -26,6 +26,13 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- range $vrfName, $vrf := .vrfs }}
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $policyName := include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf) }}
+{{- /* nmstate labels each enactment nmstate.io/policy=<policy name>, a label value of at
+     most 63 characters (kubernetes-nmstate v0.86.0
+     api/shared/nodenetworkconfigurationenactment_types.go; apimachinery validation.go
+     IsValidLabelValue); a per-node policy's name is cut with a hash, an explicit one is not */}}
+{{- if and (not $vrf.nodes) (gt (len $policyName) 63) }}
+{{- $errors = append $errors (printf "%s.policy.name: %q has %d characters; nmstate puts the policy name in the nmstate.io/policy label of its enactments, which holds 63: set a name of at most 63 characters" $at $policyName (len $policyName)) }}
+{{- end }}
 {{- with include "symmetric-routing.claimName" (dict "names" $objectNames "key" (printf "NodeNetworkConfigurationPolicy/%s" $policyName) "owner" $at) }}
 {{- $errors = append $errors (printf "%s.policy.name: %q is already the policy of %s; give each VRF its own policy name" $at $policyName .) }}
 {{- end }}

@@ -27,6 +27,15 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- end }}
 {{- end }}
 {{- end }}
+{{- $waves := $vrf.waves | default dict }}
+{{- if and $waves (not $nodes) }}
+{{- $errors = append $errors (printf "%s.waves: waves split the per-node policies of a nodes table, and this VRF has none (one policy reaches all its nodes at once); list its nodes under %s.nodes, or remove %s.waves" $at $at $at) }}
+{{- end }}
+{{- range $node, $_ := ($waves.nodes | default dict) }}
+{{- if not (hasKey $nodes $node) }}
+{{- $errors = append $errors (printf "%s.waves.nodes.%s: not a node of %s.nodes, so no policy of it gets this wave; name a node of the table, or remove the line" $at $node $at) }}
+{{- end }}
+{{- end }}
 {{- if not $nodes }}
 {{- if and (empty $policy.nodeSelector) (not $policy.allowAllNodes) }}
 {{- $errors = append $errors (printf "%s.policy.nodeSelector: empty, so the VRF's policy reaches every node, the control plane included; select the nodes that carry it (e.g. `node-role.kubernetes.io/worker: \"\"`), list them under %s.nodes, or set %s.policy.allowAllNodes: true" $at $at $at) }}
@@ -58,15 +67,9 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $errors = append $errors (printf "%s.bgpPeers.%s.sourceAddress: one address for every node of a nodes table; leave it out (FRR takes the port's address on each node)" $at $key) }}
 {{- end }}
 {{- end }}
-{{- $policyName := include "symmetric-routing.policyName" (dict "prefix" $fullname "vrfName" $vrfName "vrf" $vrf) }}
 {{- $addressed := dict }}
 {{- range $node := keys $nodes | sortAlpha }}
 {{- $nodeAt := printf "%s.nodes.%s" $at $node }}
-{{- /* nmstate labels each enactment nmstate.io/policy=<policy name>, a label value
-     (kubernetes-nmstate api/shared/nodenetworkconfigurationenactment_types.go) */}}
-{{- if gt (len (printf "%s-%s" $policyName $node)) 63 }}
-{{- $errors = append $errors (printf "%s: the policy name %s-%s is longer than 63 characters, which nmstate needs for the label on its enactments; set a shorter %s.policy.name" $nodeAt $policyName $node $at) }}
-{{- end }}
 {{- range $portName, $entry := (get $nodes $node | default dict) }}
 {{- if not (hasKey $ports $portName) }}
 {{- $errors = append $errors (printf "%s.%s: %s is not a port of %s; use one of: %s" $nodeAt $portName $portName $vrfName (keys $ports | sortAlpha | join ", ")) }}
@@ -157,6 +160,50 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- range $poolKey, $svcKeys := $services }}
 {{- if gt (len $svcKeys) 1 }}
 {{- $errors = append $errors (printf "%s.addressPools.%s: backs the LoadBalancerIP egress services %s. MetalLB before 0.16 announces a pool's addresses from every node an advertisement selects, so requests for one service would reach the other's egress node while its replies leave from its own. Give each service a pool of its own (%s.egressServices.<svc>.addressPool), or set metallb.version (now %s) to the cluster's MetalLB if it is 0.16 or later" $at $poolKey (join ", " $svcKeys) $at (toString $root.Values.metallb.version)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* each node of a nodes table has an address of every family the VRF's routes, peers and
+pools use: a node without one would install an IPv6 route through a next hop it cannot reach
+and open no session of that family (nmstate applies the route anyway; the kernel keeps it
+unreachable) */}}
+{{- range $vrfName, $vrf := .vrfs }}
+{{- $at := printf "vrfs.%s" $vrfName }}
+{{- $used := dict }}
+{{- range $i, $route := ($vrf.routes | default list) }}
+{{- with $route.nextHopAddress }}
+{{- $_ := set $used (contains ":" . | ternary "ipv6" "ipv4") (printf "%s.routes[%d] (next hop %s)" $at $i .) }}
+{{- end }}
+{{- end }}
+{{- range $key, $peer := ($vrf.bgpPeers | default dict) }}
+{{- with ($peer | default dict).peerAddress }}
+{{- $_ := set $used (contains ":" . | ternary "ipv6" "ipv4") (printf "%s.bgpPeers.%s (peer %s)" $at $key .) }}
+{{- end }}
+{{- end }}
+{{- range $key, $pool := ($vrf.addressPools | default dict) }}
+{{- range (($pool | default dict).addresses | default list) }}
+{{- $_ := set $used (contains ":" . | ternary "ipv6" "ipv4") (printf "%s.addressPools.%s (%s)" $at $key .) }}
+{{- end }}
+{{- end }}
+{{- $dynamic := dict }}
+{{- range $port := values ($vrf.ports | default dict) }}
+{{- range $family := list "ipv4" "ipv6" }}
+{{- with get ($port | default dict) $family }}
+{{- $_ := set $dynamic $family true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $node := keys ($vrf.nodes | default dict) | sortAlpha }}
+{{- $has := deepCopy $dynamic }}
+{{- range $entry := values (get $vrf.nodes $node | default dict) }}
+{{- range (kindIs "slice" $entry | ternary $entry (list $entry)) }}
+{{- if . }}{{ $_ := set $has (contains ":" . | ternary "ipv6" "ipv4") true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- range $family := list "ipv4" "ipv6" }}
+{{- if and (hasKey $used $family) (not (hasKey $has $family)) }}
+{{- $errors = append $errors (printf "%s.nodes.%s: has no %s address on the VRF's ports, but %s uses %s; give the node one (a list holds both families: `%s: {<port>: [<ipv4>/<len>, <ipv6>/<len>]}`), or take the node out of the table" $at $node (ternary "IPv6" "IPv4" (eq $family "ipv6")) (get $used $family) (ternary "IPv6" "IPv4" (eq $family "ipv6")) $node) }}
 {{- end }}
 {{- end }}
 {{- end }}

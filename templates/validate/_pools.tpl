@@ -140,6 +140,31 @@ serviceSelectors only with the default aggregation lengths, 32 and 128 */}}
 {{- $errors = append $errors (printf "%s: serviceSelectors cannot go with aggregationLength other than 32 or aggregationLengthV6 other than 128 (MetalLB selects services only for /32 and /128 announcements); drop one" $advAt) }}
 {{- end }}
 {{- end }}
+{{- /* the same rule on what the chart renders: an entry split per LoadBalancerIP service
+narrows each part with serviceSelectors (symmetric-routing.advertisements), so its
+aggregation lengths must be the defaults too. Asked only when every pool and peer the
+entries name exists: the split reads them. */}}
+{{- $dangling := false }}
+{{- range $advertisements }}
+{{- range (.ipAddressPools | default list) }}{{ if not (hasKey $pools .) }}{{ $dangling = true }}{{ end }}{{ end }}
+{{- range (.peers | default list) }}{{ if not (hasKey $peers .) }}{{ $dangling = true }}{{ end }}{{ end }}
+{{- end }}
+{{- if not $dangling }}
+{{- $split := dict }}
+{{- range include "symmetric-routing.advertisements" (dict "root" $.root "vrfName" $vrfName "vrf" $vrf "prefix" $.fullname) | fromJsonArray }}
+{{- if .service }}
+{{- $_ := set $split .entry (append (get $split .entry | default list) .service) }}
+{{- end }}
+{{- end }}
+{{- range $key, $services := $split }}
+{{- $adv := get $advertisements $key }}
+{{- range $field, $default := dict "aggregationLength" 32 "aggregationLengthV6" 128 }}
+{{- if and (hasKey $adv $field) (ne (int64 (get $adv $field)) (int64 $default)) }}
+{{- $errors = append $errors (printf "%s.bgpAdvertisements.%s.%s: %d, but the chart narrows this advertisement per LoadBalancerIP service (%s) with serviceSelectors, which MetalLB accepts only with %d (config.go bgpAdvertisementFromCR, the CRD's CEL rule); leave %s out, or give the pools that need it an advertisement of their own" $at $key $field (int64 (get $adv $field)) (join ", " $services) (int64 $default) $field) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- $usesPoolSelectors := false }}
 {{- range $advertisements }}
 {{- if .ipAddressPoolSelectors }}

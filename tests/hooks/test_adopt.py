@@ -89,7 +89,18 @@ def test_adopted_values_render_the_live_objects(run_cli: Run, serve: Serve, tmp_
     rendered = helm.template(version, [output])
     assert rendered.returncode == 0, rendered.stderr
     procedure = [o for o in objects if o["kind"] != "Secret" or o["metadata"]["name"].endswith("-bgp-password")]
-    assert by_key(stored_as(rendered.documents, routes)) == by_key(procedure)
+    # the one change the install makes on purpose: a hand-built pool open to every Service
+    # gets the chart's serviceAllocation (templates/ipaddresspool.yaml), and adopt says so
+    open_pools = {o["metadata"]["name"] for o in procedure
+                  if o["kind"] == "IPAddressPool" and "serviceAllocation" not in o["spec"]}
+    documents = stored_as(rendered.documents, routes)
+    for doc in documents:
+        if doc["kind"] == "IPAddressPool" and doc["metadata"]["name"] in open_pools:
+            name = doc["metadata"]["name"]
+            assert doc["spec"].pop("serviceAllocation") == {
+                "serviceSelectors": [{"matchLabels": {"symmetric-routing/address-pool": name}}]}
+            assert f"IPAddressPool metallb-system/{name}: spec.serviceAllocation: not live" in result.stdout
+    assert by_key(documents) == by_key(procedure)
 
 
 def test_documentation_values_read_as_written(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
@@ -370,3 +381,36 @@ def test_a_ranges_last_address_belongs_to_its_pool() -> None:
     pools = {"edge": {"spec": {"addresses": ["192.168.10.10-192.168.10.20"]}}}
     found = [adopt._pool_of_address(f"192.168.10.{last}", pools) for last in (9, 10, 20, 21)]
     assert found == ["", "edge", "edge", ""]
+
+
+@pytest.mark.parametrize("problems", [[], ["a problem the values cannot say"]], ids=["none", "one"])
+def test_a_problem_alone_makes_the_adoption_not_clean(run_cli: Run, serve: Serve, tmp_path: Path,
+                                                      problems: list[str]) -> None:
+    """The documentation's clean adoption, proven again with one problem added: no difference
+    in the render, yet not clean (the proof's `found or result.problems`)."""
+    from symrouting.api import HttpsTransport
+    from tests.hooks.conftest import TOKEN
+
+    objects, routes = handbuilt.documentation_cluster()
+    written = tmp_path / "site.yaml"
+    api = serve(routes)
+    assert run_adopt(run_cli, api, written).returncode == 0
+    procedure = [o for o in objects if o["kind"] in handbuilt.ADOPTED_KINDS and o["kind"] != "Secret"]
+    result = adopt.Adoption(values=yaml.safe_load(written.read_text()), adopted=procedure, problems=list(problems))
+    schemas = adopt.read_schemas(HttpsTransport(api.url, TOKEN, api.tls.ca_file))
+    proof = adopt.prove(result, str(helm.helm_binary("helm3")), [str(helm.CHART)], helm.RELEASE, helm.NAMESPACE,
+                        tmp_path / "again.yaml", schemas)
+    assert proof.clean is (not problems), proof.text
+    if problems:
+        assert "NOT CLEAN: 0 difference(s) the values cannot express, 1 problem(s) above" in proof.text
+
+
+def test_lists_of_different_lengths_differ() -> None:
+    """A live list longer than the rendered one is a difference, never cut to the shorter by zip."""
+    live = {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "p", "namespace": "m"},
+            "spec": {"addresses": ["192.169.10.0/32", "192.169.11.0/32"]}}
+    rendered = copy.deepcopy(live)
+    rendered["spec"]["addresses"] = ["192.169.10.0/32"]
+    assert adopt.differences([live], [rendered]) == [
+        'IPAddressPool m/p: spec.addresses: live ["192.169.10.0/32", "192.169.11.0/32"], '
+        'the chart renders ["192.169.10.0/32"]']

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +45,25 @@ def test_403_names_the_missing_permission(serve: Serve, tls: Tls) -> None:
     api.api.fail("/api/v1/nodes", status=403)
     with pytest.raises(ApiError, match="may not list nodes"):
         transport(api, tls).get("/api/v1/nodes?limit=250")
+
+
+def test_a_403_of_an_admission_policy_says_so_and_asks_for_no_grant(serve: Serve, tls: Tls) -> None:
+    """The Status a ValidatingAdmissionPolicy's denial answers (apiserver v0.36.3 pkg/admission/
+    plugin/policy/validating/dispatcher.go: Forbidden with the policy, the binding and the
+    validation's message): RBAC allowed the request, so asking for a grant would mislead."""
+    said = ("ValidatingAdmissionPolicy 'test-tenant-a-symmetric-routing-hooks' with binding "
+            "'test-tenant-a-symmetric-routing-hooks' denied request: not labelled app.kubernetes.io/instance=tenant-a")
+    body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+                       "message": said, "code": 403}).encode()
+    path = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/theirs"
+    api = serve({path: {"metadata": {"name": "theirs"}}})
+    api.api.fail(path, status=403, body=body, method="PUT")
+    with pytest.raises(ApiError) as caught:
+        transport(api, tls, role="cleanup").put(path, {"metadata": {"name": "theirs", "resourceVersion": "1"}})
+    assert str(caught.value).startswith(
+        '403 Forbidden: the cleanup may not update nodenetworkconfigurationpolicies.nmstate.io "theirs": '
+        "an admission policy refuses it (Forbidden: ValidatingAdmissionPolicy 'test-tenant-a-symmetric-routing-hooks'")
+    assert "Grant it" not in str(caught.value)
 
 
 def test_5xx_and_429_are_retried_until_an_answer(serve: Serve, tls: Tls) -> None:

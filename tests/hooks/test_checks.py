@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from symrouting import checks
-from symrouting.facts import Facts, ForeignPolicy, ForeignPool, Node, Sourced
+from symrouting.facts import Facts, ForeignPolicy, ForeignPool, LoadBalancerService, Node, Sourced
 from symrouting.plan import Advertisement, EgressService, Kind, Peer, Plan, Policy, Pool, Vrf
 
 OCP = "network.config.openshift.io/cluster status"
@@ -26,7 +27,8 @@ def make_facts(**changes: object) -> Facts:
         service_network=Sourced(("172.30.0.0/16",), OCP), cluster_network=Sourced(("10.132.0.0/14",), OCP),
         masquerade_subnet=Sourced(("169.254.0.0/17",), "node annotation"), routing_via_host=False,
         routing_via_host_source="network.operator", nodes=(Node("w1", {"vrf": "true"}), Node("w2", {})),
-        policies=(), pools=(), metallb_mode="frr", metallb_mode_source="MetalLB", missing_kinds=(),
+        policies=(), pools=(), services=(), metallb_mode="frr", metallb_mode_source="MetalLB", missing_kinds=(),
+        admission_policies=False,
     )
     for key, value in changes.items():
         setattr(facts, key, value)
@@ -40,8 +42,33 @@ def statuses(plan: Plan, facts: Facts) -> dict[str, str]:
 def test_a_healthy_cluster_passes_every_check() -> None:
     assert statuses(make_plan(), make_facts()) == {
         "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "vrf-conflicts": "pass",
-        "pool-overlaps": "pass", "peer-secrets": "skip", "communities": "skip", "routing-via-host": "skip",
-        "metallb-mode": "pass", "metallb-version": "skip"}
+        "pool-overlaps": "pass", "pool-services": "pass", "peer-secrets": "skip", "communities": "skip", "routing-via-host": "skip",
+        "metallb-mode": "pass", "metallb-version": "skip", "hook-rights": "pass",
+        "leftovers": "skip"}
+
+
+POLICY = "test-tenant-a-symmetric-routing-hooks"
+
+
+@pytest.mark.parametrize(("rendered", "served", "status", "says"), [
+    (POLICY, True, "pass", f"the admission policy {POLICY} keeps the hooks' writes to the release's own policies and peers"),
+    (POLICY, False, "fail", f"rendered with the admission policy {POLICY}, but the cluster serves no "
+                            "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy"),
+    ("", True, "warn", "the cluster serves ValidatingAdmissionPolicy, but the release was rendered without it"),
+    ("", False, "pass", "the cluster serves no ValidatingAdmissionPolicy (Kubernetes before 1.30, OpenShift before 4.17)"),
+    (POLICY, None, "warn", "could not tell whether the cluster serves ValidatingAdmissionPolicy"),
+])
+def test_hook_rights_say_which_protection_the_cluster_has(rendered: str, served: bool | None, status: str,
+                                                          says: str) -> None:
+    """The plan says whether the chart rendered the admission policy (symmetric-routing.hookAdmission,
+    from Helm's .Capabilities); the cluster's discovery says whether it serves the API."""
+    result = checks.check_hook_rights(replace(make_plan(), hook_admission_policy=rendered),
+                                      make_facts(admission_policies=served))
+    assert (result.status, result.summary.startswith(says)) == (status, True), result
+    if status == "warn" and served:
+        assert "--api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy " in result.details[-1]
+    if status == "fail":
+        assert result.fix.startswith("render without --api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy")
 
 
 def test_missing_cidr_fails_with_the_values_lines_to_add() -> None:
@@ -212,3 +239,73 @@ def test_community_aliases_clash_only_with_the_same_name() -> None:
     result = checks.check_community_aliases(plan, make_facts(communities=(clash,)))
     assert result.status == "fail"
     assert result.details == ("communities.aliases.gold: also defined by Community blue of release blue/blue",)
+
+
+# The pool's default serviceAllocation admits only Services with its label; MetalLB checks it
+# on every assignment (metallb internal/allocator/allocator.go v0.15.3, v0.16.1: Assign,
+# isPoolCompatibleWithService).
+POOL_LABEL = {"symmetric-routing/address-pool": "first-pool"}
+
+
+def labelled_plan() -> Plan:
+    plan = make_plan()
+    vrf = replace(plan.vrfs[0], pools=(Pool("first-pool", ("192.169.10.0/32",), POOL_LABEL),))
+    return replace(plan, vrfs=(vrf,))
+
+
+def test_a_service_outside_the_release_holding_a_pool_address_fails() -> None:
+    intruder = LoadBalancerService("other", "web", {}, ("192.169.10.0",))
+    result = checks.check_pool_services(labelled_plan(), make_facts(services=(intruder,)))
+    assert result.status == "fail"
+    assert result.details == ("Service other/web holds 192.169.10.0 of pool first-pool (vrfs.ens4vrf): it is outside "
+                              "the release and lacks the label symmetric-routing/address-pool=first-pool, "
+                              "so MetalLB takes the address back",)
+    assert "Attaching a Service the chart does not create" in result.fix
+
+
+def test_the_releases_own_service_without_the_pool_label_fails_too() -> None:
+    server1 = LoadBalancerService("test", "server1", {"app": "server1"}, ("192.169.10.0",))
+    result = checks.check_pool_services(labelled_plan(), make_facts(services=(server1,)))
+    assert result.status == "fail" and "an egress service of this release" in result.details[0]
+
+
+def test_labelled_services_and_addresses_elsewhere_pass() -> None:
+    services = (LoadBalancerService("test", "server1", POOL_LABEL, ("192.169.10.0",)),
+                LoadBalancerService("other", "web", {}, ("198.51.100.7",)))
+    assert checks.check_pool_services(labelled_plan(), make_facts(services=services)).status == "pass"
+
+
+def test_a_pool_with_its_own_serviceallocation_warns_for_services_outside_the_release() -> None:
+    intruder = LoadBalancerService("other", "web", {}, ("192.169.10.0",))
+    result = checks.check_pool_services(make_plan(), make_facts(services=(intruder,)))
+    assert result.status == "warn" and "Service other/web holds 192.169.10.0" in result.details[0]
+
+
+def test_unreadable_services_fail() -> None:
+    facts = make_facts(services=None, unreadable={"services": "403 Forbidden"})
+    result = checks.check_pool_services(make_plan(), facts)
+    assert result.status == "fail" and result.details == ("403 Forbidden",)
+
+
+def test_frr_k8s_mode_warns_for_a_peer_with_local_asn() -> None:
+    """metallb internal/bgp/frrk8s/frrk8s.go (v0.16.1): the FRRConfiguration Neighbor it
+    writes carries no local ASN, so spec.localASN is ignored in bgpBackend: frr-k8s."""
+    plan = make_plan()
+    vrf = replace(plan.vrfs[0], peers=(Peer("frrviavrf", "192.168.130.1", 100, "200", local_asn=300),))
+    result = checks.check_metallb_mode(replace(plan, vrfs=(vrf,)), make_facts(metallb_mode="frr-k8s"))
+    assert result.status == "warn" and result.details == ("vrfs.ens4vrf peer frrviavrf: localASN 300",)
+    assert checks.check_metallb_mode(plan, make_facts(metallb_mode="frr-k8s")).status == "pass"
+    assert checks.check_metallb_mode(replace(plan, vrfs=(vrf,)), make_facts(metallb_mode="frr")).status == "pass"
+
+
+def test_the_plan_carries_a_peers_local_asn(tmp_path: Path) -> None:
+    import json
+
+    from symrouting.plan import parse_plan
+    from tests.hooks.conftest import render_plan
+    from tests.support import helm
+
+    values = tmp_path / "v.yaml"
+    values.write_text('metallb: {version: "0.16.1"}\nvrfs: {ens4vrf: {bgpPeers: {frrviavrf: {localASN: 300}}}}\n')
+    plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml", values])))
+    assert [peer.local_asn for peer in plan.vrfs[0].peers] == [300]

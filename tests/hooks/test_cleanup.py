@@ -4,11 +4,12 @@ when a node fails or never reports."""
 
 from __future__ import annotations
 
-import copy
-import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
+import copy
+import hashlib
+import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -24,6 +25,12 @@ from tests.support.nodestate import Node, node_after
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def node_policy(prefix: str, node: str) -> str:
+    """A node's policy name as templates/_names.tpl symmetric-routing.nodePolicyName makes it
+    (short names: "<prefix>-<node>-" and 8 hex digits of the sha256 of "<prefix>/<node>")."""
+    return f"{prefix}-{node}-{hashlib.sha256(f'{prefix}/{node}'.encode()).hexdigest()[:8]}"
 
 
 def seed_with(tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
@@ -236,7 +243,8 @@ def test_an_upgrade_that_drops_the_last_vrf_takes_it_off_the_nodes(run_cli: Run,
     the release's last policy, which would leave its VRF on the nodes."""
     api, nmstate = cluster
     no_vrf = override(tmp_path, "none", "vrfs:\n  ens4vrf: null\n")
-    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, no_vrf]))
+    # rendered as the upgrade it is: an install with no VRF is refused (validate/_vrfs.tpl)
+    result = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, no_vrf], extra=("--is-upgrade",)))
     assert result.returncode == 0, result.stdout
     [update] = nmstate.updates
     assert update["metadata"]["name"] == "vrfpolicy"
@@ -465,7 +473,7 @@ def test_a_node_taken_out_of_the_table_loses_the_vrf_alone(serve: Callable[..., 
     after = per_node_site(tmp_path, ["worker-0", "worker-1"])
     result, nmstate = upgrade(serve, run_cli, before, after)
     assert result.returncode == 0, result.stdout
-    assert [u["metadata"]["name"] for u in nmstate.updates] == ["vrfpolicy-worker-2"]
+    assert [u["metadata"]["name"] for u in nmstate.updates] == [node_policy("vrfpolicy", "worker-2")]
     assert carried(nmstate, "worker-2") == {"virtual": {}, "addresses": {}, "routes": set(), "rules": set()}
     for node in ("worker-0", "worker-1"):
         assert carried(nmstate, node) == declared_on(node, [after]), node
@@ -476,7 +484,7 @@ def test_a_table_of_three_back_to_one_policy_on_one_node(serve: Callable[..., An
     after = one_node_site(tmp_path)
     result, nmstate = upgrade(serve, run_cli, per_node_site(tmp_path, ["worker-0", "worker-1", "worker-2"]), after)
     assert result.returncode == 0, result.stdout
-    assert sorted(u["metadata"]["name"] for u in nmstate.updates) == ["vrfpolicy-worker-1", "vrfpolicy-worker-2"]
+    assert sorted(u["metadata"]["name"] for u in nmstate.updates) == [node_policy("vrfpolicy", "worker-1"), node_policy("vrfpolicy", "worker-2")]
     for node in ("worker-0", "worker-1", "worker-2"):
         assert carried(nmstate, node) == declared_on(node, [after]), node
 
@@ -485,14 +493,14 @@ def test_a_per_node_policy_whose_node_lacks_the_vrf_labels_is_left_alone() -> No
     """nmstate applies a policy only where its whole nodeSelector matches: worker-1 has the
     hostname the policy names but not vrf=true, so nothing of it is there to take off."""
     plan = parse_plan(json.loads(render_plan([SEED])))
-    dropped = {"metadata": {"name": "vrfpolicy-worker-1", "labels": {"app.kubernetes.io/instance": helm.RELEASE,
+    dropped = {"metadata": {"name": node_policy("vrfpolicy", "worker-1"), "labels": {"app.kubernetes.io/instance": helm.RELEASE,
                                                                      "symmetric-routing/release-namespace": helm.NAMESPACE}},
                "spec": {"nodeSelector": {"kubernetes.io/hostname": "worker-1", "vrf": "true"},
                         "desiredState": policies([SEED])[0]["spec"]["desiredState"]}}
     nodes = [("worker-0", {"kubernetes.io/hostname": "worker-0", "vrf": "true"}),
              ("worker-1", {"kubernetes.io/hostname": "worker-1"})]
     [(_, steps)] = [item for item in plan_removals(plan, [dropped], False, nodes)
-                    if item[0]["metadata"]["name"] == "vrfpolicy-worker-1"]
+                    if item[0]["metadata"]["name"] == node_policy("vrfpolicy", "worker-1")]
     assert steps == []
 
 
@@ -714,3 +722,34 @@ def test_a_prune_whose_removal_fails_on_a_node_keeps_it_in_the_policy(run_cli: R
     assert sent and all(state == sent[0] for state in sent)
     assert {**old_route, "state": "absent"} in sent[0]["routes"]["config"]
     assert api.api.routes[POLICY]["spec"]["desiredState"] == sent[0]
+
+
+class EnactmentsOnly:
+    """A transport that answers every list with these enactments (the wait reads nothing else)."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+
+    def get(self, path: str, *, metadata_only: bool = False) -> Any:
+        return {"kind": "List", "items": self.items}
+
+
+def test_a_per_node_step_waits_for_its_own_node_only() -> None:
+    """A step narrowed to worker-0 by kubernetes.io/hostname: worker-1's enactment of the same
+    policy (an older generation, which nmstate has not deleted yet: kubernetes-nmstate's
+    Reconcile drops an unselected node's enactment on its own time) must not hold it back."""
+    from symrouting.cleanup import Outcome, Step, _wait
+    from tests.support.nmstate import enactment
+
+    step = Step({"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}]}, ("worker-0",),
+                {"kubernetes.io/hostname": "worker-0"})
+    outcome = Outcome("vrfpolicy", [step], generation=2)
+    transport = EnactmentsOnly([enactment("worker-0", "vrfpolicy", 2, "apply"),
+                                enactment("worker-1", "vrfpolicy", 1, "apply")])
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    [(_, progress)] = _wait(transport, [(outcome, step)], 30.0, 1.0, lambda: now[0], sleep, [])  # type: ignore[arg-type]
+    assert (progress.applied, progress.pending, now[0]) == (["worker-0"], [], 0.0)

@@ -256,3 +256,32 @@ def test_only_the_releases_own_peers_are_doomed() -> None:
     foreign["metadata"]["labels"]["symmetric-routing/release-namespace"] = "prod"
     names = [name for name, _ in doomed(plan, [*peers, foreign], uninstall=True)]
     assert names == sorted(p["metadata"]["name"] for p in peers) and "prod-peer" not in names
+
+
+def test_with_cleanup_off_the_teardown_deletes_only_the_peers(site: RunningApi, run_cli: Run, tmp_path: Path) -> None:
+    """cleanup.onUninstall: false keeps the nodes as they are, but MetalLB's webhook would
+    still refuse Helm's delete of each BFDProfile a peer names (metallb
+    internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go v0.16.1, validateBFDDelete):
+    the teardown Job renders with --peers-only and deletes those peers alone."""
+    keep = tmp_path / "keep.yaml"
+    keep.write_text("cleanup: {onUninstall: false}\n")
+    [job] = [d for d in hooks([MULTI_VRF, keep]) if d["kind"] == "Job" and "pre-delete" in
+             d["metadata"]["annotations"]["helm.sh/hook"]]
+    args = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "teardown" in args and "--peers-only" in args
+    nmstate = Nmstate(site.api)
+    start = len(site.api.requests)
+    result = run_cli(*[a for a in args if a in ("teardown", "--peers-only")], api=site,
+                     plan=render_plan([MULTI_VRF, keep]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    authorize(site.api.requests[start:], hooks([MULTI_VRF, keep]), "pre-delete")
+    assert nmstate.updates == [], "the nodes were to be left alone"
+    assert helm_deletes(site, helm_sorted(manifest([MULTI_VRF, keep]), UNINSTALL_ORDER)) == []
+    assert site.api.routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/bfdprofiles"] == []
+
+
+def test_with_cleanup_off_and_no_bfd_no_teardown_renders(tmp_path: Path) -> None:
+    keep = tmp_path / "keep.yaml"
+    keep.write_text("cleanup: {onUninstall: false}\n")
+    seed = helm.CHART / "ci" / "seed-values.yaml"
+    assert not [d for d in hooks([seed, keep]) if "pre-delete" in d["metadata"]["annotations"]["helm.sh/hook"]]

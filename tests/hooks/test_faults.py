@@ -286,6 +286,8 @@ def test_progress_is_said_at_least_every_10_seconds(serve: Serve, tls: Tls) -> N
     def sleep(seconds: float) -> None:
         slept.append(seconds)
         now[0] += seconds
+        # A wait that stops saying where it stands sleeps 0 s from then on: fail, not hang.
+        assert len(slept) < 100, f"the wait spins: {len(slept)} sleeps, the last ones {slept[-3:]}"
 
     said: list[tuple[float, str]] = []
     plan = parse_plan(json.loads(render_plan([SEED])))

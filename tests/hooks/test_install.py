@@ -1,16 +1,19 @@
-"""`symrouting` as a tool: the wheel built from pyproject.toml installs a console script whose
---version is Chart.yaml's appVersion, and which outside a pod finds the kubeconfig by itself
-and stops at once when the API server refuses the connection."""
+"""`symrouting` as a tool: the wheel built from pyproject.toml, installed with pipx as the
+README and NOTES say, gives the commands `symrouting` and `kubectl-symrouting` (so that
+`kubectl symrouting` runs it), whose --version is Chart.yaml's appVersion, whose help shows
+examples that run as printed, and which outside a pod finds the kubeconfig by itself and
+stops at once when the API server refuses the connection. `pip install .` in a clone leaves
+nothing that git would show."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
-import venv
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +24,43 @@ from tests.hooks.conftest import TOKEN, render_plan
 from tests.support import clusters, helm
 from tests.support.apiserver import Tls, write_kubeconfig
 
-APP_VERSION = str(yaml.safe_load((helm.CHART / "Chart.yaml").read_text())["appVersion"])
+CHART_YAML = yaml.safe_load((helm.CHART / "Chart.yaml").read_text())
+APP_VERSION = str(CHART_YAML["appVersion"])
 KUBECTL_DIR = helm.CHART / ".tools" / "bin"
+
+
+BUILD_INPUTS = ("pyproject.toml", "setup.py", "Chart.yaml", "README.md")
+
+
+def _source_copy(target: Path) -> Path:
+    """The files the build reads, so that no build/ or egg-info lands in the chart."""
+    target.mkdir()
+    for name in BUILD_INPUTS:
+        shutil.copy(helm.CHART / name, target / name)
+    shutil.copytree(helm.CHART / "hooks" / "symrouting", target / "hooks" / "symrouting",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return target
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with the wheel installed, offline; built from a copy of the files the
-    build reads, so that no build/ or egg-info lands in the chart."""
+    """The wheel, built offline and installed with `pipx install <wheel>` into a pipx home
+    of its own (offline: pipx's shared pip is not upgraded); the path of `symrouting`."""
     work = tmp_path_factory.mktemp("install")
-    source = work / "src"
-    source.mkdir()
-    for name in ("pyproject.toml", "setup.py", "Chart.yaml", "README.md"):
-        shutil.copy(helm.CHART / name, source / name)
-    shutil.copytree(helm.CHART / "hooks" / "symrouting", source / "hooks" / "symrouting",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    source = _source_copy(work / "src")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
                             "-w", str(work / "dist"), str(source)], capture_output=True, text=True, check=False)
     assert built.returncode == 0, built.stdout + built.stderr
     [wheel] = (work / "dist").glob("symrouting-*.whl")
     assert wheel.name.startswith(f"symrouting-{APP_VERSION}-")
-    venv.create(work / "venv", with_pip=True)
-    pip = subprocess.run([str(work / "venv" / "bin" / "python"), "-m", "pip", "install", "--no-index", "--no-deps",
-                          str(wheel)], capture_output=True, text=True, check=False)
-    assert pip.returncode == 0, pip.stdout + pip.stderr
-    return work / "venv" / "bin" / "symrouting"
+    env = {"PATH": os.environ["PATH"], "HOME": str(work), "PIPX_HOME": str(work / "pipx"),
+           "PIPX_BIN_DIR": str(work / "bin"), "PIPX_MAN_DIR": str(work / "man"), "PIP_NO_INDEX": "1",
+           "PIPX_DISABLE_SHARED_LIBS_AUTO_UPGRADE": "1"}
+    pipx = subprocess.run([sys.executable, "-m", "pipx", "install", str(wheel)], capture_output=True, text=True,
+                          check=False, env=env, cwd=work, timeout=300)
+    assert pipx.returncode == 0, pipx.stdout + pipx.stderr
+    assert "installed package symrouting " + APP_VERSION in pipx.stdout
+    return work / "bin" / "symrouting"
 
 
 def _run(command: Path, *args: str, env: dict[str, str], stdin: str | None = None,
@@ -60,10 +75,57 @@ def test_console_script_version_is_the_charts_app_version(installed: Path, tmp_p
     assert result.stdout == f"symrouting {APP_VERSION}\n"
 
 
-def test_help_shows_examples(installed: Path, tmp_path: Path) -> None:
+def test_help_shows_examples_that_run_as_printed(installed: Path, tmp_path: Path) -> None:
+    from symrouting import cli
+
     result = _run(installed, "--help", env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
     assert result.returncode == 0
-    assert "examples:" in result.stdout and "symrouting preflight --plan-from-manifest -" in result.stdout
+    examples = result.stdout.split("examples:\n")[1]
+    assert "symrouting preflight --plan-from-manifest -" in examples
+    # No placeholder a reader must replace: the chart is the one the release workflow pushes.
+    assert not re.search(r"\b(OWNER|VERSION|CHART)\b|<[a-z-]+>", examples), examples
+    owner = CHART_YAML["home"].removeprefix("https://github.com/").split("/")[0]
+    assert cli.CHART_REF == f"oci://ghcr.io/{owner}/charts/{CHART_YAML['name']}"
+    assert examples.count(cli.CHART_REF) == 2
+    # Every subcommand an example names parses with the flags it is given.
+    for line in examples.splitlines():
+        for command in re.findall(r"symrouting (\w+[^|>]*)", line):
+            words = [w for w in command.split() if w != "\\"]
+            parsed = subprocess.run([str(installed), *words, "--help"], capture_output=True, text=True,
+                                    check=False, env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
+            assert parsed.returncode == 0, (line, parsed.stderr)
+
+
+def test_kubectl_runs_it_as_a_plugin(installed: Path, tmp_path: Path) -> None:
+    """kubectl runs `kubectl-symrouting` from PATH for `kubectl symrouting` (kubectl's
+    pkg/cmd/plugin: the first executable named kubectl-<words joined by dashes>)."""
+    env = {"PATH": f"{installed.parent}:{KUBECTL_DIR}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    listed = subprocess.run(["kubectl", "plugin", "list"], capture_output=True, text=True, check=False, env=env)
+    assert str(installed.parent / "kubectl-symrouting") in listed.stdout, listed.stdout + listed.stderr
+    result = subprocess.run(["kubectl", "symrouting", "--version"], capture_output=True, text=True, check=False,
+                            env=env, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, f"kubectl symrouting {APP_VERSION}\n"), result.stderr
+    usage = subprocess.run(["kubectl", "symrouting", "status", "--help"], capture_output=True, text=True,
+                           check=False, env=env, cwd=tmp_path)
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: kubectl symrouting status"), usage.stderr
+
+
+def test_pip_install_in_a_clone_leaves_nothing_untracked(tmp_path: Path) -> None:
+    """`pip install .` writes build/ and hooks/symrouting.egg-info beside the sources;
+    .gitignore keeps them out of `git status`."""
+    clone = _source_copy(tmp_path / "clone")
+    shutil.copy(helm.CHART / ".gitignore", clone / ".gitignore")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "clone"]):
+        subprocess.run([*git, *args], cwd=clone, check=True, capture_output=True)
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+                          "--target", str(tmp_path / "site"), "."], capture_output=True, text=True, check=False,
+                         cwd=clone)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    assert (clone / "build").is_dir() or list(clone.glob("**/*.egg-info")), "the build wrote nothing to ignore"
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=clone, capture_output=True,
+                            text=True, check=True)
+    assert status.stdout == ""
 
 
 def test_finds_home_kubeconfig_without_flags(installed: Path, tmp_path: Path, serve: Any, tls: Tls) -> None:

@@ -9,6 +9,7 @@ import concurrent.futures
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -96,7 +97,8 @@ def test_two_cleanups_at_once_take_turns(api: RunningApi, tls: Tls, tmp_path: Pa
         list(pool.map(cleanup, ["a", "b"]))
     (a_start, a_end), (b_start, b_end) = spans["a"], spans["b"]
     assert a_end <= b_start, "b ran while a held the Lease"
-    assert lines["b"][0] == f"waiting for Lease {NAMESPACE}/{NAME}, held by a: 0s of 10s"
+    assert lines["b"][0].startswith(f"waiting for Lease {NAMESPACE}/{NAME}, held by another release's cleanup (a); "
+                                    "it frees at ") and lines["b"][0].endswith(" (renewTime + leaseDurationSeconds): 0s of 10s")
     assert lines["b"][-1] == f"holding Lease {NAMESPACE}/{NAME} as b"
     assert stored(api)["leaseTransitions"] == 1 and stored(api)["holderIdentity"] == ""
 
@@ -159,20 +161,22 @@ def test_of_two_clients_that_race_for_a_free_lease_one_wins(api: RunningApi, tls
 
 
 def test_an_expired_lease_is_taken_over(api: RunningApi, tls: Tls, tmp_path: Path, fast: None) -> None:
-    """A holder that crashed stops renewing: after leaseDurationSeconds of an unchanged Lease,
-    as this client observed it, the next cleanup takes it and counts a transition."""
+    """A holder that crashed stops renewing: leaseDurationSeconds after its renewTime the next
+    cleanup takes it and counts a transition."""
     crashed = client(api, tls, "crashed", tmp_path, duration=1)
+    start = time.monotonic()
     assert crashed.try_acquire()  # and never renews nor releases: the pod was killed
     before = stored(api)
     lines: list[str] = []
     successor = client(api, tls, "next", tmp_path)
-    start = time.monotonic()
     with lease.held(successor, timeout=10, log=lines.append) as waited:
         spec = stored(api)
-    assert 1.0 <= waited < 3 and time.monotonic() - start >= 1.0
+        # not before its renewTime + leaseDurationSeconds
+        assert time.monotonic() - start >= 1.0
+    assert waited < 3
     assert spec["holderIdentity"] == "next" and spec["leaseTransitions"] == before["leaseTransitions"] + 1
     assert spec["acquireTime"] != before["acquireTime"]
-    assert lines[0].startswith(f"waiting for Lease {NAMESPACE}/{NAME}, held by crashed")
+    assert lines[0].startswith(f"waiting for Lease {NAMESPACE}/{NAME}, held by another release's cleanup (crashed)")
 
 
 def test_a_renewed_lease_is_not_taken_and_the_wait_gives_up_naming_the_holder(api: RunningApi, tls: Tls,
@@ -182,7 +186,7 @@ def test_a_renewed_lease_is_not_taken_and_the_wait_gives_up_naming_the_holder(ap
     holder = client(api, tls, "long-cleanup", tmp_path, duration=1, renew_every=0.3)
     waiter = client(api, tls, "waiter", tmp_path)
     with lease.held(holder, timeout=5, log=lambda _: None):
-        with pytest.raises(lease.LeaseTimeout, match="still held by long-cleanup after 2s"):
+        with pytest.raises(lease.LeaseTimeout, match=r"still held by another release's cleanup \(long-cleanup\) after 2s"):
             lease.acquire(waiter, timeout=2, log=lambda _: None)
         assert stored(api)["holderIdentity"] == "long-cleanup"
 
@@ -211,9 +215,10 @@ def test_the_wait_says_who_holds_it_every_ten_seconds_until_its_bound(api: Runni
 
     with pytest.raises(lease.LeaseTimeout) as raised:
         lease.acquire(waiter, timeout=25, log=lines.append, sleep=renewing_sleep)
-    assert lines == [f"waiting for Lease {NAMESPACE}/{NAME}, held by prod/tenant-b prune pod-7: {s}s of 25s"
-                     for s in (0, 10, 20)]
-    assert "still held by prod/tenant-b prune pod-7 after 25s" in str(raised.value)
+    assert [re.sub(r"frees at \S+", "frees at T", line) for line in lines] == [
+        f"waiting for Lease {NAMESPACE}/{NAME}, held by another release's cleanup (prod/tenant-b prune pod-7); "
+        f"it frees at T (renewTime + leaseDurationSeconds): {s}s of 25s" for s in (0, 10, 20)]
+    assert "still held by another release's cleanup (prod/tenant-b prune pod-7) after 25s" in str(raised.value)
     assert f"kubectl get lease -n {NAMESPACE} {NAME}" in str(raised.value)
 
 
@@ -250,7 +255,8 @@ def test_two_releases_uninstalled_together_take_turns_and_take_the_shared_rules(
     # The request log: who held the Lease when each policy was updated.
     holder, held_at_update = "", {}
     for request in api.api.requests:
-        if "/leases" in request.path and request.method in ("POST", "PUT"):
+        # a create or update that lost its race (409) changed no holder
+        if "/leases" in request.path and request.method in ("POST", "PUT") and request.status < 300:
             holder = request.body["spec"]["holderIdentity"]
         elif request.method == "PUT":
             held_at_update[request.body["metadata"]["name"]] = holder
@@ -271,8 +277,9 @@ def test_a_teardown_that_cannot_get_the_lease_in_time_changes_nothing_and_says_w
     extra = ("--continue-on-failure",) if let_pass else ()
     result = run_cli("teardown", "--timeout=1", "--poll=0.1", *extra, api=api, plan=render_plan([SEED]))
     assert result.returncode == (0 if let_pass else 1), result.stdout + result.stderr
-    assert (f"symrouting: teardown of release {helm.NAMESPACE}/{helm.RELEASE} did not start: Lease "
-            f"{NAMESPACE}/{NAME} is still held by prod/tenant-b prune pod-7 after 1s") in result.stderr
+    assert (f"symrouting: teardown of release {helm.NAMESPACE}/{helm.RELEASE} did not start, nothing was written: Lease "
+            f"{NAMESPACE}/{NAME} is still held by another release's cleanup (prod/tenant-b prune pod-7) after 1s") \
+        in result.stderr
     assert "Traceback" not in result.stderr
     assert [r.method for r in api.api.requests if "nodenetworkconfigurationpolicies" in r.path] == []
     assert stored(api)["holderIdentity"] == "prod/tenant-b prune pod-7"
@@ -307,10 +314,84 @@ def test_the_wait_for_the_lease_counts_against_the_cleanups_timeout(
     nmstate = Nmstate(api.api)
     nmstate.install(policies([SEED]))
     nmstate.outcomes["worker-0"] = "silent"
+    plan = render_plan([SEED])  # first: the crashed holder's renewTime starts its two seconds
     crashed = client(api, tls, "prod/tenant-b prune pod-7", tmp_path, duration=2)
     assert crashed.try_acquire()  # and never renews
-    result = run_cli("teardown", "--timeout=3", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    result = run_cli("teardown", "--timeout=3", "--poll=0.1", api=api, plan=plan)
     assert result.returncode == 1, result.stdout + result.stderr
     [line] = [line for line in result.stderr.splitlines() if "waiting for nmstate" in line][:1]
     bound = float(line.split(" of ", 1)[1].split("s:", 1)[0])
     assert bound <= 1, line
+
+
+def ago(seconds: float) -> Callable[[], datetime.datetime]:
+    """A wall clock `seconds` behind: a holder that last renewed that long ago."""
+    return lambda: datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
+
+
+def test_a_lease_past_its_renew_time_is_taken_at_once(api: RunningApi, tls: Tls, tmp_path: Path) -> None:
+    """kubernetes v1.36.3 pkg/controlplane/controller/leaderelection/election.go isLeaseExpired:
+    renewTime + leaseDurationSeconds before now. client-go v0.36.3's isLeaseValid alone
+    (tools/leaderelection/leaderelection.go: observedTime + leaseDurationSeconds) would make
+    this newcomer wait 30 s from its first look at a holder dead for 31 s."""
+    dead = client(api, tls, "prod/tenant-b prune pod-7_0a1b2c3d", tmp_path, now=ago(31))
+    assert dead.try_acquire()
+    newcomer = client(api, tls, "test/tenant-a prune pod-9_4e5f6a7b", tmp_path)
+    assert newcomer.try_acquire()
+    assert stored(api)["holderIdentity"] == "test/tenant-a prune pod-9_4e5f6a7b"
+
+
+def test_a_lease_renewed_within_its_duration_is_not_taken(api: RunningApi, tls: Tls, tmp_path: Path) -> None:
+    alive = client(api, tls, "prod/tenant-b prune pod-7_0a1b2c3d", tmp_path, now=ago(29))
+    assert alive.try_acquire()
+    assert not client(api, tls, "test/tenant-a prune pod-9_4e5f6a7b", tmp_path).try_acquire()
+
+
+def test_the_releases_own_dead_holder_is_recognised_and_said(api: RunningApi, tls: Tls, tmp_path: Path,
+                                                             fast: None) -> None:
+    """A prune pod killed while holding the Lease: the retried pod of the same release says the
+    holder is this release's own earlier cleanup and when the Lease frees, and gets it then."""
+    killed = client(api, tls, "test/tenant-a prune pod-1_0a1b2c3d", tmp_path, now=ago(28))
+    assert killed.try_acquire()
+    frees = lease.parse_micro_time(stored(api)["renewTime"])
+    retried = client(api, tls, "test/tenant-a prune pod-2_4e5f6a7b", tmp_path)
+    lines: list[str] = []
+    waited = lease.acquire(retried, timeout=30, log=lines.append)
+    assert 1.0 <= waited < 4.0
+    assert frees is not None
+    assert lines == [f"waiting for Lease {NAMESPACE}/{NAME}, held by this release's own earlier cleanup "
+                     "(test/tenant-a prune pod-1_0a1b2c3d), which stopped without releasing it (its pod killed or "
+                     f"crashed); it frees at {lease.micro_time(frees + datetime.timedelta(seconds=30))} "
+                     "(renewTime + leaseDurationSeconds): 0s of 30s"]
+
+
+def test_a_prune_retried_after_its_pod_was_killed_finishes_within_the_minimum_timeout(
+        serve: Callable[..., RunningApi], tls: Tls, tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    """cleanup.timeoutSeconds at the schema's minimum (30): the killed pod renewed 27 s ago,
+    so its Lease frees 3 s into the retried prune, which then takes the nodes off in time."""
+    from tests.hooks.test_cleanup import renamed_site
+
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"], nodes=nodes))
+    nmstate = Nmstate(api.api)
+    nmstate.install(policies([SEED]))
+    plan = render_plan([renamed_site(tmp_path)])
+    killed = client(api, tls, f"{helm.NAMESPACE}/{helm.RELEASE} prune pod-1_0a1b2c3d", tmp_path, now=ago(27))
+    assert killed.try_acquire()
+    result = run_cli("prune", "--timeout=30", "--poll=0.1", api=api, plan=plan)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (f"held by this release's own earlier cleanup ({helm.NAMESPACE}/{helm.RELEASE} prune pod-1_0a1b2c3d), "
+            "which stopped without releasing it") in result.stderr
+    assert "prune of release test/tenant-a finished" in result.stdout
+    assert stored(api)["holderIdentity"] == ""
+
+
+def test_a_renewal_after_a_409_uses_the_lease_read_again(api: RunningApi, tls: Tls, tmp_path: Path) -> None:
+    """Another client wrote the Lease (a label, say) without taking it: the renewal's update
+    meets 409, reads the Lease again, still finds itself the holder, and renews on that copy,
+    not on the stale one it kept (which would meet 409 every time)."""
+    mine = client(api, tls, "test/tenant-a prune pod-1", tmp_path)
+    assert mine.try_acquire()
+    api.api.touch(PATH)  # a new resourceVersion, the same spec
+    assert mine.renew()
+    assert [r.status for r in api.api.requests if r.method == "PUT"] == [409, 200]

@@ -3,6 +3,7 @@ each kind of upgrade."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def test_a_replaced_port_is_stripped_and_a_vlan_port_removed(tmp_path: Path) -> 
     site = helm.CHART / "ci" / "vlan-bond-values.yaml"
     result = helm.render_site(site)
     [vlan_policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"
-                     and d["metadata"]["name"].endswith("ran-vlan-ran-du-0")]
+                     and re.search(r"-ran-vlan-ran-du-0-[0-9a-f]{8}$", d["metadata"]["name"])]
     current = vlan_policy["spec"]["desiredState"]
     # The VLAN is gone from the VRF's ports, its interfaces and its routes.
     target = {**current, "routes": {"config": []},
@@ -207,3 +208,54 @@ def test_a_removal_held_from_an_earlier_run_is_not_resent_for_what_another_polic
                              "vrf": {"port": ["ens5"], "route-table-id": 3}}]}
     assert removal_state(current, None, declared([other])) is None
     assert removal_state(current, None) == current
+
+
+def test_the_node_model_takes_a_repeated_interface_name_as_nmstate_does() -> None:
+    """nmstate keeps one entry per kernel interface name, the last (rust/src/lib/ifaces/
+    inter_ifaces.rs, Interfaces::push: kernel_ifaces.insert by name): a second ens4 entry
+    that only switches IPv4 off replaces the first, whose IPv6 address is then never set."""
+    from tests.support.nodestate import node_after
+
+    first = {"name": "ens4", "type": "ethernet", "state": "up",
+             "ipv6": {"enabled": True, "address": [{"ip": "fd00::2", "prefix-length": 64}]}}
+    second = {"name": "ens4", "type": "ethernet", "state": "up", "ipv4": {"enabled": False}}
+    before = {"name": "ens4", "type": "ethernet", "state": "up",
+              "ipv4": {"enabled": True, "address": [{"ip": "192.168.130.130", "prefix-length": 24}]}}
+    node = node_after({"interfaces": [before]}, {"interfaces": [first, second]})
+    assert node.managed()["addresses"] == {}, "the second entry alone applied: IPv4 off, IPv6 never set"
+
+
+def test_a_kept_port_gets_its_switch_off_in_its_own_entry() -> None:
+    """A port that changes its IPv4 address and drops IPv6: with_removal joins the IPv6
+    switch-off to the port's new entry (one entry per name), so the node ends with the new
+    IPv4 address alone; a second ens4 entry would replace the first (nmstate Interfaces::push)
+    and leave the old address on the node."""
+    from symrouting.nodeconfig import with_removal
+    from tests.support.nodestate import node_after
+
+    def port(ipv4: str, ipv6: str | None) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": "ens4", "type": "ethernet", "state": "up",
+                                 "ipv4": {"enabled": True, "address": [{"ip": ipv4, "prefix-length": 24}]}}
+        if ipv6:
+            entry["ipv6"] = {"enabled": True, "address": [{"ip": ipv6, "prefix-length": 64}]}
+        return entry
+
+    vrf = {"name": "ens4vrf", "type": "vrf", "state": "up", "vrf": {"port": ["ens4"], "route-table-id": 2}}
+    current = {"interfaces": [vrf, port("192.168.130.130", "fd00::130")]}
+    new = {"interfaces": [vrf, port("192.168.130.131", None)]}
+    sent = with_removal(new, removal_state(current, new))
+    assert [i["name"] for i in sent["interfaces"]].count("ens4") == 1
+    assert node_after(current, sent).managed()["addresses"] == {"ens4": ([("192.168.130.131", 24)], [])}
+
+
+def test_what_a_neighbours_bond_names_as_its_port_is_not_removed() -> None:
+    """Declared counts a bond's link-aggregation ports as used: a VLAN the release made that
+    another policy's bond takes as a port stays (nmstate would take the bond's port away)."""
+    current = {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "up",
+                               "vrf": {"port": ["ens4.100"], "route-table-id": 2}},
+                              {"name": "ens4.100", "type": "vlan", "state": "up",
+                               "vlan": {"base-iface": "ens4", "id": 100}}]}
+    neighbour = {"interfaces": [{"name": "bond9", "type": "bond", "state": "up",
+                                 "link-aggregation": {"mode": "active-backup", "port": ["ens4.100"]}}]}
+    removal = removal_state(current, None, declared([neighbour]))
+    assert removal == {"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}]}

@@ -223,6 +223,28 @@ def test_a_refused_source_fails_with_the_permission(run_cli: Run, serve: Callabl
     assert "403 Forbidden: you may not list bgpsessionstates.frrk8s.metallb.io" in result.stdout
 
 
+def test_a_plan_reads_sessions_in_frr_k8s_namespace_only(run_cli: Run, serve: Callable[..., Any],
+                                                         tmp_path: Path) -> None:
+    """The plan names FRR-K8s's namespace (openshift-frr-k8s on OpenShift, metallb.frrK8sNamespace
+    when set): the sessions are listed there, where the test pod's Role lets it, never
+    cluster-wide; a status without a plan still lists them cluster-wide."""
+    api = serve(livestate.healthy())
+    assert run_cli("status", api=api, plan=render_plan([SEED])).returncode == 0
+    lists = [r.path.partition("?")[0] for r in api.api.requests if "bgpsessionstates" in r.path]
+    assert lists == [livestate.SESSIONS_IN_FRR]
+    elsewhere = tmp_path / "frr.yaml"
+    elsewhere.write_text("metallb:\n  frrK8sNamespace: frr-k8s-system\n")
+    routes = livestate.healthy()
+    in_frr = routes.pop(livestate.SESSIONS_IN_FRR)
+    routes["/apis/frrk8s.metallb.io/v1beta1/namespaces/frr-k8s-system/bgpsessionstates"] = in_frr
+    api = serve(routes)
+    result = run_cli("status", api=api, plan=render_plan([SEED, elsewhere]))
+    assert "OK  ens4vrf  worker-0  bgp frrviavrf         192.168.130.1: Established, no BFD" in result.stdout.splitlines()
+    api = serve(livestate.healthy())
+    assert run_cli("status", *RELEASE, api=api).returncode == 0
+    assert [r.path.partition("?")[0] for r in api.api.requests if "bgpsessionstates" in r.path] == [livestate.SESSIONS]
+
+
 def test_no_release_found(run_cli: Run, serve: Callable[..., Any]) -> None:
     result = run_cli("status", "--release", "test/other", api=serve(livestate.healthy()))
     assert result.returncode == 1

@@ -114,8 +114,10 @@ CHANGES: dict[str, Callable[[Site, random.Random], bool]] = {
 
 
 def render(site: Site, tmp_path: Path, name: str) -> tuple[Plan, list[dict[str, Any]]]:
-    """The hooks' plan and the policies of a site, from one render."""
-    result = helm.template("helm3", [sitegen.values_file(site, tmp_path / f"{name}.yaml")])
+    """The hooks' plan and the policies of a site, from one render (the "after" one as the
+    upgrade it is: an install with no VRF is refused)."""
+    extra = ("--is-upgrade",) if name == "after" else ()
+    result = helm.template("helm3", [sitegen.values_file(site, tmp_path / f"{name}.yaml")], extra=extra)
     assert result.returncode == 0, result.stderr
     [config_map] = [doc for doc in result.documents if doc["kind"] == "ConfigMap"]
     return (parse_plan(json.loads(config_map["data"]["plan.json"])),

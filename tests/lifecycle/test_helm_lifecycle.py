@@ -1,8 +1,9 @@
 """Day 2 under the real Helm binaries (issue 12): install, every kind of upgrade, rollback and
 uninstall, one tenant and two side by side, driven by .tools/bin/helm3 and helm4 against the
-API stand-in (tests/support/kubeapi.py), whose Job runner executes the hook Jobs from their
-rendered pod specs and whose nmstate applies each policy to a model of each node
-(tests/support/controllers.py). After every step each node carries exactly what the values
+real kube-apiserver and kube-controller-manager (tests/support/rig.py): the real Job
+controller runs the hook Jobs, whose pods tests/support/podrunner.py runs as the kubelet
+would, and nmstate's handler applies each policy to a model of each node
+(tests/support/nmstatehandler.py). After every step each node carries exactly what the values
 of every installed release declare, and the live policies hold exactly those values' state
 (tests/support/lifecycle.py, Cluster.check).
 """
@@ -19,23 +20,16 @@ from typing import Any
 import pytest
 
 from tests.support import helm
-from tests.support.apiserver import Tls, make_tls
-from tests.support.lifecycle import SEED, TENANT_B, Cluster
 
 Values = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
 @pytest.fixture
-def cluster(tmp_path: Path, tls: Tls) -> Iterator[Cluster]:
+def cluster(tmp_path: Path, rig: Rig) -> Iterator[Cluster]:
     for version in helm.HELM_VERSIONS:
         if not helm.helm_binary(version).exists():
             pytest.fail(f"{helm.helm_binary(version)} is missing: run scripts/bootstrap.sh")
-    running = Cluster(tmp_path, tls)
+    running = Cluster(tmp_path, rig)
     yield running
     running.stop()
 
@@ -300,3 +294,6 @@ def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) ->
         ok(cluster.finish(process, args))
     cluster.installed.clear()
     cluster.check("both uninstalled at once")
+
+from tests.support.lifecycle import ROLLBACK_ON_FAILURE, SEED, TENANT_B, Cluster
+from tests.support.rig import Rig

@@ -192,6 +192,7 @@ class Request:
     authorization: str
     body: Any = None
     accept: str = "application/json"
+    status: int = 0  # the status answered, once answered
 
 
 @dataclass
@@ -207,6 +208,8 @@ class FakeApi:
     cache: dict[tuple[str, bool], bytes] = field(default_factory=dict)
     # Called with (path, stored object) after each PUT: lets a test play nmstate.
     on_put: list[Any] = field(default_factory=list)
+    # Called with (path, stored object) after each create (POST): a controller seeing a new object.
+    on_create: list[Any] = field(default_factory=list)
     reacting: Any = field(default_factory=threading.Lock)
     # Service accounts' tokens and the RBAC their requests are held to.
     rbac: Rbac | None = None
@@ -241,11 +244,18 @@ class FakeApi:
 
     def answer(self, method: str, raw_path: str, authorization: str, body: bytes,
                accept: str = "application/json") -> tuple[int, bytes]:
+        request = Request(method, raw_path, authorization, json.loads(body) if body else None, accept)
+        with self.lock:
+            self.requests.append(request)
+        status, answer = self._answer(request, accept)
+        request.status = status
+        return status, answer
+
+    def _answer(self, request: Request, accept: str) -> tuple[int, bytes]:
+        method, raw_path, authorization, decoded = request.method, request.path, request.authorization, request.body
         parsed = urllib.parse.urlsplit(raw_path)
         path, query = parsed.path, urllib.parse.parse_qs(parsed.query)
-        decoded = json.loads(body) if body else None
         with self.lock:
-            self.requests.append(Request(method, raw_path, authorization, decoded, accept))
             queue = self.faults.get(path, [])
             fault = next((f for f in queue if f.method in (None, method)), None)
             if fault and fault.after > 0:
@@ -275,7 +285,8 @@ class FakeApi:
         metadata_only = "as=PartialObjectMetadataList" in accept
         with self.lock:
             if method == "POST":
-                return self._create(path, decoded)
+                created = self._create(path, decoded)
+                reactions = list(self.on_create) if created[0] == 201 else []
             target = self.routes.get(path)
             if method == "DELETE":
                 return self._delete(path, target)
@@ -307,6 +318,12 @@ class FakeApi:
             else:
                 callbacks = []
                 cached = self.cache.get((raw_path, metadata_only))
+        if method == "POST":
+            with self.reacting:
+                stored = json.loads(created[1])
+                for callback in reactions:
+                    callback(f"{path}/{stored['metadata']['name']}", stored)
+            return created
         if method == "PUT":
             # One reaction at a time, as a controller's work queue hands out its items: the
             # callbacks (the nmstate stand-in) read and rewrite shared lists.
@@ -545,7 +562,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class TlsServer(ThreadingHTTPServer):
     """HTTPS on 127.0.0.1, a free port, a thread per connection; the handler reaches the
-    stand-in as self.server.api. Shared by this module and tests/support/kubeapi.py."""
+    stand-in as self.server.api."""
 
     daemon_threads = True
 

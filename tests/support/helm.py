@@ -18,6 +18,10 @@ import yaml
 CHART = Path(__file__).resolve().parents[2]
 TOOLS = CHART / ".tools" / "bin"
 HELM_VERSIONS = ("helm3", "helm4")
+# What `helm template` must be told to render the hooks' admission policy
+# (symmetric-routing.hookAdmission); Helm reads it from a cluster's discovery by itself.
+ADMISSION_POLICY_APIS = ("--api-versions", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy",
+                         "--api-versions", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding")
 RELEASE = "tenant-a"
 NAMESPACE = "test"
 

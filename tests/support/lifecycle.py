@@ -1,6 +1,6 @@
-"""A cluster for the lifecycle tests: the API stand-in (tests/support/kubeapi.py) served on
-127.0.0.1, its Job runner and nmstate (tests/support/controllers.py), a kubeconfig for the
-real `helm` binaries, and what each node should carry given the installed releases' values.
+"""A cluster for the lifecycle tests: the real control plane with the hook pods' kubelet and
+nmstate's handler (tests/support/rig.py), a kubeconfig for the real `helm` binaries (through
+the recording proxy), and what each node should carry given the installed releases' values.
 """
 
 from __future__ import annotations
@@ -15,19 +15,18 @@ from typing import Any
 
 import yaml
 
-from tests.support import clusters, helm
-from tests.support.apiserver import Tls, write_kubeconfig
-from tests.support.controllers import JobRunner, Nmstate
-from tests.support.kubeapi import KubeApi, Obj, ServedApi
+from tests.support import helm
+from tests.support.kubeclient import Client, Obj
 from tests.support.nodestate import Node
+from tests.support.rig import CLUSTER_NETWORK, SERVICE_NETWORK, WORKER, Rig
 
-ADMIN_TOKEN = "lifecycle-admin-token"
-SERVICE_NETWORK = ["172.30.0.0/16"]
-CLUSTER_NETWORK = ["10.132.0.0/14"]
 # Helm waits this long for a hook (--timeout); the hooks' own cleanup waits are the schema's
 # least, 30 s, so a hang fails a test in well under two minutes.
 HELM_TIMEOUT = "90s"
 WORKER = "node-role.kubernetes.io/worker"
+# The flag that rolls a failed upgrade back (and implies --wait): Helm 3's --atomic, renamed
+# --rollback-on-failure in Helm 4 (helm v4.1.4 pkg/cmd/upgrade.go).
+ROLLBACK_ON_FAILURE = {"helm3": "--atomic", "helm4": "--rollback-on-failure"}
 
 # The documentation's example (ci/seed-values.yaml), with the cleanup's wait at its least.
 SEED: dict[str, Any] = yaml.safe_load((helm.CHART / "ci" / "seed-values.yaml").read_text())
@@ -66,33 +65,147 @@ class Step:
     args: tuple[str, ...]
     returncode: int
     output: str
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A served resource, from discovery."""
+
+    group: str
+    version: str
+    resource: str
+    kind: str
+    namespaced: bool
+    status_subresource: bool
+
+
+class RealApi:
+    """The real server, for a test's own reads and writes (as the admin, straight to the
+    server), with the proxy's record of what Helm, kubectl and the hooks sent (`requests`)
+    and its `gates`. `handle` sends a request through the proxy, as a client would."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig, self.client = rig, rig.client
+        self.token = rig.admin_token
+        self.requests = rig.proxy.requests
+        self.gates = rig.proxy.gates
+        self.kinds = discover(rig.client)
+        self._defaulted: dict[str, Obj] = {}
+
+    def kind_of(self, group: str, resource: str) -> Kind:
+        return next(k for k in self.kinds if k.group == group and k.resource == resource)
+
+    def kind_named(self, group: str, kind: str) -> Kind:
+        return next(k for k in self.kinds if k.group == group and k.kind == kind)
+
+    def path(self, kind: Kind, namespace: str | None = None, name: str = "") -> str:
+        base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+        if kind.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        return f"{base}/{kind.resource}" + (f"/{name}" if name else "")
+
+    def get(self, group: str, resource: str, namespace: str, name: str) -> Obj | None:
+        return self.client.get(self.path(self.kind_of(group, resource), namespace, name))
+
+    def list(self, group: str, resource: str, namespace: str | None = None) -> list[Obj]:
+        return self.client.items(self.path(self.kind_of(group, resource), namespace))
+
+    def put_object(self, kind: Kind, obj: Obj, *, status_only: bool = False) -> Obj:
+        """Creates or replaces an object; its status too, where that is a subresource."""
+        meta = obj["metadata"]
+        path = self.path(kind, meta.get("namespace"))
+        live = self.client.get(f"{path}/{meta['name']}")
+        obj = {"apiVersion": f"{kind.group}/{kind.version}".lstrip("/"), "kind": kind.kind, **obj}
+        if live is None and not status_only:
+            stored = dict(self.client.call("POST", path, obj))
+        else:
+            assert live is not None, f"{kind.kind} {meta['name']} does not exist"
+            stored = live if status_only else dict(self.client.call("PUT", f"{path}/{meta['name']}", {
+                **obj, "metadata": {**meta, "resourceVersion": live["metadata"]["resourceVersion"]}}))
+        if kind.status_subresource and "status" in obj:
+            stored = dict(self.client.call("PUT", f"{path}/{meta['name']}/status", {**stored, "status": obj["status"]}))
+        return stored
+
+    def defaulted(self, doc: Obj, namespace: str) -> Obj:
+        """`doc` as the server would store it, defaults filled in (the CRDs' schema defaults,
+        a Service's): a dry-run create (?dryRun=All) under another name, answered once."""
+        key = json.dumps([doc, namespace], sort_keys=True)
+        if key not in self._defaulted:
+            kind = self.kind_named(doc["apiVersion"].rpartition("/")[0], doc["kind"])
+            meta = {**doc["metadata"], "name": doc["metadata"]["name"] + "-dry-run"}
+            if kind.namespaced:
+                meta["namespace"] = namespace
+            self._defaulted[key] = dict(self.client.call("POST", self.path(kind, namespace) + "?dryRun=All",
+                                                         {**doc, "metadata": meta}))
+        return self._defaulted[key]
+
+    def load(self, routes: dict[str, Any]) -> None:
+        """A stand-in cluster's facts (tests/support/clusters.py routes) put on the real server:
+        its Nodes, OpenShift's Network objects and the MetalLB object. Discovery documents and
+        CRDs are the real server's own; anything else is refused loudly."""
+        for path, value in routes.items():
+            if path == "/api/v1/nodes":
+                self.rig.load_nodes(value)
+            elif path.endswith("/networks/cluster") or path.endswith("/metallbs"):
+                for obj in value if isinstance(value, list) else [value]:
+                    group, version = obj["apiVersion"].split("/")
+                    resource = path.rsplit("/", 2)[-2] if path.endswith("/cluster") else "metallbs"
+                    self.put_object(self.kind_of(group, resource), obj)
+            elif value == [] or path.startswith("/apis/apiextensions.k8s.io/") or (
+                    isinstance(value, dict) and value.get("kind") == "APIResourceList"):
+                continue
+            else:
+                raise NotImplementedError(f"{path}: not a fact the rig can load")
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        """One request through the proxy with these headers: (status code, decoded answer)."""
+        proxied = Client(self.rig.proxy.url, self.rig.cluster.ssl_context(client_cert=False),
+                         token=headers.get("Authorization", "").removeprefix("Bearer ") or None)
+        return proxied.request(method, path, body, content_type=headers.get("Content-Type", "application/json"))
+
+
+def discover(client: Client) -> list[Kind]:
+    """Every resource the server serves, each at the first of its group's versions (the
+    preferred first) that serves it: metallb.io prefers v1beta2, which has only BGPPeer."""
+    versions = [("", "v1")]
+    for group in client.call("GET", "/apis")["groups"]:
+        preferred = group["preferredVersion"]["version"]
+        versions += [(group["name"], v) for v in [preferred] + [v["version"] for v in group["versions"]
+                                                                if v["version"] != preferred]]
+    found: dict[tuple[str, str], Kind] = {}
+    for group, version in versions:
+        resources = client.call("GET", f"/apis/{group}/{version}" if group else "/api/v1")["resources"]
+        subresources = {r["name"] for r in resources if "/" in r["name"]}
+        for r in resources:
+            if "/" not in r["name"] and "list" in r.get("verbs", []):
+                found.setdefault((group, r["name"]), Kind(group, version, r["name"], r["kind"], r["namespaced"],
+                                                          f"{r['name']}/status" in subresources))
+    return list(found.values())
 
 
 @dataclass
 class Cluster:
     """Three workers: worker-0 carries vrf=true (the documentation's node), all three the
-    worker role (the per-node tables' selector)."""
+    worker role (the per-node tables' selector). Runs on the session's rig, reset first."""
 
     folder: Path
-    tls: Tls
-    api: KubeApi = field(init=False)
+    rig: Rig
     installed: dict[str, Release] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.api = KubeApi(token=ADMIN_TOKEN)
-        nodes = [clusters.node(f"worker-{i}", {WORKER: "", **({"vrf": "true"} if i == 0 else {})}) for i in range(3)]
-        self.api.load(clusters.openshift(service=SERVICE_NETWORK, cluster=CLUSTER_NETWORK, nodes=nodes))
-        for namespace in ("test", "prod"):
-            self.api.put_object(self.api.kind_of("", "namespaces"),
-                                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-        self.served = ServedApi(self.api, self.tls)
-        self.jobs = JobRunner(self.api, self.served, self.folder / "pods")
-        self.nmstate = Nmstate(self.api)
-        self.kubeconfig = write_kubeconfig(self.folder / "kubeconfig", self.served.url, self.tls, ADMIN_TOKEN)
+        self.rig.reset()
+        self.api = RealApi(self.rig)
+        self.jobs = self.rig.pods
+        self.nmstate = self.rig.nmstate
+        self.kubeconfig = self.rig.kubeconfig
+        # For a client run by a test (symrouting's CLI): the proxy's URL and the server's CA.
+        self.server_url = self.rig.proxy.url
+        self.ca_file = self.rig.cluster.pki.ca_file
 
     def stop(self) -> None:
-        self.served.stop()
+        """Nothing of a test stays for the next (which resets the rig first)."""
 
     def values(self, name: str, values: dict[str, Any]) -> Path:
         path = self.folder / f"{name}.yaml"
@@ -108,9 +221,10 @@ class Cluster:
                                      "HELM_DATA_HOME": str(self.folder / "helm-data")})
 
     def finish(self, process: subprocess.Popen[str], args: tuple[str, ...]) -> Step:
-        output, _ = process.communicate(timeout=300)
+        began = time.monotonic()
+        output, _ = process.communicate(timeout=600)
         self.nmstate.settle()
-        step = Step(args, process.returncode, output)
+        step = Step(args, process.returncode, output, time.monotonic() - began)
         if process.returncode:
             step.output += "\n" + self.log()
         self.steps.append(step)
@@ -126,10 +240,11 @@ class Cluster:
             self.installed[release] = Release(release, namespace, path)
         return step
 
-    def upgrade(self, version: str, release: str, values: dict[str, Any]) -> Step:
+    def upgrade(self, version: str, release: str, values: dict[str, Any], *flags: str) -> Step:
         path = self.values(f"{release}-{len(self.steps)}", values)
         namespace = self.installed[release].namespace
-        step = self.helm(version, "upgrade", release, ".", "-n", namespace, "-f", str(path), "--timeout", HELM_TIMEOUT)
+        step = self.helm(version, "upgrade", release, ".", "-n", namespace, "-f", str(path), "--timeout", HELM_TIMEOUT,
+                         *flags)
         if step.returncode == 0:
             self.installed[release] = Release(release, namespace, path)
         return step
@@ -150,7 +265,7 @@ class Cluster:
             for doc in result.documents:
                 if "helm.sh/hook" in (doc["metadata"].get("annotations") or {}):
                     continue
-                kind = self.api.kind_of(doc["apiVersion"].rpartition("/")[0], _plural(self.api, doc))
+                kind = self.api.kind_named(doc["apiVersion"].rpartition("/")[0], doc["kind"])
                 namespace = doc["metadata"].get("namespace", release.namespace) if kind.namespaced else ""
                 found[(doc["kind"], namespace, doc["metadata"]["name"], release.name)] = doc
         return found
@@ -163,6 +278,8 @@ class Cluster:
         ownership annotation: helm pkg/action/validate.go), of every kind the chart renders."""
         found = {}
         for kind in self.api.kinds:
+            if kind.resource in UNRELEASED:
+                continue
             for obj in self.api.list(kind.group, kind.resource):
                 release = (obj["metadata"].get("annotations") or {}).get("meta.helm.sh/release-name")
                 if release and "helm.sh/hook" not in (obj["metadata"].get("annotations") or {}):
@@ -193,8 +310,8 @@ class Cluster:
         declared, live = self.declared(), self.released()
         assert sorted(live) == sorted(declared), f"{label}: live objects differ from the values\n{self.log()}"
         for key, doc in declared.items():
-            want = {k: v for k, v in doc.items() if k not in ("metadata", "status", "apiVersion")}
-            have = {k: v for k, v in live[key].items() if k not in ("metadata", "status", "apiVersion")}
+            want = content(self.api.defaulted(doc, key[1]), key[0])
+            have = content(live[key], key[0])
             assert have == want, f"{label}: {key} is {json.dumps(have)}, declared {json.dumps(want)}\n{self.log()}"
             assert live[key]["metadata"].get("labels") == doc["metadata"].get("labels"), f"{label}: labels of {key}"
 
@@ -215,8 +332,8 @@ class Cluster:
 
     def log(self) -> str:
         """The helm commands and hook pods so far, for a failure message."""
-        lines = [f"$ helm {' '.join(s.args)}  -> {s.returncode}\n{s.output[-1500:]}" for s in self.steps]
-        lines += [f"refused: {r.method} {r.path} -> {r.code}" for r in self.api.requests
+        lines = [f"$ helm {' '.join(s.args)}  -> {s.returncode} ({s.seconds:.1f} s)\n{s.output[-1500:]}" for s in self.steps]
+        lines += [f"refused: {r.user}: {r.method} {r.path} -> {r.code}" for r in self.api.requests
                   if r.method != "GET" and r.code >= 400 and not (r.method == "DELETE" and r.code == 404)]
         for (namespace, job), attempts in self.jobs.attempts.items():
             for attempt in attempts:
@@ -224,13 +341,17 @@ class Cluster:
         return "\n".join(lines)
 
 
-def _plural(api: KubeApi, doc: Obj) -> str:
-    group = doc["apiVersion"].rpartition("/")[0]
-    return next(k.resource for k in api.kinds if k.group == group and k.kind == doc["kind"])
+def content(obj: Obj, kind: str) -> Obj:
+    """An object but its metadata, status, type (a list's items of a built-in kind carry
+    none) and the addresses the server allocates."""
+    found = {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+    if kind == "Service":  # pkg/registry/core/service: allocated on create
+        found["spec"] = {k: v for k, v in found["spec"].items() if k not in ("clusterIP", "clusterIPs")}
+        found["spec"]["ports"] = [{k: v for k, v in p.items() if k != "nodePort"} for p in found["spec"]["ports"]]
+    return found
 
 
-def wait_for(condition: Any, timeout: float = 10) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
+# Kinds no release renders (and that are many, or not readable as a list): not searched for
+# a release's leftovers.
+UNRELEASED = {"events", "componentstatuses", "bindings", "tokenreviews", "selfsubjectreviews",
+              "endpointslices", "endpoints", "apiservices", "flowschemas", "prioritylevelconfigurations"}

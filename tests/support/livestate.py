@@ -38,6 +38,9 @@ CONFIG_STATES = "/apis/metallb.io/v1beta1/namespaces/metallb-system/configuratio
 EGRESS = "/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"
 # On OpenShift FRR-K8s runs in its own namespace, not MetalLB's.
 FRR_NAMESPACE = "openshift-frr-k8s"
+# Where a status from a plan reads them (the plan names FRR-K8s's namespace); SESSIONS is the
+# cluster-wide list a status without a plan reads. healthy() serves one list at both.
+SESSIONS_IN_FRR = f"/apis/frrk8s.metallb.io/v1beta1/namespaces/{FRR_NAMESPACE}/bgpsessionstates"
 
 # The labels the chart puts on the release's objects (templates/_names.tpl, symmetric-routing.labels).
 CHART_LABELS = {"app.kubernetes.io/instance": "tenant-a", "symmetric-routing/release-namespace": "test",
@@ -135,7 +138,7 @@ def healthy(vrf_nodes: tuple[str, ...] = ("worker-0", "worker-1"), host: str = "
     routes[POLICIES] = [policy()]
     routes[ENACTMENTS] = [enactment(n) for n in vrf_nodes]
     routes[NODE_STATES] = [node_state(n, with_vrf=n in vrf_nodes) for n in (*vrf_nodes, *others)]
-    routes[SESSIONS] = [session(n) for n in vrf_nodes]
+    routes[SESSIONS] = routes[SESSIONS_IN_FRR] = [session(n) for n in vrf_nodes]
     routes[ANNOUNCEMENTS] = [announcement(host)]
     routes[CONFIG_STATES] = [config_state(None)] + [config_state(n) for n in (*vrf_nodes, *others)]
     routes[EGRESS] = {"apiVersion": "k8s.ovn.org/v1", "kind": "EgressService",

@@ -77,3 +77,29 @@ def bfd_profile_webhook(routes: dict[str, Any]) -> Any:
         return None
 
     return admit
+
+
+def pool_admits(pool: dict[str, Any], namespace: str, service_labels: Labels) -> bool:
+    """Whether MetalLB may give a Service an address of the pool, whichever way it asks (by
+    loadBalancerIPs, by the metallb.io/address-pool annotation or not at all): metallb
+    internal/allocator/allocator.go (v0.15.3, v0.16.1) isPoolCompatibleWithService, which
+    Assign runs on every assignment: the namespaces of serviceAllocation (namespaceSelectors
+    are resolved into them; left out here) must hold the Service's, and one of its
+    serviceSelectors, when any, must match its labels. internal/config/config.go
+    addressPoolServiceAllocationsFromCR: an empty serviceAllocation matches every Service."""
+    allocation = pool["spec"].get("serviceAllocation")
+    if allocation is None:
+        return True
+    namespaces = allocation.get("namespaces") or []
+    if namespaces and namespace not in namespaces:
+        return False
+    selectors = allocation.get("serviceSelectors") or []
+    return not selectors or any(selector_matches(s, service_labels) for s in selectors)
+
+
+def open_to_any_service(pool: dict[str, Any]) -> bool:
+    """Whether MetalLB hands the pool's addresses to a Service that names no pool
+    (allocator.go Allocate, after the pinned pools: every pool with autoAssign and no
+    serviceAllocation)."""
+    spec = pool["spec"]
+    return spec.get("autoAssign", True) and spec.get("serviceAllocation") is None

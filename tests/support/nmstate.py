@@ -16,14 +16,35 @@ from tests.support.nodestate import Node
 
 POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
+NODE_STATES = "/apis/nmstate.io/v1beta1/nodenetworkstates"
 
 
-def enactment(node: str, policy: str, generation: int, outcome: str) -> dict[str, Any]:
+def node_state(name: str, node: Node) -> dict[str, Any]:
+    """A NodeNetworkState whose currentState shows what the node model carries: its VRFs with
+    their tables, addresses, routes and route rules, as nmstate reports them."""
+    interfaces = []
+    for iface_name, iface in sorted(node.interfaces.items()):
+        entry: dict[str, Any] = {"name": iface_name, "type": iface["type"], "state": "up"}
+        if iface["type"] == "vrf":
+            entry["vrf"] = {"route-table-id": iface.get("table"), "port": list(iface.get("ports") or ())}
+        for family in ("ipv4", "ipv6"):
+            if iface[family]:
+                entry[family] = {"enabled": True, "address": [{"ip": ip, "prefix-length": length}
+                                                              for ip, length in sorted(iface[family])]}
+        interfaces.append(entry)
+    return {"apiVersion": "nmstate.io/v1beta1", "kind": "NodeNetworkState", "metadata": {"name": name},
+            "status": {"currentState": {"interfaces": interfaces,
+                                        "routes": {"config": [dict(r) for r in sorted(node.routes, key=str)]},
+                                        "route-rules": {"config": [dict(r) for r in sorted(node.rules, key=str)]}}}}
+
+
+def enactment(node: str, policy: str, generation: int, outcome: str,
+              message: str = "error reconciling NodeNetworkConfigurationPolicy: rolled back: connectivity lost",
+              ) -> dict[str, Any]:
     conditions = {
         "apply": [{"type": "Available", "status": "True", "reason": "SuccessfullyConfigured"},
                   {"type": "Failing", "status": "False"}, {"type": "Progressing", "status": "False"}],
-        "fail": [{"type": "Failing", "status": "True", "reason": "FailedToConfigure",
-                  "message": "error reconciling NodeNetworkConfigurationPolicy: rolled back: connectivity lost"},
+        "fail": [{"type": "Failing", "status": "True", "reason": "FailedToConfigure", "message": message},
                  {"type": "Available", "status": "False"}],
     }[outcome]
     return {"apiVersion": "nmstate.io/v1beta1", "kind": "NodeNetworkConfigurationEnactment",
@@ -41,10 +62,14 @@ class Nmstate:
     nodes: dict[str, Node] = field(default_factory=dict)
 
     _generations: dict[str, int] = field(default_factory=dict)
+    # Publish each node's NodeNetworkState from what it carries (status.currentState), as
+    # the nmstate handler does after each change (kubernetes-nmstate pkg/client/client.go).
+    publish_states: bool = False
 
     def __post_init__(self) -> None:
         self.api.routes.setdefault(ENACTMENTS, [])
         self.api.on_put.append(self._updated)
+        self.api.on_create.append(self._created)
 
     def install(self, policies: list[dict[str, Any]]) -> None:
         """Policies as the release created them (server-side applied by Helm 4, which then owns
@@ -80,6 +105,15 @@ class Nmstate:
                 if outcome == "apply":
                     self.nodes.setdefault(node, Node()).apply(policy["spec"]["desiredState"])
         self.api.replace_items(ENACTMENTS, others + fresh)
+        if self.publish_states:
+            self.api.replace_items(NODE_STATES, [node_state(name, node) for name, node in sorted(self.nodes.items())])
+
+    def _created(self, path: str, stored: dict[str, Any]) -> None:
+        """A policy created after the install (a one-shot one) is applied at generation 1."""
+        if path.startswith(POLICIES + "/"):
+            self._generations[path] = 1
+            self.updates.append(stored)
+            self._enact(stored, 1)
 
     def _updated(self, path: str, stored: dict[str, Any]) -> None:
         """nmstate acts on a new generation, which only a change of the spec makes."""

@@ -2,6 +2,8 @@
 
 Only what the chart touches is kept: interfaces (VRF, VLAN, bond, or a NIC) with their
 addresses, the routes and the route rules. The rules are nmstate's (rust/src/lib):
+- one entry per interface name: a repeated name's last entry replaces the others whole
+  (ifaces/inter_ifaces.rs, Interfaces::push);
 - an interface set absent goes (a NIC cannot be, so the chart never asks), and so do the
   routes through it; an address family with `enabled: false` loses its addresses and the
   routes of that family through it (route.rs MergedRoutes::new);
@@ -12,7 +14,10 @@ addresses, the routes and the route rules. The rules are nmstate's (rust/src/lib
   is_vrf_table_id_changed);
 - routes and rules are added to what the node has; an absent one first takes off every
   current one it matches: each property it sets equal, the others wildcards, a route's
-  metric ignored (route.rs RouteEntry::is_match, route_rule.rs RouteRuleEntry::is_match).
+  metric ignored (route.rs RouteEntry::is_match, route_rule.rs RouteRuleEntry::is_match);
+- an MTU above what the NIC allows is refused before anything is applied, with nmstate's
+  InvalidArgument message (nmstate v2.2.37 rust/src/lib/ifaces/base.rs, validate_mtu), and
+  the node keeps its state; an MTU, once set, stays until a state sets another.
 """
 
 from __future__ import annotations
@@ -31,14 +36,29 @@ def _matches(absent: dict[str, Any], entry: dict[str, Any], ignored: tuple[str, 
     return all(entry.get(k) == v for k, v in absent.items() if k != "state" and k not in ignored)
 
 
+class Refused(ValueError):
+    """A desiredState nmstate refuses on this node, with nmstate's own message."""
+
+
 @dataclass
 class Node:
     interfaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     routes: set[Route] = field(default_factory=set)
     rules: set[Route] = field(default_factory=set)
+    # The largest MTU each NIC takes (nispor's max_mtu); a NIC not named takes any.
+    max_mtu: dict[str, int] = field(default_factory=dict)
 
     def apply(self, state: dict[str, Any]) -> None:
-        for interface in state.get("interfaces") or []:
+        # One entry per kernel interface name: a later one replaces an earlier one whole
+        # (nmstate rust/src/lib/ifaces/inter_ifaces.rs, Interfaces::push inserts into the
+        # kernel_ifaces HashMap by name), not merged with it.
+        entries = {interface["name"]: interface for interface in state.get("interfaces") or []}
+        for interface in entries.values():
+            limit, mtu = self.max_mtu.get(interface["name"]), interface.get("mtu")
+            if limit is not None and mtu is not None and mtu > limit:
+                raise Refused(f"InvalidArgument: Desired MTU {mtu} for interface {interface['name']} "
+                              f"is bigger than maximum allowed MTU {limit}")
+        for interface in entries.values():
             name = interface["name"]
             if interface.get("state") == "absent":
                 self.interfaces.pop(name, None)
@@ -56,6 +76,9 @@ class Node:
                     current[family] = {(a["ip"], a["prefix-length"]) for a in settings["address"] or []}
             if interface["type"] == "vrf":
                 current["table"] = interface["vrf"]["route-table-id"]
+                current["ports"] = list(interface["vrf"].get("port", current.get("ports", [])))
+            if "mtu" in interface:
+                current["mtu"] = interface["mtu"]
         for collection, section, ignored in ((self.routes, "routes", ("metric",)), (self.rules, "route-rules", ())):
             entries = (state.get(section) or {}).get("config") or []
             for absent in (e for e in entries if e.get("state") == "absent"):
@@ -79,6 +102,8 @@ class Node:
                           if i["ipv4"] or i["ipv6"]},
             "routes": self.routes,
             "rules": self.rules,
+            # only where a state set one: what nodes carry without an MTU stays as it was
+            **({"mtu": mtu} if (mtu := {name: i["mtu"] for name, i in self.interfaces.items() if "mtu" in i}) else {}),
         }
 
 

@@ -9,12 +9,15 @@ certificate in system:masters (the group the RBAC authorizer lets do anything: k
 pkg/authentication/user/user.go SystemPrivilegedGroup). The CRDs of ../shared/crds are applied
 and waited for until Established, so the server enforces their schemas and CEL rules.
 
-Nothing here is a model: every answer comes from the real server. A missing binary fails the
+kube-controller-manager runs beside it with the controllers hook Jobs need (CONTROLLERS),
+and `add_node` registers Nodes as a kubelet would. Nothing here is a model: every answer
+comes from the real server. A missing binary fails the
 test that needs it, naming the bootstrap step, never skips it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import ipaddress
 import json
@@ -36,13 +39,22 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from tests.support import helm, upstream
+from tests.support import helm, kubeclient, upstream
 
 TOOLS = helm.CHART / ".tools" / "bin"
-BINARIES = ("etcd", "kube-apiserver")
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
+# kube-controller-manager's controllers for hook Jobs (cmd/kube-controller-manager/names):
+# Jobs make Pods; a deleted Job loses its Pods and a deleted Node its enactments (garbage
+# collector); a deleted namespace is emptied; each namespace gets its `default` account and
+# the kube-root-ca.crt ConfigMap that a pod's projected token volume reads.
+CONTROLLERS = ("job-controller", "garbage-collector-controller", "namespace-controller",
+               "serviceaccount-controller", "serviceaccount-token-controller",
+               "root-ca-certificate-publisher-controller", "ttl-after-finished-controller")
 # The CIDRs the API server hands out Service addresses from; the chart's sites name the
 # OpenShift defaults (172.30.0.0/16 services) as the cluster's, so the server uses the same.
-SERVICE_CIDR = "172.30.0.0/16"
+# Dual stack (fd02::/112, the dual-stack sites' service network): their Services ask for
+# ipFamilyPolicy RequireDualStack, which a single-stack server refuses.
+SERVICE_CIDR = "172.30.0.0/16,fd02::/112"
 START_TIMEOUT = 90.0
 
 
@@ -153,11 +165,18 @@ class Process:
                 self.popen.wait()
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, even by SIGKILL (a timeout), so that
+    no control plane outlives its session on the shared machine (prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 def start_process(name: str, args: list[str], folder: Path) -> Process:
     log = folder / f"{name}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen([str(binary(name)), *args], stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+                                 stdin=subprocess.DEVNULL, start_new_session=True,
+                                 preexec_fn=_die_with_parent)
     return Process(name, popen, log)
 
 
@@ -170,6 +189,8 @@ class RealCluster:
     url: str = field(init=False)
     kubeconfig: Path = field(init=False)
     processes: list[Process] = field(default_factory=list)
+    # More kube-apiserver flags, e.g. --runtime-config to switch an API off.
+    apiserver_args: list[str] = field(default_factory=list)
     # Seconds from start() until each part was ready, for the suite's report.
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -186,6 +207,8 @@ class RealCluster:
             self.kubeconfig = self.write_kubeconfig(self.folder / "admin.kubeconfig")
             self.apply_crds(crd_files if crd_files is not None else default_crd_files())
             self.timings["crds"] = time.monotonic() - began
+            self._start_controller_manager()
+            self.timings["kube-controller-manager"] = time.monotonic() - began
         except BaseException:
             self.stop()
             raise
@@ -225,9 +248,56 @@ class RealCluster:
             "--allow-privileged=true",
             "--cert-dir", str(self.folder / "apiserver-certs"),
             "--v", "1",
+            *self.apiserver_args,
         ], self.folder)
         self.processes.append(apiserver)
         self._wait(apiserver, lambda: self._readyz())
+
+    def _start_controller_manager(self) -> None:
+        """kube-controller-manager with only CONTROLLERS, each under its own service account
+        (--use-service-account-credentials, as kubeadm runs it, so that each controller has
+        only the rights of the real bootstrap policy); no serving port."""
+        manager = start_process("kube-controller-manager", [
+            "--kubeconfig", str(self.kubeconfig),
+            "--controllers", ",".join(CONTROLLERS), "--use-service-account-credentials",
+            "--service-account-private-key-file", str(self.pki.sa_key),
+            "--root-ca-file", str(self.pki.ca_file),
+            "--leader-elect=false", "--secure-port", "0", "--v", "1",
+        ], self.folder)
+        self.processes.append(manager)
+        # Working when the serviceaccount controller has given `default` its account.
+        self._wait(manager, lambda: self._exists("/api/v1/namespaces/default/serviceaccounts/default"))
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self.request("GET", path)
+            return True
+        except ApiError:
+            return False
+
+    def client(self) -> kubeclient.Client:
+        """A keep-alive client as the admin, for the rig's own controllers."""
+        return kubeclient.Client(self.url, self.ssl_context())
+
+    def add_node(self, name: str, labels: dict[str, str], address: str, pod_cidr: str) -> dict[str, Any]:
+        """A Node as a kubelet registers it (pkg/kubelet/kubelet_node_status.go, initialNode:
+        the hostname, os and arch labels) with its InternalIP and a Ready condition in status,
+        and the podCIDR node-ipam would give it."""
+        node = self.request("POST", "/api/v1/nodes", {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                                                  "kubernetes.io/arch": "amd64", **labels}},
+            "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]}})
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        node["status"] = {
+            "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "message": "kubelet is posting ready status", "lastHeartbeatTime": now,
+                            "lastTransitionTime": now}],
+            "nodeInfo": {"kubeletVersion": self.version()["gitVersion"], "operatingSystem": "linux",
+                         "architecture": "amd64", "osImage": "rig", "kernelVersion": "", "machineID": "",
+                         "systemUUID": "", "bootID": "", "containerRuntimeVersion": "", "kubeProxyVersion": ""}}
+        return dict(self.request("PUT", f"/api/v1/nodes/{name}/status", node))
 
     def _readyz(self) -> bool:
         try:
@@ -369,12 +439,12 @@ def default_crd_files() -> list[Path]:
     return sorted(p for p in set(pinned) | set(beside) if p.parent.name != "argoproj.io")
 
 
-def start(folder: Path, crd_files: list[Path] | None = None) -> RealCluster:
+def start(folder: Path, crd_files: list[Path] | None = None, apiserver_args: list[str] | None = None) -> RealCluster:
     """Starts a control plane in `folder` (its PKI, etcd data and logs stay there)."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    return RealCluster(folder).start(crd_files)
+    return RealCluster(folder, apiserver_args=list(apiserver_args or [])).start(crd_files)
 
 
 def env_folder(default: Path) -> Path:

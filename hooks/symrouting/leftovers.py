@@ -1,0 +1,211 @@
+"""What the nodes carry that no policy declares: leftovers of a release removed without its
+cleanup (`helm uninstall --no-hooks`, cleanup.failOnError=false, an Argo CD that skips
+pre-delete hooks). Deleting a policy leaves its VRF, routes and rules on the nodes
+(kubernetes-nmstate: only `state: absent` removes them); NodeNetworkState shows them
+(status.currentState, kubernetes-nmstate pkg/client/client.go UpdateCurrentState).
+
+find() is the pure core: per node, the VRFs, the routes in tables other than main and the
+route rules of its currentState that no policy selecting the node declares (nodeconfig.
+declared: a policy's entries, its removals aside). A rule or route counts as declared when
+a declared entry's properties are all its own (nmstate route_rule.rs / route.rs is_match:
+the properties a policy leaves out are the node's defaults). removal() is the one-shot
+desiredState that takes a node's leftovers off; remove() sends it as a policy selecting that
+node alone, waits for its enactment, and deletes the policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from symrouting.api import Transport
+from symrouting.facts import HOSTNAME, selector_matches
+from symrouting.gather import collect
+from symrouting.nodeconfig import FAMILIES, Declared, State, declared, enactment_progress
+
+POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
+ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
+NODE_STATES = "/apis/nmstate.io/v1beta1/nodenetworkstates"
+# Tables that are the kernel's own, never a release's: unspec, default, main, local
+# (iproute2 etc/iproute2/rt_tables).
+SYSTEM_TABLES = (0, 253, 254, 255)
+
+
+@dataclass(frozen=True)
+class Leftover:
+    node: str
+    kind: str  # vrf | address (on a leftover VRF's port) | route | rule
+    entry: tuple[tuple[str, Any], ...]  # the currentState entry, as sorted items
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return dict(self.entry)
+
+    @property
+    def table(self) -> int | None:
+        found = self.fields
+        value = (found.get("route-table-id") if self.kind == "vrf" else
+                 found.get("table-id") if self.kind == "route" else found.get("route-table"))
+        return int(value) if value is not None else None
+
+    def describe(self) -> str:
+        found = self.fields
+        if self.kind == "vrf":
+            return f"VRF {found.get('name')} (table {self.table})"
+        if self.kind == "address":
+            return f"{found.get('family')} addresses on {found.get('name')}"
+        if self.kind == "route":
+            return (f"route {found.get('destination')} via {found.get('next-hop-address', '-')} "
+                    f"dev {found.get('next-hop-interface', '-')} in table {self.table}")
+        match = ", ".join(f"{k} {v}" for k, v in sorted(found.items()) if k not in ("route-table", "state"))
+        return f"rule {match} to table {self.table}"
+
+
+def _items(entry: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A route's or rule's scalar properties, sorted: hashable, and what an absent entry needs."""
+    return tuple(sorted((k, v) for k, v in entry.items() if not isinstance(v, (dict, list))))
+
+
+def _declared_by(entry: dict[str, Any], wanted: list[dict[str, Any]], ignored: tuple[str, ...] = ()) -> bool:
+    return any(all(entry.get(k) == v for k, v in want.items() if k not in ("state", *ignored)) for want in wanted)
+
+
+def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
+    """The leftovers of one node: its currentState less what the policies on it declare."""
+    found = []
+    interfaces = {iface.get("name"): iface for iface in current.get("interfaces") or []}
+    for iface in interfaces.values():
+        if iface.get("type") == "vrf" and iface.get("name") not in declares.interfaces:
+            table = (iface.get("vrf") or {}).get("route-table-id")
+            found.append(Leftover(node, "vrf", (("name", iface.get("name")), ("route-table-id", table))))
+            # Its ports keep their addresses when it goes: those no policy sets up are leftovers too.
+            for port in (iface.get("vrf") or {}).get("port") or []:
+                for family in FAMILIES:
+                    if ((interfaces.get(port) or {}).get(family) or {}).get("address") and \
+                            (port, family) not in declares.families:
+                        kind = (interfaces.get(port) or {}).get("type", "ethernet")
+                        found.append(Leftover(node, "address", (("family", family), ("name", port), ("type", kind))))
+    for route in (current.get("routes") or {}).get("config") or []:
+        if int(route.get("table-id") or 254) in SYSTEM_TABLES:
+            continue
+        if not _declared_by(route, declares.routes, ("metric",)):
+            found.append(Leftover(node, "route", _items(route)))
+    for rule in (current.get("route-rules") or {}).get("config") or []:
+        if not _declared_by(rule, declares.rules):
+            found.append(Leftover(node, "rule", _items(rule)))
+    return found
+
+
+def find(node_states: dict[str, State], policies: Iterable[tuple[dict[str, str], State]],
+         labels: dict[str, dict[str, str]]) -> list[Leftover]:
+    """Every node's leftovers: what its currentState holds that no policy on it declares."""
+    listed = list(policies)
+    result = []
+    for node in sorted(node_states):
+        on = labels.get(node, {HOSTNAME: node})
+        declares = declared(state for selector, state in listed if selector_matches(selector, on))
+        result += on_node(node, node_states[node], declares)
+    return result
+
+
+def removal(leftovers: Iterable[Leftover]) -> State:
+    """The desiredState that takes these leftovers off a node: each VRF absent (nmstate takes
+    the routes of its table with it), each route and rule absent as the node shows it."""
+    state: State = {}
+    for item in leftovers:
+        found = item.fields
+        if item.kind == "vrf":
+            state.setdefault("interfaces", []).append({"name": found["name"], "type": "vrf", "state": "absent"})
+        elif item.kind == "address":
+            # the port stays; its family switched off takes its addresses (nmstate ip.rs)
+            state.setdefault("interfaces", []).append({"name": found["name"], "type": found["type"],
+                                                       "state": "up", found["family"]: {"enabled": False}})
+        else:
+            section = "routes" if item.kind == "route" else "route-rules"
+            state.setdefault(section, {"config": []})["config"].append({**found, "state": "absent"})
+    return state
+
+
+def clashes(leftovers: Iterable[Leftover], names: set[str], tables: set[int]) -> list[Leftover]:
+    """The leftovers that take a VRF name or a table the release is about to use."""
+    return [item for item in leftovers
+            if (item.kind == "vrf" and item.fields.get("name") in names) or item.table in tables]
+
+
+def read(transport: Transport, malformed: list[str]) -> tuple[list[Leftover], dict[str, dict[str, str]]] | None:
+    """The cluster's leftovers (None when it serves no NodeNetworkState) and the nodes' labels."""
+    states = collect(transport, NODE_STATES, lambda item: (item["metadata"]["name"],
+                     ((item.get("status") or {}).get("currentState") or {})), malformed)
+    if states is None:
+        return None
+    policies = collect(transport, POLICIES, lambda item: (
+        None if (item.get("metadata") or {}).get("deletionTimestamp") else
+        ((item.get("spec") or {}).get("nodeSelector") or {}, (item.get("spec") or {}).get("desiredState") or {})),
+        malformed) or []
+    labels = dict(collect(transport, "/api/v1/nodes", lambda item: (item["metadata"]["name"],
+                  item["metadata"].get("labels") or {}), malformed, metadata_only=True) or [])
+    return find(dict(states), policies, labels), labels
+
+
+def by_node(leftovers: Iterable[Leftover]) -> dict[str, list[Leftover]]:
+    grouped: dict[str, list[Leftover]] = {}
+    for item in leftovers:
+        grouped.setdefault(item.node, []).append(item)
+    return grouped
+
+
+def policy_name(node: str) -> str:
+    """The one-shot policy's name for a node: a DNS-1123 name within 63 characters."""
+    digest = hashlib.sha256(node.encode()).hexdigest()[:8]
+    return f"symrouting-leftovers-{node[:30].strip('.-').replace('.', '-')}-{digest}"
+
+
+@dataclass
+class Removed:
+    node: str
+    policy: str
+    taken: list[Leftover]
+    applied: bool
+    detail: str = ""
+
+
+def remove(transport: Transport, leftovers: list[Leftover], labels: dict[str, dict[str, str]], *,
+           timeout: float, poll: float = 2.0, say: Callable[[str], None] = lambda line: None,
+           clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> list[Removed]:
+    """Per node: a policy selecting that node alone (kubernetes.io/hostname) with the removal,
+    waited for until nmstate reports it applied, then deleted. A node whose enactment
+    fails or never reports keeps its policy deleted too (it must not stay to fight a
+    release installed later) and is reported, to be looked at by hand."""
+    results = []
+    deadline = clock() + timeout
+    for node, items in sorted(by_node(leftovers).items()):
+        name = policy_name(node)
+        hostname = labels.get(node, {}).get(HOSTNAME, node)
+        body = {"apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy",
+                "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "symrouting"}},
+                "spec": {"nodeSelector": {HOSTNAME: hostname}, "desiredState": removal(items)}}
+        created = transport.post(POLICIES, body)
+        generation = int(((created or {}).get("metadata") or {}).get("generation") or 1)
+        say(f"{node}: policy {name} sent, taking off {', '.join(i.describe() for i in items)}")
+        selector = urllib.parse.quote(f"nmstate.io/policy={name}")
+        while True:
+            enactments = collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, []) or []
+            progress = enactment_progress(enactments, generation, [node])
+            if progress.finished or clock() >= deadline:
+                break
+            sleep(min(poll, max(deadline - clock(), 0)))
+        transport.delete(f"{POLICIES}/{name}")
+        applied = progress.finished and not progress.failed
+        detail = ("; ".join(message for _, message in progress.failed) if progress.failed else
+                  "" if applied else f"never reported generation {generation}")
+        results.append(Removed(node, name, items, applied, detail))
+    return results
+
+
+def lines(leftovers: list[Leftover]) -> list[str]:
+    """One line per node: what it carries that no policy declares."""
+    return [f"{node}: {', '.join(item.describe() for item in items)}" for node, items in sorted(by_node(leftovers).items())]

@@ -1,0 +1,132 @@
+"""Leftovers on the nodes (hooks/symrouting/leftovers.py), on the node model: a release
+uninstalled with --no-hooks leaves its VRF, route and rules on the nodes (deleting a policy
+undoes nothing, kubernetes-nmstate); the next install's preflight warns or fails, `symrouting
+status` lists them per node, and `symrouting leftovers --remove` takes exactly them off with
+one-shot policies, never touching what another policy declares."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symrouting import leftovers
+from tests.hooks.conftest import render_plan
+from tests.hooks.test_cleanup import SEED, blue_site, policies, seed_with
+from tests.support import clusters
+from tests.support.apiserver import RunningApi
+from tests.support.nmstate import NODE_STATES, POLICIES, Nmstate
+from tests.support.nodestate import node_after
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+NODES = ("worker-0", "worker-1", "worker-2")
+CLUSTER: dict[str, Any] = dict(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"])
+
+
+def uninstall_without_hooks(api: RunningApi, names: list[str]) -> None:
+    """`helm uninstall --no-hooks`: the policies go, the nodes keep what they applied."""
+    with api.api.lock:
+        for name in names:
+            del api.api.routes[f"{POLICIES}/{name}"]
+        api.api.routes[POLICIES] = [p for p in api.api.routes[POLICIES] if p["metadata"]["name"] not in names]
+        api.api.cache.clear()
+
+
+@pytest.fixture
+def left(serve: Callable[..., RunningApi], tmp_path: Path) -> tuple[RunningApi, Nmstate, Path]:
+    """Tenant blue installed; the seed release installed, then uninstalled with --no-hooks."""
+    api = serve(clusters.openshift(**CLUSTER, nodes=[clusters.node(n, {"vrf": "true"}) for n in NODES]))
+    nmstate = Nmstate(api.api, publish_states=True)
+    blue = blue_site(tmp_path)
+    nmstate.install(policies([blue], release="blue", namespace="blue") + policies([SEED]))
+    uninstall_without_hooks(api, ["vrfpolicy"])
+    return api, nmstate, blue
+
+
+SEED_LEFT = "VRF ens4vrf (table 2), ipv4 addresses on ens4, route 0.0.0.0/0 via 192.168.130.1 dev ens4 in table 2"
+
+
+def test_the_pure_core_finds_what_no_policy_on_the_node_declares() -> None:
+    """A VRF, a route in a VRF table and rules that the node's policies do not declare; the
+    main table's routes are the node's own."""
+    seed = policies([SEED])[0]["spec"]["desiredState"]
+    node = node_after(seed)
+    current = {"interfaces": [{"name": "ens4vrf", "type": "vrf", "vrf": {"route-table-id": 2}},
+                              {"name": "ens3", "type": "ethernet"}],
+               "routes": {"config": [dict(r) for r in node.routes] + [
+                   {"destination": "0.0.0.0/0", "next-hop-address": "192.168.1.1", "table-id": 254}]},
+               "route-rules": {"config": [dict(r) for r in node.rules]}}
+    found = leftovers.find({"worker-0": current}, [], {})
+    assert sorted((item.kind, item.table) for item in found) == [("route", 2), ("rule", 254), ("rule", 254), ("vrf", 2)]
+    declared = leftovers.find({"worker-0": current}, [({"vrf": "true"}, seed)], {"worker-0": {"vrf": "true"}})
+    assert declared == []
+    elsewhere = leftovers.find({"worker-0": current}, [({"vrf": "true"}, seed)], {"worker-0": {}})
+    assert len(elsewhere) == 4, "a policy that does not select the node declares nothing there"
+
+
+def test_a_new_install_with_the_same_vrf_fails_its_preflight_naming_each_node(
+        run_cli: Run, left: tuple[RunningApi, Nmstate, Path]) -> None:
+    api, _, _ = left
+    result = run_cli("preflight", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"FAIL  leftovers +the nodes carry leftovers with this release's VRF name or table", result.stdout)
+    for node in NODES:
+        assert f"{node}: {SEED_LEFT}" in result.stdout
+    assert "symrouting leftovers --remove" in result.stdout
+
+
+def test_a_release_of_other_names_and_tables_is_warned(run_cli: Run, left: tuple[RunningApi, Nmstate, Path],
+                                                        tmp_path: Path) -> None:
+    """The leftover rules go to the main table, which no VRF of the new release uses: a warning."""
+    def green(values: dict[str, Any]) -> None:
+        values["vrfs"] = {"greenvrf": {"tableId": 5, "policy": {"nodeSelector": {"vrf": "true"}},
+                                       "ports": {"ens6": {"ipv4": ["192.168.150.2/24"]}}}}
+
+    api, _, _ = left
+    result = run_cli("preflight", api=api, plan=render_plan([seed_with(tmp_path, "green", green)]))
+    assert re.search(r"WARN  leftovers +the nodes carry VRFs, routes or rules that no policy declares", result.stdout), \
+        result.stdout
+    assert f"worker-1: {SEED_LEFT}" in result.stdout
+
+
+def test_status_lists_the_leftovers_per_node(run_cli: Run, left: tuple[RunningApi, Nmstate, Path]) -> None:
+    api, _, blue = left
+    result = run_cli("status", api=api, plan=render_plan([blue], release="blue", namespace="blue"))
+    tail = result.stdout.split("leftovers on the nodes (no policy declares them; `symrouting leftovers --remove` "
+                               "takes them off):\n", 1)
+    assert len(tail) == 2, result.stdout + result.stderr
+    assert [line.split(":", 1)[0].strip() for line in tail[1].splitlines()] == list(NODES)
+    assert all(SEED_LEFT in line for line in tail[1].splitlines())
+
+
+def test_remove_takes_off_exactly_the_leftovers_and_deletes_its_policies(
+        run_cli: Run, left: tuple[RunningApi, Nmstate, Path]) -> None:
+    """One one-shot policy per node, applied, then deleted; each node ends carrying exactly
+    what blue's policy declares, whose policy is never written; a second look finds none."""
+    api, nmstate, blue = left
+    blue_policy = policies([blue], release="blue", namespace="blue")[0]
+    listed = run_cli("leftovers", api=api)
+    assert listed.returncode == 1 and "`symrouting leftovers --remove` takes them off" in listed.stdout
+    removed = run_cli("leftovers", "--remove", "--poll=0.1", api=api)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    for node in NODES:
+        assert f"REMOVED {node}: {SEED_LEFT}" in removed.stdout
+        assert nmstate.nodes[node].managed() == node_after(blue_policy["spec"]["desiredState"]).managed(), node
+    created = [r for r in api.api.requests if r.method == "POST" and r.path.startswith(POLICIES)]
+    deleted = [r for r in api.api.requests if r.method == "DELETE"]
+    assert len(created) == len(deleted) == 3
+    assert [p["metadata"]["name"] for p in api.api.routes[POLICIES]] == [blue_policy["metadata"]["name"]]
+    assert not [r for r in api.api.requests if r.method == "PUT"], "no policy of anyone was updated"
+    for request in created:
+        state = request.body["spec"]["desiredState"]
+        assert all(entry.get("state") == "absent" for section in ("routes", "route-rules")
+                   for entry in (state.get(section) or {}).get("config") or [])
+        assert [(i["name"], i["state"], i.get("ipv4")) for i in state["interfaces"]] == [
+            ("ens4vrf", "absent", None), ("ens4", "up", {"enabled": False})]
+    again = run_cli("leftovers", api=api)
+    assert again.returncode == 0 and again.stdout.startswith("no leftovers"), again.stdout
+    assert len(api.api.routes[NODE_STATES]) == 3

@@ -1,0 +1,250 @@
+"""Faults between the cleanup and the API, injected by a TLS proxy (tests/support/faultproxy.py)
+in front of the API stand-in: an update the server applied whose answer is lost, a 503 that
+asks for a wait, a truncated answer. The nodes are read from the nmstate stand-in."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from symrouting.api import HttpsTransport
+from tests.hooks.conftest import TOKEN, render_plan
+from tests.support import clusters, helm
+from tests.support.apiserver import RunningApi, Tls
+from tests.support.faultproxy import FaultProxy
+from tests.support.nmstate import Nmstate
+from tests.support.nodestate import Node, node_after
+
+SEED = helm.CHART / "ci" / "seed-values.yaml"
+POLICY = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
+NODES = "/api/v1/nodes"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+SEED_CLUSTER: dict[str, Any] = dict(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
+                                    masquerade={"ipv4": "169.254.0.0/17"})
+
+
+@pytest.fixture
+def proxied(serve: Callable[..., RunningApi], tls: Tls) -> Iterator[tuple[FaultProxy, RunningApi, Nmstate]]:
+    """The seed release installed on three nodes, reached through the proxy."""
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
+    nmstate = Nmstate(api.api)
+    nmstate.install([d for d in helm.template("helm3", [SEED]).documents
+                     if d["kind"] == "NodeNetworkConfigurationPolicy"])
+    proxy = FaultProxy(api.url, tls.ca_file, tls)
+    yield proxy, api, nmstate
+    proxy.stop()
+
+
+def carried(nmstate: Nmstate, node: str) -> dict[str, Any]:
+    return nmstate.nodes.get(node, Node()).managed()
+
+
+def torn_down(nmstate: Nmstate) -> bool:
+    """Every node carries nothing of the release: its removal applied, nothing else."""
+    return all(carried(nmstate, f"worker-{i}") == node_after().managed() for i in range(3))
+
+
+@pytest.mark.parametrize("fault", ["reset", "late"])
+def test_an_update_whose_answer_is_lost_is_recognised_as_the_hooks_own(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate], fault: str) -> None:
+    """The server applies the update; the connection is reset before the answer, or the answer
+    comes after the request timeout. The hook reads the policy, finds the spec it sent, and
+    carries on: one update on the wire, exit 0, the nodes as declared (nothing left)."""
+    proxy, _, nmstate = proxied
+    proxy.inject(fault, method="PUT", path=POLICY, delay=3.0)
+    result = run_cli("teardown", "--poll=0.1", "--request-timeout=1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DONE  vrfpolicy" in result.stdout and "409" not in result.stderr
+    assert len(proxy.applied("PUT", POLICY)) == 1
+    assert [kind for method, path, kind in proxy.seen if method == "PUT" and path.startswith(POLICY)] == [fault]
+    assert len(nmstate.updates) == 1 and torn_down(nmstate)
+
+
+def test_an_update_lost_before_the_server_saw_it_is_sent_again(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+    """The connection drops before the upstream sees the update: the live policy still has the
+    resourceVersion the hook sent, so the update is sent once more, and applied once."""
+    proxy, _, nmstate = proxied
+    proxy.inject("drop", method="PUT", path=POLICY)
+    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [kind for method, path, kind in proxy.seen if method == "PUT" and path.startswith(POLICY)] == ["drop", ""]
+    assert len(proxy.applied("PUT", POLICY)) == 1 and torn_down(nmstate)
+
+
+def test_a_lost_answer_over_another_clients_write_is_a_conflict(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+    """The update's answer is lost and the policy then holds someone else's spec: not the
+    hook's write, so it stops as for any changed spec (exit 3), after one update."""
+    proxy, api, nmstate = proxied
+    proxy.inject("reset", method="PUT", path=POLICY)
+    other = {"nodeSelector": {"vrf": "true"}, "desiredState": {"interfaces": []}}
+    original = proxy.forward
+
+    def forward_then_edit(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Any:
+        answer = original(method, raw_path, headers, body)
+        if method == "PUT" and raw_path.startswith(POLICY):
+            api.api.touch(POLICY, spec=other)
+        return answer
+
+    proxy.forward = forward_then_edit  # type: ignore[method-assign]
+    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "its spec changed (generation 1 -> 3)" in result.stderr
+    assert len(proxy.applied("PUT", POLICY)) == 1
+
+
+def test_a_503_with_retry_after_waits_what_the_server_asks(proxied: tuple[FaultProxy, RunningApi, Nmstate],
+                                                          tls: Tls) -> None:
+    """client-go rest/with_retry.go checkWait: a 429 or 5xx with Retry-After waits its seconds
+    (rest/request.go retryAfterSeconds), not the client's own backoff."""
+    proxy, _, _ = proxied
+    proxy.inject("refuse", method="GET", path=NODES, status=503, headers={"Retry-After": "2"})
+    said: list[str] = []
+    transport = HttpsTransport(proxy.url, TOKEN, tls.ca_file, timeout=2.0, deadline_seconds=10.0, notice=said.append)
+    start = time.monotonic()
+    assert transport.get(NODES) is not None
+    assert 2.0 <= time.monotonic() - start < 4.0
+    assert said == ["list nodes: 503 Service Unavailable (ServiceUnavailable: the proxy refused GET /api/v1/nodes); "
+                    "the server asks to retry after 2s (Retry-After); retrying for up to 10s"]
+
+
+def test_the_proxy_forwards_to_a_path_the_upstream_does_not_serve(proxied: tuple[FaultProxy, RunningApi, Nmstate],
+                                                                  tls: Tls) -> None:
+    """A 404 comes back as the upstream said it, so the proxy is transparent without faults."""
+    proxy, _, _ = proxied
+    transport = HttpsTransport(proxy.url, TOKEN, tls.ca_file, timeout=2.0, deadline_seconds=2.0)
+    assert transport.get("/api/v1/namespaces/none/configmaps/none") is None
+    assert proxy.wire[-1].status == 404
+
+
+
+def two_vrfs(values: dict[str, Any]) -> None:
+    """The seed release with a second VRF: two policies, updated in one round."""
+    values["vrfs"]["bluevrf"] = {"tableId": 3, "policy": {"nodeSelector": {"vrf": "true"}},
+                                 "ports": {"ens5": {"ipv4": ["192.168.140.2/24"]}}}
+
+
+BLUE = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/tenant-a-symmetric-routing-bluevrf"
+
+
+@pytest.mark.parametrize(("status", "words"), [
+    (409, "still after 3 fresh reads"),
+    (403, "403 Forbidden"),
+    (401, "401 Unauthorized"),
+])
+def test_a_run_the_api_stops_says_what_it_wrote_and_what_the_next_run_does(
+        run_cli: Run, serve: Callable[..., RunningApi], tmp_path: Path, status: int, words: str) -> None:
+    """One policy's update goes through, the other's is refused: the report names the written
+    update, its nodes and generation, the one not sent, and what the rerun does; the exit
+    code is the API's (3) and the error line follows on stderr."""
+    from tests.hooks.test_cleanup import seed_with
+
+    values = seed_with(tmp_path, "two", two_vrfs)
+    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
+    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
+    nmstate = Nmstate(api.api)
+    nmstate.install([d for d in helm.template("helm3", [values]).documents
+                     if d["kind"] == "NodeNetworkConfigurationPolicy"])
+    api.api.fail(BLUE, status=status, method="PUT", times=100)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([values]))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout == (
+        "NOT SENT tenant-a-symmetric-routing-bluevrf: 1 of 1 update(s)\n"
+        "WROTE vrfpolicy: ens4vrf absent; addresses off ens4; 1 route(s) absent; 2 rule(s) absent; "
+        "for worker-0, worker-1, worker-2 (generation 2)\n"
+        f"teardown of release test/tenant-a STOPPED after 1 update(s) written: {result.stderr.splitlines()[-1][12:]}\n"
+        "next run: it reads the policies as they are then and sends what their nodes still lack (the updates "
+        "written above stay; nmstate applies them); retry the Helm command, or run this hook by hand "
+        "(README: Troubleshooting)\n")
+    assert words in result.stderr.splitlines()[-1]
+    assert [u["metadata"]["name"] for u in nmstate.updates] == ["vrfpolicy"]
+
+
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/metallb-system/leases"
+
+
+def test_a_lease_create_whose_answer_is_lost_is_read_back_as_held(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+    """The cleanup Lease is created but the answer lost: the Lease read back names this run,
+    so it holds it (no second create, no wait for itself) and the teardown goes on."""
+    proxy, _, nmstate = proxied
+    proxy.inject("reset", method="POST", path=LEASES)
+    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting for Lease" not in result.stderr
+    assert [method for method, path, _ in proxy.seen if path.startswith(LEASES)] == ["GET", "POST", "GET", "GET", "PUT"]
+    assert torn_down(nmstate)
+
+
+WEBHOOK = "nodenetworkconfigurationpolicies-progress-validate.nmstate.io"
+
+
+def status(code: int, reason: str, message: str) -> bytes:
+    import json
+
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                       "message": message, "code": code}).encode()
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (status(403, "Forbidden", f'admission webhook "{WEBHOOK}" denied the request: failed to admit '
+            "NodeNetworkConfigurationPolicy vrfpolicy: message: policy vrfpolicy is still in progress"),
+     f'403 Forbidden: admission webhook "{WEBHOOK}" denied the request to update '
+     'nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy": failed to admit NodeNetworkConfigurationPolicy '
+     "vrfpolicy: message: policy vrfpolicy is still in progress. The request was authorized (this is no missing "
+     "permission): see that webhook's or policy's rules, or ask its owner"),
+    (status(403, "Forbidden", "ValidatingAdmissionPolicy 'freeze-network' with binding 'freeze-all' denied request: "
+            "network changes are frozen"),
+     "403 Forbidden: ValidatingAdmissionPolicy 'freeze-network' denied the request to update "
+     'nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy": network changes are frozen. The request was '
+     "authorized (this is no missing permission)"),
+    (status(403, "Forbidden", 'nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy" is forbidden: User '
+            '"system:serviceaccount:test:tenant-a-cleanup" cannot update resource "nodenetworkconfigurationpolicies" '
+            'in API group "nmstate.io" at the cluster scope'),
+     '403 Forbidden: the cleanup may not update nodenetworkconfigurationpolicies.nmstate.io "vrfpolicy". Grant it in '
+     "the cleanup ClusterRole"),
+], ids=["webhook", "admission-policy", "rbac"])
+def test_an_admission_denial_is_told_from_a_missing_permission(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate], body: bytes, said: str) -> None:
+    """Both are 403 Forbidden; the Status message tells them apart (api.admission_denial)."""
+    _, api, nmstate = proxied
+    api.api.fail(POLICY, status=403, method="PUT", body=body)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert said in result.stderr.splitlines()[-1]
+    assert ("Grant it" in result.stderr) == ("is forbidden: User" in body.decode())
+    assert nmstate.updates == []
+
+
+def test_a_401_mid_run_says_the_lease_stays_held_and_until_when(
+        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+    """The token is revoked after the Lease is taken: the update and the release are refused;
+    the run says what it wrote (nothing), and that the Lease stays held until its renewTime
+    + leaseDurationSeconds, the time it names being the stored Lease's."""
+    import datetime
+
+    from symrouting import lease
+
+    _, api, _ = proxied
+    lease_path = f"{LEASES}/symmetric-routing-cleanup"
+    api.api.fail(POLICY, status=401, method="PUT")
+    api.api.fail(lease_path, status=401, method="GET", after=1, times=10)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 3, result.stdout + result.stderr
+    spec = api.api.routes[lease_path]["spec"]
+    renewed = lease.parse_micro_time(spec["renewTime"])
+    assert renewed is not None and spec["holderIdentity"].startswith("test/tenant-a teardown ")
+    frees = lease.micro_time(renewed + datetime.timedelta(seconds=spec["leaseDurationSeconds"]))
+    assert (f"could not release Lease metallb-system/symmetric-routing-cleanup (401 Unauthorized for get "
+            f'leases.coordination.k8s.io "symmetric-routing-cleanup" in namespace metallb-system: the credentials '
+            f"were rejected (expired or revoked token?) (Unauthorized: Unauthorized {lease_path})): it stays held by "
+            f"{spec['holderIdentity']} until it expires; it frees at {frees} (renewTime + leaseDurationSeconds)"
+            ) in result.stderr
+    assert result.stdout.startswith("NOT SENT vrfpolicy: 1 of 1 update(s)\nteardown of release test/tenant-a "
+                                    "STOPPED after 0 update(s) written: 401 Unauthorized")

@@ -1,0 +1,68 @@
+"""What NOTES.txt tells the installer: the NodeNetworkConfigurationPolicies the release
+really has (one per node with a `nodes` table), and how to get the symrouting command it
+names, pinned to the chart's appVersion."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import helm
+from tests.support.notes import render_notes
+
+APP_VERSION = str(yaml.safe_load((helm.CHART / "Chart.yaml").read_text())["appVersion"])
+POLICY_LINE = re.compile(r"^  NodeNetworkConfigurationPolic(?:y|ies, one per node \((\d+)\)): (.*?)"
+                         r"(?: and (\d+) more \(kubectl get nncp -l (\S+)\))?$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("site", helm.site_files(), ids=helm.site_name)
+def test_notes_name_the_policies_the_release_has(site: Path, tmp_path: Path) -> None:
+    rendered = {d["metadata"]["name"]: d["metadata"]["labels"] for d in helm.render_site(site).documents
+                if d["kind"] == "NodeNetworkConfigurationPolicy"}
+    notes = render_notes("helm3", site, tmp_path)
+    named, counted = [], 0
+    for count, names, more, selector in POLICY_LINE.findall(notes):
+        listed = names.split(", ")
+        named += listed
+        counted += int(count) if count else 1
+        if more:
+            assert int(count) == len(listed) + int(more)
+            labels = dict(pair.split("=") for pair in selector.split(","))
+            # the kubectl line selects exactly this VRF's policies among the rendered ones
+            vrf = rendered[listed[0]]["symmetric-routing/vrf"]
+            assert sorted(n for n, l in rendered.items() if labels.items() <= l.items()) == sorted(
+                n for n, l in rendered.items() if l["symmetric-routing/vrf"] == vrf)
+    assert set(named) <= set(rendered) and counted == len(rendered), notes
+
+
+def test_notes_say_how_to_get_the_command(tmp_path: Path) -> None:
+    notes = render_notes("helm3", helm.CHART / "ci" / "seed-values.yaml", tmp_path)
+    assert f"pipx install symrouting=={APP_VERSION}" in notes
+
+
+def _notes_of(tmp_path: Path, site: dict[str, object]) -> str:
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump(site))
+    return render_notes("helm3", values, tmp_path)
+
+
+def test_notes_say_what_each_null_took_out_and_the_near_key(tmp_path: Path) -> None:
+    """Helm merges the values files before the chart sees them (helm pkg/cli/values
+    options.go mergeMaps), so `torr: null` for a peer no file has cannot be refused: NOTES
+    says what each null took out, and the kept key a misspelt one may have meant."""
+    site = yaml.safe_load((helm.CHART / "ci" / "multi-vrf-values.yaml").read_text())
+    peers = site["vrfs"]["pay-a"]["bgpPeers"]
+    assert {"tor-1", "tor-2"} <= set(peers)
+    peers.update({"torr": None, "tor-2": None})
+    site["vrfs"]["mgmt"] = None
+    notes = _notes_of(tmp_path, site)
+    assert "\n  vrfs.mgmt\n" in notes
+    assert "\n  vrfs.pay-a.bgpPeers.tor-2\n" in notes, "a numbered sibling (tor-1) is no typo"
+    assert "\n  vrfs.pay-a.bgpPeers.torr: did you mean tor-1? It stays installed\n" in notes
+
+
+def test_notes_without_a_null_say_nothing_of_it(tmp_path: Path) -> None:
+    assert "Taken out by" not in render_notes("helm3", helm.CHART / "ci" / "multi-vrf-values.yaml", tmp_path)
