@@ -109,10 +109,6 @@ def test_release_publishes_the_command_to_pypi_by_trusted_publishing() -> None:
     assert "python -m build" in runs and '["appVersion"]' in runs
 
 
-def test_ct_checks_the_version_increment() -> None:
-    assert yaml.safe_load((helm.CHART / "ci" / "ct.yaml").read_text())["check-version-increment"] is True
-
-
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s+(?P<action>\S+)(?P<rest>.*)$")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"^\s+#\s+v\d+\.\d+\.\d+$")
