@@ -134,10 +134,6 @@ def refusal(status: int, path: str, method: str = "GET", role: str = "preflight"
         return ApiError(f"401 Unauthorized for {what}: the credentials were rejected "
                         f"(expired or revoked token?){said}")
     who = "you" if role == "user" else f"the {role}"
-    if "ValidatingAdmissionPolicy" in said:
-        # RBAC allowed it; an admission policy (the release's own: the object is not the
-        # release's) refused it, and its message says why. No grant helps.
-        return ApiError(f"403 Forbidden: {who} may not {what}: an admission policy refuses it{said}")
     return ApiError(f"403 Forbidden: {who} may not {what}. {_GRANT[role]}{said}")
 
 

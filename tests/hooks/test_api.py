@@ -60,9 +60,10 @@ def test_a_403_of_an_admission_policy_says_so_and_asks_for_no_grant(serve: Serve
     api.api.fail(path, status=403, body=body, method="PUT")
     with pytest.raises(ApiError) as caught:
         transport(api, tls, role="cleanup").put(path, {"metadata": {"name": "theirs", "resourceVersion": "1"}})
-    assert str(caught.value).startswith(
-        '403 Forbidden: the cleanup may not update nodenetworkconfigurationpolicies.nmstate.io "theirs": '
-        "an admission policy refuses it (Forbidden: ValidatingAdmissionPolicy 'test-tenant-a-symmetric-routing-hooks'")
+    assert str(caught.value) == (
+        "403 Forbidden: ValidatingAdmissionPolicy 'test-tenant-a-symmetric-routing-hooks' denied the request to "
+        'update nodenetworkconfigurationpolicies.nmstate.io "theirs": not labelled app.kubernetes.io/instance=tenant-a. '
+        "The request was authorized (this is no missing permission): see that webhook's or policy's rules, or ask its owner")
     assert "Grant it" not in str(caught.value)
 
 

@@ -205,7 +205,7 @@ def test_a_hook_may_not_write_another_releases_object_or_one_of_no_release(site:
     after = site.cluster.request("GET", f"{POLICIES}/{THEIRS}-policy")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     site.cluster.request("GET", f"{PEERS}/{THEIRS}-peer")
-    # The hooks' own client says what refused it, and asks for no grant (api.py, refusal).
+    # The hooks' own client says what refused it, and asks for no grant (api.py, answer_error).
     sys.path.insert(0, str(helm.CHART / "hooks"))
     from symrouting.api import ApiError, HttpsTransport
 
@@ -213,9 +213,12 @@ def test_a_hook_may_not_write_another_releases_object_or_one_of_no_release(site:
     with pytest.raises(ApiError) as refused:
         client.put(f"{POLICIES}/adm-handmade", site.cluster.request("GET", f"{POLICIES}/adm-handmade"))
     refusal = 'nodenetworkconfigurationpolicies.nmstate.io "adm-handmade"'
+    said = denial(OURS, "nodenetworkconfigurationpolicies", "adm-handmade", "is not labelled")
+    policy, _, message = said.partition(" denied request: ")
     assert str(refused.value) == (
-        f"403 Forbidden: the cleanup may not update {refusal}: an admission policy refuses it (Forbidden: {refusal} "
-        f"is forbidden: {denial(OURS, 'nodenetworkconfigurationpolicies', 'adm-handmade', 'is not labelled')})")
+        f"403 Forbidden: {policy.split(' with binding ')[0]} denied the request to update {refusal}: {message}. "
+        "The request was authorized (this is no missing permission): see that webhook's or policy's rules, "
+        "or ask its owner")
 
 
 def test_a_hook_may_not_relabel(site: Site) -> None:
