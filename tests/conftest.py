@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import helm, realcluster
-from tests.support.rig import Rig
+from tests.support.rig import SERVICE_NETWORK, Rig
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,7 +55,10 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     the rig's controllers (nmstate's status writes, the resets) would act on other tests'
     objects there."""
     folder = tmp_path_factory.mktemp("rig-cluster")
-    cluster = realcluster.start(folder / "cluster")
+    # Single stack, as the documentation's cluster: the preflight reads the served Service
+    # CIDRs, which the sites' values must then name (the later flag wins).
+    cluster = realcluster.start(folder / "cluster",
+                                apiserver_args=["--service-cluster-ip-range", ",".join(SERVICE_NETWORK)])
     try:
         running = Rig(folder / "controllers", cluster)
     except BaseException:

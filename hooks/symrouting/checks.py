@@ -416,7 +416,7 @@ def check_hook_rights(plan: Plan, facts: Facts) -> Result:
         return Result(name, WARN, "the cluster serves ValidatingAdmissionPolicy, but the release was rendered "
                       "without it: the hooks' rights name the release's objects (resourceNames)",
                       ("a rollback's prune then needs a ClusterRole over every policy while it runs, and under "
-                       "Argo CD a dropped VRF's policy has no name to grant (403)",
+                       "Argo CD a dropped VRF's policy has no name to grant, so its prune is refused",
                        f"helm install and Argo CD find the API themselves; helm template needs {ADMISSION_API_VERSIONS}"))
     return Result(name, PASS, "the cluster serves no ValidatingAdmissionPolicy (Kubernetes before 1.30, OpenShift "
                   "before 4.17): the hooks' rights name the release's policies and peers (resourceNames)")

@@ -260,7 +260,9 @@ class Served:
         the label OVN-Kubernetes sets, and MetalLB announcing it from `host` only."""
         client = self.rig.client
         service = client.call("POST", "/api/v1/namespaces/test/services", {
-            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "server1"},
+            "apiVersion": "v1", "kind": "Service",
+            # the label the pool's default serviceAllocation admits (symmetric-routing.poolServiceLabel)
+            "metadata": {"name": "server1", "labels": {"symmetric-routing/address-pool": "first-pool"}},
             "spec": {"type": "LoadBalancer", "ports": [{"port": 80}], "selector": {"app": "server1"}}})
         service["status"] = {"loadBalancer": {"ingress": [{"ip": "192.169.10.0", "ipMode": "VIP"}]}}
         client.call("PUT", "/api/v1/namespaces/test/services/server1/status", service)

@@ -202,7 +202,10 @@ def verified(routes: dict[str, Any], host: str) -> dict[str, Any]:
     test/server1 with an address from first-pool, its EgressService placed on host, and
     host carrying the egress-service label OVN-Kubernetes sets."""
     routes["/api/v1/namespaces/test/services/server1"] = {
-        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"type": "LoadBalancer"},
+        # the label the pool's default serviceAllocation admits (templates/_names.tpl,
+        # symmetric-routing.poolServiceLabel): without it MetalLB gives it no address
+        "metadata": {"name": "server1", "namespace": "test", "labels": {"symmetric-routing/address-pool": "first-pool"}},
+        "spec": {"type": "LoadBalancer"},
         "status": {"loadBalancer": {"ingress": [{"ip": "192.169.10.0", "ipMode": "VIP"}]}}}
     routes["/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"] = {
         "metadata": {"name": "server1", "namespace": "test"}, "spec": {"sourceIPBy": "LoadBalancerIP"},

@@ -26,10 +26,11 @@ from tests.support.podrunner import PodRunner
 from tests.support.proxy import Proxy
 
 WORKER = "node-role.kubernetes.io/worker"
-SERVICE_NETWORK = [realcluster.SERVICE_CIDR]
+SERVICE_NETWORK = ["172.30.0.0/16"]
 CLUSTER_NETWORK = ["10.132.0.0/14"]
-# Namespaces the tests install into; metallb-system holds MetalLB's objects.
-NAMESPACES = ("test", "prod", "blue", "metallb-system", "ovn-kubernetes")
+# Namespaces the tests install into; metallb-system holds MetalLB's objects, openshift-frr-k8s
+# FRR-K8s's on OpenShift (the verify Role there reads its BGPSessionStates).
+NAMESPACES = ("test", "prod", "blue", "metallb-system", "openshift-frr-k8s", "ovn-kubernetes")
 ADMIN = "rig-admin"
 
 # What `reset()` deletes in each test namespace: everything a release or its hooks create.
