@@ -42,6 +42,13 @@ WAVES = """vrfs:
 """
 
 
+def policy_of(plan: str, node: str) -> str:
+    """The name the chart gave the node's policy in the plan (templates/_model.tpl:
+    <policy>-<node> and a hash of both)."""
+    [name] = [p["name"] for vrf in json.loads(plan)["vrfs"] for p in vrf["policies"] if p.get("node") == node]
+    return str(name)
+
+
 @pytest.fixture
 def waved(serve: Callable[..., RunningApi], tmp_path: Path) -> tuple[RunningApi, Nmstate, str]:
     """Six VRF nodes, the waved seed installed (generation 1 applied everywhere), its plan."""
@@ -80,7 +87,7 @@ def test_every_wave_applied_finishes(run_cli: Run, waved: tuple[RunningApi, Nmst
     assert result.returncode == 0, result.stdout + result.stderr
     for wave, nodes in ((1, ("worker-0", "worker-5")), (2, ("worker-1", "worker-2")), (3, ("worker-3", "worker-4"))):
         for node in nodes:
-            assert f"DONE  wave {wave}: vrfpolicy-{node} (generation 1): applied on 1/1 node(s)" in result.stdout
+            assert f"DONE  wave {wave}: {policy_of(plan, node)} (generation 1): applied on 1/1 node(s)" in result.stdout
     assert "wait for release test/tenant-a finished" in result.stdout
 
 
@@ -90,13 +97,13 @@ def test_the_wait_stops_at_the_first_wave_that_fails(run_cli: Run, waved: tuple[
     fail_on(api, "worker-4", "never to be read")
     result = run_cli("wait", "--timeout=5", "--poll=0.1", api=api, plan=plan)
     assert result.returncode == 1
-    assert "DONE  wave 1: vrfpolicy-worker-0" in result.stdout
-    assert "DONE  wave 2: vrfpolicy-worker-1" in result.stdout
-    assert (f"FAIL  wave 2: vrfpolicy-worker-2 (generation 1): applied on 0/1 node(s)\n"
+    assert f"DONE  wave 1: {policy_of(plan, 'worker-0')}" in result.stdout
+    assert f"DONE  wave 2: {policy_of(plan, 'worker-1')}" in result.stdout
+    assert (f"FAIL  wave 2: {policy_of(plan, 'worker-2')} (generation 1): applied on 0/1 node(s)\n"
             f"      worker-2: failed: {REFUSED}") in result.stdout
     assert "SKIP  wave 3: not waited for: an earlier wave failed" in result.stdout
     # wave 3 is never looked at: its failure is not the one reported
-    assert "vrfpolicy-worker-3" not in looked_at(api) and "never to be read" not in result.stdout
+    assert policy_of(plan, "worker-3") not in looked_at(api) and "never to be read" not in result.stdout
     assert "wait for release test/tenant-a FAILED" in result.stdout
 
 
@@ -112,10 +119,10 @@ def test_a_silent_node_fails_at_the_timeout_by_name(run_cli: Run, waved: tuple[R
 
 def test_a_policy_that_is_gone_fails(run_cli: Run, waved: tuple[RunningApi, Nmstate, str]) -> None:
     api, _, plan = waved
-    del api.api.routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy-worker-0"]
+    del api.api.routes[f"/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/{policy_of(plan, 'worker-0')}"]
     result = run_cli("wait", "--timeout=1", "--poll=0.2", api=api, plan=plan)
     assert result.returncode == 1
-    assert "FAIL  wave 1: vrfpolicy-worker-0: not found" in result.stdout
+    assert f"FAIL  wave 1: {policy_of(plan, 'worker-0')}: not found" in result.stdout
 
 
 def test_without_waves_one_wait_for_the_policy(run_cli: Run, serve: Callable[..., RunningApi]) -> None:
@@ -146,7 +153,7 @@ def test_progress_is_said_at_least_every_10_seconds(waved: tuple[RunningApi, Nms
     assert [at for at, _ in said] == [0, 0, 10, 20]
     assert said[0][1] == "wave 1: 2 policies"
     assert said[2][1] == ("waiting for nmstate, 10s of 25s: 1 of 2 update(s) applied on all their nodes\n"
-                          "  vrfpolicy-worker-5: applied on 0/1 node(s); pending worker-5")
+                          f"  {policy_of(plan, 'worker-5')}: applied on 0/1 node(s); pending worker-5")
     assert [w.reached for w in waves] == [True, False, False]
 
 
