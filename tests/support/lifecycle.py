@@ -26,6 +26,10 @@ HELM_TIMEOUT = "90s"
 WORKER = "node-role.kubernetes.io/worker"
 # The flag that rolls a failed upgrade back (and implies --wait): Helm 3's --atomic, renamed
 # --rollback-on-failure in Helm 4 (helm v4.1.4 pkg/cmd/upgrade.go).
+# What the rig's kube-apiserver serves that `helm template` must be told (Helm reads it from
+# discovery on install): the hooks' admission policy kinds.
+ADMISSION_API_VERSIONS = ("--api-versions", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy",
+                          "--api-versions", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding")
 ROLLBACK_ON_FAILURE = {"helm3": "--atomic", "helm4": "--rollback-on-failure"}
 
 # The documentation's example (ci/seed-values.yaml), with the cleanup's wait at its least.
@@ -260,7 +264,10 @@ class Cluster:
         hooks left out, by (kind, namespace, name, release)."""
         found = {}
         for release in sorted(self.installed.values(), key=lambda r: r.name):
-            result = helm.template("helm3", [release.values], release=release.name, namespace=release.namespace)
+            # as `helm install` renders against this server: it serves ValidatingAdmissionPolicy,
+            # so the release carries its admission policy (symmetric-routing.hookAdmission)
+            result = helm.template("helm3", [release.values], release=release.name, namespace=release.namespace,
+                                   extra=ADMISSION_API_VERSIONS)
             assert result.returncode == 0, result.stderr
             for doc in result.documents:
                 if "helm.sh/hook" in (doc["metadata"].get("annotations") or {}):
@@ -308,7 +315,9 @@ class Cluster:
         """Every object the installed releases declare is live with exactly the declared
         content and labels, and nothing of any release is left that its values do not declare."""
         declared, live = self.declared(), self.released()
-        assert sorted(live) == sorted(declared), f"{label}: live objects differ from the values\n{self.log()}"
+        assert sorted(live) == sorted(declared), (
+            f"{label}: live objects differ from the values: only live {sorted(set(live) - set(declared))}, "
+            f"only declared {sorted(set(declared) - set(live))}\n{self.log()}")
         for key, doc in declared.items():
             want = content(self.api.defaulted(doc, key[1]), key[0])
             have = content(live[key], key[0])
