@@ -37,6 +37,13 @@ def test_seed_site_renders_exactly_the_seed_manifests(helm_version: str) -> None
     assert sorted(rendered) == sorted(_identity(doc) for doc in expected)
     for doc in expected:
         got = rendered[_identity(doc)]
-        assert got["spec"] == doc["spec"], f"{doc['kind']}/{doc['metadata']['name']}"
+        spec = dict(got["spec"])
+        if doc["kind"] == "IPAddressPool":
+            # The one field the chart adds to the documentation's objects, on purpose: a pool
+            # serves only Services with its label (issue 20; metallb internal/allocator
+            # allocator.go v0.16.1, isPoolCompatibleWithService), so no other tenant draws from it.
+            assert spec.pop("serviceAllocation") == {"serviceSelectors": [
+                {"matchLabels": {"symmetric-routing/address-pool": doc["metadata"]["name"]}}]}
+        assert spec == doc["spec"], f"{doc['kind']}/{doc['metadata']['name']}"
         assert set(got) == set(doc), f"{doc['kind']}: top-level fields differ"
         assert set(got["metadata"]) - set(doc["metadata"]) <= {"labels", "annotations"}
