@@ -58,11 +58,16 @@ def test_status_reads_what_nmstate_reported(cluster: Cluster) -> None:
 def test_status_sees_a_failed_enactment(cluster: Cluster) -> None:
     """nmstate refuses the state on worker-0 (its program's verdict, through the handler's
     check_desired_state): the enactment fails with that message and status shows it."""
+    checker = cluster.nmstate.check_desired_state
     cluster.nmstate.check_desired_state = lambda state: "InvalidArgument: VRF ens4vrf: test refusal"
+    # The wait hook would fail this install on the refusal (test_helm_lifecycle's wait rows);
+    # here the release stays installed so that status reads the failed enactment.
+    values = copy.deepcopy(SEED)
+    values["rollout"] = {"wait": False}
     try:
-        step = cluster.install("helm4", "tenant-a", "test", copy.deepcopy(SEED))
+        step = cluster.install("helm4", "tenant-a", "test", values)
     finally:
-        cluster.nmstate.check_desired_state = None
+        cluster.nmstate.check_desired_state = checker
     assert step.returncode == 0, step.output
     result = status(cluster)
     assert rows(result.stdout).get("policy") == "FAIL", result.stdout
