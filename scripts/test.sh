@@ -15,4 +15,4 @@ shared=${SYMMETRIC_ROUTING_SHARED:-$root/../shared}
 if [[ -z ${SYMMETRIC_ROUTING_CRDS:-} && ! -d "$shared/crds" ]]; then
   "$root/.tools/venv/bin/python" "$root/scripts/fetch_upstream.py"
 fi
-exec "$root/.tools/venv/bin/python" -m pytest -n auto --durations=15 "$@"
+exec "$root/.tools/venv/bin/python" -m pytest -n auto --dist loadgroup --durations=15 "$@"

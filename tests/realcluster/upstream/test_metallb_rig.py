@@ -11,6 +11,10 @@ import pytest
 from tests.support import realcluster, realmetallb
 from tests.support.upstream import locate
 
+# MetalLB's controller fixes its webhook and metrics ports (internal/k8s/k8s.go), so one
+# pytest worker runs every test that starts it (scripts/test.sh: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("metallb")
+
 POOLS = f"/apis/metallb.io/v1beta1/namespaces/{realmetallb.NAMESPACE}/ipaddresspools"
 
 

@@ -26,6 +26,10 @@ import yaml
 from tests.support import allsites, helm, nmstatecheck, realcluster, realmetallb
 from tests.test_fuzz import CASES, fuzzed_site
 
+# MetalLB's controller fixes its webhook and metrics ports (internal/k8s/k8s.go), so one
+# pytest worker runs every test that starts it (scripts/test.sh: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("metallb")
+
 SITES = allsites.all_sites()
 FUZZ_PER_SITE = 2
 SETTLE = 60.0
