@@ -72,7 +72,7 @@ def _mutate(values: dict[str, Any], rng: random.Random) -> list[str]:
     return done
 
 
-def _networks(addresses: list[str]) -> list[Any]:
+def address_networks(addresses: list[str]) -> list[Any]:
     """A pool's addresses as networks (a range as its first and last address)."""
     found = []
     for entry in addresses:
@@ -87,7 +87,7 @@ def _networks(addresses: list[str]) -> list[Any]:
 def semantic_faults(documents: list[dict[str, Any]]) -> list[str]:
     """The faults of the issue's list that rendered objects show, read off the objects."""
     faults = []
-    pools = {d["metadata"]["name"]: _networks(d["spec"]["addresses"]) for d in documents if d["kind"] == "IPAddressPool"}
+    pools = {d["metadata"]["name"]: address_networks(d["spec"]["addresses"]) for d in documents if d["kind"] == "IPAddressPool"}
     names = sorted(pools)
     for i, a in enumerate(names):  # metallb internal/config/config.go poolsFor
         for b in names[i + 1:]:

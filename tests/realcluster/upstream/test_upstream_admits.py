@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests.support import allsites, helm, nmstatecheck, realcluster, realmetallb
-from tests.test_fuzz import CASES, fuzzed_site
+from tests.test_fuzz import CASES, address_networks, fuzzed_site
 
 # MetalLB's controller fixes its webhook and metrics ports (internal/k8s/k8s.go), so one
 # pytest worker runs every test that starts it (scripts/test.sh: --dist loadgroup).
@@ -116,14 +116,7 @@ def wait_for(what: str, check: Any, metallb: realmetallb.MetalLB) -> Any:
 
 
 def pool_networks(pool: dict[str, Any]) -> list[Any]:
-    found = []
-    for entry in pool["spec"]["addresses"]:
-        if "-" in entry:
-            first, last = (ipaddress.ip_address(part.strip()) for part in entry.split("-"))
-            found += list(ipaddress.summarize_address_range(first, last))
-        else:
-            found.append(ipaddress.ip_network(entry, strict=False))
-    return found
+    return address_networks(pool["spec"]["addresses"])
 
 
 def check_accepted(cluster: realcluster.RealCluster, metallb: realmetallb.MetalLB, release: str,
