@@ -62,10 +62,10 @@ def waved(serve: Callable[..., RunningApi], tmp_path: Path) -> tuple[RunningApi,
     return api, nmstate, render_plan([SEED, override])
 
 
-def fail_on(api: RunningApi, node: str, message: str = REFUSED) -> None:
+def fail_on(api: RunningApi, plan: str, node: str, message: str = REFUSED) -> None:
     """The node's enactment of its policy reports generation 1 failed, with nmstate's message."""
     items = api.api.routes[ENACTMENTS]
-    policy = f"vrfpolicy-{node}"
+    policy = policy_of(plan, node)
     api.api.replace_items(ENACTMENTS, [e for e in items if e["metadata"]["labels"]["nmstate.io/policy"] != policy]
                           + [enactment(node, policy, 1, "fail", message)])
 
@@ -93,8 +93,8 @@ def test_every_wave_applied_finishes(run_cli: Run, waved: tuple[RunningApi, Nmst
 
 def test_the_wait_stops_at_the_first_wave_that_fails(run_cli: Run, waved: tuple[RunningApi, Nmstate, str]) -> None:
     api, _, plan = waved
-    fail_on(api, "worker-2")
-    fail_on(api, "worker-4", "never to be read")
+    fail_on(api, plan, "worker-2")
+    fail_on(api, plan, "worker-4", "never to be read")
     result = run_cli("wait", "--timeout=5", "--poll=0.1", api=api, plan=plan)
     assert result.returncode == 1
     assert f"DONE  wave 1: {policy_of(plan, 'worker-0')}" in result.stdout

@@ -138,6 +138,9 @@ class Rig:
             client.call("DELETE", path)
         for kind in ("clusterroles", "clusterrolebindings"):
             client.call("DELETE", f"/apis/rbac.authorization.k8s.io/v1/{kind}?labelSelector={HELM_LABEL}")
+        # The release's admission policy is cluster-scoped too, and outlives a failed install.
+        for kind in ("validatingadmissionpolicybindings", "validatingadmissionpolicies"):
+            client.call("DELETE", f"/apis/admissionregistration.k8s.io/v1/{kind}?labelSelector={HELM_LABEL}")
         for namespace in NAMESPACES:
             for path in NAMESPACED:
                 client.request("DELETE", path.format(ns=namespace) + "?propagationPolicy=Background&gracePeriodSeconds=0")
