@@ -36,22 +36,32 @@ SETTLE = 60.0
 
 
 def prepare_namespaces(cluster: realcluster.RealCluster, release: str, namespace: str,
-                       values: list[Path]) -> list[str]:
+                       values: list[Path]) -> None:
     """The namespaces the site's objects go to that the chart does not make (the Services'
-    own, as scripts/kind_prepare.py makes them for ct install): a cluster has them. Returns
-    those it made, for the cleanup."""
+    own, as scripts/kind_prepare.py makes them for ct install): a cluster has them. Made once
+    and kept for later sites (an empty namespace changes nothing MetalLB or nmstate decide);
+    one the site renders itself is deleted first if it is there, and one still being deleted
+    is waited out."""
     documents = helm.template("helm3", values, release=release, namespace=namespace).documents
     rendered = {doc["metadata"]["name"] for doc in documents if doc["kind"] == "Namespace"}
-    wanted = {doc["metadata"].get("namespace") for doc in documents} - rendered - {None, namespace}
-    existing = set(cluster.kubectl("get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}").stdout.split())
-    made = sorted(wanted - existing - {realmetallb.NAMESPACE})
-    for name in made:
-        cluster.kubectl("create", "namespace", name)
-    return made
+    used = {doc["metadata"].get("namespace") for doc in documents} | rendered | {namespace}
+    live = {space["metadata"]["name"]: space for space in
+            json.loads(cluster.kubectl("get", "namespaces", "-o", "json").stdout)["items"]}
+    for name in sorted(used - {None, realmetallb.NAMESPACE}):
+        if name in rendered and name in live:
+            # Kept from an earlier site or still going: Helm would refuse to adopt it.
+            cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+            await_deleted(cluster, name)
+            del live[name]
+        elif name in live and live[name].get("status", {}).get("phase") == "Terminating":
+            await_deleted(cluster, name)
+            del live[name]
+        if name not in live and name not in rendered and name != namespace:
+            cluster.kubectl("create", "namespace", name)
 
 
-def delete_namespace(cluster: realcluster.RealCluster, name: str) -> None:
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+def await_deleted(cluster: realcluster.RealCluster, name: str) -> None:
+    """Until the namespace controller has emptied and removed a deleted namespace."""
     if not any(process.name == "kube-controller-manager" for process in cluster.processes):
         # No namespace controller runs here: do its last step once the namespace is empty
         # (pkg/controller/namespace/deletion/namespaced_resources_deleter.go, finalizeNamespace:
@@ -66,10 +76,8 @@ def delete_namespace(cluster: realcluster.RealCluster, name: str) -> None:
 def installed(version: str, cluster: realcluster.RealCluster, release: str, namespace: str,
               values: list[Path]) -> Iterator[helm.Result]:
     """`helm install` of the site; afterwards, whatever the test found, every object of the
-    release is gone, and the namespaces made for it, before the next site comes."""
-    made = prepare_namespaces(cluster, release, namespace, values)
-    if cluster.kubectl("get", "namespace", namespace, check=False).returncode != 0:
-        made.append(namespace)  # --create-namespace makes it; a later site may render it
+    release is gone before the next site comes."""
+    prepare_namespaces(cluster, release, namespace, values)
     args = ["install", release, str(helm.CHART), "--namespace", namespace, "--create-namespace",
             "--no-hooks", "--kubeconfig", str(cluster.kubeconfig), "--timeout", "2m"]
     for path in values:
@@ -79,24 +87,23 @@ def installed(version: str, cluster: realcluster.RealCluster, release: str, name
         yield result
     finally:
         uninstall(version, cluster, release, namespace, result.returncode == 0)
-        for name in made:
-            delete_namespace(cluster, name)
 
 
 def uninstall(version: str, cluster: realcluster.RealCluster, release: str, namespace: str,
               release_made: bool) -> None:
     """Without hooks, so without the chart's teardown: the BGPPeers go first, as the teardown
     does it, because MetalLB refuses to delete a BFDProfile a peer still names
-    (metallb internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go, ValidateDelete)."""
+    (metallb internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go, ValidateDelete).
+    The namespaces the release rendered go with it (Helm deletes them; the next site that
+    uses one waits them out in prepare_namespaces)."""
     selector = f"app.kubernetes.io/instance={release}"
     cluster.kubectl("delete", "bgppeers.metallb.io", "-A", "-l", selector, "--wait=true")
-    made = stored(cluster, "namespaces", release)
     if release_made:
         result = helm.run(version, "uninstall", release, "--namespace", namespace, "--no-hooks",
                           "--kubeconfig", str(cluster.kubeconfig), "--timeout", "2m")
         assert result.returncode == 0, result.stderr
-    for space in made:
-        delete_namespace(cluster, space["metadata"]["name"])
+    for space in stored(cluster, "namespaces", release):
+        cluster.kubectl("delete", "namespace", space["metadata"]["name"], "--wait=false", check=False)
 
 
 def stored(cluster: realcluster.RealCluster, resource: str, release: str) -> list[dict[str, Any]]:
