@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The README's values reference, generated from the comments in values.yaml.
+"""The values reference (docs/values.md), generated from the comments in values.yaml.
 
 A key is documented by a `# -- text` comment block right above it (helm-docs style;
 `# @default -- text` replaces the shown default). Keys of map items that have no default
@@ -11,8 +11,8 @@ language server); a key without a row there (a group, a list item) keeps the des
 written in the schema.
 
 Usage: values_table.py [--write | --check]   (default: print the table)
-  --write  replace the table between the markers in README.md, and the schema's descriptions
-  --check  exit 1 when README.md's table or the schema differs from values.yaml's comments
+  --write  replace the table between the markers in docs/values.md, and the schema's descriptions
+  --check  exit 1 when docs/values.md's table or the schema differs from values.yaml's comments
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def main(argv: list[str]) -> int:
         print("values.yaml keys without a `# --` comment: " + ", ".join(undocumented), file=sys.stderr)
         return 1
     table = render_table(rows)
-    readme_path = ROOT / "README.md"
+    readme_path = ROOT / "docs" / "values.md"
     schema_path_ = ROOT / "values.schema.json"
     schema = schema_text(schema_with_descriptions(json.loads(schema_path_.read_text()), rows))
     if argv[1:] == ["--write"]:
@@ -191,7 +191,7 @@ def main(argv: list[str]) -> int:
         schema_path_.write_text(schema)
     elif argv[1:] == ["--check"]:
         if readme_with_table(readme_path.read_text(), table) != readme_path.read_text():
-            print("README.md's values table is stale: run scripts/values_table.py --write", file=sys.stderr)
+            print("docs/values.md's table is stale: run scripts/values_table.py --write", file=sys.stderr)
             return 1
         if schema != schema_path_.read_text():
             print("values.schema.json's descriptions are stale: run scripts/values_table.py --write", file=sys.stderr)

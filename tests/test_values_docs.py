@@ -1,5 +1,5 @@
 """values.yaml documents every key, values.schema.json and the docs name the same keys,
-and README.md's values table is what scripts/values_table.py makes of values.yaml."""
+and docs/values.md's table is what scripts/values_table.py makes of values.yaml."""
 
 from __future__ import annotations
 
@@ -61,11 +61,11 @@ def test_every_documented_key_is_in_the_schema() -> None:
     assert sorted(documented_paths() - set(schema_paths(SCHEMA))) == []
 
 
-def test_readme_values_table_is_current() -> None:
+def test_values_reference_table_is_current() -> None:
     rows, _ = values_table.parse((helm.CHART / "values.yaml").read_text())
-    readme = (helm.CHART / "README.md").read_text()
+    readme = (helm.CHART / "docs" / "values.md").read_text()
     assert values_table.readme_with_table(readme, values_table.render_table(rows)) == readme, (
-        "README.md's values table is stale: run scripts/values_table.py --write"
+        "docs/values.md's table is stale: run scripts/values_table.py --write"
     )
 
 

@@ -607,12 +607,20 @@ SCREEN = 40
 
 
 def summarize(rows: tuple[Row, ...]) -> list[Row]:
-    """The OK rows counted per VRF and kind of check, then every other row as it is."""
+    """The OK rows counted per VRF and kind of check; the "unknown" rows that say the same
+    (a source the cluster does not serve, e.g. sessions in native FRR mode: one per node and
+    VRF) as one line; then every other row as it is."""
     counted: dict[tuple[str, str], list[Row]] = {}
-    others = []
+    unknown: dict[tuple[str, str], list[Row]] = {}
+    others: list[Row | tuple[str, str]] = []
     for row in rows:
         if row.state == OK:
             counted.setdefault((row.vrf, row.check.split(" ", 1)[0]), []).append(row)
+        elif row.state == UNKNOWN:
+            key = (row.check.split(" ", 1)[0], row.detail)
+            if key not in unknown:
+                others.append(key)
+            unknown.setdefault(key, []).append(row)
         else:
             others.append(row)
     summary = []
@@ -620,7 +628,18 @@ def summarize(rows: tuple[Row, ...]) -> list[Row]:
         nodes = len({r.node for r in found})
         summary += found if len(found) == 1 else [
             Row(vrf, f"{nodes} node{'s' if nodes != 1 else ''}", kind, OK, f"{len(found)} ok (--all lists them)")]
-    return summary + others
+    for item in others:
+        if isinstance(item, Row):
+            summary.append(item)
+            continue
+        found = unknown[item]
+        if len(found) == 1:
+            summary += found
+            continue
+        vrfs, nodes = sorted({r.vrf for r in found}), len({r.node for r in found})
+        summary.append(Row(vrfs[0] if len(vrfs) == 1 else f"{len(vrfs)} VRFs", f"{nodes} node{'s' if nodes != 1 else ''}",
+                           item[0], UNKNOWN, f"{item[1]} ({len(found)} rows, --all lists them)"))
+    return summary
 
 
 def table(statuses: list[ReleaseStatus], colour: bool = False, every_row: bool = False) -> str:

@@ -20,21 +20,22 @@ MetalLB. Takes the context of templates/validate/values.yaml (root, v, fullname,
 {{- $errors := list }}
 {{- $version := .v.metallb.version | default "" | toString | trimPrefix "v" }}
 {{- $table := include "symmetric-routing.metallbFieldVersions" . | fromJson }}
-{{- $items := list }}
+{{- /* the items are kept in a dict, its keys sorting as the values do (NUL below any
+     character): sprig's append copies the whole list on each call, quadratic at 2,000 items */}}
+{{- if $version }}
+{{- $items := dict }}
 {{- range $key, $profile := (.v.bfdProfiles | default dict) }}
-{{- $items = append $items (dict "kind" "BFDProfile" "at" (printf "bfdProfiles.%s" $key) "item" $profile) }}
+{{- $_ := set $items (printf "0\x00%s" $key) (dict "kind" "BFDProfile" "at" (printf "bfdProfiles.%s" $key) "item" $profile) }}
 {{- end }}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- range $field, $kind := dict "bgpPeers" "BGPPeer" "bgpAdvertisements" "BGPAdvertisement" "addressPools" "IPAddressPool" }}
 {{- range $key, $item := (get $vrf $field | default dict) }}
-{{- $items = append $items (dict "kind" $kind "at" (printf "vrfs.%s.%s.%s" $vrfName $field $key) "item" $item) }}
+{{- $_ := set $items (printf "1\x00%s\x00%s\x00%s" $vrfName $field $key) (dict "kind" $kind "at" (printf "vrfs.%s.%s.%s" $vrfName $field $key) "item" $item) }}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if $version }}
-{{- range $items }}
-{{- $entry := . }}
-{{- range $name, $added := (get $table .kind | default dict) }}
+{{- range $_, $entry := $items }}
+{{- range $name, $added := (get $table $entry.kind | default dict) }}
 {{- if and (kindIs "map" $entry.item) (hasKey $entry.item $name) (not (semverCompare (printf ">=%s-0" $added) $version)) }}
 {{- $errors = append $errors (printf "%s.%s: MetalLB added %s.spec.%s in %s; metallb.version is %s, whose API server drops the field without a word. Set metallb.version to the cluster's MetalLB if it is %s or later, else remove the field" $entry.at $name $entry.kind $name $added $version $added) }}
 {{- end }}

@@ -20,7 +20,12 @@ helm template and Argo CD render as an install */}}
 {{- $missing = append $missing $field }}
 {{- end }}
 {{- end }}
-{{- $near := include "symmetric-routing.nearKeys" (dict "key" $vrfName "among" (keys $vrfs)) | fromJsonArray }}
+{{- /* near keys only for a VRF that lacks both: comparing every key with every other costs
+     O(VRFs^2) edit distances (most of the render at 500 VRFs) */}}
+{{- $near := list }}
+{{- if eq (len $missing) 2 }}
+{{- $near = include "symmetric-routing.nearKeys" (dict "key" $vrfName "among" (keys $vrfs)) | fromJsonArray }}
+{{- end }}
 {{- if and (eq (len $missing) 2) $near }}
 {{- $errors = append $errors (printf "vrfs.%s: sets only %s, with no tableId or ports: no values file defines VRF %s whole, so a later file changes a VRF under a misspelt key; did you mean %s? Fix the key, or give the new VRF its tableId and ports" $vrfName (keys $vrf | sortAlpha | join ", " | default "nothing") $vrfName (join " or " $near)) }}
 {{- else if has "tableId" $missing }}

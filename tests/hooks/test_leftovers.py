@@ -66,6 +66,15 @@ def test_the_pure_core_finds_what_no_policy_on_the_node_declares() -> None:
     assert declared == []
     elsewhere = leftovers.find({"worker-0": current}, [({"vrf": "true"}, seed)], {"worker-0": {}})
     assert len(elsewhere) == 4, "a policy that does not select the node declares nothing there"
+    # A per-node policy (selected by kubernetes.io/hostname, templates/_model.tpl) counts on
+    # its own node only, also when its node's labels were not read (the name stands for them).
+    own = [({"kubernetes.io/hostname": "worker-0", "vrf": "true"}, seed)]
+    both = {"worker-0": current, "worker-1": current}
+    labelled = {"worker-0": {"kubernetes.io/hostname": "worker-0", "vrf": "true"},
+                "worker-1": {"kubernetes.io/hostname": "worker-1", "vrf": "true"}}
+    assert {item.node for item in leftovers.find(both, own, labelled)} == {"worker-1"}
+    unread = [({"kubernetes.io/hostname": "worker-0"}, seed)]
+    assert {item.node for item in leftovers.find(both, unread, {})} == {"worker-1"}
 
 
 def test_a_new_install_with_the_same_vrf_fails_its_preflight_naming_each_node(

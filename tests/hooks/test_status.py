@@ -402,6 +402,24 @@ def test_a_large_release_counts_its_ok_rows(run_cli: Run, serve: Callable[..., A
     assert len([line for line in every if line.startswith("OK ")]) == 12 * 4 - 1 + 1 + 1
 
 
+
+def test_a_large_release_in_native_frr_mode_says_so_once(run_cli: Run, serve: Callable[..., Any]) -> None:
+    """Native FRR mode writes no BGPSessionState: one "unknown" row per node and VRF, which the
+    screen gives as one line (the JSON and --all keep every row)."""
+    nodes = tuple(f"worker-{i:02d}" for i in range(12))
+    routes = livestate.healthy(vrf_nodes=nodes, host="worker-03", others=())
+    routes[livestate.SESSIONS] = []
+    routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs"][0]["spec"] = {"bgpBackend": "frr"}
+    api = serve(routes)
+    result = run_cli("status", *RELEASE, api=api)
+    assert result.returncode == 0, result.stdout + result.stderr
+    unknown = [" ".join(line.split()) for line in result.stdout.splitlines() if line.startswith("??")]
+    assert unknown == ["?? ens4vrf 12 nodes bgp MetalLB metallb-system/metallb runs with spec.bgpBackend frr: only "
+                       "FRR-K8s writes BGPSessionState, so sessions cannot be shown (vtysh in a speaker pod shows "
+                       "them) (12 rows, --all lists them)"]
+    every = run_cli("status", *RELEASE, "--all", api=api).stdout.splitlines()
+    assert len([line for line in every if line.startswith("??")]) == 12
+
 def verifiable(routes: dict[str, Any]) -> dict[str, Any]:
     """What `verify` reads besides: the Service, the policy by name, the egress host's label."""
     routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"] = {
