@@ -23,6 +23,7 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $pools := $vrf.addressPools | default dict }}
 {{- $loadBalancerIPServices := dict }}
+{{- $networkServices := dict }}
 {{- range $key, $svc := ($vrf.egressServices | default dict) }}
 {{- $svcAt := printf "%s.egressServices.%s" $at $key }}
 {{- $ctx := dict "root" $root "key" $key "svc" $svc "vrf" $vrf }}
@@ -46,7 +47,12 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- if gt (len (trimPrefix "egress-service.k8s.ovn.org/" $label)) 63 }}
 {{- $errors = append $errors (printf "%s: the node label %s that OVN-Kubernetes sets is longer than 63 characters after the prefix; shorten the Service name or namespace" $svcAt $label) }}
 {{- end }}
-{{- else if $svc.nodeSelector }}
+{{- else }}
+{{- with include "symmetric-routing.egressServicePool" $ctx }}
+{{- $_ := set $networkServices . (append (get $networkServices . | default list) $svcAt) }}
+{{- end }}
+{{- end }}
+{{- if and (ne $mode "LoadBalancerIP") $svc.nodeSelector }}
 {{- if eq (include "symmetric-routing.selectsLabel" (dict "selector" $svc.nodeSelector "label" $label)) "true" }}
 {{- $errors = append $errors (printf "%s.nodeSelector: selects %s, which OVN-Kubernetes sets only with sourceIPBy: LoadBalancerIP; select the VRF's nodes instead" $svcAt $label) }}
 {{- end }}
@@ -98,6 +104,18 @@ when there are several, names unique, port and protocol unique */}}
 {{- end }}
 {{- if and $service.create (empty $service.ports) }}
 {{- $errors = append $errors (printf "%s.service.ports: service.create renders a LoadBalancer Service, which needs at least one port" $svcAt) }}
+{{- end }}
+{{- end }}
+{{- /* a LoadBalancerIP service's pool is announced from its egress node only (narrowed by
+node label, symmetric-routing.advertisements); a Network service's address must come in on
+every VRF node (ovn-kubernetes go-controller/pkg/crd/egressservice/v1/types.go: status.host
+ALL for sourceIPBy Network), so the two cannot share a pool */}}
+{{- range $poolKey, $networkAts := $networkServices }}
+{{- with get $loadBalancerIPServices $poolKey }}
+{{- $other := (first .).at }}
+{{- range $networkAts }}
+{{- $errors = append $errors (printf "%s.addressPool: pool %s also backs %s (sourceIPBy: LoadBalancerIP), whose announcement covers its egress node only, but a sourceIPBy: Network address must be announced from every VRF node; give this service a pool of its own" . $poolKey $other) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- range $key, $adv := ($vrf.bgpAdvertisements | default dict) }}
