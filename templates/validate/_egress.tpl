@@ -19,6 +19,12 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* the families of the cluster's Services: the first service network is the default
+(kubernetes v1.36.3 pkg/registry/core/service/storage/alloc.go initIPFamilyFields) */}}
+{{- $serviceFamilies := list }}
+{{- range ((.v.cluster | default dict).serviceNetwork | default list) }}
+{{- $serviceFamilies = append $serviceFamilies (contains ":" . | ternary "IPv6" "IPv4") | uniq }}
+{{- end }}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $pools := $vrf.addressPools | default dict }}
@@ -76,6 +82,9 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $errors = append $errors (printf "%s.service.loadBalancerIPs[%d]: %s is not in pool %s (%s), the only one the Service may take from; pick an address of the pool" $svcAt $i $ip $poolKey (join ", " (get $pools $poolKey).addresses)) }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- if and $service.create $serviceFamilies }}
+{{- $errors = concat $errors (include "symmetric-routing.validate.serviceFamilies" (dict "at" (printf "%s.service" $svcAt) "service" $service "clusterFamilies" $serviceFamilies "pool" (get $pools $poolKey | default dict) "poolKey" $poolKey) | fromJsonArray) }}
 {{- end }}
 {{- /* the EgressService's network is the routing table its traffic goes to
 (ovn-kubernetes go-controller/pkg/node/controllers/egressservice/egressservice_node.go
@@ -144,6 +153,55 @@ ALL for sourceIPBy Network), so the two cannot share a pool */}}
 {{- if eq (include "symmetric-routing.selectsLabel" (dict "selector" $selector "label" $label)) "true" }}
 {{- $errors = append $errors (printf "%s.nodeSelectors[%d]: selects %s, but %s uses sourceIPBy: Network, where OVN-Kubernetes never sets that label; select the VRF's nodes instead" $advAt $i $label $svcAt) }}
 {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $errors }}
+{{- end }}
+
+{{/*
+symmetric-routing.validate.serviceFamilies: a rendered LoadBalancer Service's address
+families, as a JSON list of messages. Kubernetes gives the Service the cluster's default
+family, or both with a dual-stack policy, and refuses RequireDualStack on a single-stack
+cluster (kubernetes v1.36.3 pkg/registry/core/service/storage/alloc.go initIPFamilyFields).
+MetalLB then wants the requested addresses to be one per family of the Service (metallb
+v0.16.1 controller/service.go allocateIPs "does not match the ipFamily of the service",
+internal/ipfamily/ipfamily.go ForAddresses "same address family"), and a dual-stack
+Service needs a pool with both (internal/allocator/allocator.go AllocateFromPool).
+Takes a dict: at, service, clusterFamilies (the serviceNetwork's, default first), pool, poolKey.
+*/}}
+{{- define "symmetric-routing.validate.serviceFamilies" -}}
+{{- $errors := list }}
+{{- $policy := .service.ipFamilyPolicy | default "SingleStack" }}
+{{- $clusterDual := eq (len .clusterFamilies) 2 }}
+{{- $families := list (first .clusterFamilies) }}
+{{- if and (ne $policy "SingleStack") $clusterDual }}
+{{- $families = .clusterFamilies }}
+{{- end }}
+{{- if and (eq $policy "RequireDualStack") (not $clusterDual) }}
+{{- $errors = append $errors (printf "%s.ipFamilyPolicy: RequireDualStack, but cluster.serviceNetwork has %s only, and Kubernetes refuses a dual-stack Service on a single-stack cluster; use SingleStack or PreferDualStack" .at (first .clusterFamilies)) }}
+{{- else }}
+{{- with .service.loadBalancerIPs }}
+{{- $requested := list }}
+{{- range . }}
+{{- $requested = append $requested (contains ":" . | ternary "IPv6" "IPv4") }}
+{{- end }}
+{{- if and (eq (len $requested) 2) (eq (first $requested) (last $requested)) }}
+{{- $errors = append $errors (printf "%s.loadBalancerIPs: %s are both %s; MetalLB takes one address per family, so give one IPv4 and one IPv6 address, or one address" $.at (join ", " .) (first $requested)) }}
+{{- else if ne (len $requested) (len $families) }}
+{{- $errors = append $errors (printf "%s.loadBalancerIPs: %d addresses (%s), but the Service is %s (ipFamilyPolicy %s, cluster.serviceNetwork %s), and MetalLB refuses addresses that do not match its families; give one address of each: %s" $.at (len $requested) (join ", " .) (join "+" $families) $policy (join "+" $.clusterFamilies) (join ", " $families)) }}
+{{- else if and (eq (len $requested) 1) (ne (first $requested) (first $families)) }}
+{{- $errors = append $errors (printf "%s.loadBalancerIPs: %s is %s, but the Service is %s (ipFamilyPolicy %s; Kubernetes gives it the family of the first cluster.serviceNetwork), and MetalLB refuses it; request an %s address" $.at (first .) (first $requested) (first $families) $policy (first $families)) }}
+{{- end }}
+{{- else }}
+{{- if eq (len $families) 2 }}
+{{- $poolFamilies := list }}
+{{- range (.pool.addresses | default list) }}
+{{- $poolFamilies = append $poolFamilies (contains ":" . | ternary "IPv6" "IPv4") | uniq }}
+{{- end }}
+{{- if and (eq $policy "RequireDualStack") (lt (len $poolFamilies) 2) }}
+{{- $errors = append $errors (printf "%s.ipFamilyPolicy: RequireDualStack needs an IPv4 and an IPv6 address, and pool %s has %s only, so MetalLB would allocate none; add the other family to the pool, or use PreferDualStack" .at .poolKey (join "" $poolFamilies | default "no address")) }}
 {{- end }}
 {{- end }}
 {{- end }}
