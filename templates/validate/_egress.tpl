@@ -83,6 +83,30 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* a pool's own serviceAllocation must admit the Service the chart renders for it
+(metallb v0.16.1 internal/allocator/allocator.go isPoolCompatibleWithService: the namespace
+in namespaces, the labels matched by a serviceSelector); namespaceSelectors need the
+cluster's namespaces and are left to the preflight */}}
+{{- $allocation := (get $pools $poolKey | default dict).serviceAllocation }}
+{{- if and $service.create $allocation }}
+{{- $namespace := include "symmetric-routing.egressServiceNamespace" $ctx }}
+{{- if and $allocation.namespaces (not $allocation.namespaceSelectors) (not (has $namespace $allocation.namespaces)) }}
+{{- $errors = append $errors (printf "%s.namespace: %s is not among vrfs.%s.addressPools.%s.serviceAllocation.namespaces (%s), so MetalLB gives the Service no address; add it there" $svcAt $namespace $vrfName $poolKey (join ", " $allocation.namespaces)) }}
+{{- end }}
+{{- with $allocation.serviceSelectors }}
+{{- $poolName := include "symmetric-routing.objectName" (dict "prefix" $.fullname "vrf" $vrfName "key" $poolKey "item" (get $pools $poolKey)) }}
+{{- $labels := include "symmetric-routing.egressServiceLabels" (merge (dict "vrfName" $vrfName "poolName" $poolName) $ctx) | fromYaml }}
+{{- $admitted := false }}
+{{- range . }}
+{{- if eq (include "symmetric-routing.selectorMatches" (dict "selector" . "labels" $labels)) "true" }}
+{{- $admitted = true }}
+{{- end }}
+{{- end }}
+{{- if not $admitted }}
+{{- $errors = append $errors (printf "%s.service.labels: no serviceSelector of vrfs.%s.addressPools.%s.serviceAllocation matches the Service the chart renders, so MetalLB gives it no address; add labels here that one selects, or a selector for %s" $svcAt $vrfName $poolKey (toJson (include "symmetric-routing.poolServiceLabel" $poolName | fromJson))) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and $service.create $serviceFamilies }}
 {{- $errors = concat $errors (include "symmetric-routing.validate.serviceFamilies" (dict "at" (printf "%s.service" $svcAt) "service" $service "clusterFamilies" $serviceFamilies "pool" (get $pools $poolKey | default dict) "poolKey" $poolKey) | fromJsonArray) }}
 {{- end }}
@@ -207,4 +231,28 @@ Takes a dict: at, service, clusterFamilies (the serviceNetwork's, default first)
 {{- end }}
 {{- end }}
 {{- toJson $errors }}
+{{- end }}
+
+{{/*
+symmetric-routing.selectorMatches: "true" when a Kubernetes label selector matches a label
+set: every matchLabels pair, and every matchExpressions requirement (In, NotIn, Exists,
+DoesNotExist as apimachinery v0.36.3 pkg/labels/selector.go Requirement.Matches reads them).
+Takes a dict: selector, labels.
+*/}}
+{{- define "symmetric-routing.selectorMatches" -}}
+{{- $labels := .labels }}
+{{- $matches := true }}
+{{- range $key, $value := (.selector.matchLabels | default dict) }}
+{{- if or (not (hasKey $labels $key)) (ne (toString (get $labels $key)) (toString $value)) }}
+{{- $matches = false }}
+{{- end }}
+{{- end }}
+{{- range (.selector.matchExpressions | default list) }}
+{{- $present := hasKey $labels .key }}
+{{- $in := and $present (has (toString (get $labels .key)) (.values | default list)) }}
+{{- if or (and (eq .operator "In") (not $in)) (and (eq .operator "NotIn") $in) (and (eq .operator "Exists") (not $present)) (and (eq .operator "DoesNotExist") $present) }}
+{{- $matches = false }}
+{{- end }}
+{{- end }}
+{{- $matches }}
 {{- end }}
