@@ -7,6 +7,7 @@ tests/bad_values/ cases each test names.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,34 @@ def test_an_upgrade_that_flips_graceful_restart_is_refused_before_any_change(
         assert upgrade.returncode != 0
         assert "vrfs.ens4vrf.bgpPeers.frrviavrf.enableGracefulRestart: true, but the cluster's BGPPeer has false" in upgrade.stderr, upgrade.stderr
         assert real_cluster.request("GET", path)["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"]
+
+
+def test_metallb_gives_no_address_of_the_wrong_family(real_cluster: realcluster.RealCluster,
+                                                      real_metallb: realmetallb.MetalLB) -> None:
+    """bad_values/load-balancer-ips-family-not-the-services.yaml: a SingleStack Service gets
+    the first service network's family (IPv4 here: kubernetes v1.36.3
+    pkg/registry/core/service/storage/alloc.go), and MetalLB's controller refuses an IPv6
+    requested address for it (metallb v0.16.1 controller/service.go allocateIPs: "does not
+    match the ipFamily of the service"), as an AllocationFailed event, no address."""
+    pool = {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+            "metadata": {"name": "family-v6", "namespace": realmetallb.NAMESPACE},
+            "spec": {"addresses": ["2001:db8:feed::/124"]}}
+    real_cluster.request("POST", POOLS, pool)
+    wrong = service("wrong-family", ipFamilyPolicy="SingleStack")
+    wrong["metadata"]["annotations"] = {"metallb.io/loadBalancerIPs": "2001:db8:feed::5",
+                                        "metallb.io/address-pool": "family-v6"}
+    services = "/api/v1/namespaces/default/services"
+    real_cluster.request("POST", services, wrong)
+    try:
+        events = "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dwrong-family"
+        deadline = time.monotonic() + 60
+        messages: list[str] = []
+        while not any("does not match the ipFamily of the service" in m for m in messages):
+            assert time.monotonic() < deadline, f"no refusal within 60 s: {messages}\n{real_metallb.log_tail()}"
+            time.sleep(0.5)
+            messages = [e.get("message", "") for e in real_cluster.request("GET", events)["items"]]
+        status = real_cluster.request("GET", f"{services}/wrong-family")["status"]
+        assert not (status.get("loadBalancer") or {}).get("ingress"), status
+    finally:
+        real_cluster.request("DELETE", f"{services}/wrong-family")
+        real_cluster.request("DELETE", f"{POOLS}/family-v6")
