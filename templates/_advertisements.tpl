@@ -158,3 +158,19 @@ that those pools stay announced from every node. Takes a dict: root, vrfName, vr
 {{- end }}
 {{- toJson $objects }}
 {{- end }}
+
+{{/*
+symmetric-routing.egressServiceLabels: the labels of the LoadBalancer Service an egress
+service renders (service.create), as the YAML of symmetric-routing.labels: the pool's
+symmetric-routing.poolServiceLabel, which the pool's default serviceAllocation admits, the
+Service's own labels, and for a LoadBalancerIP service the
+symmetric-routing.egressServiceSelectorLabel that its own advertisement selects (MetalLB 0.16
+and later). Takes a dict: root, key, svc, vrf, vrfName, poolName.
+*/}}
+{{- define "symmetric-routing.egressServiceLabels" -}}
+{{- $extra := merge (include "symmetric-routing.poolServiceLabel" .poolName | fromJson) ((.svc.service | default dict).labels | default dict) }}
+{{- if eq (include "symmetric-routing.sourceIPBy" .svc) "LoadBalancerIP" }}
+{{- $extra = merge (include "symmetric-routing.egressServiceSelectorLabel" . | fromJson) $extra }}
+{{- end }}
+{{- include "symmetric-routing.labels" (dict "root" .root "vrf" .vrfName "extra" $extra) }}
+{{- end }}

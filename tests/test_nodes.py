@@ -27,10 +27,12 @@ def render(tmp_path: Path, port: dict[str, Any] | None = None) -> list[dict[str,
             "nodes": {node: ({"ens5": f"10.10.1.{11 + i}/24"} if port is None else {}) for i, node in enumerate(LISTED)},
             "routes": [{"destination": "0.0.0.0/0", "nextHopAddress": "10.10.1.1"}],
             "bgpPeers": {"tor": {"peerAddress": "10.10.1.1", "peerASN": 65001}},
-            "addressPools": {"public": {"addresses": ["203.0.113.0/28"]}},
+            # a Network service's pool is its own: a LoadBalancerIP one's pool is announced from
+            # its egress node only (templates/validate/_egress.tpl)
+            "addressPools": {"public": {"addresses": ["203.0.113.0/28"]}, "bulk": {"addresses": ["203.0.113.16/28"]}},
             "bgpAdvertisements": {"public": {}},
-            "egressServices": {"checkout": {"namespace": "payments"}, "batch": {"namespace": "payments",
-                                                                           "sourceIPBy": "Network"}},
+            "egressServices": {"checkout": {"namespace": "payments", "addressPool": "public"},
+                               "batch": {"namespace": "payments", "sourceIPBy": "Network", "addressPool": "bulk"}},
         }},
     }
     values = tmp_path / "site.yaml"

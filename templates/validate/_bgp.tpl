@@ -12,6 +12,14 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $bfdProfiles := $v.bfdProfiles | default dict }}
 {{- $vrfs := .vrfs }}
 {{- $allPeers := list }}
+{{- /* the release's BGPPeers as the cluster stores them, read at upgrade only (Helm's lookup
+reaches the cluster there, not under helm template): enableGracefulRestart is immutable */}}
+{{- $stored := dict }}
+{{- if and .root.Release.IsUpgrade (.root.Capabilities.APIVersions.Has "metallb.io/v1beta2/BGPPeer") }}
+{{- range (lookup "metallb.io/v1beta2" "BGPPeer" $v.metallb.namespace "").items | default list }}
+{{- $_ := set $stored .metadata.name .spec }}
+{{- end }}
+{{- end }}
 {{- range $vrfName, $vrf := $vrfs }}
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $ports := $vrf.ports | default dict }}
@@ -58,6 +66,15 @@ of the hold time; the hold time in whole seconds is 0 or at least 3; keepalive <
 {{- $errors = append $errors (printf "%s.%s: %s gives a hold time of %dms, below 3s; BGP allows a hold time of 0 or at least 3s (an unset hold time is 3 keepalives)" $peerAt $field (get $peer $field) $holdMs) }}
 {{- else if and $peer.keepaliveTime $peer.holdTime (gt $kaMs $holdMs) }}
 {{- $errors = append $errors (printf "%s.keepaliveTime: %s is above the hold time (%s); set it at most the hold time, usually a third of it" $peerAt $peer.keepaliveTime $peer.holdTime) }}
+{{- end }}
+{{- end }}
+{{- /* the BGPPeer CRD's CEL rule on enableGracefulRestart, self == oldSelf (metallb v0.16.1
+api/v1beta2/bgppeer_types.go): a stored value cannot change, and the API server would refuse
+the upgrade halfway through, after other objects changed */}}
+{{- with $stored }}
+{{- $old := get . (include "symmetric-routing.objectName" (dict "prefix" $.fullname "vrf" $vrfName "key" $key "item" $peer)) }}
+{{- if and $old (hasKey $old "enableGracefulRestart") (hasKey $peer "enableGracefulRestart") (ne (toString $old.enableGracefulRestart) (toString $peer.enableGracefulRestart)) }}
+{{- $errors = append $errors (printf "%s.enableGracefulRestart: %v, but the cluster's BGPPeer has %v, and MetalLB's CRD refuses a change after creation; leave it at %v, or give the peer a new name (%s.name) so that the upgrade replaces it" $peerAt $peer.enableGracefulRestart $old.enableGracefulRestart $old.enableGracefulRestart $peerAt) }}
 {{- end }}
 {{- end }}
 {{- /* connectTime: the BGPPeer CRD's CEL rules (api/v1beta2/bgppeer_types.go markers):

@@ -19,6 +19,23 @@ procedure keeps it on the main table with a third route rule */}}
 {{- if and .vrfs (not $v.cluster.lookup) (empty $v.cluster.masqueradeSubnet) (not $v.cluster.noMasqueradeSubnet) }}
 {{- $errors = append $errors (printf "cluster.masqueradeSubnet: empty, so the VRFs' route rules would leave out OVN-Kubernetes' masquerade subnet (OVN-Kubernetes defaults to 169.254.169.0/29 and fd69::/125, OpenShift 4.14+ uses 169.254.0.0/17 and fd69::/112); set it: %s prints it; or set cluster.noMasqueradeSubnet: true if the rule is meant to be left out" $discover) }}
 {{- end }}
+{{- /* the cluster's ranges are disjoint: OpenShift refuses a service network that overlaps a
+cluster network, and cluster networks that overlap each other (openshift/origin
+pkg/network/apis/network/validation/validation.go ValidateClusterNetwork); OVN-Kubernetes
+reserves its masquerade subnet beside both. One range twice would give two route rules alike. */}}
+{{- $ranges := list }}
+{{- range $field := list "serviceNetwork" "clusterNetwork" "masqueradeSubnet" }}
+{{- range $i, $cidr := (get $v.cluster $field | default list) }}
+{{- $ranges = append $ranges (dict "at" (printf "cluster.%s[%d]" $field $i) "cidr" $cidr "block" (include "symmetric-routing.ipBlock" $cidr | fromJson)) }}
+{{- end }}
+{{- end }}
+{{- range $i, $a := $ranges }}
+{{- range $j, $b := $ranges }}
+{{- if and (lt $i $j) (eq (include "symmetric-routing.blocksOverlap" (dict "a" $a.block "b" $b.block)) "true") }}
+{{- $errors = append $errors (printf "%s: %s overlaps %s of %s; the cluster's service, pod and masquerade ranges are disjoint: copy them as the cluster states them (%s)" $b.at $b.cidr $a.cidr $a.at $discover) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- /* a request above its limit: kubernetes pkg/apis/core/validation/validation.go
 ValidateResourceRequirements "must be less than or equal to ... limit" */}}
 {{- $resources := $v.hooks.resources | default dict }}

@@ -19,10 +19,17 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* the families of the cluster's Services: the first service network is the default
+(kubernetes v1.36.3 pkg/registry/core/service/storage/alloc.go initIPFamilyFields) */}}
+{{- $serviceFamilies := list }}
+{{- range ((.v.cluster | default dict).serviceNetwork | default list) }}
+{{- $serviceFamilies = append $serviceFamilies (contains ":" . | ternary "IPv6" "IPv4") | uniq }}
+{{- end }}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $pools := $vrf.addressPools | default dict }}
 {{- $loadBalancerIPServices := dict }}
+{{- $networkServices := dict }}
 {{- range $key, $svc := ($vrf.egressServices | default dict) }}
 {{- $svcAt := printf "%s.egressServices.%s" $at $key }}
 {{- $ctx := dict "root" $root "key" $key "svc" $svc "vrf" $vrf }}
@@ -46,7 +53,12 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- if gt (len (trimPrefix "egress-service.k8s.ovn.org/" $label)) 63 }}
 {{- $errors = append $errors (printf "%s: the node label %s that OVN-Kubernetes sets is longer than 63 characters after the prefix; shorten the Service name or namespace" $svcAt $label) }}
 {{- end }}
-{{- else if $svc.nodeSelector }}
+{{- else }}
+{{- with include "symmetric-routing.egressServicePool" $ctx }}
+{{- $_ := set $networkServices . (append (get $networkServices . | default list) $svcAt) }}
+{{- end }}
+{{- end }}
+{{- if and (ne $mode "LoadBalancerIP") $svc.nodeSelector }}
 {{- if eq (include "symmetric-routing.selectsLabel" (dict "selector" $svc.nodeSelector "label" $label)) "true" }}
 {{- $errors = append $errors (printf "%s.nodeSelector: selects %s, which OVN-Kubernetes sets only with sourceIPBy: LoadBalancerIP; select the VRF's nodes instead" $svcAt $label) }}
 {{- end }}
@@ -70,6 +82,33 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $errors = append $errors (printf "%s.service.loadBalancerIPs[%d]: %s is not in pool %s (%s), the only one the Service may take from; pick an address of the pool" $svcAt $i $ip $poolKey (join ", " (get $pools $poolKey).addresses)) }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- /* a pool's own serviceAllocation must admit the Service the chart renders for it
+(metallb v0.16.1 internal/allocator/allocator.go isPoolCompatibleWithService: the namespace
+in namespaces, the labels matched by a serviceSelector); namespaceSelectors need the
+cluster's namespaces and are left to the preflight */}}
+{{- $allocation := (get $pools $poolKey | default dict).serviceAllocation }}
+{{- if and $service.create $allocation }}
+{{- $namespace := include "symmetric-routing.egressServiceNamespace" $ctx }}
+{{- if and $allocation.namespaces (not $allocation.namespaceSelectors) (not (has $namespace $allocation.namespaces)) }}
+{{- $errors = append $errors (printf "%s.namespace: %s is not among vrfs.%s.addressPools.%s.serviceAllocation.namespaces (%s), so MetalLB gives the Service no address; add it there" $svcAt $namespace $vrfName $poolKey (join ", " $allocation.namespaces)) }}
+{{- end }}
+{{- with $allocation.serviceSelectors }}
+{{- $poolName := include "symmetric-routing.objectName" (dict "prefix" $.fullname "vrf" $vrfName "key" $poolKey "item" (get $pools $poolKey)) }}
+{{- $labels := include "symmetric-routing.egressServiceLabels" (merge (dict "vrfName" $vrfName "poolName" $poolName) $ctx) | fromYaml }}
+{{- $admitted := false }}
+{{- range . }}
+{{- if eq (include "symmetric-routing.selectorMatches" (dict "selector" . "labels" $labels)) "true" }}
+{{- $admitted = true }}
+{{- end }}
+{{- end }}
+{{- if not $admitted }}
+{{- $errors = append $errors (printf "%s.service.labels: no serviceSelector of vrfs.%s.addressPools.%s.serviceAllocation matches the Service the chart renders, so MetalLB gives it no address; add labels here that one selects, or a selector for %s" $svcAt $vrfName $poolKey (toJson (include "symmetric-routing.poolServiceLabel" $poolName | fromJson))) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $service.create $serviceFamilies }}
+{{- $errors = concat $errors (include "symmetric-routing.validate.serviceFamilies" (dict "at" (printf "%s.service" $svcAt) "service" $service "clusterFamilies" $serviceFamilies "pool" (get $pools $poolKey | default dict) "poolKey" $poolKey) | fromJsonArray) }}
 {{- end }}
 {{- /* the EgressService's network is the routing table its traffic goes to
 (ovn-kubernetes go-controller/pkg/node/controllers/egressservice/egressservice_node.go
@@ -98,6 +137,18 @@ when there are several, names unique, port and protocol unique */}}
 {{- end }}
 {{- if and $service.create (empty $service.ports) }}
 {{- $errors = append $errors (printf "%s.service.ports: service.create renders a LoadBalancer Service, which needs at least one port" $svcAt) }}
+{{- end }}
+{{- end }}
+{{- /* a LoadBalancerIP service's pool is announced from its egress node only (narrowed by
+node label, symmetric-routing.advertisements); a Network service's address must come in on
+every VRF node (ovn-kubernetes go-controller/pkg/crd/egressservice/v1/types.go: status.host
+ALL for sourceIPBy Network), so the two cannot share a pool */}}
+{{- range $poolKey, $networkAts := $networkServices }}
+{{- with get $loadBalancerIPServices $poolKey }}
+{{- $other := (first .).at }}
+{{- range $networkAts }}
+{{- $errors = append $errors (printf "%s.addressPool: pool %s also backs %s (sourceIPBy: LoadBalancerIP), whose announcement covers its egress node only, but a sourceIPBy: Network address must be announced from every VRF node; give this service a pool of its own" . $poolKey $other) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- range $key, $adv := ($vrf.bgpAdvertisements | default dict) }}
@@ -131,4 +182,77 @@ when there are several, names unique, port and protocol unique */}}
 {{- end }}
 {{- end }}
 {{- toJson $errors }}
+{{- end }}
+
+{{/*
+symmetric-routing.validate.serviceFamilies: a rendered LoadBalancer Service's address
+families, as a JSON list of messages. Kubernetes gives the Service the cluster's default
+family, or both with a dual-stack policy, and refuses RequireDualStack on a single-stack
+cluster (kubernetes v1.36.3 pkg/registry/core/service/storage/alloc.go initIPFamilyFields).
+MetalLB then wants the requested addresses to be one per family of the Service (metallb
+v0.16.1 controller/service.go allocateIPs "does not match the ipFamily of the service",
+internal/ipfamily/ipfamily.go ForAddresses "same address family"), and a dual-stack
+Service needs a pool with both (internal/allocator/allocator.go AllocateFromPool).
+Takes a dict: at, service, clusterFamilies (the serviceNetwork's, default first), pool, poolKey.
+*/}}
+{{- define "symmetric-routing.validate.serviceFamilies" -}}
+{{- $errors := list }}
+{{- $policy := .service.ipFamilyPolicy | default "SingleStack" }}
+{{- $clusterDual := eq (len .clusterFamilies) 2 }}
+{{- $families := list (first .clusterFamilies) }}
+{{- if and (ne $policy "SingleStack") $clusterDual }}
+{{- $families = .clusterFamilies }}
+{{- end }}
+{{- if and (eq $policy "RequireDualStack") (not $clusterDual) }}
+{{- $errors = append $errors (printf "%s.ipFamilyPolicy: RequireDualStack, but cluster.serviceNetwork has %s only, and Kubernetes refuses a dual-stack Service on a single-stack cluster; use SingleStack or PreferDualStack" .at (first .clusterFamilies)) }}
+{{- else }}
+{{- with .service.loadBalancerIPs }}
+{{- $requested := list }}
+{{- range . }}
+{{- $requested = append $requested (contains ":" . | ternary "IPv6" "IPv4") }}
+{{- end }}
+{{- if and (eq (len $requested) 2) (eq (first $requested) (last $requested)) }}
+{{- $errors = append $errors (printf "%s.loadBalancerIPs: %s are both %s; MetalLB takes one address per family, so give one IPv4 and one IPv6 address, or one address" $.at (join ", " .) (first $requested)) }}
+{{- else if ne (len $requested) (len $families) }}
+{{- $errors = append $errors (printf "%s.loadBalancerIPs: %d addresses (%s), but the Service is %s (ipFamilyPolicy %s, cluster.serviceNetwork %s), and MetalLB refuses addresses that do not match its families; give one address of each: %s" $.at (len $requested) (join ", " .) (join "+" $families) $policy (join "+" $.clusterFamilies) (join ", " $families)) }}
+{{- else if and (eq (len $requested) 1) (ne (first $requested) (first $families)) }}
+{{- $errors = append $errors (printf "%s.loadBalancerIPs: %s is %s, but the Service is %s (ipFamilyPolicy %s; Kubernetes gives it the family of the first cluster.serviceNetwork), and MetalLB refuses it; request an %s address" $.at (first .) (first $requested) (first $families) $policy (first $families)) }}
+{{- end }}
+{{- else }}
+{{- if eq (len $families) 2 }}
+{{- $poolFamilies := list }}
+{{- range (.pool.addresses | default list) }}
+{{- $poolFamilies = append $poolFamilies (contains ":" . | ternary "IPv6" "IPv4") | uniq }}
+{{- end }}
+{{- if and (eq $policy "RequireDualStack") (lt (len $poolFamilies) 2) }}
+{{- $errors = append $errors (printf "%s.ipFamilyPolicy: RequireDualStack needs an IPv4 and an IPv6 address, and pool %s has %s only, so MetalLB would allocate none; add the other family to the pool, or use PreferDualStack" .at .poolKey (join "" $poolFamilies | default "no address")) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $errors }}
+{{- end }}
+
+{{/*
+symmetric-routing.selectorMatches: "true" when a Kubernetes label selector matches a label
+set: every matchLabels pair, and every matchExpressions requirement (In, NotIn, Exists,
+DoesNotExist as apimachinery v0.36.3 pkg/labels/selector.go Requirement.Matches reads them).
+Takes a dict: selector, labels.
+*/}}
+{{- define "symmetric-routing.selectorMatches" -}}
+{{- $labels := .labels }}
+{{- $matches := true }}
+{{- range $key, $value := (.selector.matchLabels | default dict) }}
+{{- if or (not (hasKey $labels $key)) (ne (toString (get $labels $key)) (toString $value)) }}
+{{- $matches = false }}
+{{- end }}
+{{- end }}
+{{- range (.selector.matchExpressions | default list) }}
+{{- $present := hasKey $labels .key }}
+{{- $in := and $present (has (toString (get $labels .key)) (.values | default list)) }}
+{{- if or (and (eq .operator "In") (not $in)) (and (eq .operator "NotIn") $in) (and (eq .operator "Exists") (not $present)) (and (eq .operator "DoesNotExist") $present) }}
+{{- $matches = false }}
+{{- end }}
+{{- end }}
+{{- $matches }}
 {{- end }}

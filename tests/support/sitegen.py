@@ -117,6 +117,7 @@ def generate_site(seed: int) -> dict[str, Any]:
             advertisements["all"]["localPref"] = explicit["localPref"]
         vrf["bgpAdvertisements"] = advertisements
         egress: dict[str, Any] = {}
+        modes: dict[str, str] = {}
         taken: set[str] = set()
         for svc_index in range(rng.randint(0, 2)):
             svc: dict[str, Any] = {"namespace": f"ns{index}",
@@ -124,10 +125,13 @@ def generate_site(seed: int) -> dict[str, Any]:
             if len(pools) > 1 or rng.random() < 0.3:
                 svc["addressPool"] = rng.choice(sorted(pools))
             pool = svc.get("addressPool", sorted(pools)[0])
+            # A pool serves one mode: a LoadBalancerIP service narrows its announcement to
+            # its egress node (templates/validate/_egress.tpl); before MetalLB 0.16 it
+            # serves one such service.
+            svc["sourceIPBy"] = modes.setdefault(pool, svc["sourceIPBy"])
             if svc["sourceIPBy"] == "LoadBalancerIP" and pool in taken and site["metallb"]["version"] < "0.16":
-                # Before MetalLB 0.16 a LoadBalancerIP service needs a pool of its own.
-                svc["sourceIPBy"] = "Network"
-            elif svc["sourceIPBy"] == "LoadBalancerIP":
+                continue
+            if svc["sourceIPBy"] == "LoadBalancerIP":
                 taken.add(pool)
             if rng.random() < 0.4:
                 svc["service"] = {"create": True, "createNamespace": rng.random() < 0.5,
