@@ -42,7 +42,7 @@ class Recorded:
 
 @dataclass
 class Fault:
-    """Answers the next `times` requests matching method and path (a regex searched in the
+    """Answers the next `times` requests matching method ("": any) and path (a regex searched in the
     path with its query) with `status`, or breaks them (`reset`: the body cut mid-way and the
     connection closed; `truncate`: a JSON body cut short; `delay`: seconds before the real
     answer)."""
@@ -59,7 +59,7 @@ class Fault:
     delay: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
-        return self.times > 0 and self.method == method and re.search(self.path, path) is not None
+        return self.times > 0 and self.method in ("", method) and re.search(self.path, path) is not None
 
 
 def user_of(authorization: str) -> str:
