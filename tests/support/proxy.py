@@ -57,6 +57,7 @@ class Fault:
     reset: bool = False
     truncate: bool = False
     delay: float = 0.0
+    body: bytes = b""  # answered with `status` instead of a Status (garbage from a middlebox)
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.method in ("", method) and re.search(self.path, path) is not None
@@ -166,7 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = proxy._take_fault(self.command, self.path)
         if fault is not None and fault.status:
             record.code = fault.status
-            self._answer(fault.status, status_body(fault.status, fault.reason, fault.message), fault.headers)
+            self._answer(fault.status, fault.body or status_body(fault.status, fault.reason, fault.message),
+                         fault.headers)
             return
         if fault is not None and fault.delay:
             time.sleep(fault.delay)

@@ -10,6 +10,7 @@ test and the hooks wrote, so tests share the server, never a model of it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,29 @@ def _plain(obj: Obj) -> Obj:
     return dict(sent)
 
 
+def request_attributes(method: str, path: str) -> tuple[str, str, str, str, str] | None:
+    """(verb, API group, namespace, resource, name) of a request, as the API server's
+    RequestInfoFactory reads a path (k8s.io/apiserver pkg/endpoints/request/requestinfo.go):
+    /api/v1/... is the core group "", /apis/<group>/<version>/... a named one; an optional
+    namespaces/<ns>/ prefix; a GET of a collection is "list", of a named object "get", a PUT
+    "update". None for a path with no resource (discovery: a non-resource request)."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    if parts[:1] == ["api"]:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"]:
+        group, rest = (parts[1] if len(parts) > 1 else ""), parts[3:]
+    else:
+        return None
+    if not rest:
+        return None
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) > 2:
+        namespace, rest = rest[1], rest[2:]
+    resource, name = rest[0], (rest[1] if len(rest) > 1 else "")
+    verb = {"PUT": "update", "DELETE": "delete", "POST": "create"}.get(method, "get" if name else "list")
+    return verb, group, namespace, resource, name
+
+
 class RealApi:
     def __init__(self, cluster: realcluster.RealCluster, folder: Path) -> None:
         self.cluster = cluster
@@ -70,21 +94,34 @@ class RealApi:
     def requests(self) -> list[Recorded]:
         return self.proxy.requests
 
-    def kubeconfig(self, path: Path, token: str | None = None) -> Path:
-        """A kubeconfig reaching the server through the proxy with a bearer token."""
+    def kubeconfig(self, path: Path, token: str | None = None, server: str | None = None) -> Path:
+        """A kubeconfig reaching the server through the proxy (or `server`) with a bearer token."""
         path.write_text(json.dumps({
             "apiVersion": "v1", "kind": "Config", "current-context": "rig",
-            "clusters": [{"name": "rig", "cluster": {"server": self.url, "certificate-authority": str(self.ca_file)}}],
+            "clusters": [{"name": "rig", "cluster": {"server": server or self.url,
+                                                     "certificate-authority": str(self.ca_file)}}],
             "users": [{"name": "user", "user": {"token": token or self.token}}],
             "contexts": [{"name": "rig", "context": {"cluster": "rig", "user": "user"}}]}))
         return path
 
     def fail(self, path: str, status: int, times: int = 1, method: str = "", reason: str = "",
-             message: str = "", headers: dict[str, str] | None = None) -> Fault:
-        """The next `times` requests to exactly `path` (any query) answered `status` by the proxy."""
-        pattern = "^" + path.replace(".", r"\.") + r"(\?|$)"
-        return self.proxy.fault(Fault(method, pattern, times, status, reason or _REASONS.get(status, "Error"),
-                                      message or f"{_REASONS.get(status, 'Error')} {path}", dict(headers or {})))
+             message: str = "", headers: dict[str, str] | None = None, body: bytes = b"") -> Fault:
+        """The next `times` requests to exactly `path` (any query) answered `status` by the proxy
+        (with a Status, or `body`), never reaching the server."""
+        return self.proxy.fault(Fault(method, _exactly(path), times, status, reason or _REASONS.get(status, "Error"),
+                                      message or f"{_REASONS.get(status, 'Error')} {path}", dict(headers or {}),
+                                      body=body))
+
+    def slow(self, path: str, delay: float, times: int = 1) -> Fault:
+        """The next `times` requests to `path` answered by the real server `delay` seconds late."""
+        return self.proxy.fault(Fault("", _exactly(path), times, delay=delay))
+
+    def account_token(self, name: str, namespace: str = "test") -> str:
+        """A real bound token of a ServiceAccount (made if missing) that no binding grants."""
+        if self.client.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}") is None:
+            self.client.call("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
+                             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+        return self.cluster.token(namespace, name)
 
     def load(self, routes: dict[str, Any]) -> None:
         """Writes the objects of a clusters.* builder into the real server: each object at its
@@ -120,6 +157,11 @@ class RealApi:
 
     def stop(self) -> None:
         self.proxy.stop()
+
+
+def _exactly(path: str) -> str:
+    """A proxy fault's pattern for exactly this path, whatever its query."""
+    return "^" + re.escape(path) + r"(\?|$)"
 
 
 _REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 410: "Expired",
