@@ -1,5 +1,7 @@
-"""Fixtures for the preflight package: the local HTTPS API stand-in, plans rendered by the
-chart, and the real entry point run as a subprocess on the standard library alone."""
+"""Fixtures for the preflight package: the real API server behind the proxy (`real_api`,
+tests/support/realapi.py; the local HTTPS stand-in `serve` for the files not moved yet), plans
+rendered by the chart, and the real entry point run as a subprocess on the standard library
+alone."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import helm
+from tests.support import helm, realcluster
+from tests.support.realapi import RealApi
 from tests.support.apiserver import FakeApi, RunningApi, Tls, make_tls
 
 HOOKS = helm.CHART / "hooks"
@@ -40,6 +43,30 @@ def serve(tls: Tls) -> Iterator[Callable[[dict[str, Any]], RunningApi]]:
         api.stop()
 
 
+@pytest.fixture(scope="session")
+def hooks_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealApi]:
+    """A control plane of its own per pytest process (the hook tests load and delete Nodes and
+    cluster-scoped objects, which other tests' shared `real_cluster` must not see)."""
+    folder = tmp_path_factory.mktemp("hooks-rig")
+    cluster = realcluster.start(folder / "cluster")
+    try:
+        api = RealApi(cluster, folder / "proxy")
+    except BaseException:
+        cluster.stop()
+        raise
+    yield api
+    api.stop()
+    cluster.stop()
+
+
+@pytest.fixture
+def real_api(hooks_api: RealApi) -> Iterator[RealApi]:
+    """The session's real API server, emptied of what the last test and its hooks wrote."""
+    hooks_api.reset()
+    yield hooks_api
+    hooks_api.reset()
+
+
 def render_plan(values_files: list[Path], *, release: str = helm.RELEASE, namespace: str = helm.NAMESPACE,
                 extra: tuple[str, ...] = ()) -> str:
     """plan.json exactly as the chart puts it in the hooks ConfigMap."""
@@ -56,14 +83,17 @@ def run_cli(tmp_path: Path, tls: Tls) -> Callable[..., subprocess.CompletedProce
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
 
-    def run(*args: str, api: RunningApi | None = None, plan: str | None = None, stdin: str | None = None,
+    def run(*args: str, api: RunningApi | RealApi | None = None, plan: str | None = None, stdin: str | None = None,
             env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-S", "-m", "symrouting", *args]
         if plan is not None:
             plan_file = tmp_path / "plan.json"
             plan_file.write_text(plan)
             command.append(f"--plan={plan_file}")
-        if api is not None:
+        if isinstance(api, RealApi):
+            token_file.write_text(api.token + "\n")
+            command += [f"--server={api.url}", f"--token-file={token_file}", f"--ca-file={api.ca_file}"]
+        elif api is not None:
             command += [f"--server={api.url}", f"--token-file={token_file}", f"--ca-file={tls.ca_file}"]
         return subprocess.run(command, capture_output=True, text=True, input=stdin, timeout=timeout, check=False,
                               env={"PATH": os.environ["PATH"], "PYTHONPATH": str(HOOKS), **(env or {})})

@@ -15,14 +15,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from tests.hooks.conftest import TOKEN, render_plan
+from tests.hooks.conftest import render_plan
 from tests.support import clusters, helm
-from tests.support.apiserver import Tls, write_kubeconfig
+from tests.support.realapi import RealApi
 
 CHART_YAML = yaml.safe_load((helm.CHART / "Chart.yaml").read_text())
 APP_VERSION = str(CHART_YAML["appVersion"])
@@ -128,16 +127,16 @@ def test_pip_install_in_a_clone_leaves_nothing_untracked(tmp_path: Path) -> None
     assert status.stdout == ""
 
 
-def test_finds_home_kubeconfig_without_flags(installed: Path, tmp_path: Path, serve: Any, tls: Tls) -> None:
+def test_finds_home_kubeconfig_without_flags(installed: Path, tmp_path: Path, real_api: RealApi) -> None:
     """No --kubectl, no KUBECONFIG: ~/.kube/config, as kubectl reads it (client-go clientcmd)."""
-    api = serve(clusters.kubeadm(pod_subnet="10.244.0.0/16", service_subnet="10.96.0.0/12",
-                                 node_pod_cidrs=[["10.244.0.0/24"]]))
+    real_api.load(clusters.kubeadm(pod_subnet="10.244.0.0/16", service_subnet="10.96.0.0/12",
+                                   node_pod_cidrs=[["10.244.0.0/24"]]))
     (tmp_path / ".kube").mkdir()
-    write_kubeconfig(tmp_path / ".kube" / "config", api.url, tls, TOKEN)
+    real_api.kubeconfig(tmp_path / ".kube" / "config")
     env = {"PATH": f"{KUBECTL_DIR}:{os.environ['PATH']}", "HOME": str(tmp_path)}
     result = _run(installed, "discover", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "serviceNetwork: [10.96.0.0/12]" in result.stdout
+    assert "clusterNetwork: [10.244.0.0/16]  # from kube-system/kubeadm-config" in result.stdout
 
 
 def test_without_any_credentials_says_where_it_looked(installed: Path, tmp_path: Path) -> None:
@@ -154,16 +153,16 @@ def _closed_port() -> int:
 
 
 @pytest.mark.parametrize("through", ["kubeconfig", "server"])
-def test_refused_connection_fails_fast(installed: Path, tmp_path: Path, tls: Tls, through: str) -> None:
+def test_refused_connection_fails_fast(installed: Path, tmp_path: Path, hooks_api: RealApi, through: str) -> None:
     """A refused connection outside a pod ends the run in well under the 60 s deadline."""
     url = f"https://127.0.0.1:{_closed_port()}"
     env = {"PATH": f"{KUBECTL_DIR}:{os.environ['PATH']}", "HOME": str(tmp_path)}
     args = ["preflight", "--plan", "-"]
     if through == "kubeconfig":
-        env["KUBECONFIG"] = str(write_kubeconfig(tmp_path / "kubeconfig", url, tls, TOKEN))
+        env["KUBECONFIG"] = str(hooks_api.kubeconfig(tmp_path / "kubeconfig", server=url))
     else:
-        (tmp_path / "token").write_text(TOKEN)
-        args += [f"--server={url}", f"--token-file={tmp_path / 'token'}", f"--ca-file={tls.ca_file}"]
+        (tmp_path / "token").write_text(hooks_api.token)
+        args += [f"--server={url}", f"--token-file={tmp_path / 'token'}", f"--ca-file={hooks_api.ca_file}"]
     started = time.monotonic()
     result = _run(installed, *args, env=env, stdin=render_plan([helm.CHART / "ci" / "seed-values.yaml"]), cwd=tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
@@ -171,9 +170,9 @@ def test_refused_connection_fails_fast(installed: Path, tmp_path: Path, tls: Tls
     assert time.monotonic() - started < 15
 
 
-def test_kubeconfig_without_kubectl_says_what_to_do(installed: Path, tmp_path: Path, tls: Tls) -> None:
+def test_kubeconfig_without_kubectl_says_what_to_do(installed: Path, tmp_path: Path, hooks_api: RealApi) -> None:
     (tmp_path / ".kube").mkdir()
-    write_kubeconfig(tmp_path / ".kube" / "config", "https://127.0.0.1:1", tls, TOKEN)
+    hooks_api.kubeconfig(tmp_path / ".kube" / "config", server="https://127.0.0.1:1")
     result = _run(installed, "discover", env={"PATH": "/nonexistent", "HOME": str(tmp_path)}, cwd=tmp_path)
     assert result.returncode == 3
     assert "kubectl not found on PATH: outside a pod symrouting reads the kubeconfig through it" in result.stderr

@@ -1,5 +1,5 @@
-"""cluster.lookup against the local API stand-in: `helm template --dry-run=server` lets Helm's
-lookup read the cluster, as `helm install` does, and the rules then name the cluster's CIDRs."""
+"""cluster.lookup against the real API server (through the proxy): `helm template
+--dry-run=server` lets Helm's lookup read the cluster, as `helm install` does, and the rules then name the cluster's CIDRs."""
 
 from __future__ import annotations
 
@@ -10,60 +10,61 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.conftest import TOKEN
 from tests.support import clusters, helm
-from tests.support.apiserver import Tls, write_kubeconfig
+from tests.support.realapi import RealApi
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 
 
-def rules_rendered_against(api: Any, tls: Tls, tmp_path: Path, version: str,
+def rules_rendered_against(api: RealApi, tmp_path: Path, version: str,
                            cluster: str = "  serviceNetwork: []\n  clusterNetwork: []\n") -> list[str]:
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, tls, TOKEN)
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
     override = tmp_path / "lookup.yaml"
     override.write_text(f"cluster:\n{cluster}  lookup: true\n")
-    # Helm 4 would also validate against the server's OpenAPI, which the stand-in does not serve.
-    skip_openapi = ("--disable-openapi-validation",) if version == "helm4" else ()
     result = helm.template(version, [SEED, override], env={"KUBECONFIG": str(kubeconfig)},
-                           extra=("--dry-run=server", *skip_openapi, "--show-only", "templates/nodenetworkconfigurationpolicy.yaml"))
+                           extra=("--dry-run=server", "--show-only", "templates/nodenetworkconfigurationpolicy.yaml"))
     assert result.returncode == 0, result.stderr
     [policy] = result.documents
     return [rule["ip-to"] for rule in policy["spec"]["desiredState"]["route-rules"]["config"]]
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-def test_lookup_reads_openshift_networks_and_the_masquerade_annotation(serve: Callable[..., Any], tls: Tls,
+def test_lookup_reads_openshift_networks_and_the_masquerade_annotation(real_api: RealApi,
                                                                        tmp_path: Path, version: str) -> None:
-    api = serve(clusters.with_discovery(clusters.openshift(
+    api = real_api
+    api.load(clusters.with_discovery(clusters.openshift(
         service=["172.30.0.0/16"], cluster=["10.128.0.0/14", "10.132.0.0/14"], masquerade={"ipv4": "169.254.0.0/17"})))
-    assert rules_rendered_against(api, tls, tmp_path, version) == [
+    assert rules_rendered_against(api, tmp_path, version) == [
         "172.30.0.0/16", "10.128.0.0/14", "10.132.0.0/14", "169.254.0.0/17"]
 
 
-def test_lookup_reads_kubeadm_config_off_openshift(serve: Callable[..., Any], tls: Tls, tmp_path: Path) -> None:
-    api = serve(clusters.with_discovery(clusters.kubeadm(
+def test_lookup_reads_kubeadm_config_off_openshift(real_api: RealApi, tmp_path: Path) -> None:
+    api = real_api
+    api.load(clusters.with_discovery(clusters.kubeadm(
         pod_subnet="10.244.0.0/16,fd00:10:244::/56", service_subnet="10.96.0.0/12", node_pod_cidrs=[["10.244.1.0/24"]],
         masquerade={"ipv4": "169.254.0.0/17", "ipv6": "fd69::/112"})))
-    assert rules_rendered_against(api, tls, tmp_path, "helm3") == [
+    assert rules_rendered_against(api, tmp_path, "helm3") == [
         "10.96.0.0/12", "10.244.0.0/16", "fd00:10:244::/56", "169.254.0.0/17", "fd69::/112"]
 
 
-def test_values_win_over_lookup(serve: Callable[..., Any], tls: Tls, tmp_path: Path) -> None:
+def test_values_win_over_lookup(real_api: RealApi, tmp_path: Path) -> None:
     """Only the lists left empty are looked up; a list the site sets stays as set."""
-    api = serve(clusters.with_discovery(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"],
+    api = real_api
+    api.load(clusters.with_discovery(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"],
                                                            masquerade={"ipv4": "169.254.0.0/17"})))
-    rules = rules_rendered_against(api, tls, tmp_path, "helm3",
+    rules = rules_rendered_against(api, tmp_path, "helm3",
                                    cluster="  serviceNetwork: [172.31.0.0/16]\n  clusterNetwork: []\n")
     assert rules == ["172.31.0.0/16", "10.128.0.0/14", "169.254.0.0/17"]
 
 
-def test_lookup_asks_once_and_the_plan_holds_what_the_policies_hold(serve: Callable[..., Any], tls: Tls,
+def test_lookup_asks_once_and_the_plan_holds_what_the_policies_hold(real_api: RealApi,
                                                                      tmp_path: Path) -> None:
     """The policies and the hooks' plan take the cluster's CIDRs from one lookup per render
     (symmetric-routing.model), so the preflight checks the rules that are applied."""
-    api = serve(clusters.with_discovery(clusters.openshift(
+    api = real_api
+    api.load(clusters.with_discovery(clusters.openshift(
         service=["172.30.0.0/16"], cluster=["10.128.0.0/14"], masquerade={"ipv4": "169.254.0.0/17"})))
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, tls, TOKEN)
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
     override = tmp_path / "lookup.yaml"
     override.write_text("cluster:\n  serviceNetwork: []\n  clusterNetwork: []\n  lookup: true\n")
     result = helm.template("helm3", [SEED, override], env={"KUBECONFIG": str(kubeconfig)}, extra=("--dry-run=server",))
@@ -74,11 +75,11 @@ def test_lookup_asks_once_and_the_plan_holds_what_the_policies_hold(serve: Calla
     assert plan["cluster"] == {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.128.0.0/14"],
                                "masqueradeSubnet": ["169.254.0.0/17"]}
     assert plan["vrfs"][0]["policies"][0]["desiredState"] == policy["spec"]["desiredState"]
-    network_reads = [r.path for r in api.api.requests if r.path.endswith("/networks/cluster")]
+    network_reads = [r.path for r in api.requests if r.path.endswith("/networks/cluster")]
     assert network_reads == ["/apis/config.openshift.io/v1/networks/cluster"]
 
 
-def test_cleanup_may_update_the_release_policies_lookup_finds(serve: Callable[..., Any], tls: Tls, tmp_path: Path) -> None:
+def test_cleanup_may_update_the_release_policies_lookup_finds(real_api: RealApi, tmp_path: Path) -> None:
     """At upgrade the policy of a renamed or dropped VRF is named by no value: Helm's lookup
     finds it by the release's labels, and only the release's (same release name in another
     namespace, or another release, stay out)."""
@@ -95,8 +96,9 @@ def test_cleanup_may_update_the_release_policies_lookup_finds(serve: Callable[..
     routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"] = [
         policy("tenant-a-old-vrf", helm.RELEASE, helm.NAMESPACE), policy("same-name-elsewhere", helm.RELEASE, "other"),
         policy("blue-vrf", "blue", helm.NAMESPACE)]
-    api = serve(routes)
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, tls, TOKEN)
+    api = real_api
+    api.load(routes)
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
     result = helm.template("helm3", [SEED], env={"KUBECONFIG": str(kubeconfig)},
                            extra=("--dry-run=server", "--show-only", "templates/hooks/cleanup-clusterrole.yaml"))
     assert result.returncode == 0, result.stderr

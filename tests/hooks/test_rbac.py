@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +30,8 @@ import pytest
 import yaml
 
 from tests.support import helm
-from tests.support.apiserver import request_attributes
 from tests.support.proxy import Recorded
+from tests.support.realapi import request_attributes
 from tests.support.rig import Rig
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
@@ -340,7 +341,8 @@ def test_hooks_pass_with_exactly_the_rendered_rights(sites: dict[str, Site], rig
         folder.mkdir(mode=0o755)
         result = run_pod(site, name, api, folder)
         assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
-        assert "403" not in result.stdout + result.stderr
+        # a word, not a digit run: the rig's random names (prune vm_6403664e) may hold one
+        assert not re.search(r"\b403\b", result.stdout + result.stderr)
         no_secret(api, result.stdout, result.stderr)
         assert api.refused == []
         # Every request reached the server with the token of the pod's own ServiceAccount.

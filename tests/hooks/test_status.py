@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,9 +15,9 @@ from typing import Any
 import pytest
 
 from tests.hooks.conftest import TOKEN, render_plan
-from tests.hooks.test_kubectl import kubeconfig  # noqa: F401 (a fixture)
+from tests.hooks.test_kubectl import KUBECTL_DIR
 from tests.support import helm, livestate
-from tests.support.apiserver import Tls
+from tests.support.apiserver import Tls, write_kubeconfig
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -374,10 +375,13 @@ def test_route_rules_compare_as_nmstate_reports_them() -> None:
     assert not rule_present(wanted, [{"ip-to": "10.128.0.0/14", "priority": 998, "route-table": 254}])
 
 
-def test_status_through_kubectl(run_cli: Run, serve: Callable[..., Any], kubeconfig: Callable[..., dict[str, str]]) -> None:
+def test_status_through_kubectl(run_cli: Run, serve: Callable[..., Any], tls: Tls, tmp_path: Path) -> None:
     routes = livestate.healthy()
     routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-0"))
-    result = run_cli("status", *RELEASE, "--kubectl", "--json", env=kubeconfig(serve(routes).url))
+    # This file is still on the stand-in (tests/support/apiserver.py): its own kubeconfig.
+    path = write_kubeconfig(tmp_path / "kubeconfig", serve(routes).url, tls, TOKEN)
+    env = {"KUBECONFIG": str(path), "PATH": f"{KUBECTL_DIR}:{os.environ['PATH']}", "HOME": str(tmp_path)}
+    result = run_cli("status", *RELEASE, "--kubectl", "--json", env=env)
     assert result.returncode == 1, result.stderr
     assert [check for _, check, _ in bad(result)] == ["service test/server1"]
     assert TOKEN not in result.stdout + result.stderr

@@ -42,7 +42,7 @@ class Recorded:
 
 @dataclass
 class Fault:
-    """Answers the next `times` requests matching method and path (a regex searched in the
+    """Answers the next `times` requests matching method ("": any) and path (a regex searched in the
     path with its query) with `status`, or breaks them (`reset`: the body cut mid-way and the
     connection closed; `truncate`: a JSON body cut short; `delay`: seconds before the real
     answer)."""
@@ -57,9 +57,10 @@ class Fault:
     reset: bool = False
     truncate: bool = False
     delay: float = 0.0
+    body: bytes = b""  # answered with `status` instead of a Status (garbage from a middlebox)
 
     def matches(self, method: str, path: str) -> bool:
-        return self.times > 0 and self.method == method and re.search(self.path, path) is not None
+        return self.times > 0 and self.method in ("", method) and re.search(self.path, path) is not None
 
 
 def user_of(authorization: str) -> str:
@@ -166,7 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = proxy._take_fault(self.command, self.path)
         if fault is not None and fault.status:
             record.code = fault.status
-            self._answer(fault.status, status_body(fault.status, fault.reason, fault.message), fault.headers)
+            self._answer(fault.status, fault.body or status_body(fault.status, fault.reason, fault.message),
+                         fault.headers)
             return
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
