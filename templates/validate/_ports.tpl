@@ -63,6 +63,24 @@ deletes every rule it did not make at the priorities it owns, 2000 and 6000
 {{- end }}
 {{- if and (eq $type "bond") $port.bond }}
 {{- $members = concat $members $port.bond.ports }}
+{{- /* nmstate 2.2.62 rust/src/lib/ifaces/bond.rs, BondOptions::validate_miimon_and_arp_interval
+and validate_lacp_opts: nmstate refuses these, so the policy would fail on every node */}}
+{{- $options := $port.bond.options | default dict }}
+{{- if and (gt (int64 ($options.miimon | default 0)) 0) (gt (int64 ($options.arp_interval | default 0)) 0) }}
+{{- $errors = append $errors (printf "%s.bond.options: miimon and arp_interval exclude each other (nmstate refuses both); keep one of them" $portAt) }}
+{{- end }}
+{{- range $option := list "lacp_rate" "lacp_active" }}
+{{- if and (hasKey $options $option) (ne $port.bond.mode "802.3ad") }}
+{{- $errors = append $errors (printf "%s.bond.options.%s: only a bond in mode 802.3ad takes %s (nmstate refuses it in %s); remove it or set `mode: 802.3ad`" $portAt $option $option $port.bond.mode) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* nmstate 2.2.62 rust/src/lib/ifaces/base.rs, BaseInterface::sanitize (MINIMUM_IPV6_MTU):
+an MTU under 1280 with IPv6 on, from the port's or any node's address, or DHCP/autoconf */}}
+{{- $family := get (get $addressing $portName | default dict) "ipv6" }}
+{{- $dynamic := get (get $addressing $portName | default dict) "dynamic" | default list }}
+{{- if and $port.mtu (lt (int64 $port.mtu) 1280) (or $family (has "ipv6" $dynamic)) }}
+{{- $errors = append $errors (printf "%s.mtu: %d is below 1280, IPv6's minimum, and the port has IPv6 (nmstate refuses it); set mtu to 1280 or more, or drop the port's IPv6" $portAt (int64 $port.mtu)) }}
 {{- end }}
 {{- range $members }}
 {{- if hasKey $portOwners . }}
