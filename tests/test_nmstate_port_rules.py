@@ -46,6 +46,10 @@ RULES = [
     pytest.param("bond-miimon-and-arp-interval", {"miimon": "100"},
                  bond_options(miimon="100", arp_interval="100"),
                  "Bond miimon and arp interval are not compatible options", id="bond-miimon-and-arp"),
+    # nmstate 2.2.62 rust/src/lib/ifaces/bond.rs, BondOptions::validate_arp_interval
+    pytest.param("bond-arp-interval-in-802-3ad", {"miimon": "100"},
+                 bond_options(arp_interval="100", arp_ip_target="192.168.130.1"),
+                 "The `arp_interval` option is invalid for bond in '802.3ad'", id="bond-arp-in-lacp"),
     # nmstate 2.2.62 rust/src/lib/ifaces/bond.rs, BondOptions::validate_lacp_opts
     pytest.param("bond-lacp-rate-outside-802-3ad", {},
                  bond_options(lacp_rate="fast"),

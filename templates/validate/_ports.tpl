@@ -64,10 +64,14 @@ deletes every rule it did not make at the priorities it owns, 2000 and 6000
 {{- if and (eq $type "bond") $port.bond }}
 {{- $members = concat $members $port.bond.ports }}
 {{- /* nmstate 2.2.62 rust/src/lib/ifaces/bond.rs, BondOptions::validate_miimon_and_arp_interval
-and validate_lacp_opts: nmstate refuses these, so the policy would fail on every node */}}
+validate_lacp_opts and validate_arp_interval: nmstate refuses these, so the policy would fail on every node */}}
 {{- $options := $port.bond.options | default dict }}
 {{- if and (gt (int64 ($options.miimon | default 0)) 0) (gt (int64 ($options.arp_interval | default 0)) 0) }}
 {{- $errors = append $errors (printf "%s.bond.options: miimon and arp_interval exclude each other (nmstate refuses both); keep one of them" $portAt) }}
+{{- end }}
+{{- /* validate_arp_interval: the ARP monitor does not work in the modes that balance by MAC */}}
+{{- if and (gt (int64 ($options.arp_interval | default 0)) 0) (has $port.bond.mode (list "802.3ad" "balance-tlb" "balance-alb")) }}
+{{- $errors = append $errors (printf "%s.bond.options.arp_interval: mode %s takes no ARP monitor (nmstate refuses it in 802.3ad, balance-tlb and balance-alb); use miimon instead" $portAt $port.bond.mode) }}
 {{- end }}
 {{- range $option := list "lacp_rate" "lacp_active" }}
 {{- if and (hasKey $options $option) (ne $port.bond.mode "802.3ad") }}
