@@ -1,4 +1,4 @@
-"""The port rules the chart takes from nmstate (templates/validate/_ports.tpl): for each,
+"""The rules on ports and extra route rules the chart takes from nmstate
 the chart refuses the value at render (tests/bad_values/<case>.yaml), and nmstate itself
 refuses the desiredState that value would make. The state is the chart's own rendering of
 the case with the offending value made acceptable (which nmstate takes), then the bad value
@@ -33,6 +33,15 @@ def bond_options(**options: str) -> Callable[[State], None]:
     return put
 
 
+def rule(**fields: Any) -> Callable[[State], None]:
+    def put(state: State) -> None:
+        [extra] = [r for r in state["route-rules"]["config"] if r.get("priority") == 3000]
+        extra.clear()
+        extra.update(fields)
+
+    return put
+
+
 def mtu(value: int) -> Callable[[State], None]:
     def put(state: State) -> None:
         interface(state, "ens4")["mtu"] = value
@@ -40,7 +49,7 @@ def mtu(value: int) -> Callable[[State], None]:
     return put
 
 
-# (case, the acceptable twin of the bad value, how the chart writes the bad value, nmstate's words)
+# (case, the acceptable twin of the bad value (bond options, or a rule's fields), how the chart writes the bad value, nmstate's words)
 RULES = [
     # nmstate 2.2.62 rust/src/lib/ifaces/bond.rs, BondOptions::validate_miimon_and_arp_interval
     pytest.param("bond-miimon-and-arp-interval", {"miimon": "100"},
@@ -54,6 +63,13 @@ RULES = [
     pytest.param("bond-lacp-rate-outside-802-3ad", {},
                  bond_options(lacp_rate="fast"),
                  "The `lacp_rate` option is only valid for bond in '802.3ad' mode", id="bond-lacp-rate"),
+    # nmstate 2.2.62 rust/src/lib/route_rule.rs, RouteRuleEntry::validate_ip_from_to
+    pytest.param("route-rule-without-selector", {"family": "ipv4"},
+                 rule(priority=3000, **{"route-table": 2}),
+                 "Neither ip-from, ip-to nor family is defined", id="rule-without-selector"),
+    pytest.param("route-rule-family-mismatch", {"family": "ipv4"},
+                 rule(family="ipv6", priority=3000, **{"ip-from": "192.168.130.0/24", "route-table": 2}),
+                 "The ip-from format mismatches with the family set", id="rule-family"),
     # nmstate 2.2.62 rust/src/lib/ifaces/base.rs, BaseInterface::sanitize (MINIMUM_IPV6_MTU)
     pytest.param("mtu-below-ipv6-minimum", {}, mtu(1000),
                  "MTU should be >= 1280 when IPv6 is enabled on interface ens4, but got mtu: 1000",
@@ -64,7 +80,9 @@ RULES = [
 def twin(case: str, options: dict[str, str], folder: Path) -> Path:
     """The case's values with the offending value made acceptable."""
     values = yaml.safe_load((CASES / f"{case}.yaml").read_text())
-    for port in values["vrfs"]["ens4vrf"]["ports"].values():
+    for extra in values["vrfs"]["ens4vrf"].get("policy", {}).get("extraRouteRules", []):
+        extra.update(options)
+    for port in values["vrfs"]["ens4vrf"].get("ports", {}).values():
         if port and "bond" in port:
             port["bond"]["options"] = options
         elif port and "mtu" in port:

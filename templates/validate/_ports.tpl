@@ -117,6 +117,20 @@ the traffic goes astray */}}
 {{- range (($vrf.policy | default dict).extraInterfaces | default list) }}
 {{- $extraNames = append $extraNames .name }}
 {{- end }}
+{{- /* nmstate 2.2.62 rust/src/lib/route_rule.rs, RouteRuleEntry::validate_ip_from_to: a rule
+needs ip-from, ip-to or family, and a family its addresses agree with */}}
+{{- range $i, $rule := (($vrf.policy | default dict).extraRouteRules | default list) }}
+{{- $ruleAt := printf "%s.policy.extraRouteRules[%d]" $at $i }}
+{{- if not (or (get $rule "ip-from") (get $rule "ip-to") $rule.family) }}
+{{- $errors = append $errors (printf "%s: a rule needs ip-from, ip-to or family (nmstate refuses it otherwise); add one, e.g. `family: ipv4`" $ruleAt) }}
+{{- end }}
+{{- range $side := list "ip-from" "ip-to" }}
+{{- $address := get $rule $side | toString }}
+{{- if and $rule.family (get $rule $side) (ne (contains ":" $address) (eq $rule.family "ipv6")) }}
+{{- $errors = append $errors (printf "%s.%s: %s is not of family %s (nmstate refuses the rule); make family match the address, or drop family" $ruleAt $side $address $rule.family) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- range $i, $route := ($vrf.routes | default list) }}
 {{- $routeAt := printf "%s.routes[%d]" $at $i }}
 {{- if $route.nextHopInterface }}
