@@ -70,6 +70,10 @@ RULES = [
     pytest.param("route-rule-family-mismatch", {"family": "ipv4"},
                  rule(family="ipv6", priority=3000, **{"ip-from": "192.168.130.0/24", "route-table": 2}),
                  "The ip-from format mismatches with the family set", id="rule-family"),
+    # nmstate 2.2.62 rust/src/lib/route_rule.rs, RouteRuleEntry::validate_fwmark_and_fwmask
+    pytest.param("route-rule-fwmask-without-fwmark", {"fwmark": "0x10"},
+                 rule(family="ipv4", fwmask="0xff", priority=3000, **{"route-table": 2}),
+                 "fwmask is present but fwmark is not defined or is zero", id="rule-fwmask"),
     # nmstate 2.2.62 rust/src/lib/ifaces/base.rs, BaseInterface::sanitize (MINIMUM_IPV6_MTU)
     pytest.param("mtu-below-ipv6-minimum", {}, mtu(1000),
                  "MTU should be >= 1280 when IPv6 is enabled on interface ens4, but got mtu: 1000",

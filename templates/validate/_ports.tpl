@@ -117,12 +117,16 @@ the traffic goes astray */}}
 {{- range (($vrf.policy | default dict).extraInterfaces | default list) }}
 {{- $extraNames = append $extraNames .name }}
 {{- end }}
-{{- /* nmstate 2.2.62 rust/src/lib/route_rule.rs, RouteRuleEntry::validate_ip_from_to: a rule
+{{- /* nmstate 2.2.62 rust/src/lib/route_rule.rs, RouteRuleEntry::validate_ip_from_to and validate_fwmark_and_fwmask: a rule
 needs ip-from, ip-to or family, and a family its addresses agree with */}}
 {{- range $i, $rule := (($vrf.policy | default dict).extraRouteRules | default list) }}
 {{- $ruleAt := printf "%s.policy.extraRouteRules[%d]" $at $i }}
 {{- if not (or (get $rule "ip-from") (get $rule "ip-to") $rule.family) }}
 {{- $errors = append $errors (printf "%s: a rule needs ip-from, ip-to or family (nmstate refuses it otherwise); add one, e.g. `family: ipv4`" $ruleAt) }}
+{{- end }}
+{{- /* validate_fwmark_and_fwmask: a mask masks a mark */}}
+{{- if and (hasKey $rule "fwmask") (not $rule.fwmark) }}
+{{- $errors = append $errors (printf "%s.fwmask: a mask without fwmark (nmstate refuses the rule); add the fwmark it masks, or drop fwmask" $ruleAt) }}
 {{- end }}
 {{- range $side := list "ip-from" "ip-to" }}
 {{- $address := get $rule $side | toString }}
