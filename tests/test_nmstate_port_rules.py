@@ -113,3 +113,18 @@ def test_nmstate_refuses_what_the_chart_refuses(
         verdict = nmstatecheck.check_desired_state(bad)
         assert not verdict.ok, f"nmstate took {policy} with the bad value"
         assert verdict.kind == "InvalidArgument" and words in verdict.msg, verdict.error
+
+
+def test_nmstate_takes_a_prefix_0_address_so_that_rule_is_the_charts() -> None:
+    """tests/bad_values/port-address-prefix-zero.yaml and nodes-address-prefix-zero.yaml are
+    refused by the chart alone: nmstate 2.2.62 (ip.rs) takes a /0 address, which the kernel
+    makes a connected default route (linux net/ipv4/fib_frontend.c fib_add_ifaddr)."""
+    for case in ("port-address-prefix-zero", "nodes-address-prefix-zero"):
+        refused = helm.template("helm3", [SEED, CASES / f"{case}.yaml"])
+        assert refused.returncode != 0 and refused.stdout == "", case
+    rendered = helm.template("helm3", [SEED])
+    assert rendered.returncode == 0, rendered.stderr
+    for policy, state in allsites.desired_states(rendered.documents).items():
+        bad = copy.deepcopy(state)
+        interface(bad, "ens4")["ipv4"]["address"][0]["prefix-length"] = 0
+        assert nmstatecheck.refusal(bad) is None, policy
