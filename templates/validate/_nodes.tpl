@@ -84,6 +84,11 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- end }}
 {{- end }}
 {{- $ip := (split "/" .)._0 }}
+{{- /* /0 makes every destination on-link (linux net/ipv4/fib_frontend.c fib_add_ifaddr adds
+the prefix as a connected route); nmstate 2.2.62 takes it, the schema's cidr allows it */}}
+{{- if eq (split "/" .)._1 "0" }}
+{{- $errors = append $errors (printf "%s.%s: %s has prefix length 0, which puts every destination on the port's link; give the subnet's prefix, e.g. %s/24" $nodeAt $portName . $ip) }}
+{{- end }}
 {{- if hasKey $addressOwners $ip }}
 {{- $errors = append $errors (printf "%s.%s: %s is also the address of %s; each node and port needs its own" $nodeAt $portName $ip (get $addressOwners $ip)) }}
 {{- end }}

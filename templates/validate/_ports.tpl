@@ -63,6 +63,28 @@ deletes every rule it did not make at the priorities it owns, 2000 and 6000
 {{- end }}
 {{- if and (eq $type "bond") $port.bond }}
 {{- $members = concat $members $port.bond.ports }}
+{{- /* nmstate 2.2.62 rust/src/lib/ifaces/bond.rs, BondOptions::validate_miimon_and_arp_interval
+validate_lacp_opts and validate_arp_interval: nmstate refuses these, so the policy would fail on every node */}}
+{{- $options := $port.bond.options | default dict }}
+{{- if and (gt (int64 ($options.miimon | default 0)) 0) (gt (int64 ($options.arp_interval | default 0)) 0) }}
+{{- $errors = append $errors (printf "%s.bond.options: miimon and arp_interval exclude each other (nmstate refuses both); keep one of them" $portAt) }}
+{{- end }}
+{{- /* validate_arp_interval: the ARP monitor does not work in the modes that balance by MAC */}}
+{{- if and (gt (int64 ($options.arp_interval | default 0)) 0) (has $port.bond.mode (list "802.3ad" "balance-tlb" "balance-alb")) }}
+{{- $errors = append $errors (printf "%s.bond.options.arp_interval: mode %s takes no ARP monitor (nmstate refuses it in 802.3ad, balance-tlb and balance-alb); use miimon instead" $portAt $port.bond.mode) }}
+{{- end }}
+{{- range $option := list "lacp_rate" "lacp_active" }}
+{{- if and (hasKey $options $option) (ne $port.bond.mode "802.3ad") }}
+{{- $errors = append $errors (printf "%s.bond.options.%s: only a bond in mode 802.3ad takes %s (nmstate refuses it in %s); remove it or set `mode: 802.3ad`" $portAt $option $option $port.bond.mode) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* nmstate 2.2.62 rust/src/lib/ifaces/base.rs, BaseInterface::sanitize (MINIMUM_IPV6_MTU):
+an MTU under 1280 with IPv6 on, from the port's or any node's address, or DHCP/autoconf */}}
+{{- $family := get (get $addressing $portName | default dict) "ipv6" }}
+{{- $dynamic := get (get $addressing $portName | default dict) "dynamic" | default list }}
+{{- if and $port.mtu (lt (int64 $port.mtu) 1280) (or $family (has "ipv6" $dynamic)) }}
+{{- $errors = append $errors (printf "%s.mtu: %d is below 1280, IPv6's minimum, and the port has IPv6 (nmstate refuses it); set mtu to 1280 or more, or drop the port's IPv6" $portAt (int64 $port.mtu)) }}
 {{- end }}
 {{- range $members }}
 {{- if hasKey $portOwners . }}
@@ -94,6 +116,24 @@ the traffic goes astray */}}
 {{- $extraNames := list }}
 {{- range (($vrf.policy | default dict).extraInterfaces | default list) }}
 {{- $extraNames = append $extraNames .name }}
+{{- end }}
+{{- /* nmstate 2.2.62 rust/src/lib/route_rule.rs, RouteRuleEntry::validate_ip_from_to and validate_fwmark_and_fwmask: a rule
+needs ip-from, ip-to or family, and a family its addresses agree with */}}
+{{- range $i, $rule := (($vrf.policy | default dict).extraRouteRules | default list) }}
+{{- $ruleAt := printf "%s.policy.extraRouteRules[%d]" $at $i }}
+{{- if not (or (get $rule "ip-from") (get $rule "ip-to") $rule.family) }}
+{{- $errors = append $errors (printf "%s: a rule needs ip-from, ip-to or family (nmstate refuses it otherwise); add one, e.g. `family: ipv4`" $ruleAt) }}
+{{- end }}
+{{- /* validate_fwmark_and_fwmask: a mask masks a mark */}}
+{{- if and (hasKey $rule "fwmask") (not $rule.fwmark) }}
+{{- $errors = append $errors (printf "%s.fwmask: a mask without fwmark (nmstate refuses the rule); add the fwmark it masks, or drop fwmask" $ruleAt) }}
+{{- end }}
+{{- range $side := list "ip-from" "ip-to" }}
+{{- $address := get $rule $side | toString }}
+{{- if and $rule.family (get $rule $side) (ne (contains ":" $address) (eq $rule.family "ipv6")) }}
+{{- $errors = append $errors (printf "%s.%s: %s is not of family %s (nmstate refuses the rule); make family match the address, or drop family" $ruleAt $side $address $rule.family) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- range $i, $route := ($vrf.routes | default list) }}
 {{- $routeAt := printf "%s.routes[%d]" $at $i }}
