@@ -101,7 +101,11 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return not self.steps or (self.progress is not None and self.progress.finished and not self.progress.failed)
+        """Every step applied on its nodes; with nothing to send, the nodes' standing on the
+        live generation, where it was read (standing_step), has no failed or silent node."""
+        if self.progress is None:
+            return not self.steps
+        return self.progress.finished and not self.progress.failed
 
 
 class NodeIndex:
@@ -149,6 +153,13 @@ class Neighbours:
                     result = result.merged(found)
             self.seen[node] = result
         return self.seen[node]
+
+
+def standing_step(selected: tuple[str, ...], node: str | None) -> Step:
+    """An empty removal naming the nodes a policy selects (a per-node policy's by its
+    hostname): waiting for it (_wait) reads how they stand on the policy's live generation.
+    The wait hook's step for each policy, and the prune's for a policy it sends nothing."""
+    return Step({}, selected, {HOSTNAME: node} if node else None)
 
 
 def _per_node(current: State, selector: dict[str, str], new_state: State | None, nodes: NodeIndex,
@@ -294,6 +305,8 @@ def run(transport: Transport, plan: Plan, *, uninstall: bool, timeout: float, po
     deadline = clock() + timeout
     try:
         _rounds(transport, work, deadline, poll, clock, sleep, malformed, say, timeout)
+        if not uninstall:
+            _standing(transport, outcomes, policies, NodeIndex(nodes or []), clock, sleep, malformed)
     except (ApiError, Unreachable) as error:
         raise Interrupted(error, outcomes) from error
     if not uninstall:
@@ -326,6 +339,28 @@ def _rounds(transport: Transport, work: list[tuple[Outcome, dict[str, Any]]], de
         done = _wait(transport, waiting, deadline, poll, clock, sleep, malformed, say, timeout)
         for outcome, progress in done:
             outcome.progress = _merged(outcome.progress, progress)
+
+
+def _standing(transport: Transport, outcomes: list[Outcome], policies: list[dict[str, Any]], nodes: NodeIndex,
+              clock: Callable[[], float], sleep: Callable[[float], None], malformed: list[str]) -> None:
+    """A prune with nothing to send to a policy still reads its nodes' enactments of the live
+    generation, once: a rerun after a node failed the prune's own last update finds that
+    update in the policy already, and must fail on that node again, with nmstate's message,
+    not pass. A node not reporting that generation yet is left to the wait hook (Helm applies
+    the policy after this pre-upgrade hook)."""
+    live = {p["metadata"]["name"]: p for p in policies}
+    waiting = []
+    for outcome in outcomes:
+        if outcome.steps:
+            continue
+        policy = live[outcome.policy]
+        selector = (policy.get("spec") or {}).get("nodeSelector") or {}
+        outcome.generation = int((policy.get("metadata") or {}).get("generation") or 0)
+        step = standing_step(tuple(name for name, _ in nodes.matching(selector)), selector.get(HOSTNAME))
+        waiting.append((outcome, step))
+    for outcome, progress in _wait(transport, waiting, clock(), 0.0, clock, sleep, malformed):
+        if progress.failed:
+            outcome.progress = progress
 
 
 def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: float, poll: float,
@@ -460,7 +495,7 @@ def _handback_lines(outcome: Outcome) -> list[str]:
 def report(outcomes: list[Outcome], verb: str) -> str:
     lines = []
     for outcome in outcomes:
-        if not outcome.steps:
+        if not outcome.steps and outcome.ok:
             lines.append(f"KEEP  {outcome.policy}: nothing to remove")
             lines += _handback_lines(outcome)
             continue
@@ -473,8 +508,10 @@ def report(outcomes: list[Outcome], verb: str) -> str:
         elif removing:
             [step] = removing
             how = describe(step.removal) + (f", on {', '.join(step.nodes)} only" if step.node_selector else "")
-        else:
+        elif outcome.steps:
             how = "its new state, nothing to remove"
+        else:
+            how = f"nothing to send, but generation {outcome.generation} (already sent) is not applied"
         if removing and outcome.steps[-1].new_state is not None:
             how += ", then its new state alone"
         lines.append(f"{mark}  {outcome.policy}: {how}; applied on {len(progress.applied)}/{total} node(s)")

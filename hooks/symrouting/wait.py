@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from symrouting.api import Transport
-from symrouting.cleanup import POLICIES, NodeIndex, Outcome, Step, _wait
-from symrouting.facts import HOSTNAME
+from symrouting.cleanup import POLICIES, NodeIndex, Outcome, Step, _wait, standing_step
 from symrouting.gather import collect
 from symrouting.nodeconfig import Progress
 from symrouting.plan import Plan, Policy
@@ -68,9 +67,7 @@ def run(transport: Transport, plan: Plan, *, timeout: float, poll: float = 2.0,
             if live is None:
                 wave.missing.append(policy.name)
                 continue
-            selected = tuple(name for name, _ in nodes.matching(policy.node_selector))
-            # an empty removal: the step only names the nodes, as a narrowed cleanup step does
-            step = Step({}, selected, {HOSTNAME: policy.node} if policy.node else None)
+            step = standing_step(tuple(name for name, _ in nodes.matching(policy.node_selector)), policy.node)
             outcome = Outcome(policy.name, [step], generation=int((live.get("metadata") or {}).get("generation") or 0))
             wave.outcomes.append(outcome)
             waiting.append((outcome, step))

@@ -753,3 +753,31 @@ def test_a_per_node_step_waits_for_its_own_node_only() -> None:
 
     [(_, progress)] = _wait(transport, [(outcome, step)], 30.0, 1.0, lambda: now[0], sleep, [])  # type: ignore[arg-type]
     assert (progress.applied, progress.pending, now[0]) == (["worker-0"], [], 0.0)
+
+
+
+def test_a_prune_rerun_after_a_failed_node_fails_naming_it(run_cli: Run, cluster: tuple[Any, Nmstate],
+                                                          tmp_path: Path) -> None:
+    """worker-2 applies the removal but fails the prune's last update (the new state alone).
+    The rerun finds the policy holding exactly its new state, nothing to send; nmstate's
+    enactment on worker-2 still reports that generation Failing, so the rerun fails too,
+    naming worker-2 and nmstate's message, as the wait hook does (wait.py, whose per-policy
+    step it shares: cleanup.applied_step)."""
+    api, nmstate = cluster
+
+    def last_update_fails(path: str, stored: dict[str, Any]) -> None:
+        if path == POLICY and int(stored["metadata"]["generation"]) >= 3:
+            nmstate.outcomes["worker-2"] = "fail"
+    api.api.on_put.insert(0, last_update_fails)
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    first = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
+    assert first.returncode == 1, first.stdout
+    assert "worker-2: failed" in first.stdout
+    updates = len(nmstate.updates)
+    again = run_cli("prune", "--poll=0.1", api=api, plan=render_plan([SEED, new_table]))
+    assert again.returncode == 1, again.stdout
+    assert len(nmstate.updates) == updates, "the rerun sent an update"
+    assert "FAIL  vrfpolicy: nothing to send, but generation 3 (already sent) is not applied; applied on 2/3 node(s)" \
+        in again.stdout, again.stdout
+    assert "worker-2: failed: error reconciling NodeNetworkConfigurationPolicy: rolled back: connectivity lost" \
+        in again.stdout, again.stdout
