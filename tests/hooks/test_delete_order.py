@@ -22,7 +22,8 @@ import yaml
 
 from tests.hooks.conftest import render_plan
 from tests.support import clusters, helm
-from tests.support.apiserver import Rbac, RunningApi, Tls, request_attributes, write_kubeconfig
+from tests.support.apiserver import Rbac, RunningApi, Tls, write_kubeconfig
+from tests.support.realapi import request_attributes
 from tests.support.metallb import bfd_profile_webhook
 from tests.support.nmstate import Nmstate
 

@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support.realapi import request_attributes
+
 
 @dataclass(frozen=True)
 class Tls:
@@ -84,29 +86,6 @@ def write_kubeconfig(path: Path, server: str, tls: Tls, token: str) -> Path:
         "contexts": [{"name": "stand-in", "context": {"cluster": "stand-in", "user": "admin"}}],
     }))
     return path
-
-
-def request_attributes(method: str, path: str) -> tuple[str, str, str, str, str] | None:
-    """(verb, API group, namespace, resource, name) of a request, as the API server's
-    RequestInfoFactory reads a path (k8s.io/apiserver pkg/endpoints/request/requestinfo.go):
-    /api/v1/... is the core group "", /apis/<group>/<version>/... a named one; an optional
-    namespaces/<ns>/ prefix; a GET of a collection is "list", of a named object "get", a PUT
-    "update". None for a path with no resource (discovery: a non-resource request)."""
-    parts = path.split("?", 1)[0].strip("/").split("/")
-    if parts[:1] == ["api"]:
-        group, rest = "", parts[2:]
-    elif parts[:1] == ["apis"]:
-        group, rest = (parts[1] if len(parts) > 1 else ""), parts[3:]
-    else:
-        return None
-    if not rest:
-        return None
-    namespace = ""
-    if rest[0] == "namespaces" and len(rest) > 2:
-        namespace, rest = rest[1], rest[2:]
-    resource, name = rest[0], (rest[1] if len(rest) > 1 else "")
-    verb = {"PUT": "update", "DELETE": "delete", "POST": "create"}.get(method, "get" if name else "list")
-    return verb, group, namespace, resource, name
 
 
 @dataclass

@@ -68,17 +68,13 @@ def request_attributes(method: str, path: str) -> tuple[str, str, str, str, str]
 
 
 class RealApi:
+    """One real kube-apiserver per pytest worker for the hook tests, behind the recording and
+    fault-injecting proxy, with an admin token and the namespaces the hooks use."""
+
     def __init__(self, cluster: realcluster.RealCluster, folder: Path) -> None:
         self.cluster = cluster
         self.client: Client = cluster.client()
-        self.client.call("POST", "/api/v1/namespaces/kube-system/serviceaccounts",
-                         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": ADMIN}})
-        self.client.call("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": ADMIN},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": ADMIN, "namespace": "kube-system"}]})
-        # A client certificate would end at the proxy's TLS; a bearer token passes through it.
-        self.token = cluster.token("kube-system", ADMIN, seconds=24 * 3600)
+        self.token = cluster.admin_token(ADMIN)
         for namespace in NAMESPACES:
             self.client.call("POST", "/api/v1/namespaces",
                              {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})

@@ -399,6 +399,19 @@ class RealCluster:
              "spec": {"expirationSeconds": seconds}})
         return str(answer["status"]["token"])
 
+    def admin_token(self, service_account: str) -> str:
+        """A day-long bound token of a new cluster-admin ServiceAccount in kube-system: Helm,
+        kubectl and the hooks' clients use it where a client certificate would end at a TLS
+        proxy in front of the server (tests/support/proxy.py)."""
+        self.request("POST", "/api/v1/namespaces/kube-system/serviceaccounts",
+                     {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": service_account}})
+        self.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": service_account},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": "kube-system"}]})
+        return self.token("kube-system", service_account, seconds=24 * 3600)
+
     def version(self) -> dict[str, Any]:
         return dict(self.request("GET", "/version"))
 

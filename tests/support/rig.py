@@ -84,13 +84,7 @@ class Rig:
                              {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         # Helm and kubectl use a real bound token of a cluster-admin ServiceAccount, so that the
         # proxy can pass credentials through (a client certificate ends at the proxy's TLS).
-        self.client.call("POST", "/api/v1/namespaces/kube-system/serviceaccounts",
-                         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": ADMIN}})
-        self.client.call("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": ADMIN},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": ADMIN, "namespace": "kube-system"}]})
-        self.admin_token = cluster.token("kube-system", ADMIN, seconds=24 * 3600)
+        self.admin_token = cluster.admin_token(ADMIN)
         pki = cluster.pki
         self.proxy = Proxy(cluster.url, pki.ca_file, pki.server_cert, pki.server_key)
         self.kubeconfig = cluster.write_kubeconfig(self.folder / "proxy.kubeconfig", token=self.admin_token)
