@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,43 @@ def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) ->
 
 from tests.support.lifecycle import ROLLBACK_ON_FAILURE, SEED, TENANT_B, Cluster
 from tests.support.rig import Rig
+
+
+def lease_held(cluster: Cluster) -> bool:
+    """Some cleanup holds a Lease in MetalLB's namespace (hooks/symrouting/lease.py)."""
+    return any((lease.get("spec") or {}).get("holderIdentity")
+               for lease in cluster.api.list("coordination.k8s.io", "leases", "metallb-system"))
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_a_prune_killed_holding_the_lease_is_finished_by_its_retry(cluster: Cluster, version: str) -> None:
+    """Issue 25: the prune's pod is SIGKILLed while it holds the cleanup Lease and waits for
+    worker-0 (held by nmstate), at cleanup.timeoutSeconds 30 (the schema's minimum). The
+    Job's retry pod takes the Lease once its renewTime + leaseDurationSeconds has passed
+    (client-go leaderelection), names the holder as this release's own dead run, finishes the
+    prune, and the upgrade ends with the nodes as the new values declare."""
+    values = route_added(seed())
+    installed(cluster, version, values)
+    prune = ("test", "tenant-a-symmetric-routing-prune")
+    held = cluster.nmstate.hold.setdefault("worker-0", threading.Event())
+    cluster.jobs.kill_first(*prune, when=lambda: lease_held(cluster))
+
+    def release_once_killed() -> None:
+        while not cluster.jobs.attempts.get(prune):
+            time.sleep(0.1)
+        held.set()
+
+    threading.Thread(target=release_once_killed, daemon=True).start()
+    upgraded = seed()
+    upgraded["cleanup"] = {"timeoutSeconds": 30}
+    try:
+        ok(cluster.upgrade(version, "tenant-a", upgraded))
+    finally:
+        held.set()
+        cluster.nmstate.hold.pop("worker-0", None)
+    attempts = cluster.jobs.attempts[prune]
+    assert [a.returncode for a in attempts] == [137, 0], cluster.log()
+    retry = attempts[1].output
+    assert "held by this release's own earlier cleanup" in retry, retry
+    assert "(renewTime + leaseDurationSeconds)" in retry, retry
+    cluster.check("upgrade after the killed prune")

@@ -22,7 +22,10 @@ What it does, after the kubelet (kubernetes v1.36.3):
   termination message falls back to the log's tail under FallbackToLogsOnError;
 - a pod given a deletionTimestamp (the Job deleted, or its activeDeadlineSeconds passed) has
   its process killed and is then deleted with grace period 0, as the status manager does once
-  the containers are gone.
+  the containers are gone;
+- a container killed under a running pod (an OOM kill, a node that reboots: a test arms it
+  with `kill_first`) is reported as the kubelet reports a SIGKILLed container: terminated,
+  exit code 137 (128 + 9), reason Error; the Job controller then fails the pod.
 
 `python3` in a command is the suite's own interpreter.
 """
@@ -36,8 +39,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from tests.support.kubeclient import Client, Obj
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -70,6 +75,9 @@ class PodRunner:
     _started: set[str] = field(default_factory=set)
     _deleting: set[str] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
+    # (namespace, job name) -> when its first pod's container is to be killed.
+    _kills: dict[tuple[str, str], Callable[[], bool]] = field(default_factory=dict)
+    _killed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.bin = self.workdir / "bin"
@@ -84,6 +92,25 @@ class PodRunner:
         self._stop.set()
         for process in list(self._running.values()):
             process.kill()
+
+    def kill_first(self, namespace: str, job: str, when: Callable[[], bool]) -> None:
+        """SIGKILL the container of the Job's first pod once `when()` holds while it runs."""
+        self._kills[(namespace, job)] = when
+
+    def _arm(self, key: tuple[str, str], uid: str, process: subprocess.Popen[str]) -> None:
+        when = self._kills.pop(key, None)
+        if when is None:
+            return
+
+        def watch() -> None:
+            while process.poll() is None:
+                if when():
+                    self._killed.add(uid)
+                    process.kill()
+                    return
+                time.sleep(0.1)
+
+        threading.Thread(target=watch, daemon=True, name=f"kill-{key[1]}").start()
 
     def _watch(self) -> None:
         while not self._stop.is_set():
@@ -156,12 +183,14 @@ class PodRunner:
                                                   "imageID": "", "ready": True, "restartCount": 0, "started": True,
                                                   "state": {"running": {"startedAt": started}}}]})
         process = self._spawn(pod, container, mounts)
+        self._arm((meta["namespace"], job), meta["uid"], process)
         output, _ = process.communicate()
         self._running.pop(meta["uid"], None)
-        self.attempts.setdefault((meta["namespace"], job), []).append(Attempt(meta["name"], process.returncode, output))
-        # A killed process is a pod being deleted: nothing more to report.
-        if process.returncode >= 0:
-            self._finish(pod, container["name"], started, process.returncode, output)
+        code = 137 if meta["uid"] in self._killed else process.returncode
+        self.attempts.setdefault((meta["namespace"], job), []).append(Attempt(meta["name"], code, output))
+        # Else a killed process is a pod being deleted: nothing more to report.
+        if code >= 0:
+            self._finish(pod, container["name"], started, code, output)
 
     def _finish(self, pod: Obj, name: str, started: str, code: int, output: str) -> None:
         terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
