@@ -38,6 +38,7 @@ class Recorded:
     user: str
     code: int = 0
     at: float = field(default_factory=time.monotonic)
+    body: Any = None  # the request's JSON body, decoded (None when it has none)
 
 
 @dataclass
@@ -74,6 +75,13 @@ def user_of(authorization: str) -> str:
         return str(claims.get("sub", "?"))
     except ValueError:
         return "?"
+
+
+def _decoded(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
 
 
 def status_body(code: int, reason: str, message: str) -> bytes:
@@ -159,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.owner
         body = self._body()
         record = Recorded(self.command, self.path, self.headers.get("Content-Type", ""),
-                          user_of(self.headers.get("Authorization", "")))
+                          user_of(self.headers.get("Authorization", "")), body=_decoded(body))
         with proxy._lock:
             proxy.requests.append(record)
         for gate in list(proxy.gates):
