@@ -125,14 +125,20 @@ class RealApi:
 
     def load(self, routes: dict[str, Any]) -> None:
         """Writes the objects of a clusters.* builder into the real server: each object at its
-        path, each item of a collection into it. Discovery and CRDs are the server's own
-        (the pinned CRDs are applied at start), so those routes are not written."""
+        path, each item of a collection into it (a namespaced item of a cluster-wide list into
+        its own namespace), each object once. Discovery and CRDs are the server's own (the
+        pinned CRDs are applied at start), so those routes are not written."""
+        written: set[str] = set()
         for path, value in routes.items():
-            if isinstance(value, list):
-                for item in value:
-                    self.create(path, item)
-            elif isinstance(value, dict) and "metadata" in value and value.get("kind") not in SERVED:
-                self.create(path.rsplit("/", 1)[0], value)
+            items = value if isinstance(value, list) else [value]
+            collection = path if isinstance(value, list) else path.rsplit("/", 1)[0]
+            for item in items:
+                if not isinstance(item, dict) or "metadata" not in item or item.get("kind") in SERVED:
+                    continue
+                target = _in_namespace(collection.split("?", 1)[0], item["metadata"].get("namespace"))
+                if f"{target}/{item['metadata']['name']}" not in written:
+                    written.add(f"{target}/{item['metadata']['name']}")
+                    self.create(target, item)
 
     def create(self, collection: str, obj: Obj) -> Obj:
         """POSTs an object, then its status where the kind keeps status in a subresource."""
@@ -157,6 +163,14 @@ class RealApi:
 
     def stop(self) -> None:
         self.proxy.stop()
+
+
+def _in_namespace(collection: str, namespace: str | None) -> str:
+    """A namespaced object's collection: a cluster-wide list's path with the object's namespace."""
+    if not namespace or "/namespaces/" in collection:
+        return collection
+    head, resource = collection.rsplit("/", 1)
+    return f"{head}/namespaces/{namespace}/{resource}"
 
 
 def _exactly(path: str) -> str:
