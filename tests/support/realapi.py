@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +106,20 @@ class RealApi:
         return path
 
     def fail(self, path: str, status: int, times: int = 1, method: str = "", reason: str = "",
-             message: str = "", headers: dict[str, str] | None = None, body: bytes = b"") -> Fault:
-        """The next `times` requests to exactly `path` (any query) answered `status` by the proxy
-        (with a Status, or `body`), never reaching the server."""
+             message: str = "", headers: dict[str, str] | None = None, body: bytes = b"", after: int = 0) -> Fault:
+        """The next `times` requests to exactly `path` (any query), after `after` let through,
+        answered `status` by the proxy (with a Status, or `body`), never reaching the server."""
         return self.proxy.fault(Fault(method, _exactly(path), times, status, reason or _REASONS.get(status, "Error"),
                                       message or f"{_REASONS.get(status, 'Error')} {path}", dict(headers or {}),
-                                      body=body))
+                                      body=body, after=after))
+
+    def lose(self, method: str, path: str, *, drop: bool = False, late: float = 0.0,
+             then: Callable[[], None] | None = None) -> Fault:
+        """The next request of `method` to `path` loses its answer: the server applies it and
+        the connection is reset mid-answer (or the answer comes `late`, then `then` runs before
+        the client hears), or with `drop` the request never reaches the server."""
+        return self.proxy.fault(Fault(method, _exactly(path), reset=not (drop or late), drop=drop, late=late,
+                                      then=then))
 
     def slow(self, path: str, delay: float, times: int = 1) -> Fault:
         """The next `times` requests to `path` answered by the real server `delay` seconds late."""
