@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import helm, realcluster
+from tests.support import helm, nmstatecheck, realcluster
+from tests.support.nmstatehandler import NmstateHandler
 from tests.support.realapi import RealApi
 from tests.support.apiserver import FakeApi, RunningApi, Tls, make_tls
 
@@ -65,6 +66,16 @@ def real_api(hooks_api: RealApi) -> Iterator[RealApi]:
     hooks_api.reset()
     yield hooks_api
     hooks_api.reset()
+
+
+@pytest.fixture
+def nmstate(real_api: RealApi) -> Iterator[NmstateHandler]:
+    """kubernetes-nmstate's handler on the test's real API server (tests/support/nmstatehandler.py):
+    every state passes the real nmstate first (rig/rust/nmstate-check)."""
+    handler = NmstateHandler(real_api.cluster.client(), check_desired_state=nmstatecheck.refusal)
+    yield handler
+    handler.stop()
+    handler.settle_work()
 
 
 def render_plan(values_files: list[Path], *, release: str = helm.RELEASE, namespace: str = helm.NAMESPACE,

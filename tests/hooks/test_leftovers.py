@@ -1,4 +1,5 @@
-"""Leftovers on the nodes (hooks/symrouting/leftovers.py), on the node model: a release
+"""Leftovers on the nodes (hooks/symrouting/leftovers.py), on the real API server with
+kubernetes-nmstate's handler over the node model (tests/support/nmstatehandler.py): a release
 uninstalled with --no-hooks leaves its VRF, route and rules on the nodes (deleting a policy
 undoes nothing, kubernetes-nmstate); the next install's preflight warns or fails, `symrouting
 status` lists them per node, and `symrouting leftovers --remove` takes exactly them off with
@@ -18,33 +19,33 @@ from symrouting import leftovers
 from tests.hooks.conftest import render_plan
 from tests.hooks.test_cleanup import SEED, blue_site, policies, seed_with
 from tests.support import clusters
-from tests.support.apiserver import RunningApi
-from tests.support.nmstate import NODE_STATES, POLICIES, Nmstate
+from tests.support.nmstatehandler import POLICIES, STATES, NmstateHandler
 from tests.support.nodestate import node_after
+from tests.support.realapi import RealApi
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 NODES = ("worker-0", "worker-1", "worker-2")
 CLUSTER: dict[str, Any] = dict(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"])
 
 
-def uninstall_without_hooks(api: RunningApi, names: list[str]) -> None:
-    """`helm uninstall --no-hooks`: the policies go, the nodes keep what they applied."""
-    with api.api.lock:
-        for name in names:
-            del api.api.routes[f"{POLICIES}/{name}"]
-        api.api.routes[POLICIES] = [p for p in api.api.routes[POLICIES] if p["metadata"]["name"] not in names]
-        api.api.cache.clear()
+Left = tuple[RealApi, NmstateHandler, Path]
 
 
 @pytest.fixture
-def left(serve: Callable[..., RunningApi], tmp_path: Path) -> tuple[RunningApi, Nmstate, Path]:
-    """Tenant blue installed; the seed release installed, then uninstalled with --no-hooks."""
-    api = serve(clusters.openshift(**CLUSTER, nodes=[clusters.node(n, {"vrf": "true"}) for n in NODES]))
-    nmstate = Nmstate(api.api, publish_states=True)
+def left(real_api: RealApi, nmstate: NmstateHandler, tmp_path: Path) -> Left:
+    """Tenant blue installed; the seed release installed, then uninstalled with --no-hooks:
+    its policy deleted, which undoes nothing on the nodes (kubernetes-nmstate only drops the
+    policy's enactments)."""
+    real_api.load(clusters.openshift(**CLUSTER, nodes=[clusters.node(n, {"vrf": "true"}) for n in NODES]))
     blue = blue_site(tmp_path)
-    nmstate.install(policies([blue], release="blue", namespace="blue") + policies([SEED]))
-    uninstall_without_hooks(api, ["vrfpolicy"])
-    return api, nmstate, blue
+    for policy in policies([blue], release="blue", namespace="blue") + policies([SEED]):
+        real_api.client.call("POST", f"{POLICIES}?fieldManager=helm", policy)
+    nmstate.settle()
+    real_api.client.call("DELETE", f"{POLICIES}/vrfpolicy")
+    nmstate.settle()
+    assert not nmstate.errors, nmstate.errors
+    real_api.proxy.clear()
+    return real_api, nmstate, blue
 
 
 SEED_LEFT = "VRF ens4vrf (table 2), ipv4 addresses on ens4, route 0.0.0.0/0 via 192.168.130.1 dev ens4 in table 2"
@@ -78,7 +79,7 @@ def test_the_pure_core_finds_what_no_policy_on_the_node_declares() -> None:
 
 
 def test_a_new_install_with_the_same_vrf_fails_its_preflight_naming_each_node(
-        run_cli: Run, left: tuple[RunningApi, Nmstate, Path]) -> None:
+        run_cli: Run, left: Left) -> None:
     api, _, _ = left
     result = run_cli("preflight", api=api, plan=render_plan([SEED]))
     assert result.returncode == 1, result.stdout + result.stderr
@@ -88,7 +89,7 @@ def test_a_new_install_with_the_same_vrf_fails_its_preflight_naming_each_node(
     assert "symrouting leftovers --remove" in result.stdout
 
 
-def test_a_release_of_other_names_and_tables_is_warned(run_cli: Run, left: tuple[RunningApi, Nmstate, Path],
+def test_a_release_of_other_names_and_tables_is_warned(run_cli: Run, left: Left,
                                                         tmp_path: Path) -> None:
     """The leftover rules go to the main table, which no VRF of the new release uses: a warning."""
     def green(values: dict[str, Any]) -> None:
@@ -102,7 +103,7 @@ def test_a_release_of_other_names_and_tables_is_warned(run_cli: Run, left: tuple
     assert f"worker-1: {SEED_LEFT}" in result.stdout
 
 
-def test_status_lists_the_leftovers_per_node(run_cli: Run, left: tuple[RunningApi, Nmstate, Path]) -> None:
+def test_status_lists_the_leftovers_per_node(run_cli: Run, left: Left) -> None:
     api, _, blue = left
     result = run_cli("status", api=api, plan=render_plan([blue], release="blue", namespace="blue"))
     tail = result.stdout.split("leftovers on the nodes (no policy declares them; `symrouting leftovers --remove` "
@@ -113,7 +114,7 @@ def test_status_lists_the_leftovers_per_node(run_cli: Run, left: tuple[RunningAp
 
 
 def test_remove_takes_off_exactly_the_leftovers_and_deletes_its_policies(
-        run_cli: Run, left: tuple[RunningApi, Nmstate, Path]) -> None:
+        run_cli: Run, left: Left) -> None:
     """One one-shot policy per node, applied, then deleted; each node ends carrying exactly
     what blue's policy declares, whose policy is never written; a second look finds none."""
     api, nmstate, blue = left
@@ -122,14 +123,16 @@ def test_remove_takes_off_exactly_the_leftovers_and_deletes_its_policies(
     assert listed.returncode == 1 and "`symrouting leftovers --remove` takes them off" in listed.stdout
     removed = run_cli("leftovers", "--remove", "--poll=0.1", api=api)
     assert removed.returncode == 0, removed.stdout + removed.stderr
+    nmstate.settle()
+    assert not nmstate.errors, nmstate.errors
     for node in NODES:
         assert f"REMOVED {node}: {SEED_LEFT}" in removed.stdout
         assert nmstate.nodes[node].managed() == node_after(blue_policy["spec"]["desiredState"]).managed(), node
-    created = [r for r in api.api.requests if r.method == "POST" and r.path.startswith(POLICIES)]
-    deleted = [r for r in api.api.requests if r.method == "DELETE"]
+    created = [r for r in api.requests if r.method == "POST" and r.path.startswith(POLICIES)]
+    deleted = [r for r in api.requests if r.method == "DELETE"]
     assert len(created) == len(deleted) == 3
-    assert [p["metadata"]["name"] for p in api.api.routes[POLICIES]] == [blue_policy["metadata"]["name"]]
-    assert not [r for r in api.api.requests if r.method == "PUT"], "no policy of anyone was updated"
+    assert [p["metadata"]["name"] for p in api.client.items(POLICIES)] == [blue_policy["metadata"]["name"]]
+    assert not [r for r in api.requests if r.method in ("PUT", "PATCH")], "no policy of anyone was updated"
     for request in created:
         state = request.body["spec"]["desiredState"]
         assert all(entry.get("state") == "absent" for section in ("routes", "route-rules")
@@ -138,4 +141,4 @@ def test_remove_takes_off_exactly_the_leftovers_and_deletes_its_policies(
             ("ens4vrf", "absent", None), ("ens4", "up", {"enabled": False})]
     again = run_cli("leftovers", api=api)
     assert again.returncode == 0 and again.stdout.startswith("no leftovers"), again.stdout
-    assert len(api.api.routes[NODE_STATES]) == 3
+    assert len(api.client.items(STATES)) == 3

@@ -1,112 +1,129 @@
-"""Faults between the cleanup and the API, injected by a TLS proxy (tests/support/faultproxy.py)
-in front of the API stand-in: an update the server applied whose answer is lost, a 503 that
-asks for a wait, a truncated answer. The nodes are read from the nmstate stand-in."""
+"""Faults between the cleanup and the real API server, injected by the recording proxy
+(tests/support/proxy.py): an update the server applied whose answer is lost, a 503 that asks
+for a wait, a truncated answer. The nodes are those of kubernetes-nmstate's handler
+(tests/support/nmstatehandler.py)."""
 
 from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from symrouting.api import HttpsTransport
-from tests.hooks.conftest import TOKEN, render_plan
+from tests.hooks.conftest import render_plan
 from tests.support import clusters, helm
-from tests.support.apiserver import RunningApi, Tls
-from tests.support.faultproxy import FaultProxy
-from tests.support.nmstate import Nmstate
+from tests.support.nmstatehandler import POLICIES, NmstateHandler
 from tests.support.nodestate import Node, node_after
+from tests.support.realapi import RealApi
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
-POLICY = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"
+POLICY = f"{POLICIES}/vrfpolicy"
 NODES = "/api/v1/nodes"
 Run = Callable[..., subprocess.CompletedProcess[str]]
 SEED_CLUSTER: dict[str, Any] = dict(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
                                     masquerade={"ipv4": "169.254.0.0/17"})
+Proxied = tuple[RealApi, NmstateHandler]
+
+
+def install(api: RealApi, nmstate: NmstateHandler, values: Path) -> None:
+    """Three VRF nodes; the release's policies as Helm created them, applied by nmstate."""
+    api.load(clusters.openshift(**SEED_CLUSTER, nodes=[clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]))
+    for policy in helm.template("helm3", [values]).documents:
+        if policy["kind"] == "NodeNetworkConfigurationPolicy":
+            api.client.call("POST", f"{POLICIES}?fieldManager=helm", policy)
+    nmstate.settle()
+    assert not nmstate.errors, nmstate.errors
+    api.proxy.clear()
 
 
 @pytest.fixture
-def proxied(serve: Callable[..., RunningApi], tls: Tls) -> Iterator[tuple[FaultProxy, RunningApi, Nmstate]]:
+def proxied(real_api: RealApi, nmstate: NmstateHandler) -> Proxied:
     """The seed release installed on three nodes, reached through the proxy."""
-    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
-    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
-    nmstate = Nmstate(api.api)
-    nmstate.install([d for d in helm.template("helm3", [SEED]).documents
-                     if d["kind"] == "NodeNetworkConfigurationPolicy"])
-    proxy = FaultProxy(api.url, tls.ca_file, tls)
-    yield proxy, api, nmstate
-    proxy.stop()
+    install(real_api, nmstate, SEED)
+    return real_api, nmstate
 
 
-def carried(nmstate: Nmstate, node: str) -> dict[str, Any]:
+def carried(nmstate: NmstateHandler, node: str) -> dict[str, Any]:
     return nmstate.nodes.get(node, Node()).managed()
 
 
-def torn_down(nmstate: Nmstate) -> bool:
+def torn_down(nmstate: NmstateHandler) -> bool:
     """Every node carries nothing of the release: its removal applied, nothing else."""
+    nmstate.settle()
     return all(carried(nmstate, f"worker-{i}") == node_after().managed() for i in range(3))
+
+
+def updates(nmstate: NmstateHandler) -> list[str]:
+    """The policies nmstate applied a new generation of after the install, in order."""
+    return [name for name, generation, _ in nmstate.applied if generation > 1]
+
+
+def applied(api: RealApi, method: str, path: str) -> list[Any]:
+    """The requests of this method and path that the server answered 2xx, whatever the client saw."""
+    return [r for r in api.requests if r.method == method and r.path.split("?", 1)[0] == path
+            and 200 <= r.code < 300 and r.fault not in ("refuse", "drop")]
+
+
+def faults(api: RealApi, method: str, path: str) -> list[str]:
+    return [r.fault for r in api.requests if r.method == method and r.path.startswith(path)]
 
 
 @pytest.mark.parametrize("fault", ["reset", "late"])
 def test_an_update_whose_answer_is_lost_is_recognised_as_the_hooks_own(
-        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate], fault: str) -> None:
+        run_cli: Run, proxied: Proxied, fault: str) -> None:
     """The server applies the update; the connection is reset before the answer, or the answer
     comes after the request timeout. The hook reads the policy, finds the spec it sent, and
     carries on: one update on the wire, exit 0, the nodes as declared (nothing left)."""
-    proxy, _, nmstate = proxied
-    proxy.inject(fault, method="PUT", path=POLICY, delay=3.0)
-    result = run_cli("teardown", "--poll=0.1", "--request-timeout=1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    api, nmstate = proxied
+    api.lose("PUT", POLICY, late=3.0 if fault == "late" else 0.0)
+    result = run_cli("teardown", "--poll=0.1", "--request-timeout=1", api=api, plan=render_plan([SEED]))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "DONE  vrfpolicy" in result.stdout and "409" not in result.stderr
-    assert len(proxy.applied("PUT", POLICY)) == 1
-    assert [kind for method, path, kind in proxy.seen if method == "PUT" and path.startswith(POLICY)] == [fault]
-    assert len(nmstate.updates) == 1 and torn_down(nmstate)
+    assert len(applied(api, "PUT", POLICY)) == 1
+    assert faults(api, "PUT", POLICY) == [fault]
+    assert torn_down(nmstate) and updates(nmstate) == ["vrfpolicy"]
 
 
 def test_an_update_lost_before_the_server_saw_it_is_sent_again(
-        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+        run_cli: Run, proxied: Proxied) -> None:
     """The connection drops before the upstream sees the update: the live policy still has the
     resourceVersion the hook sent, so the update is sent once more, and applied once."""
-    proxy, _, nmstate = proxied
-    proxy.inject("drop", method="PUT", path=POLICY)
-    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    api, nmstate = proxied
+    api.lose("PUT", POLICY, drop=True)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [kind for method, path, kind in proxy.seen if method == "PUT" and path.startswith(POLICY)] == ["drop", ""]
-    assert len(proxy.applied("PUT", POLICY)) == 1 and torn_down(nmstate)
+    assert faults(api, "PUT", POLICY) == ["drop", ""]
+    assert len(applied(api, "PUT", POLICY)) == 1 and torn_down(nmstate)
 
 
 def test_a_lost_answer_over_another_clients_write_is_a_conflict(
-        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+        run_cli: Run, proxied: Proxied) -> None:
     """The update's answer is lost and the policy then holds someone else's spec: not the
     hook's write, so it stops as for any changed spec (exit 3), after one update."""
-    proxy, api, nmstate = proxied
-    proxy.inject("reset", method="PUT", path=POLICY)
+    api, _ = proxied
     other = {"nodeSelector": {"vrf": "true"}, "desiredState": {"interfaces": []}}
-    original = proxy.forward
 
-    def forward_then_edit(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Any:
-        answer = original(method, raw_path, headers, body)
-        if method == "PUT" and raw_path.startswith(POLICY):
-            api.api.touch(POLICY, spec=other)
-        return answer
+    def edit() -> None:  # another client writes after the hook's update, before its answer
+        api.client.call("PATCH", POLICY, {"spec": other}, content_type="application/merge-patch+json")
 
-    proxy.forward = forward_then_edit  # type: ignore[method-assign]
-    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    api.lose("PUT", POLICY, then=edit)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
     assert result.returncode == 3, result.stdout + result.stderr
     assert "its spec changed (generation 1 -> 3)" in result.stderr
-    assert len(proxy.applied("PUT", POLICY)) == 1
+    assert len(applied(api, "PUT", POLICY)) == 1
 
 
-def test_a_503_with_retry_after_waits_what_the_server_asks(proxied: tuple[FaultProxy, RunningApi, Nmstate],
-                                                          tls: Tls) -> None:
+def test_a_503_with_retry_after_waits_what_the_server_asks(proxied: Proxied) -> None:
     """client-go rest/with_retry.go checkWait: a 429 or 5xx with Retry-After waits its seconds
     (rest/request.go retryAfterSeconds), not the client's own backoff."""
-    proxy, _, _ = proxied
-    proxy.inject("refuse", method="GET", path=NODES, status=503, headers={"Retry-After": "2"})
+    api, _ = proxied
+    api.fail(NODES, 503, method="GET", headers={"Retry-After": "2"}, message="the proxy refused GET /api/v1/nodes")
     said: list[str] = []
-    transport = HttpsTransport(proxy.url, TOKEN, tls.ca_file, timeout=2.0, deadline_seconds=10.0, notice=said.append)
+    transport = HttpsTransport(api.url, api.token, api.ca_file, timeout=2.0, deadline_seconds=10.0, notice=said.append)
     start = time.monotonic()
     assert transport.get(NODES) is not None
     assert 2.0 <= time.monotonic() - start < 4.0
@@ -114,13 +131,12 @@ def test_a_503_with_retry_after_waits_what_the_server_asks(proxied: tuple[FaultP
                     "the server asks to retry after 2s (Retry-After); retrying for up to 10s"]
 
 
-def test_the_proxy_forwards_to_a_path_the_upstream_does_not_serve(proxied: tuple[FaultProxy, RunningApi, Nmstate],
-                                                                  tls: Tls) -> None:
+def test_the_proxy_forwards_to_a_path_the_upstream_does_not_serve(proxied: Proxied) -> None:
     """A 404 comes back as the upstream said it, so the proxy is transparent without faults."""
-    proxy, _, _ = proxied
-    transport = HttpsTransport(proxy.url, TOKEN, tls.ca_file, timeout=2.0, deadline_seconds=2.0)
+    api, _ = proxied
+    transport = HttpsTransport(api.url, api.token, api.ca_file, timeout=2.0, deadline_seconds=2.0)
     assert transport.get("/api/v1/namespaces/none/configmaps/none") is None
-    assert proxy.wire[-1].status == 404
+    assert (api.requests[-1].code, api.requests[-1].fault) == (404, "")
 
 
 
@@ -139,19 +155,16 @@ BLUE = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/tenant-a-symmetric-
     (401, "401 Unauthorized"),
 ])
 def test_a_run_the_api_stops_says_what_it_wrote_and_what_the_next_run_does(
-        run_cli: Run, serve: Callable[..., RunningApi], tmp_path: Path, status: int, words: str) -> None:
+        run_cli: Run, real_api: RealApi, nmstate: NmstateHandler, tmp_path: Path, status: int, words: str) -> None:
     """One policy's update goes through, the other's is refused: the report names the written
     update, its nodes and generation, the one not sent, and what the rerun does; the exit
     code is the API's (3) and the error line follows on stderr."""
     from tests.hooks.test_cleanup import seed_with
 
     values = seed_with(tmp_path, "two", two_vrfs)
-    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
-    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
-    nmstate = Nmstate(api.api)
-    nmstate.install([d for d in helm.template("helm3", [values]).documents
-                     if d["kind"] == "NodeNetworkConfigurationPolicy"])
-    api.api.fail(BLUE, status=status, method="PUT", times=100)
+    api = real_api
+    install(api, nmstate, values)
+    api.fail(BLUE, status, method="PUT", times=100)
     result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([values]))
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stdout == (
@@ -163,22 +176,23 @@ def test_a_run_the_api_stops_says_what_it_wrote_and_what_the_next_run_does(
         "written above stay; nmstate applies them); retry the Helm command, or run this hook by hand "
         "(README: Troubleshooting)\n")
     assert words in result.stderr.splitlines()[-1]
-    assert [u["metadata"]["name"] for u in nmstate.updates] == ["vrfpolicy"]
+    nmstate.settle()
+    assert updates(nmstate) == ["vrfpolicy"]
 
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/metallb-system/leases"
 
 
 def test_a_lease_create_whose_answer_is_lost_is_read_back_as_held(
-        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+        run_cli: Run, proxied: Proxied) -> None:
     """The cleanup Lease is created but the answer lost: the Lease read back names this run,
     so it holds it (no second create, no wait for itself) and the teardown goes on."""
-    proxy, _, nmstate = proxied
-    proxy.inject("reset", method="POST", path=LEASES)
-    result = run_cli("teardown", "--poll=0.1", api=proxy, plan=render_plan([SEED]))  # type: ignore[arg-type]
+    api, nmstate = proxied
+    api.lose("POST", LEASES)
+    result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "waiting for Lease" not in result.stderr
-    assert [method for method, path, _ in proxy.seen if path.startswith(LEASES)] == ["GET", "POST", "GET", "GET", "PUT"]
+    assert [r.method for r in api.requests if r.path.startswith(LEASES)] == ["GET", "POST", "GET", "GET", "PUT"]
     assert torn_down(nmstate)
 
 
@@ -211,19 +225,20 @@ def status(code: int, reason: str, message: str) -> bytes:
      "the cleanup ClusterRole"),
 ], ids=["webhook", "admission-policy", "rbac"])
 def test_an_admission_denial_is_told_from_a_missing_permission(
-        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate], body: bytes, said: str) -> None:
+        run_cli: Run, proxied: Proxied, body: bytes, said: str) -> None:
     """Both are 403 Forbidden; the Status message tells them apart (api.admission_denial)."""
-    _, api, nmstate = proxied
-    api.api.fail(POLICY, status=403, method="PUT", body=body)
+    api, nmstate = proxied
+    api.fail(POLICY, 403, method="PUT", body=body)
     result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
     assert result.returncode == 3, result.stdout + result.stderr
     assert said in result.stderr.splitlines()[-1]
     assert ("Grant it" in result.stderr) == ("is forbidden: User" in body.decode())
-    assert nmstate.updates == []
+    nmstate.settle()
+    assert updates(nmstate) == []
 
 
 def test_a_401_mid_run_says_the_lease_stays_held_and_until_when(
-        run_cli: Run, proxied: tuple[FaultProxy, RunningApi, Nmstate]) -> None:
+        run_cli: Run, proxied: Proxied) -> None:
     """The token is revoked after the Lease is taken: the update and the release are refused;
     the run says what it wrote (nothing), and that the Lease stays held until its renewTime
     + leaseDurationSeconds, the time it names being the stored Lease's."""
@@ -231,13 +246,13 @@ def test_a_401_mid_run_says_the_lease_stays_held_and_until_when(
 
     from symrouting import lease
 
-    _, api, _ = proxied
+    api, _ = proxied
     lease_path = f"{LEASES}/symmetric-routing-cleanup"
-    api.api.fail(POLICY, status=401, method="PUT")
-    api.api.fail(lease_path, status=401, method="GET", after=1, times=10)
+    api.fail(POLICY, 401, method="PUT")
+    api.fail(lease_path, 401, method="GET", after=1, times=10)
     result = run_cli("teardown", "--poll=0.1", api=api, plan=render_plan([SEED]))
     assert result.returncode == 3, result.stdout + result.stderr
-    spec = api.api.routes[lease_path]["spec"]
+    spec = api.client.call("GET", lease_path)["spec"]
     renewed = lease.parse_micro_time(spec["renewTime"])
     assert renewed is not None and spec["holderIdentity"].startswith("test/tenant-a teardown ")
     frees = lease.micro_time(renewed + datetime.timedelta(seconds=spec["leaseDurationSeconds"]))

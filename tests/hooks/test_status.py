@@ -1,6 +1,7 @@
-"""`symrouting status` against the API stand-in: the real entry point on a healthy site and on
-sites broken one piece at a time (tests/support/livestate.py says which upstream controller
-writes each object it serves), and the pure core on its own."""
+"""`symrouting status` against the real API server: the real entry point on a healthy site and
+on sites broken one piece at a time (tests/support/livestate.py says which upstream controller
+writes each object; each is written into the server, status through its subresource), and the
+pure core on its own."""
 
 from __future__ import annotations
 
@@ -14,14 +15,31 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.conftest import TOKEN, render_plan
+from tests.hooks.conftest import render_plan
 from tests.hooks.test_kubectl import KUBECTL_DIR
 from tests.support import helm, livestate
-from tests.support.apiserver import Tls, write_kubeconfig
+from tests.support.realapi import RealApi
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 Run = Callable[..., subprocess.CompletedProcess[str]]
 RELEASE = ("--release", "test/tenant-a")
+
+
+@pytest.fixture
+def serve(real_api: RealApi) -> Callable[[dict[str, Any]], RealApi]:
+    """The real server holding exactly a site's objects (what an earlier `serve` wrote goes)."""
+    def load(routes: dict[str, Any]) -> RealApi:
+        real_api.reset()
+        real_api.load(routes)
+        return real_api
+
+    return load
+
+
+def not_served(api: RealApi, *paths: str) -> None:
+    """The collections answer 404, as a cluster without their CRDs does."""
+    for path in paths:
+        api.fail(path, 404, times=100, message="the server could not find the requested resource")
 
 
 def rows(result: subprocess.CompletedProcess[str]) -> list[dict[str, str]]:
@@ -70,14 +88,18 @@ def test_half_applied(run_cli: Run, serve: Callable[..., Any]) -> None:
     (api/shared/nodenetworkconfigurationenactment_types.go). worker-0 failed the policy's generation 2 and lost its rules, worker-1 still reports
     generation 1, worker-2 was labelled for the VRF and nmstate has not started there."""
     routes = livestate.healthy()
-    routes[livestate.POLICIES] = [livestate.policy(generation=2)]
     routes[livestate.ENACTMENTS] = [
         livestate.enactment("worker-0", 2, condition="Failing", reason="FailedToConfigure",
                             message="error reconciling NodeNetworkConfigurationPolicy: rolled back"),
         livestate.enactment("worker-1", 1)]
     routes[livestate.NODE_STATES][0] = livestate.node_state("worker-0", rules=[])
     routes["/api/v1/nodes"][2]["metadata"]["labels"]["vrf"] = "true"
-    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    api = serve(routes)
+    # a change of the spec: the server counts generation 2
+    changed = api.client.call("PATCH", f"{livestate.POLICIES}/{livestate.POLICY}", {"spec": {"maxUnavailable": "50%"}},
+                              content_type="application/merge-patch+json")
+    assert changed["metadata"]["generation"] == 2
+    result = run_cli("status", *RELEASE, "--json", api=api)
     assert result.returncode == 1
     problems = bad(result)
     assert ("worker-0", "policy vrfpolicy",
@@ -117,7 +139,7 @@ def test_session_down(run_cli: Run, serve: Callable[..., Any], change: dict[str,
 
 def test_a_missing_session_and_one_in_another_vrf(run_cli: Run, serve: Callable[..., Any]) -> None:
     routes = livestate.healthy()
-    routes[livestate.SESSIONS] = [livestate.session("worker-0", vrf="")]
+    routes[livestate.SESSIONS] = routes[livestate.SESSIONS_IN_FRR] = [livestate.session("worker-0", vrf="")]
     result = run_cli("status", *RELEASE, "--json", api=serve(routes))
     assert result.returncode == 1
     assert ("worker-0", "bgp frrviavrf", "no session to 192.168.130.1 in ens4vrf on this node") in bad(result)
@@ -157,7 +179,7 @@ def test_announced_to_a_peer_of_another_vrf(run_cli: Run, serve: Callable[..., A
 def test_no_egress_host(run_cli: Run, serve: Callable[..., Any], host: str | None, detail: str) -> None:
     routes = livestate.healthy()
     if host is None:
-        del routes[livestate.EGRESS]
+        del routes[livestate.EGRESS], routes["/apis/k8s.ovn.org/v1/egressservices"]
     else:
         routes[livestate.EGRESS]["status"]["host"] = host
     result = run_cli("status", api=serve(routes), plan=render_plan([SEED]))
@@ -200,9 +222,11 @@ def test_missing_status_crds_are_said_not_failed(run_cli: Run, serve: Callable[.
     versions named are the first tags that ship each CRD (metallb v0.15.0, v0.15.3; frr-k8s
     v0.0.18)."""
     routes = livestate.healthy()
-    for path in (livestate.SESSIONS, livestate.ANNOUNCEMENTS, livestate.CONFIG_STATES):
+    for path in (livestate.SESSIONS, livestate.SESSIONS_IN_FRR, livestate.ANNOUNCEMENTS, livestate.CONFIG_STATES):
         del routes[path]
-    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    api = serve(routes)
+    not_served(api, livestate.SESSIONS, livestate.ANNOUNCEMENTS, livestate.CONFIG_STATES)
+    result = run_cli("status", *RELEASE, "--json", api=api)
     assert result.returncode == 0, result.stdout
     unknown = {(r["node"], r["check"]): r["detail"] for r in rows(result) if r["state"] == "unknown"}
     assert unknown[("worker-0", "bgp")].startswith("the cluster serves no frrk8s.metallb.io BGPSessionState: "
@@ -212,38 +236,42 @@ def test_missing_status_crds_are_said_not_failed(run_cli: Run, serve: Callable[.
         "which node announces a service cannot be shown")
     assert unknown[("", "metallb config")].startswith("the cluster serves no metallb.io ConfigurationState")
     assert set(json.loads(result.stdout)["unavailable"]) == {"sessions", "announcements", "configstates"}
-    text = run_cli("status", *RELEASE, api=serve(routes))
+    text = run_cli("status", *RELEASE, api=api)
     assert text.stdout.rstrip().endswith("release test/tenant-a: symmetric and healthy (4 not shown)")
 
 
 def test_a_refused_source_fails_with_the_permission(run_cli: Run, serve: Callable[..., Any]) -> None:
     api = serve(livestate.healthy())
-    api.api.fail(livestate.SESSIONS, status=403, times=5)
+    api.fail(livestate.SESSIONS, 403, times=5)
     result = run_cli("status", *RELEASE, api=api)
     assert result.returncode == 1
     assert "403 Forbidden: you may not list bgpsessionstates.frrk8s.metallb.io" in result.stdout
 
 
 def test_a_plan_reads_sessions_in_frr_k8s_namespace_only(run_cli: Run, serve: Callable[..., Any],
-                                                         tmp_path: Path) -> None:
+                                                         real_api: RealApi, tmp_path: Path) -> None:
     """The plan names FRR-K8s's namespace (openshift-frr-k8s on OpenShift, metallb.frrK8sNamespace
     when set): the sessions are listed there, where the test pod's Role lets it, never
     cluster-wide; a status without a plan still lists them cluster-wide."""
     api = serve(livestate.healthy())
     assert run_cli("status", api=api, plan=render_plan([SEED])).returncode == 0
-    lists = [r.path.partition("?")[0] for r in api.api.requests if "bgpsessionstates" in r.path]
+    lists = [r.path.partition("?")[0] for r in api.requests if "bgpsessionstates" in r.path]
     assert lists == [livestate.SESSIONS_IN_FRR]
     elsewhere = tmp_path / "frr.yaml"
     elsewhere.write_text("metallb:\n  frrK8sNamespace: frr-k8s-system\n")
     routes = livestate.healthy()
     in_frr = routes.pop(livestate.SESSIONS_IN_FRR)
+    del routes[livestate.SESSIONS]
+    for item in in_frr:
+        item["metadata"]["namespace"] = "frr-k8s-system"
     routes["/apis/frrk8s.metallb.io/v1beta1/namespaces/frr-k8s-system/bgpsessionstates"] = in_frr
+    namespace(real_api, "frr-k8s-system")
     api = serve(routes)
     result = run_cli("status", api=api, plan=render_plan([SEED, elsewhere]))
     assert "OK  ens4vrf  worker-0  bgp frrviavrf         192.168.130.1: Established, no BFD" in result.stdout.splitlines()
     api = serve(livestate.healthy())
     assert run_cli("status", *RELEASE, api=api).returncode == 0
-    assert [r.path.partition("?")[0] for r in api.api.requests if "bgpsessionstates" in r.path] == [livestate.SESSIONS]
+    assert [r.path.partition("?")[0] for r in api.requests if "bgpsessionstates" in r.path] == [livestate.SESSIONS]
 
 
 def test_no_release_found(run_cli: Run, serve: Callable[..., Any]) -> None:
@@ -280,7 +308,7 @@ def test_api_unreachable_exits_3(run_cli: Run) -> None:
 
 
 class _Address:
-    """Stands in for a RunningApi that has no server behind its address."""
+    """An API address with no server behind it."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -293,6 +321,13 @@ def test_bad_arguments_exit_2(run_cli: Run, serve: Callable[..., Any]) -> None:
     assert "--release tenant-a: write it as NAMESPACE/NAME, e.g. payments/tenant-a" in result.stderr
 
 
+def namespace(api: RealApi, name: str) -> None:
+    """A namespace beyond the ones every test has (left for the next test that needs it)."""
+    if api.client.get(f"/api/v1/namespaces/{name}") is None:
+        api.client.call("POST", "/api/v1/namespaces",
+                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
 # ---- in process: watch and colour --------------------------------------------------------
 
 
@@ -301,16 +336,16 @@ class Terminal(io.StringIO):
         return True
 
 
-def _args(api: Any, tmp_path: Path, tls: Tls, *extra: str) -> Any:
+def _args(api: RealApi, tmp_path: Path, *extra: str) -> Any:
     from symrouting import cli
 
     token = tmp_path / "token"
-    token.write_text(TOKEN)
+    token.write_text(api.token)
     return cli._parser().parse_args(["status", *RELEASE, f"--server={api.url}", f"--token-file={token}",
-                                     f"--ca-file={tls.ca_file}", *extra])
+                                     f"--ca-file={api.ca_file}", *extra])
 
 
-def test_watch_redraws_on_change_only(serve: Callable[..., Any], tmp_path: Path, tls: Tls) -> None:
+def test_watch_redraws_on_change_only(serve: Callable[..., Any], tmp_path: Path) -> None:
     from symrouting import cli
 
     api = serve(livestate.healthy())
@@ -319,12 +354,12 @@ def test_watch_redraws_on_change_only(serve: Callable[..., Any], tmp_path: Path,
     def sleep(seconds: float) -> None:
         slept.append(seconds)
         if len(slept) == 2:  # between the second and third look, the session drops
-            items = api.api.routes[livestate.SESSIONS]
-            items[1]["status"]["bgpStatus"] = "Idle"
-            api.api.replace_items(livestate.SESSIONS, items)
+            name = livestate.session("worker-1")["metadata"]["name"]
+            api.client.call("PATCH", f"{livestate.SESSIONS_IN_FRR}/{name}/status", {"status": {"bgpStatus": "Idle"}},
+                            content_type="application/merge-patch+json")
 
     out = io.StringIO()
-    code = cli.show_status(_args(api, tmp_path, tls, "--watch", "--interval", "7", "--count", "4"), out, io.StringIO(),
+    code = cli.show_status(_args(api, tmp_path, "--watch", "--interval", "7", "--count", "4"), out, io.StringIO(),
                            env={}, sleep=sleep)
     assert code == 1, "the exit code is the last look's"
     assert slept == [7.0, 7.0, 7.0]
@@ -334,18 +369,18 @@ def test_watch_redraws_on_change_only(serve: Callable[..., Any], tmp_path: Path,
     assert "\033[" not in text
 
 
-def test_colour_on_a_terminal_unless_no_color(serve: Callable[..., Any], tmp_path: Path, tls: Tls) -> None:
+def test_colour_on_a_terminal_unless_no_color(serve: Callable[..., Any], tmp_path: Path) -> None:
     from symrouting import cli
 
     routes = livestate.healthy()
     routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-0"))
     api = serve(routes)
     coloured = Terminal()
-    assert cli.show_status(_args(api, tmp_path, tls), coloured, io.StringIO(), env={}) == 1
+    assert cli.show_status(_args(api, tmp_path), coloured, io.StringIO(), env={}) == 1
     assert "\033[31mFAIL  ens4vrf  worker-1  service test/server1" in coloured.getvalue()
     assert "\033[32mOK  " in coloured.getvalue()
     plain = Terminal()
-    assert cli.show_status(_args(api, tmp_path, tls), plain, io.StringIO(), env={"NO_COLOR": "1"}) == 1
+    assert cli.show_status(_args(api, tmp_path), plain, io.StringIO(), env={"NO_COLOR": "1"}) == 1
     assert "\033[" not in plain.getvalue()
 
 
@@ -375,16 +410,16 @@ def test_route_rules_compare_as_nmstate_reports_them() -> None:
     assert not rule_present(wanted, [{"ip-to": "10.128.0.0/14", "priority": 998, "route-table": 254}])
 
 
-def test_status_through_kubectl(run_cli: Run, serve: Callable[..., Any], tls: Tls, tmp_path: Path) -> None:
+def test_status_through_kubectl(run_cli: Run, serve: Callable[..., Any], tmp_path: Path) -> None:
     routes = livestate.healthy()
     routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-0"))
-    # This file is still on the stand-in (tests/support/apiserver.py): its own kubeconfig.
-    path = write_kubeconfig(tmp_path / "kubeconfig", serve(routes).url, tls, TOKEN)
+    api = serve(routes)
+    path = api.kubeconfig(tmp_path / "kubeconfig")
     env = {"KUBECONFIG": str(path), "PATH": f"{KUBECTL_DIR}:{os.environ['PATH']}", "HOME": str(tmp_path)}
     result = run_cli("status", *RELEASE, "--kubectl", "--json", env=env)
     assert result.returncode == 1, result.stderr
     assert [check for _, check, _ in bad(result)] == ["service test/server1"]
-    assert TOKEN not in result.stdout + result.stderr
+    assert api.token not in result.stdout + result.stderr
 
 
 def test_a_large_release_counts_its_ok_rows(run_cli: Run, serve: Callable[..., Any]) -> None:
@@ -412,7 +447,7 @@ def test_a_large_release_in_native_frr_mode_says_so_once(run_cli: Run, serve: Ca
     screen gives as one line (the JSON and --all keep every row)."""
     nodes = tuple(f"worker-{i:02d}" for i in range(12))
     routes = livestate.healthy(vrf_nodes=nodes, host="worker-03", others=())
-    routes[livestate.SESSIONS] = []
+    routes[livestate.SESSIONS] = routes[livestate.SESSIONS_IN_FRR] = []
     routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs"][0]["spec"] = {"bgpBackend": "frr"}
     api = serve(routes)
     result = run_cli("status", *RELEASE, api=api)
@@ -425,15 +460,14 @@ def test_a_large_release_in_native_frr_mode_says_so_once(run_cli: Run, serve: Ca
     assert len([line for line in every if line.startswith("??")]) == 12
 
 def verifiable(routes: dict[str, Any]) -> dict[str, Any]:
-    """What `verify` reads besides: the Service, the policy by name, the egress host's label."""
-    routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"] = {
-        **routes[livestate.POLICIES][0], "status": {"conditions": [{"type": "Available", "status": "True"}]}}
-    routes["/api/v1/namespaces/test/services/server1"] = {
-        "metadata": {"name": "server1", "namespace": "test"}, "spec": {"type": "LoadBalancer"},
-        "status": {"loadBalancer": {"ingress": [{"ip": "192.169.10.0"}]}}}
+    """What `verify` reads besides: the Service, the policy's status, the egress host's label."""
+    routes[livestate.POLICIES][0]["status"] = {"conditions": [{"type": "Available", "status": "True"}]}
+    routes["/api/v1/namespaces/test/services"] = [{
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "server1", "namespace": "test"},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.169.10.0"}]}}}]
     node = next(n for n in routes["/api/v1/nodes"] if n["metadata"]["name"] == "worker-1")
     node["metadata"]["labels"]["egress-service.k8s.ovn.org/test-server1"] = ""
-    routes["/api/v1/nodes/worker-1"] = node
     return routes
 
 
@@ -463,7 +497,7 @@ def test_the_readme_says_what_the_code_does() -> None:
 
 def test_refused_policies_end_the_run_with_3(run_cli: Run, serve: Callable[..., Any]) -> None:
     api = serve(livestate.healthy())
-    api.api.fail(livestate.POLICIES, status=403, times=5)
+    api.fail(livestate.POLICIES, 403, times=5)
     result = run_cli("status", api=api, plan=render_plan([SEED]))
     assert result.returncode == 3
     assert "403 Forbidden: you may not list nodenetworkconfigurationpolicies.nmstate.io" in result.stderr
@@ -472,7 +506,9 @@ def test_refused_policies_end_the_run_with_3(run_cli: Run, serve: Callable[..., 
 def test_without_kubernetes_nmstate_states(run_cli: Run, serve: Callable[..., Any]) -> None:
     routes = livestate.healthy()
     del routes[livestate.NODE_STATES]
-    result = run_cli("status", *RELEASE, "--json", api=serve(routes))
+    api = serve(routes)
+    not_served(api, livestate.NODE_STATES)
+    result = run_cli("status", *RELEASE, "--json", api=api)
     assert result.returncode == 0, result.stdout
     assert [(r["node"], r["state"]) for r in rows(result) if r["check"] == "node state"] == [
         ("worker-0", "unknown"), ("worker-1", "unknown")]
@@ -480,20 +516,25 @@ def test_without_kubernetes_nmstate_states(run_cli: Run, serve: Callable[..., An
 
 def test_an_object_of_an_unexpected_shape_is_named_and_skipped(run_cli: Run, serve: Callable[..., Any]) -> None:
     routes = livestate.healthy()
-    routes[livestate.ANNOUNCEMENTS].append({"metadata": {"name": "bgp-broken", "labels": {}}, "status": {}})
+    routes[livestate.ANNOUNCEMENTS].append({"apiVersion": "metallb.io/v1beta1", "kind": "ServiceBGPStatus",
+                                            "metadata": {"name": "bgp-broken", "labels": {}}, "status": {}})
     result = run_cli("status", *RELEASE, api=serve(routes))
     assert result.returncode == 0, result.stdout
     assert "note: skipped objects of an unexpected shape: servicebgpstatuses bgp-broken" in result.stdout
 
 
-def test_metallb_runs_where_the_peers_are(run_cli: Run, serve: Callable[..., Any]) -> None:
+def test_metallb_runs_where_the_peers_are(run_cli: Run, serve: Callable[..., Any], real_api: RealApi) -> None:
     """Discovered, MetalLB's namespace is the release's BGPPeers' (MetalLB reads peers in its
     own namespace only): its ServiceBGPStatuses are read there."""
     routes = livestate.healthy()
     for item in routes["/apis/metallb.io/v1beta2/bgppeers"]:
         item["metadata"]["namespace"] = "metallb"
     for path in (livestate.ANNOUNCEMENTS, livestate.CONFIG_STATES):
+        for item in routes[path]:
+            item["metadata"]["namespace"] = "metallb"
         routes[path.replace("metallb-system", "metallb")] = routes.pop(path)
+    del routes["/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers"]
+    namespace(real_api, "metallb")
     result = run_cli("status", *RELEASE, api=serve(routes))
     assert result.returncode == 0, result.stdout
     assert "symmetric: announced only from egress host worker-1" in result.stdout
@@ -506,7 +547,7 @@ def test_native_frr_mode_says_why_sessions_are_not_shown(run_cli: Run, serve: Ca
     BGPSessionState is written (metallb-operator api/v1beta1/metallb_types.go); "frr-k8s",
     or empty (platform-dependent: pkg/params/params.go), leaves the sessions to speak."""
     routes = livestate.healthy()
-    routes[livestate.SESSIONS] = []
+    routes[livestate.SESSIONS] = routes[livestate.SESSIONS_IN_FRR] = []
     routes["/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs"][0]["spec"] = (
         {"bgpBackend": backend} if backend else {})
     result = run_cli("status", *RELEASE, "--json", api=serve(routes))

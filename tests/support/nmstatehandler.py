@@ -141,6 +141,11 @@ class NmstateHandler:
                     self._busy -= 1
                     self._lock.notify_all()
 
+    def settle_work(self, timeout: float = 30) -> None:
+        """Waits until no reconcile is under way (a stopped handler's last one, say)."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._busy == 0, timeout)
+
     def settle(self, timeout: float = 30) -> None:
         """Waits until every live policy's generation is handled and no enactment is left of
         a deleted one."""

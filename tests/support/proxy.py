@@ -2,8 +2,9 @@
 a test. It records every request (method, path, content type, user, answer), holds a request
 at a gate (to force an interleaving) and injects faults: an answer of a given status (5xx,
 429 with Retry-After, 410 on a continue token, 409, 401, a webhook's 403), a connection reset
-mid-body, a truncated JSON body, a slow answer. Everything else goes to the real server
-unchanged, credentials included (the bearer token is passed through; the proxy holds none).
+mid-body, a truncated JSON body, a slow answer, an answer lost after the server applied the
+request (reset, late) or a request dropped before it reached the server (drop). Everything
+else goes to the real server unchanged, credentials included (the bearer token is passed through; the proxy holds none).
 
 It serves TLS with the real server's certificate (127.0.0.1 in its names), so the CA that
 pods and kubeconfigs trust for the server is valid for the proxy too. Watches stream through
@@ -38,6 +39,8 @@ class Recorded:
     user: str
     code: int = 0
     at: float = field(default_factory=time.monotonic)
+    body: Any = None  # the request's JSON body, decoded (None when it has none)
+    fault: str = ""  # what a fault did to it: refuse, drop, reset, truncate, delay, late
 
 
 @dataclass
@@ -58,9 +61,18 @@ class Fault:
     truncate: bool = False
     delay: float = 0.0
     body: bytes = b""  # answered with `status` instead of a Status (garbage from a middlebox)
+    drop: bool = False  # the connection reset before the request reaches the server
+    late: float = 0.0  # seconds between the server's answer and the client's (it past its timeout)
+    after: int = 0  # let this many matching requests through first
+    then: Callable[[], None] | None = None  # runs once the server answered, before the client hears
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.method in ("", method) and re.search(self.path, path) is not None
+
+    @property
+    def kind(self) -> str:
+        return ("refuse" if self.status else "drop" if self.drop else "reset" if self.reset
+                else "truncate" if self.truncate else "late" if self.late else "delay" if self.delay else "")
 
 
 def user_of(authorization: str) -> str:
@@ -74,6 +86,13 @@ def user_of(authorization: str) -> str:
         return str(claims.get("sub", "?"))
     except ValueError:
         return "?"
+
+
+def _decoded(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
 
 
 def status_body(code: int, reason: str, message: str) -> bytes:
@@ -124,6 +143,9 @@ class Proxy:
         with self._lock:
             for fault in self.faults:
                 if fault.matches(method, path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.times -= 1
                     return fault
         return None
@@ -159,12 +181,16 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.owner
         body = self._body()
         record = Recorded(self.command, self.path, self.headers.get("Content-Type", ""),
-                          user_of(self.headers.get("Authorization", "")))
+                          user_of(self.headers.get("Authorization", "")), body=_decoded(body))
         with proxy._lock:
             proxy.requests.append(record)
         for gate in list(proxy.gates):
             gate(self.command, self.path, record.user)
         fault = proxy._take_fault(self.command, self.path)
+        record.fault = fault.kind if fault is not None else ""
+        if fault is not None and fault.drop:
+            self._reset()
+            return
         if fault is not None and fault.status:
             record.code = fault.status
             self._answer(fault.status, fault.body or status_body(fault.status, fault.reason, fault.message),
@@ -194,6 +220,10 @@ class _Handler(BaseHTTPRequestHandler):
                     if connection is None:
                         raise
             record.code = response.status
+            if fault is not None and fault.then is not None:
+                fault.then()
+            if fault is not None and fault.late:
+                time.sleep(fault.late)
             # No body at all (RFC 9110 section 6.4.1): a 304 to a conditional GET, a 204, a HEAD.
             bodiless = response.status in (204, 304) or 100 <= response.status < 200 or self.command == "HEAD"
             # A broken answer is made from the whole real one, however the server sent it.
@@ -239,9 +269,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(half)
         self.wfile.flush()
         if fault.reset:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            self.close_connection = True
-            self.connection.close()
+            self._reset()
+
+    def _reset(self) -> None:
+        """Closes the connection with a TCP RST (SO_LINGER 0), as a dropped connection looks."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.close_connection = True
+        self.connection.close()
 
     def _answer(self, code: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(code)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,10 @@ WRITTEN = (
     "/apis/metallb.io/v1beta2/namespaces/{ns}/bgppeers",
     "/apis/metallb.io/v1beta1/namespaces/{ns}/ipaddresspools",
     "/apis/metallb.io/v1beta1/namespaces/{ns}/bfdprofiles",
+    # what nmstate's handler writes (tests/support/nmstatehandler.py); owned by the Nodes,
+    # but the garbage collector takes them away only later
+    "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments",
+    "/apis/nmstate.io/v1beta1/nodenetworkstates",
 )
 # Namespaces the builders and the chart's sites name.
 NAMESPACES = ("metallb-system", "ovn-kubernetes", "openshift-frr-k8s", "test")
@@ -101,12 +106,20 @@ class RealApi:
         return path
 
     def fail(self, path: str, status: int, times: int = 1, method: str = "", reason: str = "",
-             message: str = "", headers: dict[str, str] | None = None, body: bytes = b"") -> Fault:
-        """The next `times` requests to exactly `path` (any query) answered `status` by the proxy
-        (with a Status, or `body`), never reaching the server."""
+             message: str = "", headers: dict[str, str] | None = None, body: bytes = b"", after: int = 0) -> Fault:
+        """The next `times` requests to exactly `path` (any query), after `after` let through,
+        answered `status` by the proxy (with a Status, or `body`), never reaching the server."""
         return self.proxy.fault(Fault(method, _exactly(path), times, status, reason or _REASONS.get(status, "Error"),
                                       message or f"{_REASONS.get(status, 'Error')} {path}", dict(headers or {}),
-                                      body=body))
+                                      body=body, after=after))
+
+    def lose(self, method: str, path: str, *, drop: bool = False, late: float = 0.0,
+             then: Callable[[], None] | None = None) -> Fault:
+        """The next request of `method` to `path` loses its answer: the server applies it and
+        the connection is reset mid-answer (or the answer comes `late`, then `then` runs before
+        the client hears), or with `drop` the request never reaches the server."""
+        return self.proxy.fault(Fault(method, _exactly(path), reset=not (drop or late), drop=drop, late=late,
+                                      then=then))
 
     def slow(self, path: str, delay: float, times: int = 1) -> Fault:
         """The next `times` requests to `path` answered by the real server `delay` seconds late."""
@@ -121,14 +134,20 @@ class RealApi:
 
     def load(self, routes: dict[str, Any]) -> None:
         """Writes the objects of a clusters.* builder into the real server: each object at its
-        path, each item of a collection into it. Discovery and CRDs are the server's own
-        (the pinned CRDs are applied at start), so those routes are not written."""
+        path, each item of a collection into it (a namespaced item of a cluster-wide list into
+        its own namespace), each object once. Discovery and CRDs are the server's own (the
+        pinned CRDs are applied at start), so those routes are not written."""
+        written: set[str] = set()
         for path, value in routes.items():
-            if isinstance(value, list):
-                for item in value:
-                    self.create(path, item)
-            elif isinstance(value, dict) and "metadata" in value and value.get("kind") not in SERVED:
-                self.create(path.rsplit("/", 1)[0], value)
+            items = value if isinstance(value, list) else [value]
+            collection = path if isinstance(value, list) else path.rsplit("/", 1)[0]
+            for item in items:
+                if not isinstance(item, dict) or "metadata" not in item or item.get("kind") in SERVED:
+                    continue
+                target = _in_namespace(collection.split("?", 1)[0], item["metadata"].get("namespace"))
+                if f"{target}/{item['metadata']['name']}" not in written:
+                    written.add(f"{target}/{item['metadata']['name']}")
+                    self.create(target, item)
 
     def create(self, collection: str, obj: Obj) -> Obj:
         """POSTs an object, then its status where the kind keeps status in a subresource."""
@@ -153,6 +172,14 @@ class RealApi:
 
     def stop(self) -> None:
         self.proxy.stop()
+
+
+def _in_namespace(collection: str, namespace: str | None) -> str:
+    """A namespaced object's collection: a cluster-wide list's path with the object's namespace."""
+    if not namespace or "/namespaces/" in collection:
+        return collection
+    head, resource = collection.rsplit("/", 1)
+    return f"{head}/namespaces/{namespace}/{resource}"
 
 
 def _exactly(path: str) -> str:
