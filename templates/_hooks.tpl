@@ -5,7 +5,8 @@ Job and pod spec every hook shares.
 
 {{/*
 symmetric-routing.hooksPlan: what the release is about to create, as the JSON the hooks
-read (hooks/symrouting/plan.py): VRFs with their policy's desiredState, peers, pools,
+read (hooks/symrouting/plan.py): VRFs with their policies' desiredState (what they share
+once as policyState, each policy's ports beside its name), peers, pools,
 advertisements and egress services, the cluster CIDRs the rules cover, the kinds rendered.
 Rendered from the same values and helpers as the objects themselves, so the preflight checks,
 the cleanup removes and the test verifies exactly what is applied.
@@ -78,9 +79,12 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- $derived := get $model.vrfs $vrfName }}
 {{- $policies := list }}
 {{- range $derived.policies }}
-{{- $policies = append $policies (omit . "desiredStateYaml") }}
+{{- $policies = append $policies (omit . "desiredStateYaml" "desiredState") }}
 {{- end }}
-{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policies" $policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
+{{- /* what every policy of the VRF sends besides its ports, once (per node it would repeat) */}}
+{{- $shared := $derived.shared }}
+{{- $state := dict "vrfInterface" $shared.head "extraInterfaces" $shared.extras "routing" $shared.rest }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policyState" $state "policies" $policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
 {{- end }}
 {{- if $v.bfdProfiles }}
 {{- $_ := set $has "BFDProfile" true }}
