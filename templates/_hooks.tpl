@@ -52,7 +52,8 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $advertisements := list }}
 {{- $narrowed := dict }}
-{{- range include "symmetric-routing.advertisements" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) | fromJsonArray }}
+{{- $derived := get $model.vrfs $vrfName }}
+{{- range $derived.advertisements }}
 {{- $_ := set $has "BGPAdvertisement" true }}
 {{- $advertisements = append $advertisements (dict "name" .name "pools" (.spec.ipAddressPools | default list) "peers" .spec.peers) }}
 {{- with .service }}
@@ -76,7 +77,6 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $egress = append $egress $entry }}
 {{- end }}
-{{- $derived := get $model.vrfs $vrfName }}
 {{- $policies := list }}
 {{- range $derived.policies }}
 {{- $policies = append $policies (omit . "desiredStateYaml" "desiredState") }}

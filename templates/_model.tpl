@@ -57,7 +57,9 @@ it (symmetric-routing.vrfNodeSelector) and its policies: one, or one per node of
 table, each with its name, nodeSelector and desiredState (and its YAML), which the
 NodeNetworkConfigurationPolicies and the hooks' plan both carry, and with `waves` its wave;
 the plan takes each policy's ports and, once per VRF, what they share (desiredState's
-`shared`: the VRF interface, extra interfaces, routes and rules).
+`shared`: the VRF interface, extra interfaces, routes and rules); and the VRF's
+advertisements (symmetric-routing.advertisements), which the BGPAdvertisements and the
+plan both read (read-only: they are shared).
 Prints nothing; read it as `$.symmetricRouting` after `include "symmetric-routing.model" $`.
 templates/validate/ does not use it: it runs first, on values that may still be broken.
 */}}
@@ -101,6 +103,7 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- $_ := set $vrfs $vrfName (dict
   "policies" $policies
   "shared" $shared
+  "advertisements" (include "symmetric-routing.advertisements" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) | fromJsonArray)
   "nodeSelector" (include "symmetric-routing.vrfNodeSelector" $vrf | fromJson)
   "labels" (include "symmetric-routing.labels" (dict "root" $ "vrf" $vrfName))) }}
 {{- end }}
