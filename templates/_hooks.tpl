@@ -5,7 +5,8 @@ Job and pod spec every hook shares.
 
 {{/*
 symmetric-routing.hooksPlan: what the release is about to create, as the JSON the hooks
-read (hooks/symrouting/plan.py): VRFs with their policy's desiredState, peers, pools,
+read (hooks/symrouting/plan.py): VRFs with their policies' desiredState (what they share
+once as policyState, each policy's ports beside its name), peers, pools,
 advertisements and egress services, the cluster CIDRs the rules cover, the kinds rendered.
 Rendered from the same values and helpers as the objects themselves, so the preflight checks,
 the cleanup removes and the test verifies exactly what is applied.
@@ -51,7 +52,8 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $advertisements := list }}
 {{- $narrowed := dict }}
-{{- range include "symmetric-routing.advertisements" (dict "root" $root "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) | fromJsonArray }}
+{{- $derived := get $model.vrfs $vrfName }}
+{{- range $derived.advertisements }}
 {{- $_ := set $has "BGPAdvertisement" true }}
 {{- $advertisements = append $advertisements (dict "name" .name "pools" (.spec.ipAddressPools | default list) "peers" .spec.peers) }}
 {{- with .service }}
@@ -75,12 +77,14 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $egress = append $egress $entry }}
 {{- end }}
-{{- $derived := get $model.vrfs $vrfName }}
 {{- $policies := list }}
 {{- range $derived.policies }}
-{{- $policies = append $policies (omit . "desiredStateYaml") }}
+{{- $policies = append $policies (omit . "desiredStateYaml" "desiredState") }}
 {{- end }}
-{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policies" $policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
+{{- /* what every policy of the VRF sends besides its ports, once (per node it would repeat) */}}
+{{- $shared := $derived.shared }}
+{{- $state := dict "vrfInterface" $shared.head "extraInterfaces" $shared.extras "routing" $shared.rest }}
+{{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policyState" $state "policies" $policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
 {{- end }}
 {{- if $v.bfdProfiles }}
 {{- $_ := set $has "BFDProfile" true }}

@@ -55,7 +55,11 @@ template of the chart: the fullname, the release's labels, the cluster's CIDRs (
 asks the cluster once), and per VRF its labels, the label selector of the nodes that carry
 it (symmetric-routing.vrfNodeSelector) and its policies: one, or one per node of its `nodes`
 table, each with its name, nodeSelector and desiredState (and its YAML), which the
-NodeNetworkConfigurationPolicies and the hooks' plan both carry, and with `waves` its wave.
+NodeNetworkConfigurationPolicies and the hooks' plan both carry, and with `waves` its wave;
+the plan takes each policy's ports and, once per VRF, what they share (desiredState's
+`shared`: the VRF interface, extra interfaces, routes and rules); and the VRF's
+advertisements (symmetric-routing.advertisements), which the BGPAdvertisements and the
+plan both read (read-only: they are shared).
 Prints nothing; read it as `$.symmetricRouting` after `include "symmetric-routing.model" $`.
 templates/validate/ does not use it: it runs first, on values that may still be broken.
 */}}
@@ -98,6 +102,8 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- end }}
 {{- $_ := set $vrfs $vrfName (dict
   "policies" $policies
+  "shared" $shared
+  "advertisements" (include "symmetric-routing.advertisements" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) | fromJsonArray)
   "nodeSelector" (include "symmetric-routing.vrfNodeSelector" $vrf | fromJson)
   "labels" (include "symmetric-routing.labels" (dict "root" $ "vrf" $vrfName))) }}
 {{- end }}
@@ -346,6 +352,8 @@ symmetric-routing.model calls it, once per policy and render.
 {{- end }}
 {{- $desiredState := merge (dict "interfaces" (concat (list $shared.head) $portItems $shared.extras)) $shared.rest }}
 {{- $_ := set .into "desiredState" $desiredState }}
+{{- /* the plan carries only the ports per policy, the rest once per VRF (shared) */}}
+{{- $_ := set .into "ports" $portItems }}
 {{- /* the same text toYaml would print for the whole state: keys sorted, so interfaces
      come before route-rules and routes, and a list is printed item by item */}}
 {{- $_ := set .into "desiredStateYaml" (printf "interfaces:\n%s\n%s%s%s" $shared.yaml.head (toYaml $portItems) $shared.yaml.extras $shared.yaml.rest) }}

@@ -151,6 +151,16 @@ def _labels(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items()}
 
 
+def _desired_state(policy: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+    """A policy's desiredState: as it is (a plan of chart 0.1.0 before policyState), or the
+    VRF interface, the policy's own ports and the extra interfaces, with the routes and
+    rules every policy of the VRF shares, in the order the policy itself lists them."""
+    if "desiredState" in policy:
+        return dict(policy["desiredState"] or {})
+    interfaces = [shared["vrfInterface"], *policy["ports"], *(shared.get("extraInterfaces") or [])]
+    return {"interfaces": interfaces, **(shared.get("routing") or {})}
+
+
 def parse_plan(data: Any) -> Plan:
     try:
         cluster = data["cluster"]
@@ -159,7 +169,7 @@ def parse_plan(data: Any) -> Plan:
                 name=str(vrf["name"]),
                 table_id=int(vrf["tableId"]),
                 node_selector=_labels(vrf.get("nodeSelector")),
-                policies=tuple(Policy(str(p["name"]), _labels(p.get("nodeSelector")), dict(p.get("desiredState") or {}),
+                policies=tuple(Policy(str(p["name"]), _labels(p.get("nodeSelector")), _desired_state(p, vrf.get("policyState") or {}),
                                       str(p.get("node") or ""), int(p.get("wave") or 0))
                                  for p in vrf["policies"]),
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"), _labels(p.get("admits")))

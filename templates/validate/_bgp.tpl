@@ -11,7 +11,8 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $v := .v }}
 {{- $bfdProfiles := $v.bfdProfiles | default dict }}
 {{- $vrfs := .vrfs }}
-{{- $allPeers := list }}
+{{- /* every peer, keyed by its position ("%06d"): a list would be copied at each append */}}
+{{- $allPeers := dict }}
 {{- /* the release's BGPPeers as the cluster stores them, read at upgrade only (Helm's lookup
 reaches the cluster there, not under helm template): enableGracefulRestart is immutable */}}
 {{- $stored := dict }}
@@ -131,7 +132,7 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- if and (not (hasKey $peer "nodeSelectors")) $policy.nodeSelector }}
 {{- $selectors = list (dict "matchLabels" $policy.nodeSelector) }}
 {{- end }}
-{{- $allPeers = append $allPeers (dict "at" $peerAt "vrfAt" $at "key" $key
+{{- $_ := set $allPeers (printf "%06d" (len $allPeers)) (dict "at" $peerAt "vrfAt" $at "key" $key
   "vrf" ($peer.vrf | default $vrfName) "myASN" $myASN "routerID" ($peer.routerID | default "")
   "id" ($peer.peerAddress | default $peer.interface | default "") "selectors" $selectors) }}
 {{- end }}
@@ -145,13 +146,17 @@ ID, by VRF and address, by VRF and local ASN (one pass each, not every pair of t
 {{- $pairs := list }}
 {{- $byRouterID := dict }}
 {{- $byVrf := dict }}
-{{- range $allPeers }}
-{{- $_ := set $byRouterID .routerID (append (get $byRouterID .routerID | default list) .) }}
-{{- $_ := set $byVrf .vrf (append (get $byVrf .vrf | default list) .) }}
+{{- $positions := keys $allPeers | sortAlpha }}
+{{- range $positions }}
+{{- $peer := get $allPeers . }}
+{{- $_ := set $byRouterID $peer.routerID true }}
+{{- $_ := set $byVrf $peer.vrf (append (get $byVrf $peer.vrf | default list) $peer) }}
 {{- end }}
 {{- if gt (len $byRouterID) 1 }}
-{{- range $i, $p := $allPeers }}
-{{- range $j, $q := $allPeers }}
+{{- range $i := $positions }}
+{{- range $j := $positions }}
+{{- $p := get $allPeers $i }}
+{{- $q := get $allPeers $j }}
 {{- if and (lt $i $j) (ne $p.routerID $q.routerID) }}
 {{- $pairs = append $pairs (dict "p" $p "q" $q "what" "routerID") }}
 {{- end }}

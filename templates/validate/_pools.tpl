@@ -20,10 +20,16 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* each pool address's block, made once for both passes below */}}
+{{- $poolBlocks := dict }}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- range $key, $pool := ($vrf.addressPools | default dict) }}
 {{- range $i, $address := ($pool.addresses | default list) }}
-{{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- $block := get $poolBlocks $address }}
+{{- if not $block }}
+{{- $block = include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- $_ := set $poolBlocks $address $block }}
+{{- end }}
 {{- if le $block.first $block.last }}
 {{- $_ := set $blocks (printf "%v|%s|0|%06d" $block.family $block.first (len $blocks)) (dict "block" $block "pool" true "at" (printf "vrfs.%s.addressPools.%s.addresses[%d]" $vrfName $key $i) "address" $address) }}
 {{- end }}
@@ -48,6 +54,13 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- $_ := set $widest $family $entry }}
 {{- end }}
 {{- end }}
+{{- /* the cluster's ranges, as blocks once rather than once per pool address */}}
+{{- $clusterBlocks := list }}
+{{- range $field := list "serviceNetwork" "clusterNetwork" "masqueradeSubnet" }}
+{{- range $cidr := (get $cluster $field | default list) }}
+{{- $clusterBlocks = append $clusterBlocks (dict "field" $field "cidr" $cidr "block" (include "symmetric-routing.ipBlock" $cidr | fromJson)) }}
+{{- end }}
+{{- end }}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- $families := dict }}
 {{- range get $.addresses $vrfName | values }}
@@ -57,18 +70,16 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- range $key, $pool := ($vrf.addressPools | default dict) }}
 {{- range $i, $address := ($pool.addresses | default list) }}
 {{- $addressAt := printf "vrfs.%s.addressPools.%s.addresses[%d]" $vrfName $key $i }}
-{{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- $block := get $poolBlocks $address }}
 {{- $family := toString $block.family }}
 {{- /* config.go parseCIDR: "start IP is after the end IP" */}}
 {{- if gt $block.first $block.last }}
 {{- $errors = append $errors (printf "%s: range %s starts after its end; write it low-high" $addressAt $address) }}
 {{- else }}
 {{- /* the cluster's own ranges stay the cluster's: the route rules send them to the main table */}}
-{{- range $field := list "serviceNetwork" "clusterNetwork" "masqueradeSubnet" }}
-{{- range $cidr := (get $cluster $field | default list) }}
-{{- if eq (include "symmetric-routing.blocksOverlap" (dict "a" $block "b" (include "symmetric-routing.ipBlock" $cidr | fromJson))) "true" }}
-{{- $errors = append $errors (printf "%s: %s overlaps cluster.%s %s, whose traffic never enters the VRF; pick addresses outside the cluster's ranges" $addressAt $address $field $cidr) }}
-{{- end }}
+{{- range $clusterBlocks }}
+{{- if eq (include "symmetric-routing.blocksOverlap" (dict "a" $block "b" .block)) "true" }}
+{{- $errors = append $errors (printf "%s: %s overlaps cluster.%s %s, whose traffic never enters the VRF; pick addresses outside the cluster's ranges" $addressAt $address .field .cidr) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from symrouting.plan import parse_plan
+
 
 def plan_disagreements(docs: list[dict[str, Any]]) -> list[str]:
     """The ways the plan in the hooks ConfigMap differs from the rendered objects: policies
@@ -19,7 +21,8 @@ def plan_disagreements(docs: list[dict[str, Any]]) -> list[str]:
     vrfs = plan["vrfs"]
     pairs = {
         "policies": (
-            {policy["name"]: (policy["desiredState"], policy["nodeSelector"]) for vrf in vrfs for policy in vrf["policies"]},
+            # as the hooks read them: each policy's ports with what its VRF's policies share
+            {policy.name: (policy.desired_state, policy.node_selector) for policy in parse_plan(plan).policies},
             {name: (doc["spec"]["desiredState"], doc["spec"].get("nodeSelector", {}))
              for name, doc in by_kind.get("NodeNetworkConfigurationPolicy", {}).items()}),
         "pools": (
