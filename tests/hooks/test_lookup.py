@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from symrouting.plan import parse_plan
 from tests.support import clusters, helm
 from tests.support.realapi import RealApi
 
@@ -74,7 +75,9 @@ def test_lookup_asks_once_and_the_plan_holds_what_the_policies_hold(real_api: Re
     plan = json.loads(config_map["data"]["plan.json"])
     assert plan["cluster"] == {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.128.0.0/14"],
                                "masqueradeSubnet": ["169.254.0.0/17"]}
-    assert plan["vrfs"][0]["policies"][0]["desiredState"] == policy["spec"]["desiredState"]
+    # as the hooks read it: the VRF's shared policyState and the policy's own ports
+    [planned] = parse_plan(plan).policies
+    assert planned.desired_state == policy["spec"]["desiredState"]
     network_reads = [r.path for r in api.requests if r.path.endswith("/networks/cluster")]
     assert network_reads == ["/apis/config.openshift.io/v1/networks/cluster"]
 
