@@ -320,7 +320,9 @@ def test_a_prune_killed_holding_the_lease_is_finished_by_its_retry(cluster: Clus
     cluster.jobs.kill_first(*prune, when=lambda: lease_held(cluster))
 
     def release_once_killed() -> None:
-        while not cluster.jobs.attempts.get(prune):
+        # bounded: an upgrade that never starts the prune must not leave this poller behind
+        end = time.monotonic() + 120
+        while not cluster.jobs.attempts.get(prune) and time.monotonic() < end:
             time.sleep(0.1)
         held.set()
 
