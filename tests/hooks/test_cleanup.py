@@ -71,9 +71,16 @@ def renamed_site(tmp_path: Path) -> Path:
 
 
 def policies(files: list[Path], release: str = helm.RELEASE, namespace: str = helm.NAMESPACE) -> list[dict[str, Any]]:
-    result = helm.template("helm3", files, release=release, namespace=namespace)
-    assert result.returncode == 0, result.stderr
-    return [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
+    """The policies the chart renders for these values (each rendering once per process)."""
+    key = (tuple(path.read_text() for path in files), release, namespace)
+    if key not in _RENDERED:
+        result = helm.template("helm3", files, release=release, namespace=namespace)
+        assert result.returncode == 0, result.stderr
+        _RENDERED[key] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
+    return copy.deepcopy(_RENDERED[key])
+
+
+_RENDERED: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
 
 
 def override(tmp_path: Path, name: str, text: str) -> Path:
@@ -119,6 +126,12 @@ class Rig:
         self.nmstate.settle()
         assert not self.nmstate.errors, self.nmstate.errors
 
+    def mark(self) -> None:
+        """From here on the hooks run: each policy's spec as it stands, the proxy's record empty."""
+        self.settle()
+        self.before = {p["metadata"]["name"]: p["spec"] for p in self.api.client.items(POLICIES)}
+        self.api.proxy.clear()
+
 
 def install(api: RealApi, nmstate: NmstateHandler, installed: list[dict[str, Any]],
             nodes: list[dict[str, Any]] | None = None, cidrs: dict[str, Any] = CIDRS) -> Rig:
@@ -132,8 +145,7 @@ def install(api: RealApi, nmstate: NmstateHandler, installed: list[dict[str, Any
     for enactment in api.client.items(ENACTMENTS):
         available = [c for c in enactment["status"]["conditions"] if c["type"] == "Available"]
         assert available[0]["status"] == "True", enactment["status"]
-    rig.before = {p["metadata"]["name"]: p["spec"] for p in api.client.items(POLICIES)}
-    api.proxy.clear()
+    rig.mark()
     return rig
 
 
