@@ -153,7 +153,7 @@ def three_nodes(vrf_nodes: int = 3) -> list[dict[str, Any]]:
     return [clusters.node(f"worker-{i}", {"vrf": "true"} if i < vrf_nodes else {}) for i in range(3)]
 
 
-def once_at(api: RealApi, method: str, generation: int, then: Callable[[], None], path: str = POLICY) -> None:
+def once_at(api: RealApi, method: str, generation: int, then: Callable[[], object], path: str = POLICY) -> None:
     """`then` runs once, just before the first `method` request to `path` that reaches the
     server once the live policy has `generation` (a later step of the hook, or its hand-back
     once the last step is in), whatever conflicts came before."""
