@@ -182,6 +182,17 @@ def test_a_policy_with_nothing_to_remove_gets_its_new_state_once(real_api: RealA
     assert "DONE  vrfpolicy: its new state, nothing to remove; applied on 2/2 node(s)" in report
 
 
+def next_values(change: Callable[..., None] | None) -> Callable[[dict[str, Any]], None]:
+    """The values of the upgrade after this one: another table and another service CIDR, so
+    that it changes every list of the desiredState the prune may have written."""
+    def values(given: dict[str, Any]) -> None:
+        if change:
+            change(given)
+        given["vrfs"]["ens4vrf"]["tableId"] = 7
+        given["cluster"]["serviceNetwork"] = ["172.29.0.0/16"]
+    return values
+
+
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_after_helm_4s_server_side_apply_the_policy_holds_the_new_state(real_api: RealApi, nmstate: NmstateHandler,
                                                                        run_cli: Run, tmp_path: Path,
@@ -189,8 +200,18 @@ def test_after_helm_4s_server_side_apply_the_policy_holds_the_new_state(real_api
     """Field ownership as the install and a hand edit left it (the prune hands it back as it
     read it: cleanup.hand_back), then Helm 4 applies the new manifest server-side without
     --force-conflicts: the real server finds no conflict, not even with the hand edit's
-    manager, and the policy holds exactly the new state."""
+    manager, and the policy holds exactly the new state. The upgrade after it, which changes
+    what the prune wrote, conflicts with no one either: the hook owns no field (a hand edit's
+    manager still owns what it edited, which the API server rightly defends)."""
     _, new, _, rig, _ = upgrade(real_api, nmstate, run_cli, tmp_path, scenario)
-    real_api.client.call("PATCH", f"{POLICIES}/{new['metadata']['name']}?fieldManager=helm", new,
-                         content_type="application/apply-patch+yaml")
+    path = f"{POLICIES}/{new['metadata']['name']}?fieldManager=helm"
+    real_api.client.call("PATCH", path, new, content_type="application/apply-patch+yaml")
     assert rig.policy(new["metadata"]["name"])["spec"] == new["spec"], scenario
+    [later] = policies([seed_with(tmp_path, "next", next_values(SCENARIOS[scenario][1]))])
+    code, answer = real_api.client.request("PATCH", path, later, content_type="application/apply-patch+yaml")
+    if SCENARIOS[scenario][2]:
+        assert code == 409 and 'conflict with "kubectl-edit"' in answer["message"], answer
+        assert "symrouting" not in answer["message"], answer
+    else:
+        assert code == 200, answer
+        assert rig.policy(new["metadata"]["name"])["spec"] == later["spec"], scenario
