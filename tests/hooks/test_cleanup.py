@@ -277,7 +277,8 @@ def test_after_a_prune_the_policy_belongs_again_to_whoever_applied_it(run_cli: R
                                                                      tmp_path: Path) -> None:
     """The removal made the hook the owner of the fields it changed; one more update, which
     changes nothing but managedFields, hands them back to Helm, whose server-side apply
-    (Helm 4) would otherwise conflict with the hook on the upgrade that follows."""
+    (Helm 4) would otherwise conflict with the hook on a later upgrade that changes them
+    (test_prune_under_helm.py shows it on the real server)."""
     applied_by = cluster.policy()["metadata"]["managedFields"]
     new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
     result = run_cli("prune", "--poll=0.1", api=cluster.api, plan=render_plan([SEED, new_table]))
