@@ -524,10 +524,6 @@ class Upgraded:
     # What each node carried between the prune and Helm's upgrade.
     between: dict[str, dict[str, Any]]
 
-    @property
-    def nmstate(self) -> NmstateHandler:
-        return self.rig.nmstate
-
 
 def upgrade(real_api: RealApi, nmstate: NmstateHandler, run_cli: Run, before: Path, after: Path,
             vrf_nodes: int = 3) -> Upgraded:
@@ -550,10 +546,10 @@ def upgrade(real_api: RealApi, nmstate: NmstateHandler, run_cli: Run, before: Pa
 EMPTY: dict[str, Any] = {"virtual": {}, "addresses": {}, "routes": set(), "rules": set()}
 
 
-def declared_on(node: str, files: list[Path], also: tuple[dict[str, Any], ...] | list[dict[str, Any]] = ()) -> dict[str, Any]:
+def declared_on(node: str, files: list[Path], also: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What a node carries when only these values' policies (and `also`) were ever applied to it."""
     labels = {"kubernetes.io/hostname": node, "vrf": "true"}
-    states = [p["spec"]["desiredState"] for p in [*also, *policies(files)]
+    states = [p["spec"]["desiredState"] for p in [*(also or []), *policies(files)]
               if all(labels.get(k) == v for k, v in (p["spec"].get("nodeSelector") or {}).items())]
     return node_after(*states).managed()
 
