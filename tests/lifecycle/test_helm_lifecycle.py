@@ -457,19 +457,25 @@ def test_a_bad_upgrade_fails_naming_the_node_and_nmstates_message(cluster: Clust
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)
-def test_a_bad_upgrade_with_rollback_on_failure_leaves_the_nodes_as_before(cluster: Cluster, version: str) -> None:
-    """The same refused MTU with --rollback-on-failure (Helm 4) / --atomic (Helm 3): the prune
-    fails on worker-1, Helm rolls back to revision 1, whose state (MTU 1500) the rollback's
-    prune sends and nmstate applies again on every node; the rollback's own wait sees it
-    applied."""
+@pytest.mark.parametrize("hook", sorted(CAUGHT_BY))
+def test_a_bad_upgrade_with_rollback_on_failure_leaves_the_nodes_as_before(cluster: Cluster, version: str,
+                                                                          hook: str) -> None:
+    """The same refused MTU with --rollback-on-failure (Helm 4) / --atomic (Helm 3): the hook
+    that waited fails on worker-1, Helm rolls back to revision 1, whose state (MTU 1500)
+    nmstate applies again on every node; the rollback's own wait sees it applied."""
+    job, _, prune = CAUGHT_BY[hook]
     cluster.nmstate.max_mtu["worker-1"] = {"ens4": 1500}
-    installed(cluster, version, on_three_nodes(1500))
+    first = on_three_nodes(1500)
+    first["cleanup"]["onUpgrade"] = prune
+    installed(cluster, version, first)
     before = cluster.actual_nodes()
-    step = cluster.upgrade(version, "tenant-a", on_three_nodes(9000), ROLLBACK_ON_FAILURE[version])
+    bad = on_three_nodes(9000)
+    bad["cleanup"]["onUpgrade"] = prune
+    step = cluster.upgrade(version, "tenant-a", bad, ROLLBACK_ON_FAILURE[version])
     assert step.returncode != 0 and "rolled back" in step.output, step.output
-    assert any(REFUSED_ON_WORKER_1 in out for out in outputs(cluster, PRUNE_JOB)), cluster.log()
+    assert any(REFUSED_ON_WORKER_1 in out for out in outputs(cluster, job)), cluster.log()
     waits = outputs(cluster, WAIT_JOB)
-    assert len(waits) == 2, cluster.log()  # the install's, the rollback's
+    assert len(waits) >= 2, cluster.log()  # the install's, (the upgrade's,) the rollback's
     assert waits[-1].endswith("wait for release test/tenant-a finished: every policy is Available on every node "
                               "it selects\n"), waits[-1]
     cluster.check("rolled back")  # the installed values are still revision 1's
