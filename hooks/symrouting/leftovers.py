@@ -15,7 +15,6 @@ node alone, waits for its enactment, and deletes the policy.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -106,6 +105,7 @@ def find(node_states: dict[str, State], policies: Iterable[tuple[dict[str, str],
     # Policies grouped by selector, and the per-node ones by the hostname they select, so a
     # node is matched against its own and each other selector once (500 nodes x 2,000
     # policies were a million matches).
+    # What a group declares is read once, at the first node it selects, not once per node.
     groups: dict[tuple[tuple[str, str], ...], list[State]] = {}
     for selector, state in policies:
         groups.setdefault(tuple(sorted(selector.items())), []).append(state)
@@ -114,13 +114,16 @@ def find(node_states: dict[str, State], policies: Iterable[tuple[dict[str, str],
     for key, states in groups.items():
         selector = dict(key)
         (by_host.setdefault(selector[HOSTNAME], []) if HOSTNAME in selector else general).append((selector, states))
+    read: dict[int, Declared] = {}
     result = []
     for node in sorted(node_states):
         on = labels.get(node, {HOSTNAME: node})
-        candidates = by_host.get(on.get(HOSTNAME, ""), []) + general
-        declares = declared(state for selector, states in candidates if selector_matches(selector, on)
-                            for state in states)
-        result += on_node(node, node_states[node], declares)
+        matching = [states for selector, states in by_host.get(on.get(HOSTNAME, ""), []) + general
+                    if selector_matches(selector, on)]
+        for states in matching:
+            if id(states) not in read:
+                read[id(states)] = declared(states)
+        result += on_node(node, node_states[node], Declared.union([read[id(states)] for states in matching]))
     return result
 
 
@@ -172,6 +175,8 @@ def by_node(leftovers: Iterable[Leftover]) -> dict[str, list[Leftover]]:
 
 def policy_name(node: str) -> str:
     """The one-shot policy's name for a node: a DNS-1123 name within 63 characters."""
+    import hashlib  # only --remove names policies: the status and the preflight do without it
+
     digest = hashlib.sha256(node.encode()).hexdigest()[:8]
     return f"symrouting-leftovers-{node[:30].strip('.-').replace('.', '-')}-{digest}"
 
