@@ -70,7 +70,15 @@ def _items(entry: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 def _declared_by(entry: dict[str, Any], wanted: list[dict[str, Any]], ignored: tuple[str, ...] = ()) -> bool:
-    return any(all(entry.get(k) == v for k, v in want.items() if k not in ("state", *ignored)) for want in wanted)
+    """Whether any wanted entry's properties (state and ignored aside) are all the entry's."""
+    skipped = ("state", *ignored)
+    for want in wanted:  # loops, not any(all(...)): this runs for every rule of every node
+        for key, value in want.items():
+            if entry.get(key) != value and key not in skipped:
+                break
+        else:
+            return True
+    return False
 
 
 def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
