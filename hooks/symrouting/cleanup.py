@@ -438,10 +438,13 @@ def _chunks(names: list[str], length: int = 1500) -> list[list[str]]:
     list request per group instead of one per policy (apimachinery pkg/labels/selector.go
     parses set-based requirements)."""
     groups: list[list[str]] = [[]]
+    used = 0  # the current group's length, each name with its comma
     for name in names:
-        if groups[-1] and sum(len(n) + 1 for n in groups[-1]) + len(name) > length:
+        if groups[-1] and used + len(name) > length:
             groups.append([])
+            used = 0
         groups[-1].append(name)
+        used += len(name) + 1
     return [group for group in groups if group]
 
 

@@ -221,7 +221,7 @@ def enactment_progress(enactments: Iterable[dict[str, Any]], generation: int, no
     """
     by_node = {enactment_node(enactment): enactment for enactment in enactments}
     progress = Progress()
-    for node in sorted(set(nodes) | set(by_node)):
+    for node in sorted(by_node.keys() | nodes):
         reported = by_node.get(node)
         if reported is None or (reported.get("status") or {}).get("policyGeneration") != generation:
             progress.pending.append(node)
