@@ -90,6 +90,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--profile", metavar="FILE", help="also run each read once under cProfile, stats into FILE.<n>")
+    parser.add_argument("--compare", metavar="HOOKS", type=Path,
+                        help="also measure the hooks/ folder of another checkout (say, before a change), on the same cluster")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -108,15 +110,21 @@ def main() -> int:
             commands = {"status --plan": ["status", "status", f"--plan={work / 'plan.json'}", *rig.access],
                         "status --release": ["status", "status", f"--release={helm.NAMESPACE}/{helm.RELEASE}",
                                              *rig.access]}
+            if args.compare:
+                other = {**env, "PYTHONPATH": str(args.compare.resolve())}
+                commands = {**{f"{k} ({args.compare})": (v, other) for k, v in commands.items()},
+                            **{k: (v, env) for k, v in commands.items()}}
+            else:
+                commands = {k: (v, env) for k, v in commands.items()}
             rows, floors = [], {}
-            for index, (name, command) in enumerate(commands.items()):
+            for index, (name, (command, hook_env)) in enumerate(commands.items()):
                 # The runs of the read and of its floor take turns, so that a slow spell of the
                 # shared machine weighs on both alike. The floor: a bare client sending what
                 # the read's run just sent (benchmarks/floor.py).
                 runs, bare, count = [], [], 0
                 for _ in range(args.runs):
                     before = len(api.requests)
-                    runs.append(measure(command, env, 1, peak_file))
+                    runs.append(measure(command, hook_env, 1, peak_file))
                     count = realrig.requests_file(api, before, work / "requests.json")
                     bare.append(measure(["replay", str(api.ca_file), str(work / "requests.json"), api.url],
                                         {**env, "BARE_CLIENT": BARE_CLIENT}, 1, peak_file)[3])
@@ -124,7 +132,7 @@ def main() -> int:
                                     statistics.median(r[3] for r in runs))))
                 floors[name] = (statistics.median(bare), count)
                 if args.profile:
-                    realrig.profile(command, env, Path(f"{args.profile}.{index}"))
+                    realrig.profile(command, hook_env, Path(f"{args.profile}.{index}"))
         finally:
             rig.stop()
     print(f"status of a release of 4 VRFs x {VRF_NODES} nodes (1,000 NNCPs beside 1,000 others) on {NODES} nodes, "
@@ -139,7 +147,7 @@ def main() -> int:
     for name, (_, _, _, used) in rows:
         bare_cpu, count = floors[name]
         ratio = used / bare_cpu
-        print(f"{name} against a bare client sending its {count} requests: own CPU {used * 1000:.0f} ms vs "
+        print(f"{name}: against a bare client sending its {count} requests: own CPU {used * 1000:.0f} ms vs "
               f"{bare_cpu * 1000:.0f} ms = {ratio:.2f}x (target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})")
     return 0
 

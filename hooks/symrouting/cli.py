@@ -109,6 +109,16 @@ def version() -> str:
         return "unknown"
 
 
+class _Version(argparse.Action):
+    """--version, read only when asked: from the ConfigMap (no Chart.yaml beside it) version()
+    imports importlib.metadata, which would cost every hook run."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        sys.stdout.write(f"{parser.prog} {version()}\n")
+        parser.exit()
+
+
 class _ChecksHelp(argparse.HelpFormatter):
     """Names the preflight's checks in --skip's help only when the help is shown: the checks
     module is the preflight's and verify's alone, and the other commands do without it
@@ -122,12 +132,18 @@ class _ChecksHelp(argparse.HelpFormatter):
         return f"{action.help}: {', '.join(CHECKS)}"
 
 
-def _parser(prog: str = "symrouting") -> argparse.ArgumentParser:
+def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with only, the subcommand of that name alone (the others' options
+    are never read on its run, and building them all costs each hook run more than a
+    request)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, default=argparse.SUPPRESS,
+                        help="show program's version number and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, reads_api, reads_plan) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         command = sub.add_parser(name, help=help_text, formatter_class=_ChecksHelp if name == "preflight"
                                  else argparse.HelpFormatter)
         if reads_plan:
@@ -551,7 +567,9 @@ def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
          stdin: TextIO = sys.stdin) -> int:
-    args = _parser(prog_name(sys.argv[0])).parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    # The first word names the command; anything else (--help, --version, a typo) gets them all.
+    args = _parser(prog_name(sys.argv[0]), given[0] if given and given[0] in COMMANDS else None).parse_args(argv)
     try:
         if args.command == "preflight":
             return preflight(args, stdout, stdin)
