@@ -3,14 +3,12 @@
 It sends the very requests a hook run sent (method, path, body, Accept and token, in the
 order the server saw them), over the same TLS (ssl.create_default_context with the cluster's
 CA, http.client, one kept-alive connection) and decodes each JSON answer, with no logic of its
-own. What the hook spends beyond this is its own logic: planning, comparing, reporting.
+own. What the hook spends beyond this is its own logic: planning, comparing, reporting. The
+requests are those the recording proxy in front of the real API server saw (benchmarks/realrig.py,
+requests_file).
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
-from typing import Any
 
 # Run as the floor process: argv = [ca_file, requests.json, server]. Standard library only.
 BARE_CLIENT = """
@@ -29,9 +27,3 @@ for method, path, body, accept, authorization in json.load(open(requests_file)):
     if answer[:1] == b"{":
         json.loads(answer)
 """
-
-
-def write_requests(requests: list[Any], path: Path) -> int:
-    """Saves what a run sent (tests/support/apiserver.Request) for BARE_CLIENT; their count."""
-    path.write_text(json.dumps([[r.method, r.path, r.body, r.accept, r.authorization] for r in requests]))
-    return len(requests)

@@ -25,7 +25,6 @@ prune finds it there and hands it back.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import urllib.parse
@@ -124,36 +123,46 @@ class NodeIndex:
         return [(name, labels) for name, labels in self.nodes if selector_matches(selector, labels)]
 
 
-Selected = list[tuple[dict[str, str], Declared]]
-
-
 class Neighbours:
     """What the release's new policies and every other policy declare on a node, read once
     per node. Policies are grouped by nodeSelector (a per-node policy under its hostname),
-    so a node is matched against each distinct selector once, not against every policy."""
+    so a node is matched against each distinct selector once, not against every policy; what
+    a group declares is read at the first node it selects, once."""
 
     def __init__(self, states: list[tuple[dict[str, str], State]]) -> None:
-        self.by_host: dict[str, Selected] = {}
-        grouped: dict[str, tuple[dict[str, str], Declared]] = {}
+        self.by_host: dict[str, list[tuple[dict[str, str], list[State]]]] = {}
+        grouped: dict[Any, tuple[dict[str, str], list[State]]] = {}
         for selector, state in states:
-            key = json.dumps(selector, sort_keys=True)
-            grouped.setdefault(key, (selector, Declared()))[1].add(state)
-        self.general: Selected = []
+            grouped.setdefault(_selector_key(selector), (selector, []))[1].append(state)
+        self.general: list[tuple[dict[str, str], list[State]]] = []
         for selector, found in grouped.values():
             if HOSTNAME in selector:
                 self.by_host.setdefault(selector[HOSTNAME], []).append((selector, found))
             else:
                 self.general.append((selector, found))
         self.seen: dict[str, Declared] = {}
+        self._read: dict[int, Declared] = {}
 
     def on(self, node: str, labels: dict[str, str]) -> Declared:
         if node not in self.seen:
             result = Declared()
             for selector, found in self.general + self.by_host.get(labels.get(HOSTNAME, node), []):
                 if selector_matches(selector, labels):
-                    result = result.merged(found)
+                    if id(found) not in self._read:
+                        self._read[id(found)] = declared(found)
+                    result = result.merged(self._read[id(found)])
             self.seen[node] = result
         return self.seen[node]
+
+
+def _selector_key(selector: dict[str, str]) -> Any:
+    """A nodeSelector as a dict key: its sorted pairs (its JSON when a value is no string)."""
+    key = tuple(sorted(selector.items()))
+    try:
+        hash(key)
+        return key
+    except TypeError:
+        return json.dumps(selector, sort_keys=True)
 
 
 def standing_step(selected: tuple[str, ...], node: str | None) -> Step:
@@ -176,8 +185,8 @@ def _per_node(current: State, selector: dict[str, str], new_state: State | None,
     matched = nodes.matching(selector)
     removals = [(node, labels, removal_state(current, None, neighbours.on(node, labels))) for node, labels in matched]
     everywhere = tuple(node for node, _ in matched)
-    distinct = {json.dumps(removal, sort_keys=True) for _, _, removal in removals}
-    if len(distinct) == 1 and removals[0][2] is not None:
+    same = len(removals) == 1 or len({json.dumps(removal, sort_keys=True) for _, _, removal in removals}) == 1
+    if removals and same and removals[0][2] is not None:
         steps = [Step(removals[0][2], everywhere, None, new_state)]
     else:
         steps = [Step(removal, (node,), {HOSTNAME: labels.get(HOSTNAME, node)}, new_state)
@@ -213,7 +222,9 @@ def plan_removals(plan: Plan, policies: list[dict[str, Any]], uninstall: bool,
     states = [(policy.node_selector, policy.desired_state) for policy in targets] + [
         ((p.get("spec") or {}).get("nodeSelector") or {}, (p.get("spec") or {}).get("desiredState") or {})
         for p in policies if not plan.owns(owner_of(p.get("metadata") or {})) and _declares(p)]
-    everywhere = declared(state for _, state in states)
+    # Without the node list, what any policy declares anywhere; with it, what each node's
+    # policies declare there (built once per node, Neighbours.on).
+    everywhere = declared(state for _, state in states) if nodes is None else Declared()
     neighbours = Neighbours(states)
     index = NodeIndex(nodes) if nodes is not None else None
     result = []
@@ -243,11 +254,13 @@ def _send(transport: Transport, policy: dict[str, Any], step: Step) -> int:
     equal to the one sent is the hook's own write, and the run carries on from it."""
     path = f"{POLICIES}/{policy['metadata']['name']}"
     for attempt in range(1, CONFLICT_TRIES + 1):
-        body = copy.deepcopy(policy)
-        body.pop("status", None)
-        body["spec"]["desiredState"] = step.desired_state
+        # The policy as read, less its status, with a new spec: only the spec is new, so only
+        # it is copied (a deep copy of each policy, managedFields and all, cost the teardown
+        # more than its requests).
+        spec = {**policy["spec"], "desiredState": step.desired_state}
         if step.node_selector is not None:
-            body["spec"]["nodeSelector"] = step.node_selector
+            spec["nodeSelector"] = step.node_selector
+        body = {key: spec if key == "spec" else value for key, value in policy.items() if key != "status"}
 
         def ours(fresh: dict[str, Any], sent: dict[str, Any] = body) -> bool:
             """The live spec is the one this update sent: the hook's own write, whose answer
@@ -426,10 +439,13 @@ def _chunks(names: list[str], length: int = 1500) -> list[list[str]]:
     list request per group instead of one per policy (apimachinery pkg/labels/selector.go
     parses set-based requirements)."""
     groups: list[list[str]] = [[]]
+    used = 0  # the current group's length, each name with its comma
     for name in names:
-        if groups[-1] and sum(len(n) + 1 for n in groups[-1]) + len(name) > length:
+        if groups[-1] and used + len(name) > length:
             groups.append([])
+            used = 0
         groups[-1].append(name)
+        used += len(name) + 1
     return [group for group in groups if group]
 
 

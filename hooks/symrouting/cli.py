@@ -26,9 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from symrouting import report
 from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unexpected, Unreachable, kubeconfig_paths
-from symrouting.checks import CHECKS, Options, failed, run_checks
 from symrouting.facts import Facts
 from symrouting.gather import gather, read_nodes, read_openshift_networks, read_service_selectors, read_upstream_networks
 from symrouting.plan import Plan, PlanError, parse_plan
@@ -111,13 +109,43 @@ def version() -> str:
         return "unknown"
 
 
-def _parser(prog: str = "symrouting") -> argparse.ArgumentParser:
+class _Version(argparse.Action):
+    """--version, read only when asked: from the ConfigMap (no Chart.yaml beside it) version()
+    imports importlib.metadata, which would cost every hook run."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        sys.stdout.write(f"{parser.prog} {version()}\n")
+        parser.exit()
+
+
+class _ChecksHelp(argparse.HelpFormatter):
+    """Names the preflight's checks in --skip's help only when the help is shown: the checks
+    module is the preflight's and verify's alone, and the other commands do without it
+    (every module is compiled from source on each run, from the ConfigMap)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.dest != "skip":
+            return action.help
+        from symrouting.checks import CHECKS
+
+        return f"{action.help}: {', '.join(CHECKS)}"
+
+
+def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with only, the subcommand of that name alone (the others' options
+    are never read on its run, and building them all costs each hook run more than a
+    request)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, default=argparse.SUPPRESS,
+                        help="show program's version number and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, reads_api, reads_plan) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text)
+        if only is not None and name != only:
+            continue
+        command = sub.add_parser(name, help=help_text, formatter_class=_ChecksHelp if name == "preflight"
+                                 else argparse.HelpFormatter)
         if reads_plan:
             plan = command.add_mutually_exclusive_group(required=name not in PLAN_OPTIONAL)
             plan.add_argument("--plan", type=Path, help="plan.json as the chart renders it ('-' for stdin)")
@@ -153,7 +181,7 @@ def _parser(prog: str = "symrouting") -> argparse.ArgumentParser:
             command.add_argument("--json", action="store_true", help="print the report as JSON")
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
             command.add_argument("--skip", action="append", default=[], metavar="CHECK",
-                                 help=f"skip a check (repeatable, or comma-separated): {', '.join(CHECKS)}")
+                                 help="skip a check (repeatable, or comma-separated)")
         if name == "adopt":
             command.add_argument("--release", required=True, help="name of the release that will own the objects")
             command.add_argument("--namespace", required=True, help="namespace of that release")
@@ -261,6 +289,9 @@ def _load_plan(args: argparse.Namespace, stdin: TextIO) -> Plan:
 
 
 def preflight(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    from symrouting import report
+    from symrouting.checks import CHECKS, Options, failed, run_checks
+
     plan = _load_plan(args, stdin)
     skip = frozenset(name.strip() for value in args.skip for name in value.split(",") if name.strip())
     unknown = sorted(skip - set(CHECKS))
@@ -276,10 +307,15 @@ def preflight(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
 
 
 def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextIO) -> int:
+    import gc
     from contextlib import AbstractContextManager, nullcontext
 
     from symrouting import cleanup, lease, peers
 
+    # The policies and nodes are read once and kept; the answers of each look at the
+    # enactments are freed as they go: the cyclic collector would sweep thousands of live
+    # objects again and again and free nothing (benchmarks/preflight.py, the teardown).
+    gc.disable()
     plan = _load_plan(args, stdin)
     transport = _transport(args)
     uninstall = args.command == "teardown"
@@ -339,7 +375,9 @@ def wait(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
 
 
 def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    from symrouting import report
     from symrouting import verify as checks
+    from symrouting.checks import failed
 
     plan = _load_plan(args, stdin)
     results = checks.verify(_transport(args), plan)
@@ -529,7 +567,9 @@ def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
          stdin: TextIO = sys.stdin) -> int:
-    args = _parser(prog_name(sys.argv[0])).parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    # The first word names the command; anything else (--help, --version, a typo) gets them all.
+    args = _parser(prog_name(sys.argv[0]), given[0] if given and given[0] in COMMANDS else None).parse_args(argv)
     try:
         if args.command == "preflight":
             return preflight(args, stdout, stdin)

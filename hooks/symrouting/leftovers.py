@@ -15,7 +15,6 @@ node alone, waits for its enactment, and deletes the policy.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -71,7 +70,15 @@ def _items(entry: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 def _declared_by(entry: dict[str, Any], wanted: list[dict[str, Any]], ignored: tuple[str, ...] = ()) -> bool:
-    return any(all(entry.get(k) == v for k, v in want.items() if k not in ("state", *ignored)) for want in wanted)
+    """Whether any wanted entry's properties (state and ignored aside) are all the entry's."""
+    skipped = ("state", *ignored)
+    for want in wanted:  # loops, not any(all(...)): this runs for every rule of every node
+        for key, value in want.items():
+            if entry.get(key) != value and key not in skipped:
+                break
+        else:
+            return True
+    return False
 
 
 def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
@@ -106,6 +113,7 @@ def find(node_states: dict[str, State], policies: Iterable[tuple[dict[str, str],
     # Policies grouped by selector, and the per-node ones by the hostname they select, so a
     # node is matched against its own and each other selector once (500 nodes x 2,000
     # policies were a million matches).
+    # What a group declares is read once, at the first node it selects, not once per node.
     groups: dict[tuple[tuple[str, str], ...], list[State]] = {}
     for selector, state in policies:
         groups.setdefault(tuple(sorted(selector.items())), []).append(state)
@@ -114,13 +122,16 @@ def find(node_states: dict[str, State], policies: Iterable[tuple[dict[str, str],
     for key, states in groups.items():
         selector = dict(key)
         (by_host.setdefault(selector[HOSTNAME], []) if HOSTNAME in selector else general).append((selector, states))
+    read: dict[int, Declared] = {}
     result = []
     for node in sorted(node_states):
         on = labels.get(node, {HOSTNAME: node})
-        candidates = by_host.get(on.get(HOSTNAME, ""), []) + general
-        declares = declared(state for selector, states in candidates if selector_matches(selector, on)
-                            for state in states)
-        result += on_node(node, node_states[node], declares)
+        matching = [states for selector, states in by_host.get(on.get(HOSTNAME, ""), []) + general
+                    if selector_matches(selector, on)]
+        for states in matching:
+            if id(states) not in read:
+                read[id(states)] = declared(states)
+        result += on_node(node, node_states[node], Declared.union([read[id(states)] for states in matching]))
     return result
 
 
@@ -172,6 +183,8 @@ def by_node(leftovers: Iterable[Leftover]) -> dict[str, list[Leftover]]:
 
 def policy_name(node: str) -> str:
     """The one-shot policy's name for a node: a DNS-1123 name within 63 characters."""
+    import hashlib  # only --remove names policies: the status and the preflight do without it
+
     digest = hashlib.sha256(node.encode()).hexdigest()[:8]
     return f"symrouting-leftovers-{node[:30].strip('.-').replace('.', '-')}-{digest}"
 

@@ -82,24 +82,49 @@ class Declared:
     rules: list[Entry] = field(default_factory=list)
 
     def add(self, state: State | None) -> Declared:
+        # Called for every policy on every run of the hooks: the keys an entry lacks are not
+        # looked up (an interface entry names a few of them).
+        interfaces, families = self.interfaces, self.families
         for iface in (state or {}).get("interfaces") or []:
-            if _absent(iface) or _switches_off(iface):
+            if _absent(iface) or (("ipv4" in iface or "ipv6" in iface) and _switches_off(iface)):
                 continue
             name = iface.get("name")
-            self.interfaces.add(name)
-            self.interfaces.update(filter(None, [(iface.get("vlan") or {}).get("base-iface")]))
-            self.interfaces.update((iface.get("link-aggregation") or {}).get("port") or [])
-            self.interfaces.update((iface.get("vrf") or {}).get("port") or [])
-            self.families.update((name, f) for f in FAMILIES if _enabled(iface, f))
-        routes = [r for r in _config(state, "routes") if not _absent(r)]
-        self.routes += routes
-        self.interfaces.update(r["next-hop-interface"] for r in routes if r.get("next-hop-interface"))
-        self.rules += [r for r in _config(state, "route-rules") if not _absent(r)]
+            interfaces.add(name)
+            for key, ports in (("link-aggregation", "port"), ("vrf", "port"), ("vlan", "base-iface")):
+                if key in iface:
+                    found = (iface[key] or {}).get(ports)
+                    if isinstance(found, list):
+                        interfaces.update(found)
+                    elif found:
+                        interfaces.add(found)
+            for family in FAMILIES:
+                if family in iface and _enabled(iface, family):
+                    families.add((name, family))
+        if state and state.get("routes"):
+            routes = [r for r in _config(state, "routes") if not _absent(r)]
+            self.routes += routes
+            interfaces.update(r["next-hop-interface"] for r in routes if r.get("next-hop-interface"))
+        if state and state.get("route-rules"):
+            self.rules += [r for r in _config(state, "route-rules") if not _absent(r)]
         return self
 
     def merged(self, other: Declared) -> Declared:
         return Declared(self.interfaces | other.interfaces, self.families | other.families,
                         self.routes + other.routes, self.rules + other.rules)
+
+    @staticmethod
+    def union(parts: list[Declared]) -> Declared:
+        """What these declare together; the one part itself when there is one (not copied:
+        the caller only reads it)."""
+        if len(parts) == 1:
+            return parts[0]
+        result = Declared()
+        for part in parts:
+            result.interfaces |= part.interfaces
+            result.families |= part.families
+            result.routes += part.routes
+            result.rules += part.rules
+        return result
 
 
 def declared(states: Iterable[State | None]) -> Declared:
@@ -196,7 +221,7 @@ def enactment_progress(enactments: Iterable[dict[str, Any]], generation: int, no
     """
     by_node = {enactment_node(enactment): enactment for enactment in enactments}
     progress = Progress()
-    for node in sorted(set(nodes) | set(by_node)):
+    for node in sorted(by_node.keys() | nodes):
         reported = by_node.get(node)
         if reported is None or (reported.get("status") or {}).get("policyGeneration") != generation:
             progress.pending.append(node)

@@ -43,6 +43,7 @@ class Recorded:
     at: float = field(default_factory=time.monotonic)
     body: Any = None  # the request's JSON body, decoded (None when it has none)
     fault: str = ""  # what a fault did to it: refuse, drop, reset, truncate, delay, late
+    accept: str = ""  # the Accept header (a benchmark's bare client sends the same)
 
 
 @dataclass
@@ -187,7 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.owner
         body = self._body()
         record = Recorded(self.command, self.path, self.headers.get("Content-Type", ""),
-                          user_of(self.headers.get("Authorization", "")), body=_decoded(body))
+                          user_of(self.headers.get("Authorization", "")), body=_decoded(body),
+                          accept=self.headers.get("Accept", ""))
         with proxy._lock:
             proxy.requests.append(record)
         for gate in list(proxy.gates):

@@ -1,0 +1,125 @@
+"""The hook benchmarks' cluster: the real kube-apiserver and etcd of tests/support/realcluster.py
+behind the recording proxy of tests/support/realapi.py, loaded with many objects at once.
+
+The hooks reach it through the proxy with a real bound token (a cluster-admin ServiceAccount),
+and the proxy records each request (method, path, Accept, body) for the bare client of
+benchmarks/floor.py, which then sends the same requests the same way. What is measured is
+each client process's own CPU, so the server being real changes what it costs to wait, not
+what is compared.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support import realcluster
+from tests.support.realapi import SERVED, RealApi, _in_namespace
+
+# Creates in flight at once while loading: etcd and the API server take them in parallel.
+LOADERS = 16
+
+
+@dataclass
+class Rig:
+    api: RealApi
+    token_file: Path
+
+    @property
+    def access(self) -> list[str]:
+        """The hook's flags reaching the server through the recording proxy."""
+        return [f"--server={self.api.url}", f"--token-file={self.token_file}", f"--ca-file={self.api.ca_file}"]
+
+    def stop(self) -> None:
+        self.api.stop()
+        self.api.cluster.stop()
+
+
+def start(folder: Path, namespaces: tuple[str, ...] = ()) -> Rig:
+    """A control plane in folder (CRDs of ../shared/crds applied), the proxy, an admin token."""
+    began = time.monotonic()
+    cluster = realcluster.start(folder / "cluster")
+    try:
+        api = RealApi(cluster, folder / "proxy")
+        for namespace in namespaces:
+            api.client.call("POST", "/api/v1/namespaces",
+                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    except BaseException:
+        cluster.stop()
+        raise
+    token_file = folder / "token"
+    token_file.write_text(api.token)
+    print(f"set-up: real kube-apiserver and etcd up, CRDs established in {time.monotonic() - began:.1f} s",
+          flush=True)
+    return Rig(api, token_file)
+
+
+def load(api: RealApi, routes: dict[str, Any], what: str = "objects") -> list[dict[str, Any]]:
+    """Writes the objects of a tests/support/clusters.py builder, as RealApi.load does, but
+    LOADERS at a time; returns what the server stored. Prints how long it took."""
+    began = time.monotonic()
+    targets: dict[str, tuple[str, dict[str, Any]]] = {}
+    for path, value in routes.items():
+        items = value if isinstance(value, list) else [value]
+        collection = path if isinstance(value, list) else path.rsplit("/", 1)[0]
+        for item in items:
+            if not isinstance(item, dict) or "metadata" not in item or item.get("kind") in SERVED:
+                continue
+            target = _in_namespace(collection.split("?", 1)[0], item["metadata"].get("namespace"))
+            targets.setdefault(f"{target}/{item['metadata']['name']}", (target, item))
+    stored = create_all(api, list(targets.values()))
+    print(f"set-up: {len(stored)} {what} created in {time.monotonic() - began:.1f} s ({LOADERS} at a time)",
+          flush=True)
+    return stored
+
+
+def create_all(api: RealApi, objects: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    with ThreadPoolExecutor(max_workers=LOADERS) as pool:
+        return list(pool.map(lambda target: api.create(*target), objects))
+
+
+def put_all(api: RealApi, objects: list[tuple[str, dict[str, Any]]]) -> None:
+    """PUTs each body to its path, LOADERS at a time."""
+    with ThreadPoolExecutor(max_workers=LOADERS) as pool:
+        list(pool.map(lambda target: api.client.call("PUT", *target), objects))
+
+
+def requests_file(api: RealApi, since: int, path: Path) -> int:
+    """Writes what the hook sent through the proxy (since the since-th request) for the bare
+    client of benchmarks/floor.py: [method, path, body, Accept, Authorization], in the order
+    the proxy saw them. A PUT carries the policy's resourceVersion of the hook's run; the
+    floor replays it on the objects as they are now, so each is given the live one (read
+    here, outside the measured process), and the server answers it as it answered the hook."""
+    sent = api.requests[since:]
+    live: dict[str, str] = {}
+    for request in sent:
+        if request.method == "PUT" and isinstance(request.body, dict):
+            target = request.path.split("?", 1)[0]
+            if target not in live:
+                found = api.client.get(target)
+                live[target] = str(((found or {}).get("metadata") or {}).get("resourceVersion", ""))
+    rows = []
+    for request in sent:
+        body = request.body
+        if request.method == "PUT" and isinstance(body, dict):
+            body = {**body, "metadata": {**body["metadata"], "resourceVersion": live[request.path.split("?", 1)[0]]}}
+        rows.append([request.method, request.path, body, request.accept, f"Bearer {api.token}"])
+    path.write_text(json.dumps(rows))
+    return len(rows)
+
+
+def profile(command: list[str], env: dict[str, str], out: Path, lines: int = 25) -> None:
+    """Runs a hook once under cProfile (command as benchmarks/preflight.py's measure takes it:
+    the mode, then the hook's arguments) and prints where its time went, by own time."""
+    import pstats
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-S", "-m", "cProfile", "-o", str(out), "-m", "symrouting", *command[1:]],
+                   env=env, capture_output=True, check=False, timeout=600)
+    print(f"\nprofile of `symrouting {' '.join(command[1:2])}` ({out}), by own time:")
+    pstats.Stats(str(out)).sort_stats("tottime").print_stats(lines)
