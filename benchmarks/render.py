@@ -17,13 +17,21 @@ and VRF; two peers, a pool and two LoadBalancerIP egress services per VRF, Metal
 Targets: at most 2x the floor at 100 nodes, under both Helms, and the cost per added node
 linear (the ms per node between 25 and 50 nodes and between 50 and 100 agree).
 
-Run: .tools/venv/bin/python benchmarks/render.py [--runs N] [--suite]
+With --profile SITE (seed, a number of VRFs such as 500, or NxV for N nodes of V VRFs), prints
+instead where this chart's render time goes: the CPU time (user + system, so that the other
+work of a shared machine weighs less than on wall time; Go's garbage collector off) each template and each validation
+concern costs, measured as what emptying it saves (one at a time, the rest kept), and the
+model's cost: what a template that only builds it adds to a chart of the validation alone.
+
+Run: .tools/venv/bin/python benchmarks/render.py [--runs N] [--suite] [--profile SITE]
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -144,11 +152,87 @@ def package_parts(package: Path) -> dict[str, int]:
     return {part: len(gzip.compress(data, 9)) for part, data in parts.items()}
 
 
+def cpu_seconds(command: list[str], runs: int) -> float:
+    """The median CPU time (user + system) of a command, over runs; Go's garbage collector
+    off and one thread, so that its timing on a shared machine weighs on no run."""
+    spent = []
+    env = dict(os.environ, GOGC="off", GOMAXPROCS="1")
+    for _ in range(runs):
+        before = os.times()
+        subprocess.run(command, check=True, capture_output=True, env=env)
+        after = os.times()
+        spent.append(after.children_user + after.children_system - before.children_user - before.children_system)
+    return statistics.median(spent)
+
+
+def profile_site(name: str) -> dict[str, object] | Path:
+    if name == "seed":
+        return ROOT / "ci" / "seed-values.yaml"
+    if "x" in name:
+        nodes, vrfs = name.split("x")
+        return multi_node_site(int(nodes), int(vrfs))
+    return generated_site(int(name))
+
+
+def profile(site_name: str, runs: int) -> None:
+    """Where render time goes: each knockout (a template emptied, a validation concern left
+    out, the model alone) against the whole chart, CPU time, median of runs each."""
+    concerns_line = re.compile(r'range \$concern := list ([^}]*)}}')
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        site = profile_site(site_name)
+        values = site if isinstance(site, Path) else folder / "values.yaml"
+        if not isinstance(site, Path):
+            values.write_text(yaml.safe_dump(site))
+        chart = folder / "chart"
+        shutil.copytree(ROOT, chart, ignore=shutil.ignore_patterns(
+            ".git", ".tools", "tests", "rig", "docs", "benchmarks", "sites", "examples", "*.pyc", "__pycache__"))
+
+        def render(helm: str = "helm4") -> list[str]:
+            return [str(HELMS[helm]), "template", "tenant-a", str(chart), "-n", "test", "-f", str(values)]
+
+        whole = {helm: cpu_seconds(render(helm), runs) for helm in HELMS}
+        print(f"profile of {site_name}: CPU time, median of {runs} runs; whole chart "
+              + ", ".join(f"{helm} {seconds * 1000:.0f} ms" for helm, seconds in whole.items()))
+        print("what emptying each part saves, in ms of CPU (helm4; rows under 2% of the whole are left out):")
+        rows: list[tuple[str, float]] = []
+        templates = sorted(p for p in (chart / "templates").rglob("*") if p.is_file() and not p.name.startswith("_"))
+        validate = chart / "templates" / "validate" / "values.yaml"
+        for template in templates:
+            text = template.read_text()
+            template.write_text("")
+            rows.append((str(template.relative_to(chart)), whole["helm4"] - cpu_seconds(render(), runs)))
+            template.write_text(text)
+        text = validate.read_text()
+        concerns = concerns_line.search(text)
+        assert concerns, "templates/validate/values.yaml lists its concerns no more"
+        for concern in re.findall(r'"([a-z]+)"', concerns.group(1)):
+            validate.write_text(text.replace(concerns.group(0), concerns.group(0).replace(f'"{concern}"', "")))
+            rows.append((f"  validate concern {concern}", whole["helm4"] - cpu_seconds(render(), runs)))
+        validate.write_text(text)
+        # the model is built by the first template that asks for it: measure it alone
+        for template in templates:
+            if template != validate:
+                template.write_text("")
+        alone = cpu_seconds(render(), runs)
+        (chart / "templates" / "model-only.yaml").write_text('{{- include "symmetric-routing.model" . }}')
+        rows.append(("symmetric-routing.model (built once)", cpu_seconds(render(), runs) - alone))
+        validate.write_text("")
+        rows.append(("(Helm with every template empty)", cpu_seconds(render(), runs)))
+        for label, seconds in rows:
+            if seconds >= 0.02 * whole["helm4"] or label.startswith("(") or "model" in label:
+                print(f"  {label:<58}{seconds * 1000:>7.0f} ms{seconds / whole['helm4'] * 100:>6.1f}%")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--suite", action="store_true", help="also time scripts/test.sh")
+    parser.add_argument("--profile", metavar="SITE", help="seed, N (VRFs) or NxV (nodes x VRFs): where time goes")
     args = parser.parse_args()
+    if args.profile:
+        profile(args.profile, args.runs)
+        return 0
     cases: list[tuple[str, Path | dict[str, object]]] = [("seed", ROOT / "ci" / "seed-values.yaml")]
     cases += [(f"{n} VRFs", generated_site(n)) for n in (1, 10, 100, 500)]
     cases += [(f"{n} nodes", multi_node_site(n)) for n in (25, 50, 100)]

@@ -79,7 +79,7 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $policies := list }}
 {{- range $derived.policies }}
-{{- $policies = append $policies (omit . "desiredStateYaml" "desiredState") }}
+{{- $policies = append $policies (omit . "desiredStateYaml") }}
 {{- end }}
 {{- /* what every policy of the VRF sends besides its ports, once (per node it would repeat) */}}
 {{- $shared := $derived.shared }}
