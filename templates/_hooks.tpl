@@ -416,7 +416,8 @@ annotations:
 
 {{/*
 symmetric-routing.hookPodSpec: the pod of a hook (Job or test Pod) running
-`python3 -m symrouting <args> --plan=...` from the hooks ConfigMap on a stock Python image.
+`python3 -m symrouting <args> --plan=...` from the hooks ConfigMap's zip on a stock Python
+image.
 It meets the restricted Pod Security Standard and OpenShift's restricted-v2 (no fixed UID
 there), with a read-only root filesystem. Takes a dict: root, name, component (the hook
 role, whose ServiceAccount it runs as), args (list).
@@ -472,7 +473,7 @@ containers:
       - --deadline={{ int64 $settings.retryDeadlineSeconds }}
     env:
       - name: PYTHONPATH
-        value: {{ $mount }}
+        value: {{ $mount }}/symrouting.zip
       - name: PYTHONDONTWRITEBYTECODE
         value: "1"
     securityContext:
@@ -493,10 +494,8 @@ volumes:
       items:
         - key: plan.json
           path: plan.json
-        {{- range $path, $_ := $root.Files.Glob "hooks/symrouting/*.py" }}
-        - key: {{ base $path }}
-          path: symrouting/{{ base $path }}
-        {{- end }}
+        - key: symrouting.zip
+          path: symrouting.zip
 {{- end }}
 
 {{/*

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from tests.support import helm
+from tests.support.lifecycle import HELM_TIMEOUT, ROLLBACK_ON_FAILURE, SEED, TENANT_B, Cluster, Release
+from tests.support.rig import Rig
 
 Values = dict[str, Any]
 
@@ -296,8 +298,33 @@ def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) ->
     cluster.installed.clear()
     cluster.check("both uninstalled at once")
 
-from tests.support.lifecycle import ROLLBACK_ON_FAILURE, SEED, TENANT_B, Cluster
-from tests.support.rig import Rig
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_a_vrf_set_to_null_with_reuse_values_stays_and_reset_then_reuse_removes_it(cluster: Cluster,
+                                                                                    version: str) -> None:
+    """helm v3.19.0 and v4.1.4 pkg/action/upgrade.go reuseValues: --reuse-values deletes the
+    null key from the new user values (chartutil CoalesceTables: a nil in dst drops the key)
+    but renders over chart.Values = the old release's coalesced values, which still hold the
+    VRF: it stays rendered and on the nodes while `helm get values` no longer shows it.
+    --reset-then-reuse-values renders over the new chart's own defaults: the VRF goes, and
+    the prune takes it off the nodes first."""
+    two = vrf_added(seed())
+    installed(cluster, version, two)
+    both = set(cluster.live_policies())
+    reused = cluster.helm(version, "upgrade", "tenant-a", ".", "-n", "test", "--reuse-values",
+                          "--set", "vrfs.ens5vrf=null", "--timeout", HELM_TIMEOUT)
+    ok(reused)
+    cluster.check("--reuse-values --set vrfs.ens5vrf=null: both VRFs still rendered and on the nodes")
+    assert set(cluster.live_policies()) == both and len(both) == 2
+    shown = cluster.helm(version, "get", "values", "tenant-a", "-n", "test", "-o", "json")
+    ok(shown)
+    assert "ens5vrf" not in json.loads(shown.output[shown.output.index("{"):])["vrfs"]
+    reset = cluster.helm(version, "upgrade", "tenant-a", ".", "-n", "test", "--reset-then-reuse-values",
+                         "--set", "vrfs.ens5vrf=null", "--timeout", HELM_TIMEOUT)
+    ok(reset)
+    cluster.installed["tenant-a"] = Release("tenant-a", "test", cluster.values("tenant-a-reset", seed()))
+    cluster.check("--reset-then-reuse-values --set vrfs.ens5vrf=null: the VRF is off the nodes")
+    assert len(set(cluster.live_policies())) == 1 and set(cluster.live_policies()) < both
 
 
 def lease_held(cluster: Cluster) -> bool:
