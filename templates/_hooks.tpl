@@ -79,7 +79,7 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $policies := list }}
 {{- range $derived.policies }}
-{{- $policies = append $policies (omit . "desiredStateYaml" "desiredState") }}
+{{- $policies = append $policies (omit . "desiredStateYaml") }}
 {{- end }}
 {{- /* what every policy of the VRF sends besides its ports, once (per node it would repeat) */}}
 {{- $shared := $derived.shared }}
@@ -301,13 +301,18 @@ empty: no teardown.
 {{- if .Values.cleanup.onUninstall }}
 {{- "nodes" }}
 {{- else }}
+{{- /* whether a peer names a BFD profile: every peer is read, once per render (each hook
+     template asks, through symmetric-routing.hookRoles) */}}
+{{- if not (hasKey . "symmetricRoutingBfdPeers") }}
 {{- $bfd := false }}
 {{- range $vrf := values .Values.vrfs }}
 {{- range $peer := values ($vrf.bgpPeers | default dict) }}
 {{- if $peer.bfdProfile }}{{ $bfd = true }}{{ end }}
 {{- end }}
 {{- end }}
-{{- if $bfd }}
+{{- $_ := set . "symmetricRoutingBfdPeers" $bfd }}
+{{- end }}
+{{- if .symmetricRoutingBfdPeers }}
 {{- "peers" }}
 {{- end }}
 {{- end }}
