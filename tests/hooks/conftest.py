@@ -1,5 +1,5 @@
 """Fixtures for the preflight package: the real API server behind the proxy (`real_api`,
-tests/support/realapi.py; the local HTTPS stand-in `serve` for the files not moved yet), plans
+tests/support/realapi.py, and `serve`, which loads a site's objects into it), plans
 rendered by the chart, and the real entry point run as a subprocess on the standard library
 alone."""
 
@@ -18,30 +18,10 @@ import yaml
 from tests.support import helm, nmstatecheck, realcluster
 from tests.support.nmstatehandler import NmstateHandler
 from tests.support.realapi import RealApi
-from tests.support.apiserver import FakeApi, RunningApi, Tls, make_tls
 
 HOOKS = helm.CHART / "hooks"
 
 TOKEN = "sa-token-0b1c2d3e4f-do-not-print"
-
-
-@pytest.fixture(scope="session")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def serve(tls: Tls) -> Iterator[Callable[[dict[str, Any]], RunningApi]]:
-    running: list[RunningApi] = []
-
-    def start(routes: dict[str, Any], token: str = TOKEN) -> RunningApi:
-        api = RunningApi(FakeApi(routes, token), tls)
-        running.append(api)
-        return api
-
-    yield start
-    for api in running:
-        api.stop()
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +49,18 @@ def real_api(hooks_api: RealApi) -> Iterator[RealApi]:
 
 
 @pytest.fixture
+def serve(real_api: RealApi) -> Callable[[dict[str, Any]], RealApi]:
+    """The real server holding exactly a site's objects, from a tests/support/clusters.py
+    builder (what an earlier `serve` wrote goes)."""
+    def load(routes: dict[str, Any]) -> RealApi:
+        real_api.reset()
+        real_api.load(routes)
+        return real_api
+
+    return load
+
+
+@pytest.fixture
 def nmstate(real_api: RealApi) -> Iterator[NmstateHandler]:
     """kubernetes-nmstate's handler on the test's real API server (tests/support/nmstatehandler.py):
     every state passes the real nmstate first (rig/rust/nmstate-check)."""
@@ -88,24 +80,21 @@ def render_plan(values_files: list[Path], *, release: str = helm.RELEASE, namesp
 
 
 @pytest.fixture
-def run_cli(tmp_path: Path, tls: Tls) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """`python3 -S -m symrouting ...` against a RunningApi: no site-packages, so the package
-    proves it needs the standard library only."""
+def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`python3 -S -m symrouting ...` against the real API server: no site-packages, so the
+    package proves it needs the standard library only."""
     token_file = tmp_path / "token"
-    token_file.write_text(TOKEN + "\n")
 
-    def run(*args: str, api: RunningApi | RealApi | None = None, plan: str | None = None, stdin: str | None = None,
+    def run(*args: str, api: RealApi | None = None, plan: str | None = None, stdin: str | None = None,
             env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-S", "-m", "symrouting", *args]
         if plan is not None:
             plan_file = tmp_path / "plan.json"
             plan_file.write_text(plan)
             command.append(f"--plan={plan_file}")
-        if isinstance(api, RealApi):
+        if api is not None:
             token_file.write_text(api.token + "\n")
             command += [f"--server={api.url}", f"--token-file={token_file}", f"--ca-file={api.ca_file}"]
-        elif api is not None:
-            command += [f"--server={api.url}", f"--token-file={token_file}", f"--ca-file={tls.ca_file}"]
         return subprocess.run(command, capture_output=True, text=True, input=stdin, timeout=timeout, check=False,
                               env={"PATH": os.environ["PATH"], "PYTHONPATH": str(HOOKS), **(env or {})})
 

@@ -25,17 +25,6 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 RELEASE = ("--release", "test/tenant-a")
 
 
-@pytest.fixture
-def serve(real_api: RealApi) -> Callable[[dict[str, Any]], RealApi]:
-    """The real server holding exactly a site's objects (what an earlier `serve` wrote goes)."""
-    def load(routes: dict[str, Any]) -> RealApi:
-        real_api.reset()
-        real_api.load(routes)
-        return real_api
-
-    return load
-
-
 def not_served(api: RealApi, *paths: str) -> None:
     """The collections answer 404, as a cluster without their CRDs does."""
     for path in paths:
