@@ -21,8 +21,6 @@ from tests.support.realapi import RealApi
 
 HOOKS = helm.CHART / "hooks"
 
-TOKEN = "sa-token-0b1c2d3e4f-do-not-print"
-
 
 @pytest.fixture(scope="session")
 def hooks_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealApi]:

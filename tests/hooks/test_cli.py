@@ -1,5 +1,6 @@
-"""The real entry point, `python3 -S -m symrouting`, against stand-in clusters over HTTPS:
-the plan comes from the chart, the cluster from objects shaped like the API's."""
+"""The real entry point, `python3 -S -m symrouting`, against the real API server of the rig
+(tests/support/realapi.py): the plan comes from the chart, the cluster from the objects of a
+tests/support/clusters.py builder written into it."""
 
 from __future__ import annotations
 
@@ -12,14 +13,63 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.conftest import TOKEN, render_plan
-from tests.support import clusters, helm, sitegen
+from tests.hooks import conftest
+from tests.support import clusters, helm, realcluster, sitegen
+from tests.support.realapi import RealApi
 
 SEED = helm.CHART / "ci" / "seed-values.yaml"
 Run = Callable[..., subprocess.CompletedProcess[str]]
-Serve = Callable[..., Any]
+Serve = Callable[..., RealApi]
 SEED_CLUSTER: dict[str, Any] = dict(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"],
                                     masquerade={"ipv4": "169.254.0.0/17"})
+SERVICE_CIDRS = "/apis/networking.k8s.io/v1/servicecidrs"
+ADVERTISEMENT_CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgpadvertisements.metallb.io"
+# The real server's answer to a path it does not serve (k8s.io/apiserver NotFound handler).
+NOT_FOUND = "the server could not find the requested resource"
+
+
+def render_plan(values_files: list[Path], **kwargs: Any) -> str:
+    """plan.json as `helm install` renders it on the rig's server, which serves
+    ValidatingAdmissionPolicy (Helm finds the API there: helm template is told it)."""
+    return conftest.render_plan(values_files, extra=helm.ADMISSION_POLICY_APIS, **kwargs)
+
+
+def not_served(api: RealApi, *paths: str) -> None:
+    """The paths answer 404, as a cluster without their API (or CRD) does."""
+    for path in paths:
+        api.fail(path, 404, times=100, message=NOT_FOUND)
+
+
+def without_service_selectors(crd: dict[str, Any]) -> dict[str, Any]:
+    """The served BGPAdvertisement CRD as MetalLB before 0.16 served it: no spec.serviceSelectors
+    (metallb config/crd/bases/metallb.io_bgpadvertisements.yaml gained it in v0.16.0)."""
+    older = json.loads(json.dumps(crd))
+    for version in older["spec"]["versions"]:
+        version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].pop("serviceSelectors", None)
+    return dict(older)
+
+
+@pytest.fixture
+def serve(serve: Serve) -> Serve:
+    """The builder's cluster on the real server. What the rig's server has of its own but the
+    builder's cluster lacks, the proxy hides: a group's discovery the builder leaves out (its
+    CRDs not installed), the server's own ServiceCIDRs on a kubeadm cluster built without any
+    (Kubernetes before 1.33, no networking.k8s.io/v1 servicecidrs), and spec.serviceSelectors
+    of the pinned MetalLB's BGPAdvertisement CRD on a cluster built with an older MetalLB."""
+    def load(routes: dict[str, Any]) -> RealApi:
+        api = serve(routes)
+        not_served(api, *(path for path in clusters.DISCOVERY if path not in routes))
+        kubeadm = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config" in routes
+        if kubeadm and SERVICE_CIDRS not in routes:
+            not_served(api, SERVICE_CIDRS)
+        built = routes.get(ADVERTISEMENT_CRD)
+        if built is not None and "serviceSelectors" not in json.dumps(built):
+            served = api.client.call("GET", ADVERTISEMENT_CRD)
+            api.fail(ADVERTISEMENT_CRD, 200, times=100, method="GET",
+                     body=json.dumps(without_service_selectors(served)).encode())
+        return api
+
+    return load
 
 
 def statuses(stdout: str) -> dict[str, str]:
@@ -35,9 +85,11 @@ def seed_plan(tmp_path_factory: pytest.TempPathFactory) -> str:
     return render_plan([SEED, override])
 
 
-def no_secret(*outputs: str) -> None:
+def no_secret(api: RealApi, *outputs: str) -> None:
+    """The real bearer token the hook ran with is in no output."""
+    assert len(api.token) > 100
     for output in outputs:
-        assert TOKEN not in output
+        assert api.token not in output
 
 
 def test_seed_site_on_a_matching_openshift_cluster_passes(run_cli: Run, serve: Serve, seed_plan: str) -> None:
@@ -46,7 +98,7 @@ def test_seed_site_on_a_matching_openshift_cluster_passes(run_cli: Run, serve: S
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS  cluster-cidrs" in result.stdout
     assert result.stdout.rstrip().endswith(f"preflight passed for release {helm.NAMESPACE}/{helm.RELEASE}")
-    no_secret(result.stdout, result.stderr)
+    no_secret(api, result.stdout, result.stderr)
 
 
 def test_the_seed_document_alone_misses_the_masquerade_subnet(run_cli: Run, serve: Serve) -> None:
@@ -100,16 +152,23 @@ def test_kubeadm_cluster_is_read_from_kubeadm_config_and_node_annotations(run_cl
     assert all(check["status"] in ("pass", "skip") for check in data["checks"])
 
 
-def test_service_cidr_objects_are_read_on_new_clusters(run_cli: Run, serve: Serve) -> None:
-    plan = render_plan([helm.CHART / "ci" / "dualstack-values.yaml"])
+def test_service_cidr_objects_are_read_on_new_clusters(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
+    """The server's own ServiceCIDR (its --service-cluster-ip-range) and one an admin added to
+    extend the range: the preflight reads both and prefers them to kubeadm-config, which here
+    names only what the site covers."""
+    own = realcluster.SERVICE_CIDR
+    override = tmp_path / "services.yaml"
+    override.write_text(f"cluster:\n  serviceNetwork: [{own.replace(',', ', ')}]\n")
+    plan = render_plan([helm.CHART / "ci" / "dualstack-values.yaml", override])
     routes = clusters.with_service_cidrs(
-        clusters.kubeadm(pod_subnet="10.244.0.0/16,fd00:10:244::/56", service_subnet="10.96.0.0/12",
+        clusters.kubeadm(pod_subnet="10.244.0.0/16,fd00:10:244::/56", service_subnet=own,
                          node_pod_cidrs=[["10.244.1.0/24"]], masquerade={"ipv4": "169.254.0.0/17", "ipv6": "fd69::/112"}),
-        ["10.96.0.0/16", "fd00:10:96::/112", "10.97.0.0/16"])
+        "extended", ["10.97.0.0/16"])
     api = serve(routes)
     result = run_cli("preflight", api=api, plan=plan)
-    assert result.returncode == 1
+    assert result.returncode == 1, result.stdout
     assert "serviceNetwork: no route rule covers 10.97.0.0/16 (read from ServiceCIDR objects)" in result.stdout
+    assert f"serviceNetwork: [10.97.0.0/16, {own.replace(',', ', ')}]" in result.stdout, result.stdout
 
 
 def test_other_tenants_table_and_pool_stop_the_install(run_cli: Run, serve: Serve, seed_plan: str) -> None:
@@ -154,20 +213,29 @@ def test_native_metallb_and_missing_crds_fail(run_cli: Run, serve: Serve, seed_p
     assert (found["metallb-mode"], found["crds"], result.returncode) == ("fail", "fail", 1)
 
 
+def forbidden(verb: str, resource: str, group: str, namespace: str = "") -> str:
+    """The RBAC authorizer's refusal, worded as the server words it (k8s.io/apiserver
+    pkg/endpoints/handlers/responsewriters/errors.go, ForbiddenStatusError)."""
+    where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    return (f'{resource} is forbidden: User "system:serviceaccount:kube-system:hooks-admin" cannot {verb} '
+            f'resource "{resource}" in API group "{group}" {where}')
+
+
 def test_forbidden_list_names_the_permission_and_fails(run_cli: Run, serve: Serve, seed_plan: str) -> None:
     api = serve(clusters.openshift(**SEED_CLUSTER))
-    api.api.fail("/api/v1/nodes", status=403, times=10)
+    api.fail("/api/v1/nodes", status=403, times=10, message=forbidden("list", "nodes", ""))
     result = run_cli("preflight", api=api, plan=seed_plan)
     assert result.returncode == 1
     assert "FAIL  node-selectors" in result.stdout and "may not list nodes" in result.stdout
-    no_secret(result.stdout, result.stderr)
+    no_secret(api, result.stdout, result.stderr)
 
 
 def test_forbidden_metallb_resource_fails_rather_than_warns(run_cli: Run, serve: Serve, seed_plan: str) -> None:
     """No MetalLB resource is a warning (MetalLB without its operator has none); a refusal to
     read them is the preflight's own rights missing, a failure like the other checks'."""
     api = serve(clusters.openshift(**SEED_CLUSTER))
-    api.api.fail("/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs", status=403, times=10)
+    api.fail("/apis/metallb.io/v1beta1/namespaces/metallb-system/metallbs", status=403, times=10,
+             message=forbidden("list", "metallbs", "metallb.io", "metallb-system"))
     result = run_cli("preflight", api=api, plan=seed_plan)
     assert result.returncode == 1
     assert "FAIL  metallb-mode" in result.stdout and "may not list metallbs.metallb.io" in result.stdout
@@ -175,8 +243,11 @@ def test_forbidden_metallb_resource_fails_rather_than_warns(run_cli: Run, serve:
 
 def test_malformed_objects_are_skipped_and_named(run_cli: Run, serve: Serve, seed_plan: str) -> None:
     routes = clusters.openshift(**SEED_CLUSTER)
+    # desiredState is free-form to the API server (the NNCP CRD preserves unknown fields), so it
+    # stores a VRF without a route-table-id; nmstate refuses it later, the preflight skips it.
     routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"].append(
-        {"metadata": {"name": "broken"}, "spec": {"desiredState": {"interfaces": [{"name": "x", "type": "vrf", "vrf": {}}]}}})
+        {"apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy", "metadata": {"name": "broken"},
+         "spec": {"desiredState": {"interfaces": [{"name": "x", "type": "vrf", "vrf": {}}]}}})
     clusters.add_policy(routes, "blue-vrf", vrf="bluevrf", table=2, selector={"vrf": "true"}, owner="blue/blue")
     api = serve(routes)
     data = json.loads(run_cli("preflight", "--json", api=api, plan=seed_plan).stdout)
@@ -185,20 +256,21 @@ def test_malformed_objects_are_skipped_and_named(run_cli: Run, serve: Serve, see
     assert found["vrf-conflicts"]["status"] == "fail"
 
 
-def test_unreachable_api_exits_3_within_the_deadline(run_cli: Run, seed_plan: str, tls: Any, tmp_path: Path) -> None:
+def test_unreachable_api_exits_3_within_the_deadline(run_cli: Run, seed_plan: str, real_api: RealApi,
+                                                    tmp_path: Path) -> None:
     """An API that takes the connection and never answers is retried until the deadline (a
-    refused connection is not: tests/hooks/test_install.py)."""
+    refused connection is not: tests/hooks/test_install.py). The token and CA are the rig's."""
     token = tmp_path / "t"
-    token.write_text(TOKEN)
+    token.write_text(real_api.token)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
         result = run_cli("preflight", f"--server=https://127.0.0.1:{port}", f"--token-file={token}",
-                         f"--ca-file={tls.ca_file}", "--deadline=1", "--request-timeout=0.5", plan=seed_plan, timeout=20)
+                         f"--ca-file={real_api.ca_file}", "--deadline=1", "--request-timeout=0.5", plan=seed_plan, timeout=20)
     assert result.returncode == 3
     assert "did not answer" in result.stderr
-    no_secret(result.stdout, result.stderr)
+    no_secret(real_api, result.stdout, result.stderr)
 
 
 def test_warnings_fail_and_skip(run_cli: Run, serve: Serve, seed_plan: str) -> None:
@@ -246,12 +318,23 @@ def test_discover_prints_a_values_override(run_cli: Run, serve: Serve) -> None:
 
 
 def test_large_lists_are_read_page_by_page(run_cli: Run, serve: Serve, seed_plan: str) -> None:
-    nodes = [clusters.node(f"w{i}", {"vrf": "true"} if i == 599 else {}) for i in range(600)]
+    """600 Nodes, read 250 a page (gather.PAGE) with the server's own continue tokens; the one
+    node carrying the VRF's label is on the last page. (No status: the preflight reads none.)"""
+    nodes = [clusters.node(f"w{i:03}", {"vrf": "true"} if i == 599 else {}) for i in range(600)]
+    for node in nodes:
+        del node["status"]
     api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
     result = run_cli("preflight", "--json", api=api, plan=seed_plan)
-    node_pages = [r.path for r in api.api.requests if r.path.startswith("/api/v1/nodes")]
-    assert len(node_pages) == 3 and "continue=250" in node_pages[1]
-    assert statuses(result.stdout)["node-selectors"] == "pass"
+    node_pages = [r.path for r in api.requests if r.path.startswith("/api/v1/nodes")]
+    # Two passes (the node checks, then the leftovers check, as the server serves
+    # NodeNetworkStates), each three pages: no continue token, then the server's two.
+    passes = [node_pages[i:i + 3] for i in range(0, len(node_pages), 3)]
+    assert len(node_pages) == 6 and len(passes) == 2, node_pages
+    for pages in passes:
+        assert all("limit=250" in page for page in pages)
+        assert "continue=" not in pages[0]
+        assert all("continue=" in page for page in pages[1:]) and pages[1] != pages[2]
+    assert statuses(result.stdout)["node-selectors"] == "pass", result.stdout
 
 
 def matching_cluster(site: dict[str, Any]) -> dict[str, Any]:

@@ -285,22 +285,20 @@ def test_every_release_without_a_release_named(run_cli: Run, serve: Callable[...
         (r["node"], r["check"], r["detail"]) for r in releases["blue/blue"]["rows"] if r["state"] == "bad"]
 
 
-def test_api_unreachable_exits_3(run_cli: Run) -> None:
+def test_api_unreachable_exits_3(run_cli: Run, real_api: RealApi, tmp_path: Path) -> None:
+    """A port nothing listens on, with the rig's real token and CA: the connection is refused."""
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    unreachable = run_cli("status", *RELEASE, api=_Address(f"https://127.0.0.1:{port}"))
+    token = tmp_path / "token"
+    token.write_text(real_api.token)
+    unreachable = run_cli("status", *RELEASE, f"--server=https://127.0.0.1:{port}", f"--token-file={token}",
+                          f"--ca-file={real_api.ca_file}")
     assert unreachable.returncode == 3
     assert "refused the connection" in unreachable.stderr
-
-
-class _Address:
-    """An API address with no server behind it."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
+    assert real_api.token not in unreachable.stdout + unreachable.stderr
 
 
 def test_bad_arguments_exit_2(run_cli: Run, serve: Callable[..., Any]) -> None:

@@ -1,4 +1,5 @@
-"""`helm test`'s checks, run as the real entry point against the API stand-in."""
+"""`helm test`'s checks, run as the real entry point against the real API server of the rig
+(tests/support/realapi.py), holding the objects of a working release or one broken piece."""
 
 from __future__ import annotations
 
@@ -15,13 +16,26 @@ SEED = helm.CHART / "ci" / "seed-values.yaml"
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
+POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
+SERVICE = "/api/v1/namespaces/test/services/server1"
+EGRESS_SERVICE = "/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"
+AVAILABLE = [{"type": "Available", "status": "True", "reason": "SuccessfullyConfigured"},
+             {"type": "Degraded", "status": "False"}]
+
+
 def healthy_cluster() -> dict[str, Any]:
+    """The seed release's own policy, as the chart renders it, Available as nmstate reports it
+    (status.conditions), and its egress service working (clusters.verified)."""
     routes = clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"])
-    routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"] = {
-        "metadata": {"name": "vrfpolicy"},
-        "status": {"conditions": [{"type": "Available", "status": "True", "reason": "SuccessfullyConfigured"},
-                                  {"type": "Degraded", "status": "False"}]}}
+    policy = next(d for d in helm.template("helm3", [SEED]).documents
+                  if d["kind"] == "NodeNetworkConfigurationPolicy" and d["metadata"]["name"] == "vrfpolicy")
+    policy["status"] = {"conditions": AVAILABLE}
+    routes[POLICIES].append(policy)
     return clusters.verified(routes, "worker-1")
+
+
+def named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(item for item in items if item["metadata"]["name"] == name)
 
 
 def test_a_working_release_verifies(run_cli: Run, serve: Callable[..., Any]) -> None:
@@ -33,15 +47,15 @@ def test_a_working_release_verifies(run_cli: Run, serve: Callable[..., Any]) -> 
 
 
 @pytest.mark.parametrize(("breakage", "message"), [
-    (lambda r: r["/api/v1/namespaces/test/services/server1"]["status"].update(loadBalancer={}),
+    (lambda r: r[SERVICE]["status"].update(loadBalancer={}),
      "the Service has no load balancer address yet"),
-    (lambda r: r["/api/v1/namespaces/test/services/server1"]["status"]["loadBalancer"].update(ingress=[{"ip": "10.0.0.5"}]),
+    (lambda r: r[SERVICE]["status"]["loadBalancer"].update(ingress=[{"ip": "10.0.0.5", "ipMode": "VIP"}]),
      "its address 10.0.0.5 is not from pool first-pool"),
-    (lambda r: r.pop("/api/v1/namespaces/test/services/server1"), "the LoadBalancer Service does not exist"),
-    (lambda r: r["/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"].update(status={}), "the EgressService has no host"),
-    (lambda r: r["/api/v1/nodes/worker-1"]["metadata"]["labels"].pop("egress-service.k8s.ovn.org/test-server1"),
+    (lambda r: r.pop(SERVICE), "the LoadBalancer Service does not exist"),
+    (lambda r: r[EGRESS_SERVICE].pop("status"), "the EgressService has no host"),
+    (lambda r: named(r["/api/v1/nodes"], "worker-1")["metadata"]["labels"].pop("egress-service.k8s.ovn.org/test-server1"),
      "node worker-1 does not carry egress-service.k8s.ovn.org/test-server1"),
-    (lambda r: r["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies/vrfpolicy"].update(
+    (lambda r: named(r[POLICIES], "vrfpolicy").update(
         status={"conditions": [{"type": "Degraded", "status": "True", "reason": "FailedToConfigure", "message": "1/3 nodes failed"}]}),
      "vrfpolicy: not Available (FailedToConfigure: 1/3 nodes failed)"),
 ])
@@ -72,7 +86,7 @@ def test_a_service_without_the_label_its_advertisement_selects_fails(run_cli: Ru
     assert ("FAIL  test/server1      the Service lacks symmetric-routing/egress-service=test-server1, which its own "
             "advertisement selects") in result.stdout
     assert "kubectl label service -n test server1 symmetric-routing/egress-service=test-server1" in result.stdout
-    routes["/api/v1/namespaces/test/services/server1"]["metadata"]["labels"] = {
+    routes[SERVICE]["metadata"]["labels"] = {
         "symmetric-routing/egress-service": "test-server1"}
     labelled = run_cli("verify", api=serve(routes), plan=plan)
     assert "PASS  test/server1" in labelled.stdout

@@ -1,7 +1,10 @@
-"""API responses of stand-in clusters, shaped like the real ones.
+"""The objects of a site's cluster, as the real API server stores them.
 
-Each builder returns the routes of a FakeApi: an OpenShift cluster, a kubeadm cluster, a
-cluster with ServiceCIDR objects; helpers add other tenants' policies and pools.
+Each builder returns {path: object or list of objects}: an OpenShift cluster, a kubeadm
+cluster, a cluster with an added ServiceCIDR; helpers add other tenants' policies and pools.
+RealApi.load (tests/support/realapi.py) writes them into the rig's real server; the discovery
+documents and CRDs here say what the cluster serves, which the tests make the proxy hide
+where the rig's server serves more (tests/hooks/test_cli.py, `serve`).
 """
 
 from __future__ import annotations
@@ -124,9 +127,11 @@ def kubeadm(*, pod_subnet: str, service_subnet: str, node_pod_cidrs: list[list[s
     return routes
 
 
-def with_service_cidrs(routes: dict[str, Any], cidrs: list[str]) -> dict[str, Any]:
+def with_service_cidrs(routes: dict[str, Any], name: str, cidrs: list[str]) -> dict[str, Any]:
+    """A ServiceCIDR beside the server's own `kubernetes` one (at most one CIDR per family:
+    kubernetes pkg/apis/networking/validation ValidateServiceCIDR)."""
     routes["/apis/networking.k8s.io/v1/servicecidrs"] = [
-        {"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": {"name": "kubernetes"},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": {"name": name},
          "spec": {"cidrs": cidrs}}
     ]
     return routes
@@ -200,15 +205,23 @@ def with_discovery(routes: dict[str, Any]) -> dict[str, Any]:
 def verified(routes: dict[str, Any], host: str) -> dict[str, Any]:
     """What `helm test` reads of the documentation's example once it works: the Service
     test/server1 with an address from first-pool, its EgressService placed on host, and
-    host carrying the egress-service label OVN-Kubernetes sets."""
+    host (one of the cluster's nodes, or a new one) carrying the egress-service label
+    OVN-Kubernetes sets."""
     routes["/api/v1/namespaces/test/services/server1"] = {
+        "apiVersion": "v1", "kind": "Service",
         # the label the pool's default serviceAllocation admits (templates/_names.tpl,
         # symmetric-routing.poolServiceLabel): without it MetalLB gives it no address
         "metadata": {"name": "server1", "namespace": "test", "labels": {"symmetric-routing/address-pool": "first-pool"}},
-        "spec": {"type": "LoadBalancer"},
+        "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
         "status": {"loadBalancer": {"ingress": [{"ip": "192.169.10.0", "ipMode": "VIP"}]}}}
     routes["/apis/k8s.ovn.org/v1/namespaces/test/egressservices/server1"] = {
+        "apiVersion": "k8s.ovn.org/v1", "kind": "EgressService",
         "metadata": {"name": "server1", "namespace": "test"}, "spec": {"sourceIPBy": "LoadBalancerIP"},
         "status": {"host": host}}
-    routes[f"/api/v1/nodes/{host}"] = node(host, {"vrf": "true", "egress-service.k8s.ovn.org/test-server1": ""})
+    nodes = routes["/api/v1/nodes"]
+    if not any(item["metadata"]["name"] == host for item in nodes):
+        nodes.append(node(host, {"vrf": "true"}))
+    for item in nodes:
+        if item["metadata"]["name"] == host:
+            item["metadata"]["labels"]["egress-service.k8s.ovn.org/test-server1"] = ""
     return routes
