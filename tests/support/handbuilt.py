@@ -1,6 +1,7 @@
 """Clusters set up by hand, without the chart: their live objects as the API server returns
-them, and the routes of a FakeApi that serves them. For `symrouting adopt`'s tests, and for
-an end-to-end install of adopted values against an API stand-in that Helm drives.
+them, and the routes (tests/support/clusters.py) that RealApi.load writes into the real API
+server. For `symrouting adopt`'s tests, and for an end-to-end install of adopted values that
+Helm drives.
 
 documentation_objects(): the documentation's five manifests (tests/fixtures/seed-manifests.yaml).
 site_objects(site): what a ci/ site renders, stripped of everything the chart and Helm add, as
@@ -151,7 +152,7 @@ def crd_name(obj: dict[str, Any]) -> str:
 
 
 def api_routes(objects: list[dict[str, Any]], routes: dict[str, Any], metallb_namespace: str = "metallb-system") -> dict[str, Any]:
-    """The routes of a stand-in cluster (clusters.openshift and the like) with the objects
+    """The routes of a cluster (clusters.openshift and the like) with the objects
     added: in their kind's list and at their own path, as the API server serves them; and the
     pinned CRDs of their kinds where the cluster does not serve its own already."""
     for crd in _pinned_crds():
@@ -191,8 +192,8 @@ Owner = tuple[str, str]
 
 
 def documentation_cluster(owner: Owner | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The documentation's example built by hand: its live objects, and the routes of a
-    FakeApi serving them on OpenShift with the CIDRs its route rules name, an older
+    """The documentation's example built by hand: its live objects, and the routes of
+    the cluster holding them on OpenShift with the CIDRs its route rules name, an older
     OVN-Kubernetes without a masquerade subnet (the procedure has no rule for one), and
     worker-0 labelled vrf=true. With owner (release, namespace), the objects carry Helm's
     ownership metadata (owned)."""
@@ -203,8 +204,8 @@ def documentation_cluster(owner: Owner | None = None) -> tuple[list[dict[str, An
 
 
 def site_cluster(site: Path, owner: Owner | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """A ci/ site built by hand: its live objects (site_objects), and the routes of a FakeApi
-    serving them on an OpenShift cluster the site is written for: its CIDRs, a node with the
+    """A ci/ site built by hand: its live objects (site_objects), and the routes of the
+    cluster holding them on an OpenShift cluster the site is written for: its CIDRs, a node with the
     labels of each VRF's policy (every node of a VRF's `nodes` table), routing via the host,
     and the site's MetalLB version. owner as for documentation_cluster."""
     values = yaml.safe_load(site.read_text())

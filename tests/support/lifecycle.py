@@ -145,7 +145,7 @@ class RealApi:
         return self._defaulted[key]
 
     def load(self, routes: dict[str, Any]) -> None:
-        """A stand-in cluster's facts (tests/support/clusters.py routes) put on the real server:
+        """A cluster's facts (tests/support/clusters.py routes) put on the real server:
         its Nodes, OpenShift's Network objects and the MetalLB object. Discovery documents and
         CRDs are the real server's own; anything else is refused loudly."""
         for path, value in routes.items():

@@ -54,31 +54,6 @@ def announcing(advertisements: list[dict[str, Any]], pool: str, service_labels: 
     return [a["metadata"]["name"] for a in mine], set().union(*(advertisement_nodes(a, nodes) for a in mine))
 
 
-def bfd_profile_webhook(routes: dict[str, Any]) -> Any:
-    """MetalLB's validating webhook for BFDProfile deletes, for FakeApi.admission: refuses to
-    delete a profile that a BGPPeer of its namespace names in spec.bfdProfile (metallb
-    internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go: Handle, validateBFDDelete,
-    admission.Denied). The API server answers the denial as controller-runtime's Denied
-    sets it, 403, with "admission webhook %q denied the request: %s" (k8s.io/apiserver
-    pkg/admission/plugin/webhook/errors/statuserror.go, ToStatusErr)."""
-    import json
-
-    def admit(path: str, target: dict[str, Any]) -> tuple[int, bytes] | None:
-        parts = path.strip("/").split("/")
-        if parts[:2] != ["apis", "metallb.io"] or parts[-2] != "bfdprofiles":
-            return None
-        namespace, name = parts[4], parts[-1]
-        for peer in routes.get(f"/apis/metallb.io/v1beta2/namespaces/{namespace}/bgppeers") or []:
-            if (peer.get("spec") or {}).get("bfdProfile") == name:
-                message = (f'admission webhook "bfdprofilevalidationwebhook.metallb.io" denied the request: '
-                           f"failed to delete BFDProfile {name}, used by BGPPeer {peer['metadata']['name']}")
-                return 403, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                        "message": message, "reason": "Forbidden", "code": 403}).encode()
-        return None
-
-    return admit
-
-
 def pool_admits(pool: dict[str, Any], namespace: str, service_labels: Labels) -> bool:
     """Whether MetalLB may give a Service an address of the pool, whichever way it asks (by
     loadBalancerIPs, by the metallb.io/address-pool annotation or not at all): metallb
