@@ -160,6 +160,22 @@ that those pools stay announced from every node. Takes a dict: root, vrfName, vr
 {{- end }}
 
 {{/*
+symmetric-routing.vrfAdvertisements: symmetric-routing.advertisements of a VRF, decoded,
+made once per render and kept on the top context as
+`$.symmetricRoutingAdvertisements.<vrf>` (read-only: shared), since both
+templates/validate/_pools.tpl and symmetric-routing.model read them. Prints nothing. Takes
+a dict: root, vrfName, vrf, prefix (the fullname).
+*/}}
+{{- define "symmetric-routing.vrfAdvertisements" -}}
+{{- if not (hasKey .root "symmetricRoutingAdvertisements") }}
+{{- $_ := set .root "symmetricRoutingAdvertisements" dict }}
+{{- end }}
+{{- if not (hasKey .root.symmetricRoutingAdvertisements .vrfName) }}
+{{- $_ := set .root.symmetricRoutingAdvertisements .vrfName (include "symmetric-routing.advertisements" . | fromJsonArray) }}
+{{- end }}
+{{- end }}
+
+{{/*
 symmetric-routing.egressServiceLabels: the labels of the LoadBalancer Service an egress
 service renders (service.create), as the YAML of symmetric-routing.labels: the pool's
 symmetric-routing.poolServiceLabel, which the pool's default serviceAllocation admits, the

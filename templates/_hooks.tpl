@@ -79,7 +79,7 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $policies := list }}
 {{- range $derived.policies }}
-{{- $policies = append $policies (omit . "desiredStateYaml" "desiredState") }}
+{{- $policies = append $policies (omit . "desiredStateYaml") }}
 {{- end }}
 {{- /* what every policy of the VRF sends besides its ports, once (per node it would repeat) */}}
 {{- $shared := $derived.shared }}
@@ -301,13 +301,18 @@ empty: no teardown.
 {{- if .Values.cleanup.onUninstall }}
 {{- "nodes" }}
 {{- else }}
+{{- /* whether a peer names a BFD profile: every peer is read, once per render (each hook
+     template asks, through symmetric-routing.hookRoles) */}}
+{{- if not (hasKey . "symmetricRoutingBfdPeers") }}
 {{- $bfd := false }}
 {{- range $vrf := values .Values.vrfs }}
 {{- range $peer := values ($vrf.bgpPeers | default dict) }}
 {{- if $peer.bfdProfile }}{{ $bfd = true }}{{ end }}
 {{- end }}
 {{- end }}
-{{- if $bfd }}
+{{- $_ := set . "symmetricRoutingBfdPeers" $bfd }}
+{{- end }}
+{{- if .symmetricRoutingBfdPeers }}
 {{- "peers" }}
 {{- end }}
 {{- end }}
@@ -411,7 +416,8 @@ annotations:
 
 {{/*
 symmetric-routing.hookPodSpec: the pod of a hook (Job or test Pod) running
-`python3 -m symrouting <args> --plan=...` from the hooks ConfigMap on a stock Python image.
+`python3 -m symrouting <args> --plan=...` from the hooks ConfigMap's zip on a stock Python
+image.
 It meets the restricted Pod Security Standard and OpenShift's restricted-v2 (no fixed UID
 there), with a read-only root filesystem. Takes a dict: root, name, component (the hook
 role, whose ServiceAccount it runs as), args (list).
@@ -467,7 +473,7 @@ containers:
       - --deadline={{ int64 $settings.retryDeadlineSeconds }}
     env:
       - name: PYTHONPATH
-        value: {{ $mount }}
+        value: {{ $mount }}/symrouting.zip
       - name: PYTHONDONTWRITEBYTECODE
         value: "1"
     securityContext:
@@ -488,10 +494,8 @@ volumes:
       items:
         - key: plan.json
           path: plan.json
-        {{- range $path, $_ := $root.Files.Glob "hooks/symrouting/*.py" }}
-        - key: {{ base $path }}
-          path: symrouting/{{ base $path }}
-        {{- end }}
+        - key: symrouting.zip
+          path: symrouting.zip
 {{- end }}
 
 {{/*

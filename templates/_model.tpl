@@ -100,10 +100,11 @@ templates/validate/ does not use it: it runs first, on values that may still be 
 {{- include "symmetric-routing.desiredState" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "networks" $networks "shared" $shared "into" $policy) }}
 {{- $policies = list $policy }}
 {{- end }}
+{{- include "symmetric-routing.vrfAdvertisements" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) }}
 {{- $_ := set $vrfs $vrfName (dict
   "policies" $policies
   "shared" $shared
-  "advertisements" (include "symmetric-routing.advertisements" (dict "root" $ "vrfName" $vrfName "vrf" $vrf "prefix" $fullname) | fromJsonArray)
+  "advertisements" (get $.symmetricRoutingAdvertisements $vrfName)
   "nodeSelector" (include "symmetric-routing.vrfNodeSelector" $vrf | fromJson)
   "labels" (include "symmetric-routing.labels" (dict "root" $ "vrf" $vrfName))) }}
 {{- end }}
@@ -246,9 +247,9 @@ rules that keep the cluster's own CIDRs on the main table (254), so that pods an
 stay reachable from the VRF. Takes a dict: root, vrfName, vrf, networks (the JSON of
 symmetric-routing.clusterNetworks, decoded), addresses (a node's entry of the VRF's `nodes`
 table, for a per-node policy), shared (a dict the VRF's policies share, where the first
-keeps what does not differ from node to node), and into: a dict whose desiredState (for the
-plan) and desiredStateYaml (for the policy) it sets, since a helper returns only text and
-decoding it again for every policy would cost more than building the state.
+keeps what does not differ from node to node), and into: a dict whose ports (for the plan,
+beside `shared`) and desiredStateYaml (for the policy) it sets, since a helper returns only
+text and decoding it again for every policy would cost more than building the state.
 symmetric-routing.model calls it, once per policy and render.
 */}}
 {{- define "symmetric-routing.desiredState" -}}
@@ -350,8 +351,6 @@ symmetric-routing.model calls it, once per policy and render.
 {{- $_ := set $shared "rest" $rest }}
 {{- $_ := set $shared "yaml" (dict "head" (toYaml (list $shared.head)) "extras" (ternary (printf "\n%s" (toYaml $shared.extras)) "" (not (empty $shared.extras))) "rest" (ternary (printf "\n%s" (toYaml $rest)) "" (not (empty $rest)))) }}
 {{- end }}
-{{- $desiredState := merge (dict "interfaces" (concat (list $shared.head) $portItems $shared.extras)) $shared.rest }}
-{{- $_ := set .into "desiredState" $desiredState }}
 {{- /* the plan carries only the ports per policy, the rest once per VRF (shared) */}}
 {{- $_ := set .into "ports" $portItems }}
 {{- /* the same text toYaml would print for the whole state: keys sorted, so interfaces

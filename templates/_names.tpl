@@ -50,17 +50,22 @@ tenant, the release's namespace (with app.kubernetes.io/instance it names the re
 owns a cluster-scoped object, also under Argo CD, which sets no Helm annotations), the VRF
 when the object belongs to one; then extra (a Service's own labels), then commonLabels.
 templates/validate/ refuses either when it names one of the chart's own labels. The only
-place labels are made. Takes a dict: root, vrf and extra (optional).
+place labels are made. Takes a dict: root, vrf and extra (optional). The standard ones are
+made once per render and kept on root as symmetricRoutingLabels (it runs once per VRF and
+object that has labels of its own).
 */}}
 {{- define "symmetric-routing.labels" -}}
 {{- $root := .root }}
-{{- $own := merge (dict
+{{- if not (hasKey $root "symmetricRoutingLabels") }}
+{{- $_ := set $root "symmetricRoutingLabels" (merge (dict
   "helm.sh/chart" (include "symmetric-routing.chart" $root)
   "app.kubernetes.io/name" (include "symmetric-routing.name" $root)
   "app.kubernetes.io/version" $root.Chart.AppVersion
   "app.kubernetes.io/managed-by" $root.Release.Service
   "symmetric-routing/tenant" (include "symmetric-routing.tenant" $root))
-  (include "symmetric-routing.ownerLabels" $root | fromJson) }}
+  (include "symmetric-routing.ownerLabels" $root | fromJson)) }}
+{{- end }}
+{{- $own := merge dict $root.symmetricRoutingLabels }}
 {{- with .vrf }}
 {{- $_ := set $own "symmetric-routing/vrf" . }}
 {{- end }}

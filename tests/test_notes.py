@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from benchmarks.render import generated_site
 from tests.support import helm
 from tests.support.notes import render_notes
 
@@ -66,3 +67,29 @@ def test_notes_say_what_each_null_took_out_and_the_near_key(tmp_path: Path) -> N
 
 def test_notes_without_a_null_say_nothing_of_it(tmp_path: Path) -> None:
     assert "Taken out by" not in render_notes("helm3", helm.CHART / "ci" / "multi-vrf-values.yaml", tmp_path)
+
+
+def test_a_large_site_lists_ten_vrfs_in_detail_and_names_the_rest(tmp_path: Path) -> None:
+    """NOTES print on every install and upgrade and Helm keeps them in each release Secret, so
+    a 500-VRF site gets ten VRFs in detail and the next 20 by name, and the command that
+    selects any VRF's objects (every per-VRF object carries symmetric-routing/vrf)."""
+    site = generated_site(500)
+    notes = _notes_of(tmp_path, site)
+    vrfs = sorted(site["vrfs"])  # type: ignore[call-overload]
+    detailed = re.findall(r"^VRF (\S+) \(table", notes, re.MULTILINE)
+    assert detailed == vrfs[:10]
+    [(count, names, ellipsis)] = re.findall(r"^And (\d+) more VRFs: (.*?)(, \.\.\.)?$", notes, re.MULTILINE)
+    assert int(count) == 490 and names.split(", ") == vrfs[10:30] and ellipsis
+    [selector] = re.findall(r"kubectl get nncp,bgppeers,ipaddresspools -A -l (\S+)=<vrf>$", notes, re.MULTILINE)
+    assert selector == f"app.kubernetes.io/instance={helm.RELEASE},symmetric-routing/vrf"
+    labelled = {d["kind"] for d in helm.template("helm3", [tmp_path / "values.yaml"]).documents
+                if d["metadata"].get("labels", {}).get("symmetric-routing/vrf") == vrfs[10]}
+    assert {"NodeNetworkConfigurationPolicy", "BGPPeer", "IPAddressPool"} <= labelled
+    assert len(notes) < 8000
+
+
+def test_ten_vrfs_are_all_in_detail(tmp_path: Path) -> None:
+    site = generated_site(10)
+    notes = _notes_of(tmp_path, site)
+    assert re.findall(r"^VRF (\S+) \(table", notes, re.MULTILINE) == sorted(site["vrfs"])  # type: ignore[call-overload]
+    assert "more VRFs" not in notes

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from tests.support import helm
+from tests.support import helm, scripts
 
-
-COMMAND_ONLY = helm.COMMAND_ONLY_MODULES
+build_hooks = scripts.load("build_hooks")
+COMMAND_ONLY = build_hooks.COMMAND_ONLY
 
 
 def test_jobs_never_import_a_command_only_module() -> None:
@@ -42,15 +42,12 @@ def test_package_holds_the_chart_and_hooks_only(tmp_path: Path) -> None:
     with tarfile.open(package) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"Chart.yaml", "values.yaml", "values.schema.json", "README.md", "LICENSE", "templates/_model.tpl"} <= names
-    modules = {f"hooks/symrouting/{p.name}" for p in (helm.CHART / "hooks" / "symrouting").glob("*.py")}
-    command_only = {f"hooks/symrouting/{name}.py" for name in COMMAND_ONLY}
-    assert modules - command_only <= names
-    assert not command_only & names, "the symrouting command's own modules stay out of the release"
+    assert "hooks/symrouting.zip" in names
     for excluded in ("tests/", "ci/", "scripts/", "sites/", "examples/", "benchmarks/", "docs/", ".git", ".ci/",
                      ".tools/", "requirements-dev.txt", "pytest.ini", ".gitignore", "pyproject.toml", "CONTRIBUTING.md",
                      "build/", "dist/"):
         assert not any(name == excluded or name.startswith(excluded) for name in names), excluded
-    assert all(name.endswith(".py") for name in names if name.startswith("hooks/")), "only the package's modules"
+    assert {name for name in names if name.startswith("hooks/")} == {"hooks/symrouting.zip"}, "the zip, not the source"
 
 
 def test_packaged_chart_renders_like_the_source(tmp_path: Path) -> None:

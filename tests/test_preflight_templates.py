@@ -140,15 +140,21 @@ def test_cluster_scoped_names_carry_the_namespace() -> None:
     assert first != second
 
 
-def test_jobs_mount_every_module_of_the_package() -> None:
+def test_jobs_mount_the_hooks_zip_and_import_from_it() -> None:
+    """Each Job mounts the plan and the ConfigMap's zip, and Python imports the package from
+    the zip (PYTHONPATH names it: zipimport)."""
     objects = hooks()
-    modules = sorted(p.name for p in (helm.CHART / "hooks" / "symrouting").glob("*.py")
-                     if p.stem not in helm.COMMAND_ONLY_MODULES)
-    for key in ("Job/preflight", "Job/prune", "Job/teardown"):
-        items = objects[key]["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"]
-        assert sorted(i["key"] for i in items if i["key"] != "plan.json") == modules
-        assert all(i["path"] == f"symrouting/{i['key']}" for i in items if i["key"] != "plan.json")
-    assert set(objects["ConfigMap/hooks"]["data"]) == {"plan.json", *modules}
+    for key in ("Job/preflight", "Job/prune", "Job/teardown", "Job/wait"):
+        spec = objects[key]["spec"]["template"]["spec"]
+        [container] = spec["containers"]
+        items = spec["volumes"][0]["configMap"]["items"]
+        assert items == [{"key": "plan.json", "path": "plan.json"},
+                         {"key": "symrouting.zip", "path": "symrouting.zip"}], key
+        [mount] = container["volumeMounts"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["PYTHONPATH"] == f"{mount['mountPath']}/symrouting.zip", key
+    assert set(objects["ConfigMap/hooks"]["data"]) == {"plan.json"}
+    assert set(objects["ConfigMap/hooks"]["binaryData"]) == {"symrouting.zip"}
 
 
 def test_values_reach_the_jobs() -> None:

@@ -19,7 +19,7 @@ SITES = helm.site_files()
 def test_site_matches_golden(site: Path, update_golden: bool, tmp_path: Path) -> None:
     result = helm.render_site(site)
     assert result.returncode == 0, result.stderr
-    rendered = {name: golden.summarize_hook_code(text, helm.CHART / "hooks" / "symrouting")
+    rendered = {name: golden.summarize_hook_code(text, helm.CHART / "hooks" / "symrouting.zip")
                 for name, text in golden.split_objects(result.stdout).items()}
     rendered["NOTES.txt"] = render_notes("helm3", site, tmp_path)
     case = helm.site_name(site)

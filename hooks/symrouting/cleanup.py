@@ -16,8 +16,9 @@ on all. Helm 4's server-side apply of the same values then changes nothing eithe
 
 After a prune, each policy's field ownership goes back to what it was (hand_back): the update
 made the hook the owner of every field it changed, and under server-side apply (Helm 4, Argo
-CD with ServerSideApply=true) the upgrade's apply of the new desiredState would then conflict
-with the hook, and what the hook wrote would stay where the release no longer sets it. A
+CD with ServerSideApply=true) the next apply that changes one of them would conflict with the
+hook (the upgrade's own apply, which sets the values they hold, only shares them), and what
+the hook wrote would stay where the release no longer sets it. A
 hand-back that fails leaves the hook's field manager in the policy's managedFields: the next
 prune finds it there and hands it back.
 """

@@ -32,22 +32,38 @@ symmetric-routing.ipBlock: the addresses of a CIDR ("10.0.0.0/24", host bits all
 a port's address), a range ("10.0.0.10-10.0.0.20", MetalLB's pool form) or one address, as
 JSON: family (4 or 6), first and last (in ipBits form), prefix (the CIDR's length; the full
 length otherwise), and address (the address of a CIDR, in ipBits form).
+symmetric-routing.ipBlocks makes them: it sets the block of each address of .addresses
+that the dict .blocks lacks (address -> block), so that the rules, which read most
+addresses several times (a route to 0.0.0.0/0 in every VRF, a gateway that is also a peer),
+make each block once per render and decode no JSON. Prints nothing. Takes a dict: blocks,
+addresses.
 */}}
 {{- define "symmetric-routing.ipBlock" -}}
-{{- $text := . | toString | nospace }}
+{{- $one := dict }}
+{{- include "symmetric-routing.ipBlocks" (dict "blocks" $one "addresses" (list .)) }}
+{{- get $one . | toJson }}
+{{- end }}
+
+{{- define "symmetric-routing.ipBlocks" -}}
+{{- $blocks := .blocks }}
+{{- range $given := .addresses }}
+{{- if not (hasKey $blocks $given) }}
+{{- $text := $given | toString | nospace }}
 {{- $family := ternary 6 4 (contains ":" $text) }}
 {{- $width := ternary 128 32 (eq $family 6) }}
 {{- if contains "-" $text }}
 {{- $ends := splitList "-" $text }}
 {{- $first := include "symmetric-routing.ipBits" (first $ends) }}
-{{- dict "family" $family "first" $first "last" (include "symmetric-routing.ipBits" (last $ends)) "prefix" $width "address" $first | toJson }}
+{{- $_ := set $blocks $given (dict "family" $family "first" $first "last" (include "symmetric-routing.ipBits" (last $ends)) "prefix" $width "address" $first) }}
 {{- else }}
 {{- $parts := splitList "/" $text }}
 {{- $address := include "symmetric-routing.ipBits" (first $parts) }}
 {{- $prefix := ternary (atoi (last $parts)) $width (gt (len $parts) 1) }}
 {{- $net := substr 0 $prefix $address }}
 {{- $rest := sub $width $prefix | int }}
-{{- dict "family" $family "first" (printf "%s%s" $net (repeat $rest "0")) "last" (printf "%s%s" $net (repeat $rest "1")) "prefix" $prefix "address" $address | toJson }}
+{{- $_ := set $blocks $given (dict "family" $family "first" (printf "%s%s" $net (repeat $rest "0")) "last" (printf "%s%s" $net (repeat $rest "1")) "prefix" $prefix "address" $address) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 

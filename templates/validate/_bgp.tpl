@@ -25,6 +25,20 @@ reaches the cluster there, not under helm template): enableGracefulRestart is im
 {{- $at := printf "vrfs.%s" $vrfName }}
 {{- $ports := $vrf.ports | default dict }}
 {{- $peers := $vrf.bgpPeers | default dict }}
+{{- /* the subnets a numbered peer may be on (rule below): each once, the nodes of a table
+mostly share theirs; made once per VRF, for all its peers */}}
+{{- $subnets := dict }}
+{{- range get $.addresses $vrfName | values }}
+{{- range concat (.ipv4 | default list) (.ipv6 | default list) }}
+{{- $block := get $.blocks . }}
+{{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
+{{- end }}
+{{- end }}
+{{- range $vrf.routes | default list }}
+{{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (list .destination)) }}
+{{- $block := get $.blocks .destination }}
+{{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
+{{- end }}
 {{- range $key, $peer := $peers }}
 {{- $peerAt := printf "%s.bgpPeers.%s" $at $key }}
 {{- /* config.go peerFromCR: "missing local ASN" */}}
@@ -100,22 +114,13 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- end }}
 {{- /* a numbered peer is reached through the VRF's table: a port subnet or one of its routes */}}
 {{- with $peer.peerAddress }}
-{{- $target := include "symmetric-routing.ipBlock" . | fromJson }}
+{{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (list .)) }}
+{{- $target := get $.blocks . }}
+{{- $family := toString $target.family }}
 {{- $reachable := false }}
-{{- /* each subnet once: the nodes of a table mostly share theirs */}}
-{{- $subnets := dict }}
-{{- range get $.addresses $vrfName | values }}
-{{- range concat (.ipv4 | default list) (.ipv6 | default list) }}
-{{- $block := get $.blocks . }}
-{{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
-{{- end }}
-{{- end }}
-{{- range $vrf.routes | default list }}
-{{- $block := include "symmetric-routing.ipBlock" .destination | fromJson }}
-{{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
-{{- end }}
 {{- range values $subnets }}
-{{- if eq (include "symmetric-routing.blockHolds" (dict "a" . "b" $target)) "true" }}
+{{- /* symmetric-routing.blockHolds, written out: it runs per peer and subnet */}}
+{{- if and (eq (toString .family) $family) (le .first $target.first) (ge .last $target.last) }}
 {{- $reachable = true }}
 {{- end }}
 {{- end }}

@@ -67,14 +67,12 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 (metallb internal/allocator/allocator.go Assign: "is not allowed in config") */}}
 {{- $poolKey := include "symmetric-routing.egressServicePool" $ctx }}
 {{- with (get $pools $poolKey | default dict).addresses }}
-{{- $blocks := list }}
-{{- range . }}
-{{- $blocks = append $blocks (include "symmetric-routing.ipBlock" . | fromJson) }}
-{{- end }}
+{{- $poolAddresses := . }}
 {{- range $i, $ip := ($service.loadBalancerIPs | default list) }}
+{{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (concat $poolAddresses (list $ip))) }}
 {{- $inPool := false }}
-{{- range $blocks }}
-{{- if eq (include "symmetric-routing.blockHolds" (dict "a" . "b" (include "symmetric-routing.ipBlock" $ip | fromJson))) "true" }}
+{{- range $poolAddresses }}
+{{- if eq (include "symmetric-routing.blockHolds" (dict "a" (get $.blocks .) "b" (get $.blocks $ip))) "true" }}
 {{- $inPool = true }}
 {{- end }}
 {{- end }}

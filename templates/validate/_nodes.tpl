@@ -102,7 +102,8 @@ the prefix as a connected route); nmstate 2.2.62 takes it, the schema's cidr all
 {{- range $i, $route := ($vrf.routes | default list) }}
 {{- $via := include "symmetric-routing.routePort" (dict "route" $route "ports" $ports) }}
 {{- if $route.nextHopAddress }}
-{{- $hop := include "symmetric-routing.ipBlock" $route.nextHopAddress | fromJson }}
+{{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (list $route.nextHopAddress)) }}
+{{- $hop := get $.blocks $route.nextHopAddress }}
 {{- $v6 := contains ":" $route.nextHopAddress }}
 {{- range $node := keys $nodes | sortAlpha }}
 {{- $given := get (get $nodes $node | default dict) $via }}

@@ -20,16 +20,12 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- /* each pool address's block, made once for both passes below */}}
-{{- $poolBlocks := dict }}
+{{- /* each pool address's block, made once (into the blocks of the context) for the passes below */}}
 {{- range $vrfName, $vrf := .vrfs }}
 {{- range $key, $pool := ($vrf.addressPools | default dict) }}
+{{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" ($pool.addresses | default list)) }}
 {{- range $i, $address := ($pool.addresses | default list) }}
-{{- $block := get $poolBlocks $address }}
-{{- if not $block }}
-{{- $block = include "symmetric-routing.ipBlock" $address | fromJson }}
-{{- $_ := set $poolBlocks $address $block }}
-{{- end }}
+{{- $block := get $.blocks $address }}
 {{- if le $block.first $block.last }}
 {{- $_ := set $blocks (printf "%v|%s|0|%06d" $block.family $block.first (len $blocks)) (dict "block" $block "pool" true "at" (printf "vrfs.%s.addressPools.%s.addresses[%d]" $vrfName $key $i) "address" $address) }}
 {{- end }}
@@ -70,7 +66,7 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- range $key, $pool := ($vrf.addressPools | default dict) }}
 {{- range $i, $address := ($pool.addresses | default list) }}
 {{- $addressAt := printf "vrfs.%s.addressPools.%s.addresses[%d]" $vrfName $key $i }}
-{{- $block := get $poolBlocks $address }}
+{{- $block := get $.blocks $address }}
 {{- $family := toString $block.family }}
 {{- /* config.go parseCIDR: "start IP is after the end IP" */}}
 {{- if gt $block.first $block.last }}
@@ -78,7 +74,8 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- else }}
 {{- /* the cluster's own ranges stay the cluster's: the route rules send them to the main table */}}
 {{- range $clusterBlocks }}
-{{- if eq (include "symmetric-routing.blocksOverlap" (dict "a" $block "b" .block)) "true" }}
+{{- /* symmetric-routing.blocksOverlap, written out: it runs per pool address and range */}}
+{{- if and (eq $family (toString .block.family)) (le $block.first .block.last) (le .block.first $block.last) }}
 {{- $errors = append $errors (printf "%s: %s overlaps cluster.%s %s, whose traffic never enters the VRF; pick addresses outside the cluster's ranges" $addressAt $address .field .cidr) }}
 {{- end }}
 {{- end }}
@@ -98,6 +95,11 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- $pools := $vrf.addressPools | default dict }}
 {{- $advertisements := $vrf.bgpAdvertisements | default dict }}
 {{- $advertisedPools := dict }}
+{{- /* each advertisement's pools (symmetric-routing.advertisedPools), once for the rules below */}}
+{{- $poolsOf := dict }}
+{{- range $key, $adv := $advertisements }}
+{{- $_ := set $poolsOf $key (include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray) }}
+{{- end }}
 {{- range $key, $adv := $advertisements }}
 {{- $advAt := printf "%s.bgpAdvertisements.%s" $at $key }}
 {{- range ($adv.ipAddressPools | default list) }}
@@ -105,7 +107,7 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- $errors = append $errors (printf "%s.ipAddressPools: %q is not a pool of %s; use one of: %s" $advAt . $vrfName (keys $pools | sortAlpha | join ", " | default "(none defined)")) }}
 {{- end }}
 {{- end }}
-{{- range (include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray) }}
+{{- range get $poolsOf $key }}
 {{- $_ := set $advertisedPools . true }}
 {{- end }}
 {{- if and (empty $adv.ipAddressPoolSelectors) (empty $pools) }}
@@ -132,9 +134,9 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- end }}
 {{- /* config.go validateBGPAdvPerPool: the aggregation length is no shorter than the
 prefix of a pool's CIDR (ranges are left to MetalLB) */}}
-{{- range $poolKey := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- range $poolKey := get $poolsOf $key }}
 {{- range $address := ((get $pools $poolKey | default dict).addresses | default list) }}
-{{- $block := include "symmetric-routing.ipBlock" $address | fromJson }}
+{{- $block := get $.blocks $address }}
 {{- $field := ternary "aggregationLengthV6" "aggregationLength" (contains ":" $address) }}
 {{- if and (hasKey $adv $field) (le $block.first $block.last) }}
 {{- /* a CIDR's own prefix; a range's shortest, over the CIDRs it splits into */}}
@@ -162,7 +164,8 @@ entries name exists: the split reads them. */}}
 {{- end }}
 {{- if not $dangling }}
 {{- $split := dict }}
-{{- range include "symmetric-routing.advertisements" (dict "root" $.root "vrfName" $vrfName "vrf" $vrf "prefix" $.fullname) | fromJsonArray }}
+{{- include "symmetric-routing.vrfAdvertisements" (dict "root" $.root "vrfName" $vrfName "vrf" $vrf "prefix" $.fullname) }}
+{{- range get $.root.symmetricRoutingAdvertisements $vrfName }}
 {{- if .service }}
 {{- $_ := set $split .entry (append (get $split .entry | default list) .service) }}
 {{- end }}
@@ -188,8 +191,8 @@ the same aggregation length must agree on localPref (service selectors exempt) *
 {{- range $keyA, $a := $advertisements }}
 {{- range $keyB, $b := $advertisements }}
 {{- if and (lt $keyA $keyB) (not $a.serviceSelectors) (not $b.serviceSelectors) (ne (int64 ($a.localPref | default 0)) (int64 ($b.localPref | default 0))) }}
-{{- $poolsA := include "symmetric-routing.advertisedPools" (dict "adv" $a "vrf" $vrf) | fromJsonArray }}
-{{- $poolsB := include "symmetric-routing.advertisedPools" (dict "adv" $b "vrf" $vrf) | fromJsonArray }}
+{{- $poolsA := get $poolsOf $keyA }}
+{{- $poolsB := get $poolsOf $keyB }}
 {{- $peersA := include "symmetric-routing.advertisedPeers" (dict "adv" $a "vrf" $vrf) | fromJsonArray }}
 {{- $peersB := include "symmetric-routing.advertisedPeers" (dict "adv" $b "vrf" $vrf) | fromJsonArray }}
 {{- $sameV4 := eq (int64 ($a.aggregationLength | default 32)) (int64 ($b.aggregationLength | default 32)) }}
@@ -217,7 +220,7 @@ the same aggregation length must agree on localPref (service selectors exempt) *
 {{- end }}
 {{- /* config.go validateConfig: no BFD echo mode towards a peer that gets an IPv6 pool */}}
 {{- range $key, $adv := $advertisements }}
-{{- range $poolKey := include "symmetric-routing.advertisedPools" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- range $poolKey := get $poolsOf $key }}
 {{- if contains ":" ((get $pools $poolKey | default dict).addresses | default list | join ",") }}
 {{- range $peerKey := include "symmetric-routing.advertisedPeers" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
 {{- $profile := get $bfdProfiles ((get $peers $peerKey | default dict).bfdProfile | default "") | default dict }}

@@ -105,7 +105,7 @@ the traffic goes astray */}}
 {{- range $family := list "ipv4" "ipv6" }}
 {{- range $i, $address := (kindIs "slice" (get $port $family) | ternary (get $port $family) list) }}
 {{- $addressAt := printf "%s.ports.%s.%s[%d]" $at $portName $family $i }}
-{{- $host := (include "symmetric-routing.ipBlock" $address | fromJson).address }}
+{{- $host := (get $.blocks $address).address }}
 {{- if hasKey $portAddresses $host }}
 {{- $errors = append $errors (printf "%s: %s is also the address of %s; give each port its own address" $addressAt $address (get $portAddresses $host)) }}
 {{- end }}
@@ -155,7 +155,8 @@ gateway it cannot reach directly (net/ipv4/fib_semantics.c fib_check_nh, no onli
 {{- /* a port's own or its nodes' addresses; by DHCP its subnet is the network's to say */}}
 {{- $known := get $addressing $via | default dict }}
 {{- if and (hasKey $ports $via) (not (has $family ($known.dynamic | default list))) }}
-{{- $hop := include "symmetric-routing.ipBlock" $route.nextHopAddress | fromJson }}
+{{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (list $route.nextHopAddress)) }}
+{{- $hop := get $.blocks $route.nextHopAddress }}
 {{- $onSubnet := false }}
 {{- range (get $known $family | default list) }}
 {{- if eq (include "symmetric-routing.blockHolds" (dict "a" (get $.blocks .) "b" $hop)) "true" }}

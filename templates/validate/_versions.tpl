@@ -34,9 +34,19 @@ MetalLB. Takes the context of templates/validate/values.yaml (root, v, fullname,
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* which fields the version lacks, asked once per field rather than per item */}}
+{{- $missing := dict }}
+{{- range $kind, $fields := $table }}
+{{- $_ := set $missing $kind dict }}
+{{- range $name, $added := $fields }}
+{{- if not (semverCompare (printf ">=%s-0" $added) $version) }}
+{{- $_ := set (get $missing $kind) $name $added }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- range $_, $entry := $items }}
-{{- range $name, $added := (get $table $entry.kind | default dict) }}
-{{- if and (kindIs "map" $entry.item) (hasKey $entry.item $name) (not (semverCompare (printf ">=%s-0" $added) $version)) }}
+{{- range $name, $added := (get $missing $entry.kind | default dict) }}
+{{- if and (kindIs "map" $entry.item) (hasKey $entry.item $name) }}
 {{- $errors = append $errors (printf "%s.%s: MetalLB added %s.spec.%s in %s; metallb.version is %s, whose API server drops the field without a word. Set metallb.version to the cluster's MetalLB if it is %s or later, else remove the field" $entry.at $name $entry.kind $name $added $version $added) }}
 {{- end }}
 {{- end }}

@@ -1,5 +1,7 @@
-"""`symrouting adopt` against clusters built by hand (tests/support/handbuilt.py), served by
-the API stand-in: the values it writes render the live objects field for field under Helm 3
+"""`symrouting adopt` against clusters built by hand (tests/support/handbuilt.py) on the real
+API server (tests/support/realapi.py): each object created from what the person applied, as
+`kubectl apply` creates it, so its defaults, uid, resourceVersion and managedFields are the
+server's own. The values adopt writes render the live objects field for field under Helm 3
 and Helm 4, what the values cannot say is reported with a non-zero exit, and a first install
 of the adopted values leaves the nodes alone (the preflight passes, the prune has nothing
 to remove)."""
@@ -9,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +24,10 @@ from symrouting import adopt, blockyaml, cleanup
 from symrouting.plan import parse_plan
 from tests.hooks.conftest import render_plan
 from tests.support import handbuilt, helm
-from tests.support.apiserver import RunningApi
+from tests.support.realapi import RealApi
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
-Serve = Callable[[dict[str, Any]], RunningApi]
+Serve = Callable[..., RealApi]
 
 CI = helm.CHART / "ci"
 # The documentation's example, and two multi-VRF sites: per-node policies on four workers
@@ -53,14 +56,83 @@ def as_helm_sees(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def stored_as(rendered: list[dict[str, Any]], routes: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rendered objects as the API server stores them: the defaults of the CRD it serves filled in."""
-    out = copy.deepcopy(rendered)
-    for obj in out:
-        crd = routes.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{handbuilt.crd_name(obj)}") or {}
-        for version in crd.get("spec", {}).get("versions", []):
-            if obj["apiVersion"].endswith(f"/{version['name']}"):
-                handbuilt.apply_defaults(obj, version.get("schema", {}).get("openAPIV3Schema"))
+# The field manager of a client-side `kubectl apply` (kubectl pkg/cmd/apply/apply.go,
+# FieldManagerClientSideApply).
+KUBECTL_APPLY = "kubectl-client-side-apply"
+
+
+def collection_of(obj: dict[str, Any]) -> str:
+    """Where the API server creates an object of this kind."""
+    namespace = obj["metadata"].get("namespace", "")
+    if obj["kind"] in ("Service", "Secret"):
+        return f"/api/v1/namespaces/{namespace}/{obj['kind'].lower()}s"
+    collection = handbuilt.COLLECTIONS[obj["kind"]].format(ns=namespace)
+    if namespace and "/namespaces/" not in collection:
+        head, resource = collection.rsplit("/", 1)
+        collection = f"{head}/namespaces/{namespace}/{resource}"
+    return collection
+
+
+def applied_by_hand(api: RealApi, objects: list[dict[str, Any]]) -> None:
+    """Creates each object as client-side `kubectl apply` creates a missing one: a POST of what
+    was applied (its last-applied-configuration) with that annotation, under kubectl's field
+    manager (kubectl pkg/util/apply.go CreateApplyAnnotation, pkg/cmd/apply/apply.go). A
+    Service's status is then written as MetalLB's controller writes it: the status subresource."""
+    for obj in objects:
+        annotations = obj["metadata"].get("annotations") or {}
+        body = json.loads(annotations[handbuilt.LAST_APPLIED]) if handbuilt.LAST_APPLIED in annotations else (
+            {k: v for k, v in obj.items() if k != "status"})
+        if handbuilt.LAST_APPLIED in annotations:
+            body["metadata"].setdefault("annotations", {})[handbuilt.LAST_APPLIED] = annotations[handbuilt.LAST_APPLIED]
+        namespace = obj["metadata"].get("namespace")
+        if namespace and api.client.get(f"/api/v1/namespaces/{namespace}") is None:
+            api.client.call("POST", "/api/v1/namespaces",
+                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        collection = collection_of(obj)
+        created = api.client.call("POST", f"{collection}?fieldManager={KUBECTL_APPLY}", body)
+        path = f"{collection}/{obj['metadata']['name']}"
+        api.loaded.append(path)
+        if obj.get("status"):
+            api.client.call("PUT", f"{path}/status", {**created, "status": obj["status"]})
+
+
+def live(api: RealApi, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objects as the API server returns them now."""
+    return [api.client.call("GET", f"{collection_of(o)}/{o['metadata']['name']}") for o in objects]
+
+
+@pytest.fixture
+def serve(real_api: RealApi) -> Callable[..., RealApi]:
+    """The real server holding a case's cluster (its nodes, network configuration, MetalLB)
+    from the routes, and the objects made by hand, applied as the person applied them."""
+    def load(case: tuple[list[dict[str, Any]], dict[str, Any]]) -> RealApi:
+        objects, routes = case
+        real_api.reset()
+        mine = {id(o) for o in objects}
+        real_api.load({path: value for path, value in routes.items()
+                       if id(value) not in mine and not (isinstance(value, list) and any(id(v) in mine for v in value))})
+        applied_by_hand(real_api, objects)
+        real_api.proxy.clear()
+        return real_api
+
+    return load
+
+
+def stored_as(api: RealApi, rendered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rendered objects as the API server would store them: each one's server-side dry-run
+    create (nothing is stored), under another name since the live one holds its own, so the
+    defaults of the CRD the server serves are the server's. Hooks and kinds adopt does not
+    take are left as rendered."""
+    out = []
+    for obj in copy.deepcopy(rendered):
+        if obj["kind"] not in handbuilt.ADOPTED_KINDS or "helm.sh/hook" in (obj["metadata"].get("annotations") or {}):
+            out.append(obj)
+            continue
+        name = obj["metadata"]["name"]
+        obj["metadata"]["name"] = f"{name}-dry-run"
+        stored = api.client.call("POST", f"{collection_of(obj)}?dryRun=All", obj)
+        stored["metadata"]["name"] = name
+        out.append(stored)
     return out
 
 
@@ -70,7 +142,7 @@ def by_key(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             and "helm.sh/hook" not in (o["metadata"].get("annotations") or {})}
 
 
-def run_adopt(run_cli: Run, api: RunningApi, output: Path, version: str = "helm3") -> subprocess.CompletedProcess[str]:
+def run_adopt(run_cli: Run, api: RealApi, output: Path, version: str = "helm3") -> subprocess.CompletedProcess[str]:
     return run_cli("adopt", "--release", helm.RELEASE, "--namespace", helm.NAMESPACE, "--output", str(output),
                    "--helm", str(helm.helm_binary(version)), api=api)
 
@@ -81,19 +153,21 @@ def test_adopted_values_render_the_live_objects(run_cli: Run, serve: Serve, tmp_
                                                 version: str) -> None:
     objects, routes = CASES[case]()
     output = tmp_path / "site.yaml"
-    result = run_adopt(run_cli, serve(routes), output, version)
+    api = serve((objects, routes))
+    result = run_adopt(run_cli, api, output, version)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "clean: the chart renders the" in result.stdout
     # the same Helm, read by PyYAML here: every live object of the procedure's kinds, and nothing
     # else; of the Secrets, the ones the chart makes for a peer's `password` (<ns>-<peer>-bgp-password)
     rendered = helm.template(version, [output])
     assert rendered.returncode == 0, rendered.stderr
-    procedure = [o for o in objects if o["kind"] != "Secret" or o["metadata"]["name"].endswith("-bgp-password")]
+    procedure = [o for o in live(api, objects)
+                 if o["kind"] != "Secret" or o["metadata"]["name"].endswith("-bgp-password")]
     # the one change the install makes on purpose: a hand-built pool open to every Service
     # gets the chart's serviceAllocation (templates/ipaddresspool.yaml), and adopt says so
     open_pools = {o["metadata"]["name"] for o in procedure
                   if o["kind"] == "IPAddressPool" and "serviceAllocation" not in o["spec"]}
-    documents = stored_as(rendered.documents, routes)
+    documents = stored_as(api, rendered.documents)
     for doc in documents:
         if doc["kind"] == "IPAddressPool" and doc["metadata"]["name"] in open_pools:
             name = doc["metadata"]["name"]
@@ -107,9 +181,8 @@ def test_documentation_values_read_as_written(run_cli: Run, serve: Serve, tmp_pa
     """The values file of the documentation's example, as a person reads it: every name
     written out, the CRDs' defaults carried over, the advertisement's node label as the
     documentation sets it."""
-    _, routes = handbuilt.documentation_cluster()
     output = tmp_path / "site.yaml"
-    assert run_adopt(run_cli, serve(routes), output).returncode == 0
+    assert run_adopt(run_cli, serve(handbuilt.documentation_cluster()), output).returncode == 0
     values = yaml.safe_load(output.read_text())
     assert values["cluster"] == {"serviceNetwork": ["172.30.0.0/16"], "clusterNetwork": ["10.132.0.0/14"],
                                  "noMasqueradeSubnet": True}
@@ -133,8 +206,7 @@ def test_it_prints_helms_ownership_metadata(run_cli: Run, serve: Serve, tmp_path
     The rest of the chart's labels (templates/_names.tpl symmetric-routing.labels) go on too:
     Helm 3 never patches an adopted custom resource (pkg/kube/client.go createPatch; see
     tests/lifecycle/test_adopt_install.py), and the hooks select a release's objects by them."""
-    _, routes = handbuilt.documentation_cluster()
-    result = run_adopt(run_cli, serve(routes), tmp_path / "site.yaml")
+    result = run_adopt(run_cli, serve(handbuilt.documentation_cluster()), tmp_path / "site.yaml")
     chart = yaml.safe_load((helm.CHART / "Chart.yaml").read_text())
     labels = (f"app.kubernetes.io/instance=tenant-a app.kubernetes.io/managed-by=Helm "
               f"app.kubernetes.io/name=symmetric-routing app.kubernetes.io/version={chart['appVersion']} "
@@ -156,10 +228,17 @@ def test_it_prints_helms_ownership_metadata(run_cli: Run, serve: Serve, tmp_path
     assert "this Helm has --take-ownership" in result.stdout
 
 
-def _documentation_with(change: Callable[[list[dict[str, Any]]], None]) -> dict[str, Any]:
-    objects = handbuilt.documentation_objects()
-    change(objects)
-    return handbuilt.api_routes(objects, handbuilt.clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
+def _documentation_with(change: Callable[[list[dict[str, Any]]], None]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The documentation's example, its manifests changed before the person applies them (a
+    Service's status is MetalLB's to write, not the person's: kept apart from what is applied)."""
+    manifests = [m for m in yaml.safe_load_all((handbuilt.FIXTURES / "seed-manifests.yaml").read_text()) if m]
+    change(manifests)
+    objects = []
+    for serial, manifest in enumerate(manifests, 1):
+        status = manifest.pop("status", None)
+        objects.append({**handbuilt.stored(manifest, serial), **({"status": status} if status else {})})
+    return objects, handbuilt.api_routes(objects, handbuilt.clusters.openshift(service=["172.30.0.0/16"],
+                                                                               cluster=["10.132.0.0/14"]))
 
 
 def _kind(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -169,8 +248,8 @@ def _kind(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 def test_a_password_in_the_peer_is_reported(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
     """The chart never renders spec.password (templates/bgppeer.yaml: other tenants'
     preflights list BGPPeers), so a live one is a difference, and the adoption is not clean."""
-    routes = _documentation_with(lambda objects: _kind(objects, "BGPPeer")["spec"].update(password="s3cret"))
-    result = run_adopt(run_cli, serve(routes), tmp_path / "site.yaml")
+    case = _documentation_with(lambda objects: _kind(objects, "BGPPeer")["spec"].update(password="s3cret"))
+    result = run_adopt(run_cli, serve(case), tmp_path / "site.yaml")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "NOT CLEAN: 1 difference(s)" in result.stdout
     assert 'BGPPeer metallb-system/frrviavrf: spec.password: live "s3cret", the chart renders nothing' in result.stdout
@@ -216,20 +295,27 @@ def test_first_install_leaves_the_nodes_alone(run_cli: Run, serve: Serve, tmp_pa
     the first upgrade's prune (cleanup.plan_removals) finds nothing to take off any node."""
     objects, routes = CASES[case]()
     output = tmp_path / "site.yaml"
-    assert run_adopt(run_cli, serve(routes), output).returncode == 0
+    api = serve((objects, routes))
+    adopted = run_adopt(run_cli, api, output)
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
     plan = render_plan([output])
-    owned, owned_routes = CASES[case]((helm.RELEASE, helm.NAMESPACE))
-    result = run_cli("preflight", api=serve(owned_routes), plan=plan)
-    assert result.returncode == 0, result.stdout + result.stderr
     # before the labels, the preflight takes the objects for another release's: label first
-    unlabelled = run_cli("preflight", api=serve(routes), plan=plan)
+    unlabelled = run_cli("preflight", api=api, plan=plan)
     assert unlabelled.returncode == 1 and re.search(r"^FAIL +vrf-conflicts ", unlabelled.stdout, re.MULTILINE)
+    # the `kubectl label` and `kubectl annotate` commands adopt printed, run as printed
+    commands = [shlex.split(line.strip()) for line in adopted.stdout.splitlines() if line.strip().startswith("kubectl ")]
+    assert {c[1] for c in commands} == {"label", "annotate"}
+    for command in commands:
+        api.cluster.kubectl(*command[1:])
+    result = run_cli("preflight", api=api, plan=plan)
+    assert result.returncode == 0, result.stdout + result.stderr
     rendered = helm.template("helm3", [output]).documents
     on_install = [d["metadata"]["name"] for d in rendered if d["kind"] == "Job"
                   and "pre-install" in d["metadata"]["annotations"]["helm.sh/hook"]]
     assert on_install == [f"{helm.RELEASE}-symmetric-routing-preflight"]
-    policies = [o for o in owned if o["kind"] == "NodeNetworkConfigurationPolicy"]
-    nodes = [(n["metadata"]["name"], n["metadata"]["labels"]) for n in routes["/api/v1/nodes"]]
+    policies = [o for o in live(api, objects) if o["kind"] == "NodeNetworkConfigurationPolicy"]
+    assert all(p["metadata"]["annotations"]["meta.helm.sh/release-name"] == helm.RELEASE for p in policies)
+    nodes = [(n["metadata"]["name"], n["metadata"].get("labels") or {}) for n in api.client.items("/api/v1/nodes")]
     removals = cleanup.plan_removals(parse_plan(json.loads(plan)), policies, uninstall=False, nodes=nodes)
     assert len(removals) == len(policies)
     assert [(p["metadata"]["name"], steps) for p, steps in removals] == [(p["metadata"]["name"], []) for p, _ in removals]
@@ -272,9 +358,9 @@ def test_an_egress_service_without_its_pool_is_a_problem(run_cli: Run, serve: Se
 
 
 def test_no_helm_is_a_clear_error(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
-    _, routes = handbuilt.documentation_cluster()
     result = run_cli("adopt", "--release", helm.RELEASE, "--namespace", helm.NAMESPACE, "--output",
-                     str(tmp_path / "site.yaml"), "--helm", str(tmp_path / "no-helm"), api=serve(routes))
+                     str(tmp_path / "site.yaml"), "--helm", str(tmp_path / "no-helm"),
+                     api=serve(handbuilt.documentation_cluster()))
     assert result.returncode == 2
     assert result.stderr == f"symrouting: no Helm at {str(tmp_path / 'no-helm')!r}: install Helm 3.19+ or 4, or name it with --helm\n"
 
@@ -295,7 +381,9 @@ def test_the_services_pool_is_found(run_cli: Run, serve: Serve, tmp_path: Path, 
         pool["spec"]["addresses"] = ["192.169.11.0/32"]
         objects.append(pool)
         _kind(objects, "BGPAdvertisement")["spec"]["ipAddressPools"].append("second-pool")
-        objects.append({"apiVersion": "v1", "kind": "Service", "spec": {"type": "LoadBalancer"},
+        # a LoadBalancer Service needs a port (the real server refuses one without: spec.ports Required)
+        objects.append({"apiVersion": "v1", "kind": "Service",
+                        "spec": {"type": "LoadBalancer", "ports": [{"port": 443, "protocol": "TCP"}]},
                         "metadata": {"name": "server1", "namespace": "test", **{k: v for k, v in service.items()
                                                                                if k == "annotations"}},
                         **{k: v for k, v in service.items() if k == "status"}})
@@ -311,9 +399,8 @@ SECRET = "test-frrviavrf-bgp-password"  # <release namespace>-<peer>-bgp-passwor
 
 def _with_password_secret(objects: list[dict[str, Any]]) -> None:
     _kind(objects, "BGPPeer")["spec"]["passwordSecret"] = {"name": SECRET, "namespace": "metallb-system"}
-    objects.append(handbuilt.stored({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
-                                     "metadata": {"name": SECRET, "namespace": "metallb-system"},
-                                     "data": {"password": "czNjcmV0"}}, 99))
+    objects.append({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+                    "metadata": {"name": SECRET, "namespace": "metallb-system"}, "data": {"password": "czNjcmV0"}})
 
 
 def test_a_password_secret_the_chart_makes_becomes_password(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
@@ -330,7 +417,7 @@ def test_a_password_secret_the_chart_makes_becomes_password(run_cli: Run, serve:
 def test_a_secret_it_may_not_read_stays_outside(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
     """Refused the Secret, the peer keeps naming it in passwordSecret, and the Secret stays as it is."""
     api = serve(_documentation_with(_with_password_secret))
-    api.api.fail(f"/api/v1/namespaces/metallb-system/secrets/{SECRET}", status=403)
+    api.fail(f"/api/v1/namespaces/metallb-system/secrets/{SECRET}", 403, times=100)
     output = tmp_path / "site.yaml"
     result = run_adopt(run_cli, api, output)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -343,8 +430,8 @@ def test_an_advertisement_from_every_node_is_reported(run_cli: Run, serve: Serve
     """With sourceIPBy LoadBalancerIP the advertisement must select the node OVN-Kubernetes
     picked (the documentation's rule), which the chart enforces (templates/validate/): one
     announced from every node is refused, and the refusal is the report."""
-    routes = _documentation_with(lambda objects: _kind(objects, "BGPAdvertisement")["spec"].pop("nodeSelectors"))
-    result = run_adopt(run_cli, serve(routes), tmp_path / "site.yaml")
+    case = _documentation_with(lambda objects: _kind(objects, "BGPAdvertisement")["spec"].pop("nodeSelectors"))
+    result = run_adopt(run_cli, serve(case), tmp_path / "site.yaml")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "NOT CLEAN: helm template" in result.stdout and "refused the values" in result.stdout
     assert "vrfs.ens4vrf.bgpAdvertisements.first-adv.nodeSelectors: select egress-service.k8s.ovn.org/test-server1" \
@@ -353,8 +440,8 @@ def test_an_advertisement_from_every_node_is_reported(run_cli: Run, serve: Serve
 
 def test_without_the_crds_the_defaults_are_written_out(run_cli: Run, serve: Serve, tmp_path: Path) -> None:
     """A CRD it cannot read leaves its kind's defaults in the values, which then say them."""
-    api = serve(handbuilt.documentation_cluster()[1])
-    api.api.fail("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io", status=404)
+    api = serve(handbuilt.documentation_cluster())
+    api.fail("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io", 404, times=100)
     output = tmp_path / "site.yaml"
     result = run_adopt(run_cli, api, output)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -389,15 +476,14 @@ def test_a_problem_alone_makes_the_adoption_not_clean(run_cli: Run, serve: Serve
     """The documentation's clean adoption, proven again with one problem added: no difference
     in the render, yet not clean (the proof's `found or result.problems`)."""
     from symrouting.api import HttpsTransport
-    from tests.hooks.conftest import TOKEN
 
     objects, routes = handbuilt.documentation_cluster()
     written = tmp_path / "site.yaml"
-    api = serve(routes)
+    api = serve((objects, routes))
     assert run_adopt(run_cli, api, written).returncode == 0
-    procedure = [o for o in objects if o["kind"] in handbuilt.ADOPTED_KINDS and o["kind"] != "Secret"]
+    procedure = [o for o in live(api, objects) if o["kind"] in handbuilt.ADOPTED_KINDS and o["kind"] != "Secret"]
     result = adopt.Adoption(values=yaml.safe_load(written.read_text()), adopted=procedure, problems=list(problems))
-    schemas = adopt.read_schemas(HttpsTransport(api.url, TOKEN, api.tls.ca_file))
+    schemas = adopt.read_schemas(HttpsTransport(api.url, api.token, api.ca_file))
     proof = adopt.prove(result, str(helm.helm_binary("helm3")), [str(helm.CHART)], helm.RELEASE, helm.NAMESPACE,
                         tmp_path / "again.yaml", schemas)
     assert proof.clean is (not problems), proof.text

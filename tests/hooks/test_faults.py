@@ -19,8 +19,6 @@ from symrouting.api import ApiError, HttpsTransport, Unexpected, Unreachable
 from symrouting.plan import parse_plan
 from tests.hooks.conftest import render_plan
 from tests.support import clusters, helm
-from tests.support.apiserver import RunningApi
-from tests.support.nmstate import Nmstate
 from tests.support.nmstatehandler import ENACTMENTS, POLICIES, NmstateHandler, conditions
 from tests.support.proxy import Fault
 from tests.support.realapi import RealApi
@@ -341,44 +339,78 @@ def test_conflicts_are_retried_a_bounded_number_of_times(run_cli: Run, seed_clus
     assert [r.method for r in api.requests if r.path.split("?")[0] == POLICY] == ["PUT", "GET"] * 3
 
 
-# The two hand-back tests below stay on the stand-in for now: on the real server nmstate's status
-# writes move the policy's resourceVersion, so the hook's GETs of the policy (conflict re-reads)
-# vary in number and a 403 on "the hand-back's GET" cannot be aimed by method and path alone.
-@pytest.fixture
-def stand_in_seed(serve: Callable[..., RunningApi]) -> tuple[RunningApi, Nmstate]:
-    nodes = [clusters.node(f"worker-{i}", {"vrf": "true"}) for i in range(3)]
-    api = serve(clusters.openshift(**SEED_CLUSTER, nodes=nodes))
-    nmstate = Nmstate(api.api)
-    documents = helm.template("helm3", [SEED]).documents
-    nmstate.install([d for d in documents if d["kind"] == "NodeNetworkConfigurationPolicy"])
-    return api, nmstate
+def changes_only_managed_fields(api: RealApi) -> Callable[[str, str, Any], bool]:
+    """The hand-back's update (cleanup.hand_back): a PUT of the policy whose spec is the live
+    one, so that only metadata.managedFields changes. The removal's updates always change the
+    spec, and the number of GETs and PUTs before it varies with nmstate's status writes (409s
+    and fresh reads), so no count aims at it."""
+    def holds(method: str, _path: str, body: Any) -> bool:
+        return method == "PUT" and isinstance(body, dict) and body.get("spec") == api.client.call("GET", POLICY)["spec"]
+
+    return holds
 
 
-def test_a_hand_back_that_failed_is_finished_by_the_next_prune(run_cli: Run, stand_in_seed: tuple[RunningApi, Nmstate],
+def test_a_fault_aimed_by_the_body_refuses_the_first_request_it_holds_for(real_api: RealApi) -> None:
+    """The proxy's `when` (tests/support/proxy.py): a request of the method and path that it
+    does not hold for reaches the server; the first one it holds for is refused; then the
+    fault is spent."""
+    api = real_api
+    configmaps = "/api/v1/namespaces/test/configmaps"
+    api.fail(configmaps, 403, method="POST", when=lambda _method, _path, body: body["data"] == {"aim": "here"})
+    client = transport(api)
+
+    def create(name: str, aim: str) -> None:
+        client.post(configmaps, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+                                 "data": {"aim": aim}})
+
+    create("passes", "elsewhere")
+    with pytest.raises(ApiError, match="403 Forbidden"):
+        create("refused", "here")
+    create("spent", "here")
+    assert [(r.path.split("?")[0].rsplit("/", 1)[1], r.code, r.fault) for r in api.requests] == [
+        ("configmaps", 201, ""), ("configmaps", 403, "refuse"), ("configmaps", 201, "")]
+    assert [api.client.get(f"{configmaps}/{name}") is not None for name in ("passes", "refused", "spent")] == [
+        True, False, True]
+    for name in ("passes", "spent"):
+        api.client.call("DELETE", f"{configmaps}/{name}")
+
+
+def new_table(tmp_path: Path) -> str:
+    """The seed release's plan with another route table: a prune that updates the policy."""
+    values = tmp_path / "table.yaml"
+    values.write_text("vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    return render_plan([SEED, values])
+
+
+def test_a_hand_back_that_failed_is_finished_by_the_next_prune(run_cli: Run, seed_cluster: Seeded,
                                                                tmp_path: Path) -> None:
     """The first prune's hand-back is refused and warns; the next run finds the hook's field
     manager still owning fields of a policy it does not update, and hands them back."""
-    api, _ = stand_in_seed
-    new_table = tmp_path / "table.yaml"
-    new_table.write_text("vrfs:\n  ens4vrf:\n    tableId: 7\n")
-    plan = render_plan([SEED, new_table])
-    api.api.fail(POLICY, status=403, method="GET")
+    api, _ = seed_cluster
+    plan = new_table(tmp_path)
+    api.fail(POLICY, 403, method="PUT", when=changes_only_managed_fields(api))
     first = run_cli("prune", "--poll=0.1", api=api, plan=plan)
-    assert "WARN  vrfpolicy: field ownership not handed back" in first.stdout
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert [r.fault for r in api.requests if r.method == "PUT" and r.path.startswith(POLICY)][-1] == "refuse"
+    assert "WARN  vrfpolicy: field ownership not handed back (403 Forbidden" in first.stdout
     assert "the next prune tries again" in first.stdout
-    managers = [e["manager"] for e in api.api.routes[POLICY]["metadata"]["managedFields"]]
-    assert managers == ["symrouting"]
-    # Helm's upgrade then applies the new desiredState.
-    new_state = parse_plan(json.loads(plan)).policies[0].desired_state
-    api.api.touch(POLICY, spec={**api.api.routes[POLICY]["spec"], "desiredState": new_state})
+    assert managers(api) == ["helm", "symrouting"]
+    # Helm 4's upgrade then applies the new desiredState (server-side, as `install` did).
+    [policy] = [d for d in helm.template("helm3", [SEED, tmp_path / "table.yaml"]).documents
+                if d["kind"] == "NodeNetworkConfigurationPolicy"]
+    assert policy["spec"]["desiredState"] == parse_plan(json.loads(plan)).policies[0].desired_state
+    helm_apply(api, policy)
+    assert "symrouting" in managers(api), "the hook's entry stays until it hands it back"
     second = run_cli("prune", "--poll=0.1", api=api, plan=plan)
     assert second.returncode == 0, second.stdout + second.stderr
     assert ("KEEP  vrfpolicy: nothing to remove\n"
             "NOTE  vrfpolicy: field ownership an earlier prune could not hand back is handed back now") in second.stdout
-    assert api.api.routes[POLICY]["metadata"]["managedFields"] == []
-    puts = sum(1 for r in api.api.requests if r.method == "PUT" and r.path.startswith(POLICY))
+    assert managers(api) == ["helm"]
+    puts = sum(1 for r in api.requests if r.method == "PUT" and r.path.startswith(POLICY))
     third = run_cli("prune", "--poll=0.1", api=api, plan=plan)
-    assert "NOTE" not in third.stdout and sum(1 for r in api.api.requests if r.method == "PUT" and r.path.startswith(POLICY)) == puts
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "NOTE" not in third.stdout
+    assert sum(1 for r in api.requests if r.method == "PUT" and r.path.startswith(POLICY)) == puts
 
 
 def test_progress_is_said_at_least_every_10_seconds(real_api: RealApi, nmstate: NmstateHandler) -> None:
@@ -508,19 +540,19 @@ def test_a_request_is_named_by_its_verb(method: str, path: str, words: str) -> N
 
 
 def test_a_prune_that_fails_after_its_update_is_handed_back_by_the_rerun(
-        run_cli: Run, stand_in_seed: tuple[RunningApi, Nmstate], tmp_path: Path) -> None:
+        run_cli: Run, seed_cluster: Seeded, tmp_path: Path) -> None:
     """The wait is refused after the update went out: the hook stops (exit 3) before its
     hand-back; the rerun of the upgrade's prune finds the hook owning the spec and hands it
     back with its own update."""
-    api, _ = stand_in_seed
-    new_table = tmp_path / "table.yaml"
-    new_table.write_text("vrfs:\n  ens4vrf:\n    tableId: 7\n")
-    plan = render_plan([SEED, new_table])
-    api.api.fail("/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments", status=403)
+    api, _ = seed_cluster
+    plan = new_table(tmp_path)
+    api.fail(ENACTMENTS, 403, method="GET")
     first = run_cli("prune", "--poll=0.1", api=api, plan=plan)
     assert first.returncode == 3 and "may not list nodenetworkconfigurationenactments" in first.stderr
-    assert [e["manager"] for e in api.api.routes[POLICY]["metadata"]["managedFields"]] == ["symrouting"]
+    updated = [r for r in api.requests if r.method == "PUT" and r.path.startswith(POLICY)]
+    assert updated and updated[-1].code == 200, "the update went out before the refused wait"
+    assert managers(api) == ["helm", "symrouting"]
     second = run_cli("prune", "--poll=0.1", api=api, plan=plan)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "field ownership an earlier prune could not hand back is handed back now" in second.stdout
-    assert api.api.routes[POLICY]["metadata"]["managedFields"] == []
+    assert managers(api) == ["helm"]

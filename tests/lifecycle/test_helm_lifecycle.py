@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,8 @@ from typing import Any
 import pytest
 
 from tests.support import helm
+from tests.support.lifecycle import HELM_TIMEOUT, ROLLBACK_ON_FAILURE, SEED, TENANT_B, Cluster, Release
+from tests.support.rig import Rig
 
 Values = dict[str, Any]
 
@@ -296,8 +299,33 @@ def test_two_tenants_uninstalled_concurrently(cluster: Cluster, version: str) ->
     cluster.installed.clear()
     cluster.check("both uninstalled at once")
 
-from tests.support.lifecycle import ROLLBACK_ON_FAILURE, SEED, TENANT_B, Cluster
-from tests.support.rig import Rig
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_a_vrf_set_to_null_with_reuse_values_stays_and_reset_then_reuse_removes_it(cluster: Cluster,
+                                                                                    version: str) -> None:
+    """helm v3.19.0 and v4.1.4 pkg/action/upgrade.go reuseValues: --reuse-values deletes the
+    null key from the new user values (chartutil CoalesceTables: a nil in dst drops the key)
+    but renders over chart.Values = the old release's coalesced values, which still hold the
+    VRF: it stays rendered and on the nodes while `helm get values` no longer shows it.
+    --reset-then-reuse-values renders over the new chart's own defaults: the VRF goes, and
+    the prune takes it off the nodes first."""
+    two = vrf_added(seed())
+    installed(cluster, version, two)
+    both = set(cluster.live_policies())
+    reused = cluster.helm(version, "upgrade", "tenant-a", ".", "-n", "test", "--reuse-values",
+                          "--set", "vrfs.ens5vrf=null", "--timeout", HELM_TIMEOUT)
+    ok(reused)
+    cluster.check("--reuse-values --set vrfs.ens5vrf=null: both VRFs still rendered and on the nodes")
+    assert set(cluster.live_policies()) == both and len(both) == 2
+    shown = cluster.helm(version, "get", "values", "tenant-a", "-n", "test", "-o", "json")
+    ok(shown)
+    assert "ens5vrf" not in json.loads(shown.output[shown.output.index("{"):])["vrfs"]
+    reset = cluster.helm(version, "upgrade", "tenant-a", ".", "-n", "test", "--reset-then-reuse-values",
+                         "--set", "vrfs.ens5vrf=null", "--timeout", HELM_TIMEOUT)
+    ok(reset)
+    cluster.installed["tenant-a"] = Release("tenant-a", "test", cluster.values("tenant-a-reset", seed()))
+    cluster.check("--reset-then-reuse-values --set vrfs.ens5vrf=null: the VRF is off the nodes")
+    assert len(set(cluster.live_policies())) == 1 and set(cluster.live_policies()) < both
 
 
 def lease_held(cluster: Cluster) -> bool:
@@ -340,3 +368,143 @@ def test_a_prune_killed_holding_the_lease_is_finished_by_its_retry(cluster: Clus
     assert "held by this release's own earlier cleanup" in retry, retry
     assert "(renewTime + leaseDurationSeconds)" in retry, retry
     cluster.check("upgrade after the killed prune")
+
+
+
+# -- the wait after a change (issue 21) ----------------------------------------------------------
+
+WAIT_JOB = ("test", "tenant-a-symmetric-routing-wait")
+PRUNE_JOB = ("test", "tenant-a-symmetric-routing-prune")
+VERIFY_POD = ("test", "tenant-a-symmetric-routing-verify")
+# nmstate's own words for a refused MTU (nmstate v2.2.37 rust/src/lib/ifaces/base.rs,
+# validate_mtu), as the node model raises them (tests/support/nodestate.py, Node.apply) and
+# kubernetes-nmstate reports them on the node's enactment (tests/support/nmstatehandler.py).
+REFUSED = "InvalidArgument: Desired MTU 9000 for interface ens4 is bigger than maximum allowed MTU 1500"
+REFUSED_ON_WORKER_1 = f"worker-1: failed: error reconciling NodeNetworkConfigurationPolicy on node worker-1: {REFUSED}"
+
+
+def on_three_nodes(mtu: int) -> Values:
+    """The VRF on all three workers (a policy each), ens4 at this MTU. The MTU is set from the
+    start: nmstate keeps a value a state stops naming, so only a rollback to a state that
+    names the old MTU puts it back."""
+    values = per_node("worker-0", "worker-1", "worker-2")(seed())
+    values["vrfs"]["ens4vrf"]["ports"]["ens4"]["mtu"] = mtu
+    return values
+
+
+def policy_of(cluster: Cluster, node: str) -> str:
+    """The name of the live per-node policy that selects this node by its hostname label."""
+    (name,) = [p["metadata"]["name"] for p in cluster.api.list("nmstate.io", "nodenetworkconfigurationpolicies")
+               if (p["spec"].get("nodeSelector") or {}).get("kubernetes.io/hostname") == node]
+    return str(name)
+
+
+def outputs(cluster: Cluster, job: tuple[str, str]) -> list[str]:
+    """What each pod of this Job (or this test pod) printed, in order."""
+    return [attempt.output for attempt in cluster.jobs.attempts.get(job, [])]
+
+
+def mtus(cluster: Cluster) -> dict[str, Any]:
+    return {name: node.get("mtu") for name, node in cluster.actual_nodes().items()}
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+def test_a_good_upgrade_waits_for_every_node(cluster: Cluster, version: str) -> None:
+    """The upgrade adds worker-2, whose nmstate applies only once the wait has looked at the
+    enactments: the wait said it was pending, then saw it applied, and only then did the
+    upgrade return."""
+    values = on_three_nodes(1500)
+    del values["vrfs"]["ens4vrf"]["nodes"]["worker-2"]
+    installed(cluster, version, values)
+    looked = threading.Event()
+    cluster.nmstate.hold["worker-2"] = looked
+
+    def wait_looks(method: str, path: str, user: str) -> None:
+        if "nodenetworkconfigurationenactments" in path and user.endswith(":tenant-a-symmetric-routing-wait"):
+            threading.Timer(1.0, looked.set).start()
+
+    cluster.api.gates.append(wait_looks)
+    try:
+        step = cluster.upgrade(version, "tenant-a", on_three_nodes(1500))
+    finally:
+        looked.set()
+    ok(step)
+    cluster.check("upgrade that waited")
+    new = policy_of(cluster, "worker-2")
+    log = outputs(cluster, WAIT_JOB)[-1]
+    pending = log.find(f"{new}: applied on 0/1 node(s); pending worker-2")
+    done = log.find(f"DONE  {new} (generation 1): applied on 1/1 node(s)")
+    assert 0 <= pending < done, log
+    assert log.endswith("wait for release test/tenant-a finished: every policy is Available on every node it selects\n"), log
+    # Helm ran the upgrade's wait (a pod each for install and upgrade) and returned on its success
+    assert [a.returncode for a in cluster.jobs.attempts[WAIT_JOB]] == [0, 0], cluster.log()
+
+
+# Which hook refuses a change a node cannot take: by default the prune (pre-upgrade), which
+# sends a kept policy its new state itself (hooks/symrouting/cleanup.py, _ending_on) and waits
+# for it; with cleanup.onUpgrade false only Helm sends it, and the wait (post-upgrade) refuses.
+CAUGHT_BY = {"prune": (PRUNE_JOB, "pre-upgrade", True), "wait": (WAIT_JOB, "post-upgrade", False)}
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.parametrize("hook", sorted(CAUGHT_BY))
+def test_a_bad_upgrade_fails_naming_the_node_and_nmstates_message(cluster: Cluster, version: str, hook: str) -> None:
+    """worker-1's NIC takes no MTU above 1500: nmstate refuses the upgrade there and applies it
+    on the others. The release fails at the hook that waited, which names worker-1 with
+    nmstate's message, and `helm test` (verify, then the live status) says the same."""
+    job, phase, prune = CAUGHT_BY[hook]
+    cluster.nmstate.max_mtu["worker-1"] = {"ens4": 1500}
+    first = on_three_nodes(1500)
+    first["cleanup"]["onUpgrade"] = prune
+    installed(cluster, version, first)
+    bad = on_three_nodes(9000)
+    bad["cleanup"]["onUpgrade"] = prune
+    step = cluster.upgrade(version, "tenant-a", bad)
+    assert step.returncode != 0 and f"{phase} hooks failed" in step.output, step.output
+    if hook == "wait":
+        assert not outputs(cluster, PRUNE_JOB), cluster.log()
+    log = outputs(cluster, job)[0 if hook == "prune" else -1]
+    names = {node: policy_of(cluster, node) for node in ("worker-0", "worker-1", "worker-2")}
+    assert f"      {REFUSED_ON_WORKER_1}\n" in log, log
+    assert f"FAIL  {names['worker-1']}" in log and "applied on 0/1 node(s)" in log.split(f"FAIL  {names['worker-1']}")[1], log
+    assert f"DONE  {names['worker-0']}" in log and f"DONE  {names['worker-2']}" in log, log
+    assert "worker-0: failed" not in log and "worker-2: failed" not in log, log
+    assert mtus(cluster) == {"worker-0": {"ens4": 9000}, "worker-1": {"ens4": 1500}, "worker-2": {"ens4": 9000}}
+    test = cluster.helm(version, "test", "tenant-a", "-n", "test", "--timeout", HELM_TIMEOUT)
+    assert test.returncode != 0, test.output
+    (verify,) = outputs(cluster, VERIFY_POD)
+    checked, _, live = verify.partition("\n\n")
+    assert f"      {names['worker-1']}: {REFUSED_ON_WORKER_1}\n" in checked, verify
+    assert "worker-0: failed" not in checked and "worker-2: failed" not in checked, verify
+    refused = f"error reconciling NodeNetworkConfigurationPolicy on node worker-1: {REFUSED}"
+    assert re.search(rf"^FAIL +ens4vrf +worker-1 +policy {names['worker-1']} +Failing: {re.escape(refused)}$",
+                     live, re.MULTILINE), verify
+    for node in ("worker-0", "worker-2"):
+        assert re.search(rf"^OK +ens4vrf +{node} +policy {names[node]} +Available", live, re.MULTILINE), verify
+
+
+@pytest.mark.parametrize("version", helm.HELM_VERSIONS)
+@pytest.mark.parametrize("hook", sorted(CAUGHT_BY))
+def test_a_bad_upgrade_with_rollback_on_failure_leaves_the_nodes_as_before(cluster: Cluster, version: str,
+                                                                          hook: str) -> None:
+    """The same refused MTU with --rollback-on-failure (Helm 4) / --atomic (Helm 3): the hook
+    that waited fails on worker-1, Helm rolls back to revision 1, whose state (MTU 1500)
+    nmstate applies again on every node; the rollback's own wait sees it applied."""
+    job, _, prune = CAUGHT_BY[hook]
+    cluster.nmstate.max_mtu["worker-1"] = {"ens4": 1500}
+    first = on_three_nodes(1500)
+    first["cleanup"]["onUpgrade"] = prune
+    installed(cluster, version, first)
+    before = cluster.actual_nodes()
+    bad = on_three_nodes(9000)
+    bad["cleanup"]["onUpgrade"] = prune
+    step = cluster.upgrade(version, "tenant-a", bad, ROLLBACK_ON_FAILURE[version])
+    assert step.returncode != 0 and "rolled back" in step.output, step.output
+    assert any(REFUSED_ON_WORKER_1 in out for out in outputs(cluster, job)), cluster.log()
+    waits = outputs(cluster, WAIT_JOB)
+    assert len(waits) >= 2, cluster.log()  # the install's, (the upgrade's,) the rollback's
+    assert waits[-1].endswith("wait for release test/tenant-a finished: every policy is Available on every node "
+                              "it selects\n"), waits[-1]
+    cluster.check("rolled back")  # the installed values are still revision 1's
+    assert cluster.actual_nodes() == before
+    assert mtus(cluster) == {"worker-0": {"ens4": 1500}, "worker-1": {"ens4": 1500}, "worker-2": {"ens4": 1500}}

@@ -87,8 +87,3 @@ def site_files() -> list[Path]:
 def site_name(path: Path) -> str:
     return path.name.removesuffix("-values.yaml")
 
-
-# Modules only the symrouting command runs, never a hook Job, and the cli.py function of the
-# subcommand that imports each (blockyaml: adopt.py, so adopt): .helmignore keeps them out of the package, the hooks'
-# ConfigMap and every release Secret (benchmarks/release_size.py).
-COMMAND_ONLY_MODULES = {"adopt": "adopt", "diagram": "draw", "blockyaml": "adopt"}

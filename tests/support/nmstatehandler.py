@@ -96,6 +96,12 @@ class NmstateHandler:
     max_mtu: dict[str, dict[str, int]] = field(default_factory=dict)
     # node -> an event it waits for (60 s at most) before it applies a policy: a slow node.
     hold: dict[str, threading.Event] = field(default_factory=dict)
+    # node -> the message of the rollback it reports for every state it is given: a node whose
+    # probes fail after the apply (default gateway or API server unreachable), which
+    # kubernetes-nmstate's checkpoint rolls back (docs user-guide-103-troubleshooting).
+    failing: dict[str, str] = field(default_factory=dict)
+    # Nodes whose handler does not run (its pod down): they never report a new generation.
+    silent: set[str] = field(default_factory=set)
     # Every policy generation applied, in order: (policy name, generation, nodes).
     applied: list[tuple[str, int, list[str]]] = field(default_factory=list)
     # Reconciles that raised: a test asserts there are none.
@@ -197,11 +203,15 @@ class NmstateHandler:
         failed = 0
         for node in selected:
             node_name = node["metadata"]["name"]
+            if node_name in self.silent:
+                continue
             enactment = mine.get(node_name) or self._create_enactment(node, name)
             enactment = self._enactment_status(enactment, {"conditions": conditions("progressing", "Applying desired state")})
             if node_name in self.hold:
                 self.hold[node_name].wait(60)
             refusal = self.check_desired_state(desired) if self.check_desired_state else None
+            if refusal is None and node_name in self.failing:
+                refusal = self.failing[node_name]
             if refusal is not None:
                 refusal = f"error reconciling NodeNetworkConfigurationPolicy on node {node_name}: {refusal}"
             state = copy.deepcopy(self.nodes.get(node_name) or Node())

@@ -32,6 +32,7 @@ What it does, after the kubelet (kubernetes v1.36.3):
 
 from __future__ import annotations
 
+import base64
 import datetime
 import os
 import shlex
@@ -241,11 +242,14 @@ class PodRunner:
 
     def _config_map(self, namespace: str, volume: Obj, target: Path) -> None:
         config_map = self.client.call("GET", f"/api/v1/namespaces/{namespace}/configmaps/{volume['name']}")
-        data = config_map.get("data") or {}
-        for item in volume.get("items") or [{"key": k, "path": k} for k in data]:
+        # The kubelet writes `data` as text and `binaryData` as the bytes its base64 holds
+        # (kubernetes v1.36.3 pkg/volume/configmap/configmap.go MakePayload).
+        files = {key: value.encode() for key, value in (config_map.get("data") or {}).items()}
+        files |= {key: base64.b64decode(value) for key, value in (config_map.get("binaryData") or {}).items()}
+        for item in volume.get("items") or [{"key": k, "path": k} for k in files]:
             path = target / item["path"]
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(data[item["key"]])
+            path.write_bytes(files[item["key"]])
 
     def _token(self, pod: Obj, source: Obj) -> str:
         meta = pod["metadata"]

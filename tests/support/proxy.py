@@ -3,7 +3,9 @@ a test. It records every request (method, path, content type, user, answer), hol
 at a gate (to force an interleaving) and injects faults: an answer of a given status (5xx,
 429 with Retry-After, 410 on a continue token, 409, 401, a webhook's 403), a connection reset
 mid-body, a truncated JSON body, a slow answer, an answer lost after the server applied the
-request (reset, late) or a request dropped before it reached the server (drop). Everything
+request (reset, late) or a request dropped before it reached the server (drop). A fault is
+aimed by method and path, and where their count varies by a predicate over the JSON body
+too (`when`: say, the one update that changes only managedFields). Everything
 else goes to the real server unchanged, credentials included (the bearer token is passed through; the proxy holds none).
 
 It serves TLS with the real server's certificate (127.0.0.1 in its names), so the CA that
@@ -46,8 +48,8 @@ class Recorded:
 
 @dataclass
 class Fault:
-    """Answers the next `times` requests matching method ("": any) and path (a regex searched in the
-    path with its query) with `status`, or breaks them (`reset`: the body cut mid-way and the
+    """Answers the next `times` requests matching method ("": any), path (a regex searched in the
+    path with its query) and `when`, if given, with `status`, or breaks them (`reset`: the body cut mid-way and the
     connection closed; `truncate`: a JSON body cut short; `delay`: seconds before the real
     answer)."""
 
@@ -66,9 +68,13 @@ class Fault:
     late: float = 0.0  # seconds between the server's answer and the client's (it past its timeout)
     after: int = 0  # let this many matching requests through first
     then: Callable[[], None] | None = None  # runs once the server answered, before the client hears
+    # A predicate over (method, path, the request's JSON body decoded or None): aims at one
+    # request where their count varies, say the update that changes only managedFields.
+    when: Callable[[str, str, Any], bool] | None = None
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.times > 0 and self.method in ("", method) and re.search(self.path, path) is not None
+    def matches(self, method: str, path: str, body: Any = None) -> bool:
+        return (self.times > 0 and self.method in ("", method) and re.search(self.path, path) is not None
+                and (self.when is None or self.when(method, path, body)))
 
     @property
     def kind(self) -> str:
@@ -140,10 +146,10 @@ class Proxy:
             self.gates.clear()
             self.faults.clear()
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, body: Any = None) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, body):
                     if fault.after > 0:
                         fault.after -= 1
                         return None
@@ -188,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
             proxy.requests.append(record)
         for gate in list(proxy.gates):
             gate(self.command, self.path, record.user)
-        fault = proxy._take_fault(self.command, self.path)
+        fault = proxy._take_fault(self.command, self.path, record.body)
         record.fault = fault.kind if fault is not None else ""
         if fault is not None and fault.drop:
             self._reset()

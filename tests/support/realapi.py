@@ -106,12 +106,14 @@ class RealApi:
         return path
 
     def fail(self, path: str, status: int, times: int = 1, method: str = "", reason: str = "",
-             message: str = "", headers: dict[str, str] | None = None, body: bytes = b"", after: int = 0) -> Fault:
+             message: str = "", headers: dict[str, str] | None = None, body: bytes = b"", after: int = 0,
+             when: Callable[[str, str, Any], bool] | None = None) -> Fault:
         """The next `times` requests to exactly `path` (any query), after `after` let through,
-        answered `status` by the proxy (with a Status, or `body`), never reaching the server."""
+        answered `status` by the proxy (with a Status, or `body`), never reaching the server.
+        With `when`, only requests it holds for (method, path, decoded JSON body) count."""
         return self.proxy.fault(Fault(method, _exactly(path), times, status, reason or _REASONS.get(status, "Error"),
                                       message or f"{_REASONS.get(status, 'Error')} {path}", dict(headers or {}),
-                                      body=body, after=after))
+                                      body=body, after=after, when=when))
 
     def lose(self, method: str, path: str, *, drop: bool = False, late: float = 0.0,
              then: Callable[[], None] | None = None) -> Fault:

@@ -156,6 +156,9 @@ class Rig:
         self.nmstate.nodes.clear()
         self.nmstate.applied.clear()
         self.nmstate.errors.clear()
+        # a test's slow or narrow node is not the next test's
+        self.nmstate.hold.clear()
+        self.nmstate.max_mtu.clear()
         self.pods.attempts.clear()
         self.proxy.clear()
 
