@@ -204,7 +204,8 @@ def profile(site_name: str, runs: int) -> None:
         whole = {helm: cpu_seconds(render(helm), runs) for helm in HELMS}
         print(f"profile of {site_name}: CPU time, median of {runs} runs; whole chart "
               + ", ".join(f"{helm} {seconds * 1000:.0f} ms" for helm, seconds in whole.items()))
-        print("what emptying each part saves, in ms of CPU (helm4; rows under 2% of the whole are left out):")
+        print("what emptying each part saves, in ms of CPU (helm4; rows under 2% of the whole are left out):",
+              flush=True)
         rows: list[tuple[str, float]] = []
         templates = sorted(p for p in (chart / "templates").rglob("*") if p.is_file() and not p.name.startswith("_"))
         validate = chart / "templates" / "validate" / "values.yaml"
@@ -231,7 +232,7 @@ def profile(site_name: str, runs: int) -> None:
         rows.append(("(Helm with every template empty)", cpu_seconds(render(), runs)))
         for label, seconds in rows:
             if seconds >= 0.02 * whole["helm4"] or label.startswith("(") or "model" in label:
-                print(f"  {label:<58}{seconds * 1000:>7.0f} ms{seconds / whole['helm4'] * 100:>6.1f}%")
+                print(f"  {label:<58}{seconds * 1000:>7.0f} ms{seconds / whole['helm4'] * 100:>6.1f}%", flush=True)
 
 
 def main() -> int:
