@@ -12,6 +12,9 @@ BFDProfile webhook refuses to delete a profile a BGPPeer names (metallb
 internal/k8s/webhooks/webhookv1beta1/bfdprofile_webhook.go, validateBFDDelete). The hooks run
 with a real token of the ServiceAccount the chart renders, bound by the rendered Roles, so
 the real RBAC authorizer judges every request.
+
+Slow (the first test of a worker 20-40 s): it starts a control plane with MetalLB's
+controller, shared by the module.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ token and CA reach the command as --token-file and --ca-file.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -181,10 +182,13 @@ def run_pod(site: Site, name: str, api: Served, folder: Path) -> subprocess.Comp
     [volume] = [v for v in spec["volumes"] if v["name"] == volume_mount["name"]]
     [configmap] = [d for d in site.docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"]]
     code = folder / "code"
+    # `data` as text, `binaryData` (the hooks' zip) as the bytes its base64 holds, as the kubelet
+    files = {k: v.encode() for k, v in (configmap.get("data") or {}).items()}
+    files |= {k: base64.b64decode(v) for k, v in (configmap.get("binaryData") or {}).items()}
     for item in volume["configMap"]["items"]:
         target = code / item["path"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(configmap["data"][item["key"]])
+        target.write_bytes(files[item["key"]])
     secrets = folder / "serviceaccount"
     secrets.mkdir()
     (secrets / "token").write_text(api.tokens[spec["serviceAccountName"]])

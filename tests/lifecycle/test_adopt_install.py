@@ -8,6 +8,9 @@ What Helm does with an object that exists (helm pkg/action/install.go, Run: the 
 resources go through existingResourceConflict of pkg/action/validate.go; one that exists
 and passes checkOwnership is kept in toBeAdopted, and the install updates it with
 KubeClient.Update instead of creating it): a patch, never a delete and a create.
+
+Slow (30-60 s each): a hand-built site applied with kubectl, adopted, then a real install
+with its hook Jobs and a no-change upgrade.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """The real `ct install` (chart-testing v3.14.0, .tools/bin/ct) against the rig's real API
 server (tests/support/rig.py): ct installs the chart with a ci/ values file, runs `helm
 test`, whose pods podrunner.py runs, and uninstalls. Only ci/seed-values.yaml: each site
-is a 20-30 s install here, and the seed is the documentation's own case (issue 22's time)."""
+is a 20-30 s install here, and the seed is the documentation's own case (issue 22's time).
+
+Slow (45-60 s a Helm): ct's own install, `helm test` pods and uninstall.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,10 @@ would, and nmstate's handler applies each policy to a model of each node
 (tests/support/nmstatehandler.py). After every step each node carries exactly what the values
 of every installed release declare, and the live policies hold exactly those values' state
 (tests/support/lifecycle.py, Cluster.check).
+
+Slow (20-80 s a row, on purpose): each step is a real `helm` run whose hook Jobs the real
+Job controller starts and whose pods run Python, and each waits for nmstate's handler to
+apply every policy; the row is the proof, so it is not cut short.
 """
 
 from __future__ import annotations

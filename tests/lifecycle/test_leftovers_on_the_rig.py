@@ -4,7 +4,10 @@ kubernetes-nmstate deletes no state with its policy). The next install of the sa
 stopped by its preflight's `leftovers` check, read from the NodeNetworkStates that
 tests/support/nmstatehandler.py writes as kubernetes-nmstate does; `symrouting leftovers
 --remove` (README: Leftovers on the nodes) takes exactly the leftovers off, and the install
-then goes through. The nodes are checked after every step."""
+then goes through. The nodes are checked after every step.
+
+Slow (60-90 s a Helm): two installs, an uninstall and the removal, each with hook Jobs.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """`symrouting status` from a laptop against the real API server after a real install: what it
 reads of the policies, nmstate's enactments and NodeNetworkStates (tests/support/
-nmstatehandler.py writes them as kubernetes-nmstate does) is what the server stores."""
+nmstatehandler.py writes them as kubernetes-nmstate does) is what the server stores.
+
+Slow (25-40 s each): a real install with its hook Jobs before the status is read.
+"""
 
 from __future__ import annotations
 

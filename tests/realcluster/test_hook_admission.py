@@ -9,6 +9,8 @@ apply them in a hook. Each write goes to the server with a hook account's own to
 RBAC and the admission policy (apiserver v0.36.3 pkg/admission/plugin/policy/validating)
 answer is the server's. A `fallback` release is rendered by `helm template` without the API
 (a cluster before Kubernetes 1.30 / OpenShift 4.17 renders the same): rights by name.
+
+Slow (20-40 s each): real installs of several releases to write across.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ sites that render (tests/test_fuzz.py) goes the same way.
 
 Installed with --no-hooks: the hook Jobs (preflight, verify) need the pod runner, which
 these tests do not start; the objects the chart renders are what is under test here.
+
+Slow (10-40 s a site): every object of a site through the real API server and MetalLB's
+webhooks, then MetalLB's controller must report the configuration valid.
 """
 
 from __future__ import annotations

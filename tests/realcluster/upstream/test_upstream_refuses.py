@@ -2,6 +2,8 @@
 and MetalLB v0.16.1's live webhooks and CRD rules, given the object the values would have
 rendered. One test per group of rules (they are slow); the render-side tests are the
 tests/bad_values/ cases each test names.
+
+Slow (20-40 s a group): each group installs a release before the refused write.
 """
 
 from __future__ import annotations
