@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import realcluster
-from tests.support.realapi import SERVED, RealApi, _in_namespace
+from tests.support.realapi import RealApi, to_load
 
 # Creates in flight at once while loading: etcd and the API server take them in parallel.
 LOADERS = 16
@@ -59,19 +59,10 @@ def start(folder: Path, namespaces: tuple[str, ...] = ()) -> Rig:
 
 
 def load(api: RealApi, routes: dict[str, Any], what: str = "objects") -> list[dict[str, Any]]:
-    """Writes the objects of a tests/support/clusters.py builder, as RealApi.load does, but
-    LOADERS at a time; returns what the server stored. Prints how long it took."""
+    """Writes the objects of a tests/support/clusters.py builder (realapi.to_load), LOADERS at
+    a time; returns what the server stored. Prints how long it took."""
     began = time.monotonic()
-    targets: dict[str, tuple[str, dict[str, Any]]] = {}
-    for path, value in routes.items():
-        items = value if isinstance(value, list) else [value]
-        collection = path if isinstance(value, list) else path.rsplit("/", 1)[0]
-        for item in items:
-            if not isinstance(item, dict) or "metadata" not in item or item.get("kind") in SERVED:
-                continue
-            target = _in_namespace(collection.split("?", 1)[0], item["metadata"].get("namespace"))
-            targets.setdefault(f"{target}/{item['metadata']['name']}", (target, item))
-    stored = create_all(api, list(targets.values()))
+    stored = create_all(api, to_load(routes))
     print(f"set-up: {len(stored)} {what} created in {time.monotonic() - began:.1f} s ({LOADERS} at a time)",
           flush=True)
     return stored

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import helm, nmstatecheck, realcluster
+from tests.support import helm, nmstatecheck, realapi
 from tests.support.nmstatehandler import NmstateHandler
 from tests.support.realapi import RealApi
 
@@ -26,16 +26,10 @@ HOOKS = helm.CHART / "hooks"
 def hooks_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealApi]:
     """A control plane of its own per pytest process (the hook tests load and delete Nodes and
     cluster-scoped objects, which other tests' shared `real_cluster` must not see)."""
-    folder = tmp_path_factory.mktemp("hooks-rig")
-    cluster = realcluster.start(folder / "cluster")
-    try:
-        api = RealApi(cluster, folder / "proxy")
-    except BaseException:
-        cluster.stop()
-        raise
+    api = realapi.start(tmp_path_factory.mktemp("hooks-rig"))
     yield api
     api.stop()
-    cluster.stop()
+    api.cluster.stop()
 
 
 @pytest.fixture

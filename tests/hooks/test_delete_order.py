@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from tests.hooks.conftest import render_plan
-from tests.support import clusters, helm, nmstatecheck, realcluster, realmetallb
+from tests.support import clusters, helm, nmstatecheck, realapi, realmetallb
 from tests.support.nmstatehandler import POLICIES, NmstateHandler
 from tests.support.nodestate import Node, Refused
 from tests.support.realapi import RealApi, request_attributes
@@ -142,22 +142,17 @@ def metallb_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealApi]:
     """A control plane of this module's own, behind the proxy, with MetalLB's controller and its
     webhooks live (tests/realcluster/upstream/ starts it the same way)."""
     folder = tmp_path_factory.mktemp("delete-order")
-    cluster = realcluster.start(folder / "cluster")
+    api = realapi.start(folder)
     try:
-        api = RealApi(cluster, folder / "proxy")
-    except BaseException:
-        cluster.stop()
-        raise
-    try:
-        metallb = realmetallb.start(cluster, folder / "metallb")
+        metallb = realmetallb.start(api.cluster, folder / "metallb")
     except BaseException:
         api.stop()
-        cluster.stop()
+        api.cluster.stop()
         raise
     yield api
     metallb.stop()
     api.stop()
-    cluster.stop()
+    api.cluster.stop()
 
 
 Site = tuple[RealApi, NmstateHandler]

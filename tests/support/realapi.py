@@ -135,21 +135,9 @@ class RealApi:
         return self.cluster.token(namespace, name)
 
     def load(self, routes: dict[str, Any]) -> None:
-        """Writes the objects of a clusters.* builder into the real server: each object at its
-        path, each item of a collection into it (a namespaced item of a cluster-wide list into
-        its own namespace), each object once. Discovery and CRDs are the server's own (the
-        pinned CRDs are applied at start), so those routes are not written."""
-        written: set[str] = set()
-        for path, value in routes.items():
-            items = value if isinstance(value, list) else [value]
-            collection = path if isinstance(value, list) else path.rsplit("/", 1)[0]
-            for item in items:
-                if not isinstance(item, dict) or "metadata" not in item or item.get("kind") in SERVED:
-                    continue
-                target = _in_namespace(collection.split("?", 1)[0], item["metadata"].get("namespace"))
-                if f"{target}/{item['metadata']['name']}" not in written:
-                    written.add(f"{target}/{item['metadata']['name']}")
-                    self.create(target, item)
+        """Writes the objects of a clusters.* builder into the real server (`to_load`)."""
+        for collection, item in to_load(routes):
+            self.create(collection, item)
 
     def create(self, collection: str, obj: Obj) -> Obj:
         """POSTs an object, then its status where the kind keeps status in a subresource."""
@@ -174,6 +162,34 @@ class RealApi:
 
     def stop(self) -> None:
         self.proxy.stop()
+
+
+def start(folder: Path) -> RealApi:
+    """A control plane of its own in `folder`, behind the proxy; nothing left running if it
+    fails to start."""
+    cluster = realcluster.start(folder / "cluster")
+    try:
+        return RealApi(cluster, folder / "proxy")
+    except BaseException:
+        cluster.stop()
+        raise
+
+
+def to_load(routes: dict[str, Any]) -> list[tuple[str, Obj]]:
+    """The objects of a clusters.* builder, each once, with the collection to create it in:
+    each object at its path, each item of a collection into it (a namespaced item of a
+    cluster-wide list into its own namespace). Discovery and CRDs are the server's own (the
+    pinned CRDs are applied at start), so those routes are not written."""
+    targets: dict[str, tuple[str, Obj]] = {}
+    for path, value in routes.items():
+        items = value if isinstance(value, list) else [value]
+        collection = path if isinstance(value, list) else path.rsplit("/", 1)[0]
+        for item in items:
+            if not isinstance(item, dict) or "metadata" not in item or item.get("kind") in SERVED:
+                continue
+            target = _in_namespace(collection.split("?", 1)[0], item["metadata"].get("namespace"))
+            targets.setdefault(f"{target}/{item['metadata']['name']}", (target, item))
+    return list(targets.values())
 
 
 def _in_namespace(collection: str, namespace: str | None) -> str:
