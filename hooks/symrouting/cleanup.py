@@ -36,7 +36,7 @@ from typing import Any
 from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable, put_verified
 from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import collect, owner_of
-from symrouting.nodeconfig import (Declared, Progress, State, declared, enactment_node, enactment_progress, removal_state,
+from symrouting.nodeconfig import (Declared, Neighbours, Progress, State, declared, enactment_node, enactment_progress, removal_state,
                                    with_removal)
 from symrouting.plan import Plan
 
@@ -121,48 +121,6 @@ class NodeIndex:
             found = self.by_host.get(selector[HOSTNAME])
             return [found] if found and selector_matches(selector, found[1]) else []
         return [(name, labels) for name, labels in self.nodes if selector_matches(selector, labels)]
-
-
-class Neighbours:
-    """What the release's new policies and every other policy declare on a node, read once
-    per node. Policies are grouped by nodeSelector (a per-node policy under its hostname),
-    so a node is matched against each distinct selector once, not against every policy; what
-    a group declares is read at the first node it selects, once."""
-
-    def __init__(self, states: list[tuple[dict[str, str], State]]) -> None:
-        self.by_host: dict[str, list[tuple[dict[str, str], list[State]]]] = {}
-        grouped: dict[Any, tuple[dict[str, str], list[State]]] = {}
-        for selector, state in states:
-            grouped.setdefault(_selector_key(selector), (selector, []))[1].append(state)
-        self.general: list[tuple[dict[str, str], list[State]]] = []
-        for selector, found in grouped.values():
-            if HOSTNAME in selector:
-                self.by_host.setdefault(selector[HOSTNAME], []).append((selector, found))
-            else:
-                self.general.append((selector, found))
-        self.seen: dict[str, Declared] = {}
-        self._read: dict[int, Declared] = {}
-
-    def on(self, node: str, labels: dict[str, str]) -> Declared:
-        if node not in self.seen:
-            result = Declared()
-            for selector, found in self.general + self.by_host.get(labels.get(HOSTNAME, node), []):
-                if selector_matches(selector, labels):
-                    if id(found) not in self._read:
-                        self._read[id(found)] = declared(found)
-                    result = result.merged(self._read[id(found)])
-            self.seen[node] = result
-        return self.seen[node]
-
-
-def _selector_key(selector: dict[str, str]) -> Any:
-    """A nodeSelector as a dict key: its sorted pairs (its JSON when a value is no string)."""
-    key = tuple(sorted(selector.items()))
-    try:
-        hash(key)
-        return key
-    except TypeError:
-        return json.dumps(selector, sort_keys=True)
 
 
 def standing_step(selected: tuple[str, ...], node: str | None) -> Step:

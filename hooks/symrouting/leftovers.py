@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from symrouting.api import Transport
-from symrouting.facts import HOSTNAME, selector_matches
+from symrouting.facts import HOSTNAME
 from symrouting.gather import collect
-from symrouting.nodeconfig import FAMILIES, Declared, State, declared, enactment_progress
+from symrouting.nodeconfig import FAMILIES, Declared, Neighbours, State, enactment_progress
 
 POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
 ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
@@ -110,28 +110,12 @@ def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
 def find(node_states: dict[str, State], policies: Iterable[tuple[dict[str, str], State]],
          labels: dict[str, dict[str, str]]) -> list[Leftover]:
     """Every node's leftovers: what its currentState holds that no policy on it declares."""
-    # Policies grouped by selector, and the per-node ones by the hostname they select, so a
-    # node is matched against its own and each other selector once (500 nodes x 2,000
-    # policies were a million matches).
-    # What a group declares is read once, at the first node it selects, not once per node.
-    groups: dict[tuple[tuple[str, str], ...], list[State]] = {}
-    for selector, state in policies:
-        groups.setdefault(tuple(sorted(selector.items())), []).append(state)
-    by_host: dict[str, list[tuple[dict[str, str], list[State]]]] = {}
-    general: list[tuple[dict[str, str], list[State]]] = []
-    for key, states in groups.items():
-        selector = dict(key)
-        (by_host.setdefault(selector[HOSTNAME], []) if HOSTNAME in selector else general).append((selector, states))
-    read: dict[int, Declared] = {}
+    # Grouped by selector, each group read once (nodeconfig.Neighbours): 500 nodes x 2,000
+    # policies were a million matches.
+    neighbours = Neighbours(list(policies))
     result = []
     for node in sorted(node_states):
-        on = labels.get(node, {HOSTNAME: node})
-        matching = [states for selector, states in by_host.get(on.get(HOSTNAME, ""), []) + general
-                    if selector_matches(selector, on)]
-        for states in matching:
-            if id(states) not in read:
-                read[id(states)] = declared(states)
-        result += on_node(node, node_states[node], Declared.union([read[id(states)] for states in matching]))
+        result += on_node(node, node_states[node], neighbours.on(node, labels.get(node, {HOSTNAME: node})))
     return result
 
 

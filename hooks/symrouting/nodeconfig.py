@@ -25,11 +25,12 @@ non-removal entries, i.e. its new state even while it holds a prune's removals.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from symrouting.facts import condition_true
+from symrouting.facts import HOSTNAME, condition_true, selector_matches
 
 State = dict[str, Any]
 Entry = dict[str, Any]
@@ -125,6 +126,50 @@ class Declared:
             result.routes += part.routes
             result.rules += part.rules
         return result
+
+
+class Neighbours:
+    """What a set of policies declares on each node (the cleanup's: the release's new policies
+    and every other policy; the leftovers check's: every policy), read once per node. Policies are grouped by nodeSelector (a per-node policy under its hostname),
+    so a node is matched against each distinct selector once, not against every policy; what
+    a group declares is read at the first node it selects, once."""
+
+    def __init__(self, states: list[tuple[dict[str, str], State]]) -> None:
+        self.by_host: dict[str, list[tuple[dict[str, str], list[State]]]] = {}
+        grouped: dict[Any, tuple[dict[str, str], list[State]]] = {}
+        for selector, state in states:
+            grouped.setdefault(_selector_key(selector), (selector, []))[1].append(state)
+        self.general: list[tuple[dict[str, str], list[State]]] = []
+        for selector, found in grouped.values():
+            if HOSTNAME in selector:
+                self.by_host.setdefault(selector[HOSTNAME], []).append((selector, found))
+            else:
+                self.general.append((selector, found))
+        self.seen: dict[str, Declared] = {}
+        self._read: dict[int, Declared] = {}
+
+    def on(self, node: str, labels: dict[str, str]) -> Declared:
+        """What the policies declare on this node (shared with nodes in the same groups: read
+        it, do not change it)."""
+        if node not in self.seen:
+            parts = []
+            for selector, found in self.general + self.by_host.get(labels.get(HOSTNAME, node), []):
+                if selector_matches(selector, labels):
+                    if id(found) not in self._read:
+                        self._read[id(found)] = declared(found)
+                    parts.append(self._read[id(found)])
+            self.seen[node] = Declared.union(parts)
+        return self.seen[node]
+
+
+def _selector_key(selector: dict[str, str]) -> Any:
+    """A nodeSelector as a dict key: its sorted pairs (its JSON when a value is no string)."""
+    key = tuple(sorted(selector.items()))
+    try:
+        hash(key)
+        return key
+    except TypeError:
+        return json.dumps(selector, sort_keys=True)
 
 
 def declared(states: Iterable[State | None]) -> Declared:

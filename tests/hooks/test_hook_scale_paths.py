@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from symrouting import leftovers
-from symrouting.cleanup import Neighbours
+from symrouting.nodeconfig import Neighbours
 from tests.support import helm
 
 HOST = "kubernetes.io/hostname"
