@@ -14,7 +14,6 @@ token and CA reach the command as --token-file and --ca-file.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -31,6 +30,7 @@ import pytest
 import yaml
 
 from tests.support import helm
+from tests.support.podrunner import config_map_files
 from tests.support.proxy import Recorded
 from tests.support.realapi import request_attributes
 from tests.support.rig import Rig
@@ -182,9 +182,7 @@ def run_pod(site: Site, name: str, api: Served, folder: Path) -> subprocess.Comp
     [volume] = [v for v in spec["volumes"] if v["name"] == volume_mount["name"]]
     [configmap] = [d for d in site.docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"]]
     code = folder / "code"
-    # `data` as text, `binaryData` (the hooks' zip) as the bytes its base64 holds, as the kubelet
-    files = {k: v.encode() for k, v in (configmap.get("data") or {}).items()}
-    files |= {k: base64.b64decode(v) for k, v in (configmap.get("binaryData") or {}).items()}
+    files = config_map_files(configmap)
     for item in volume["configMap"]["items"]:
         target = code / item["path"]
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -242,10 +242,7 @@ class PodRunner:
 
     def _config_map(self, namespace: str, volume: Obj, target: Path) -> None:
         config_map = self.client.call("GET", f"/api/v1/namespaces/{namespace}/configmaps/{volume['name']}")
-        # The kubelet writes `data` as text and `binaryData` as the bytes its base64 holds
-        # (kubernetes v1.36.3 pkg/volume/configmap/configmap.go MakePayload).
-        files = {key: value.encode() for key, value in (config_map.get("data") or {}).items()}
-        files |= {key: base64.b64decode(value) for key, value in (config_map.get("binaryData") or {}).items()}
+        files = config_map_files(config_map)
         for item in volume.get("items") or [{"key": k, "path": k} for k in files]:
             path = target / item["path"]
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -320,3 +317,10 @@ def _cover(path: str) -> str:
         raise RuntimeError(f"cannot mount {path}: it would hide {top}")
     return str(top)
 
+
+def config_map_files(config_map: Obj) -> dict[str, bytes]:
+    """A ConfigMap's keys as the kubelet writes them: `data` as text, `binaryData` as the bytes
+    its base64 holds (kubernetes v1.36.3 pkg/volume/configmap/configmap.go MakePayload)."""
+    files = {key: value.encode() for key, value in (config_map.get("data") or {}).items()}
+    files |= {key: base64.b64decode(value) for key, value in (config_map.get("binaryData") or {}).items()}
+    return files
