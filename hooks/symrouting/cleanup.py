@@ -50,6 +50,9 @@ PARALLEL_UPDATES = 8
 CONFLICT_TRIES = 3
 # Longest silence while waiting for nodes: a progress line at least this often.
 PROGRESS_EVERY = 10.0
+# The first look after a write waits this long, each next one twice as long up to --poll:
+# a change nmstate applies in a second is seen in a second, a slow one costs few reads.
+FIRST_POLL = 0.25
 # Pending nodes and policies named in a progress line before "and N more".
 SHOWN = 3
 Nodes = list[tuple[str, dict[str, str]]]
@@ -343,6 +346,7 @@ def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: f
     progress: dict[str, Progress] = {}
     pending = list(waiting)
     said_at: float | None = None
+    interval = min(FIRST_POLL, poll)
     while True:
         by_policy: dict[str, list[dict[str, Any]]] = {}
         for names in _chunks(sorted({outcome.policy for outcome, _ in pending})):
@@ -362,7 +366,8 @@ def _wait(transport: Transport, waiting: list[tuple[Outcome, Step]], deadline: f
         if not pending or clock() >= deadline:
             break
         now = clock()
-        sleep(max(min(poll, said_at + PROGRESS_EVERY - now, deadline - now), 0))
+        sleep(max(min(interval, said_at + PROGRESS_EVERY - now, deadline - now), 0))
+        interval = min(interval * 2, poll)
     return [(outcome, progress[outcome.policy]) for outcome, _ in waiting]
 
 

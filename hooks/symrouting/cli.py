@@ -170,13 +170,13 @@ def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.Argum
                                  help="seconds for the cleanup in all: waiting for another release's cleanup "
                                       "to end (the Lease), then for nmstate to apply the removals on every node "
                                       "(default 600)")
-            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
+            command.add_argument("--poll", type=float, default=2.0, help="longest wait between looks at the enactments (the first is 0.25 s, each next twice as long)")
             command.add_argument("--continue-on-failure", action="store_true",
                                  help="exit 0 even when a node did not apply a removal (the report still says so)")
         if name == "wait":
             command.add_argument("--timeout", type=float, default=600.0,
                                  help="seconds to wait for every node, all waves together (default 600)")
-            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
+            command.add_argument("--poll", type=float, default=2.0, help="longest wait between looks at the enactments (the first is 0.25 s, each next twice as long)")
         if name == "preflight":
             command.add_argument("--json", action="store_true", help="print the report as JSON")
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
@@ -199,7 +199,7 @@ def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.Argum
                                       "waited for, then deleted")
             command.add_argument("--timeout", type=float, default=300.0,
                                  help="seconds to wait for nmstate on all nodes (default 300)")
-            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
+            command.add_argument("--poll", type=float, default=2.0, help="longest wait between looks at the enactments (the first is 0.25 s, each next twice as long)")
         if name == "diagram":
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")

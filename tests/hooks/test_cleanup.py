@@ -897,6 +897,27 @@ def test_a_per_node_step_waits_for_its_own_node_only(real_api: RealApi) -> None:
     assert (progress.applied, progress.pending, now[0]) == (["worker-0"], [], 0.0)
 
 
+
+def test_the_looks_at_a_pending_node_start_quick_and_slow_down_to_the_poll(real_api: RealApi) -> None:
+    """worker-0 never reports the sent generation: the waits between looks are 0.25 s, then
+    twice as long each time up to --poll, and the last one ends at the deadline."""
+    from symrouting.cleanup import Outcome, Step, _wait
+
+    step = Step({"interfaces": [{"name": "ens4vrf", "type": "vrf", "state": "absent"}]}, ("worker-0",),
+                {"kubernetes.io/hostname": "worker-0"})
+    outcome = Outcome("slowpolicy", [step], generation=2)
+    enactment_at(real_api, "worker-0", "slowpolicy", 1)
+    transport = HttpsTransport(real_api.url, real_api.token, real_api.ca_file, timeout=2.0, deadline_seconds=5.0)
+    now, sleeps = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    [(_, progress)] = _wait(transport, [(outcome, step)], 5.0, 2.0, lambda: now[0], sleep, [])
+    assert progress.pending == ["worker-0"]
+    assert sleeps == [0.25, 0.5, 1.0, 2.0, 1.25]
+
 def test_a_prune_rerun_after_a_failed_node_fails_naming_it(run_cli: Run, cluster: Rig, tmp_path: Path) -> None:
     """worker-2 applies the removal but fails the prune's last update (the new state alone).
     The rerun finds the policy holding exactly its new state, nothing to send; nmstate's

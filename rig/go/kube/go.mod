@@ -178,7 +178,7 @@ require (
 
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
-	k8s.io/kubernetes/cmd/kube-controller-manager
+	symrouting.invalid/rig/kube/cmd/kube-controller-manager
 	symrouting.invalid/rig/kube/cmd/etcd
 )
 
