@@ -1,9 +1,10 @@
 // Command kube-controller-manager is the release's own (k8s.io/kubernetes
-// cmd/kube-controller-manager/controller-manager.go) with the Job controller's two delays
-// set as Kubernetes' own integration tests set them (test/integration/job/job_test.go,
-// fastSyncJobBatchPeriod and fastPodFailureBackoff): a Job's sync after a pod update
-// waits 100 ms instead of 1 s, a failed pod's retry 100 ms instead of 10 s. Both are
-// vars the controller exports for tests; every hook Job of the suite paid them.
+// cmd/kube-controller-manager/controller-manager.go) with the Job controller's sync batch
+// at 100 ms instead of 1 s, as Kubernetes' own integration tests set it
+// (test/integration/job/job_test.go, fastSyncJobBatchPeriod; the var is exported for
+// tests): every hook Job of the suite waited that second after its pod ended. The
+// failed pod's retry keeps its real 10 s backoff (DefaultJobPodFailureBackOff): a retried
+// cleanup's Lease wait and timeout depend on it, as on a real cluster.
 package main
 
 import (
@@ -21,7 +22,6 @@ import (
 
 func main() {
 	jobcontroller.SyncJobBatchPeriod = 100 * time.Millisecond
-	jobcontroller.DefaultJobPodFailureBackOff = 100 * time.Millisecond
 	command := app.NewControllerManagerCommand()
 	code := cli.Run(command)
 	os.Exit(code)
