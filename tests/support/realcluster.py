@@ -167,9 +167,16 @@ class Process:
                 self.popen.wait()
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the test process dies, even by SIGKILL (a timeout), so that
-    no control plane outlives its session on the shared machine (prctl PR_SET_PDEATHSIG)."""
+def die_with_parent() -> None:
+    """In the child: SIGKILL when the test process dies, even by SIGKILL (a timeout), so that
+    no control plane outlives its session on the shared machine (prctl PR_SET_PDEATHSIG).
+    Not SIGTERM: all of them get it at once, etcd goes first, and kube-apiserver's graceful
+    shutdown then waits on it for good."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def terminate_with_parent() -> None:
+    """As die_with_parent, with SIGTERM: for a wrapper whose handler stops its own children."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
@@ -178,7 +185,7 @@ def start_process(name: str, args: list[str], folder: Path) -> Process:
     with log.open("wb") as out:
         popen = subprocess.Popen([str(binary(name)), *args], stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True,
-                                 preexec_fn=_die_with_parent)
+                                 preexec_fn=die_with_parent)
     return Process(name, popen, log)
 
 

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.support import helm
-from tests.support.realcluster import RealCluster
+from tests.support.realcluster import RealCluster, terminate_with_parent
 
 MODULE = helm.CHART / "rig" / "go" / "metallb"
 CONTROLLER = helm.TOOLS / "metallb-controller"
@@ -178,7 +178,9 @@ def start(cluster: RealCluster, folder: Path, timeout: float = 120) -> MetalLB:
             [sys.executable, "-m", "tests.support.netns", "--api-port", str(urlsplit(cluster.url).port),
              "--inner-port", str(WEBHOOK_PORT), "--port-file", str(port_file),
              f"--bind={folder / 'certs'}:{WEBHOOK_CERT_DIR}", "--", *command],
-            cwd=helm.CHART, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            cwd=helm.CHART, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            # a killed pytest takes the wrapper along; its SIGTERM handler stops the controller
+            preexec_fn=terminate_with_parent)
     metallb = MetalLB(process, "", log, cluster)
     try:
         while not port_file.exists() or not port_file.read_text():
