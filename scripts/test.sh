@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole suite: installs the tools (Helm 3 and 4, kubectl, Graphviz, the Python test
-# tools) into .tools/ or from the registries, then pytest over tests/ in a worker per core and one more (golden
-# renders, seed, bad values, schema and docs, conformance, lint, pod security, sites, the
-# hooks against the real kube-apiserver of the rig). Extra arguments go to pytest, e.g.
-# scripts/test.sh -k seed, or --update-golden, or -n 0 to run in one process.
+# tools) into .tools/ or from the registries, then pytest over tests/ with a worker per core
+# and one more (golden renders, seed, bad values, schema and docs, conformance, lint, pod
+# security, sites, the hooks against the real kube-apiserver of the rig). Extra arguments
+# go to pytest, e.g. scripts/test.sh -k seed, or --update-golden, or -n 0 for one process.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
