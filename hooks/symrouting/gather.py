@@ -338,7 +338,8 @@ def gather(transport: Transport, plan: Plan) -> Facts:
     def leftovers() -> None:
         from symrouting import leftovers as nodes_leftovers
 
-        found = nodes_leftovers.read(transport, facts.malformed)
+        labels = None if facts.nodes is None else {node.name: node.labels for node in facts.nodes}
+        found = nodes_leftovers.read(transport, facts.malformed, labels)
         facts.leftovers = None if found is None else tuple(found[0])
 
     attempt("leftovers", leftovers)

@@ -143,8 +143,10 @@ def clashes(leftovers: Iterable[Leftover], names: set[str], tables: set[int]) ->
             if (item.kind == "vrf" and item.fields.get("name") in names) or item.table in tables]
 
 
-def read(transport: Transport, malformed: list[str]) -> tuple[list[Leftover], dict[str, dict[str, str]]] | None:
-    """The cluster's leftovers (None when it serves no NodeNetworkState) and the nodes' labels."""
+def read(transport: Transport, malformed: list[str], labels: dict[str, dict[str, str]] | None = None,
+         ) -> tuple[list[Leftover], dict[str, dict[str, str]]] | None:
+    """The cluster's leftovers (None when it serves no NodeNetworkState) and the nodes' labels
+    (read here unless the caller has them: the preflight read the nodes already)."""
     states = collect(transport, NODE_STATES, lambda item: (item["metadata"]["name"],
                      ((item.get("status") or {}).get("currentState") or {})), malformed)
     if states is None:
@@ -153,8 +155,9 @@ def read(transport: Transport, malformed: list[str]) -> tuple[list[Leftover], di
         None if (item.get("metadata") or {}).get("deletionTimestamp") else
         ((item.get("spec") or {}).get("nodeSelector") or {}, (item.get("spec") or {}).get("desiredState") or {})),
         malformed) or []
-    labels = dict(collect(transport, "/api/v1/nodes", lambda item: (item["metadata"]["name"],
-                  item["metadata"].get("labels") or {}), malformed, metadata_only=True) or [])
+    if labels is None:
+        labels = dict(collect(transport, "/api/v1/nodes", lambda item: (item["metadata"]["name"],
+                      item["metadata"].get("labels") or {}), malformed, metadata_only=True) or [])
     return find(dict(states), policies, labels), labels
 
 
