@@ -13,7 +13,11 @@ the chart's labels (as from a laptop). Printed beside a Python start (a bare
 sends the same requests (benchmarks/floor.py), recorded by the proxy in front of the server:
 own CPU at most 1.5x that floor.
 
-Run: .tools/venv/bin/python benchmarks/status.py [--runs N]
+The hooks run from hooks/ with the bytecode Python caches there. A Job imports them from
+hooks/symrouting.zip, where each module is compiled on every run (about 55-65 ms more on 2
+cores, Python 3.11): `--compare hooks/symrouting.zip` measures that beside.
+
+Run: .tools/venv/bin/python benchmarks/status.py [--runs N] [--compare hooks/symrouting.zip]
 """
 
 from __future__ import annotations
