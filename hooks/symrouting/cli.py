@@ -132,6 +132,14 @@ class _ChecksHelp(argparse.HelpFormatter):
         return f"{action.help}: {', '.join(CHECKS)}"
 
 
+def _poll_help() -> str:
+    """--poll's help for the commands that wait with the cleanup's _wait (each imports the
+    cleanup on its run anyway); `leftovers --remove` looks at a fixed interval."""
+    from symrouting.cleanup import FIRST_POLL
+
+    return f"longest wait between looks at the enactments (the first is {FIRST_POLL:g} s, each next twice as long)"
+
+
 def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.ArgumentParser:
     """The command line; with only, the subcommand of that name alone (the others' options
     are never read on its run, and building them all costs each hook run more than a
@@ -170,13 +178,13 @@ def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.Argum
                                  help="seconds for the cleanup in all: waiting for another release's cleanup "
                                       "to end (the Lease), then for nmstate to apply the removals on every node "
                                       "(default 600)")
-            command.add_argument("--poll", type=float, default=2.0, help="longest wait between looks at the enactments (the first is 0.25 s, each next twice as long)")
+            command.add_argument("--poll", type=float, default=2.0, help=_poll_help())
             command.add_argument("--continue-on-failure", action="store_true",
                                  help="exit 0 even when a node did not apply a removal (the report still says so)")
         if name == "wait":
             command.add_argument("--timeout", type=float, default=600.0,
                                  help="seconds to wait for every node, all waves together (default 600)")
-            command.add_argument("--poll", type=float, default=2.0, help="longest wait between looks at the enactments (the first is 0.25 s, each next twice as long)")
+            command.add_argument("--poll", type=float, default=2.0, help=_poll_help())
         if name == "preflight":
             command.add_argument("--json", action="store_true", help="print the report as JSON")
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
@@ -199,7 +207,7 @@ def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.Argum
                                       "waited for, then deleted")
             command.add_argument("--timeout", type=float, default=300.0,
                                  help="seconds to wait for nmstate on all nodes (default 300)")
-            command.add_argument("--poll", type=float, default=2.0, help="longest wait between looks at the enactments (the first is 0.25 s, each next twice as long)")
+            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
         if name == "diagram":
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")

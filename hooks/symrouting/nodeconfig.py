@@ -109,10 +109,6 @@ class Declared:
             self.rules += [r for r in _config(state, "route-rules") if not _absent(r)]
         return self
 
-    def merged(self, other: Declared) -> Declared:
-        return Declared(self.interfaces | other.interfaces, self.families | other.families,
-                        self.routes + other.routes, self.rules + other.rules)
-
     @staticmethod
     def union(parts: list[Declared]) -> Declared:
         """What these declare together; the one part itself when there is one (not copied:
@@ -130,9 +126,10 @@ class Declared:
 
 class Neighbours:
     """What a set of policies declares on each node (the cleanup's: the release's new policies
-    and every other policy; the leftovers check's: every policy), read once per node. Policies are grouped by nodeSelector (a per-node policy under its hostname),
-    so a node is matched against each distinct selector once, not against every policy; what
-    a group declares is read at the first node it selects, once."""
+    and every other policy; the leftovers check's: every policy), read once per node.
+    Policies are grouped by nodeSelector (a per-node policy under its hostname), so a node is
+    matched against each distinct selector once, not against every policy; what a group
+    declares is read at the first node it selects, once."""
 
     def __init__(self, states: list[tuple[dict[str, str], State]]) -> None:
         self.by_host: dict[str, list[tuple[dict[str, str], list[State]]]] = {}
@@ -188,7 +185,7 @@ def removal_state(current: State, target: State | None, others: Declared | None 
     the address families current set on it (an absent NIC goes down). Removals current
     already holds (an earlier run's, which a node may have failed) are kept, so that a rerun
     sends them again and reports the nodes that still fail them instead of nothing."""
-    keep = declared([target]).merged(others or Declared())
+    keep = Declared.union([declared([target]), others or Declared()])
     ports = {port for iface in current.get("interfaces") or [] if iface.get("type") == "vrf" and not _absent(iface)
              for port in (iface.get("vrf") or {}).get("port") or []}
     interfaces = []
