@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support import realcluster
+from tests.support import realapi
 from tests.support.realapi import RealApi, to_load
 
 # Creates in flight at once while loading: etcd and the API server take them in parallel.
@@ -42,20 +42,18 @@ class Rig:
 def start(folder: Path, namespaces: tuple[str, ...] = ()) -> Rig:
     """A control plane in folder (CRDs of ../shared/crds applied), the proxy, an admin token."""
     began = time.monotonic()
-    cluster = realcluster.start(folder / "cluster")
+    rig = Rig(realapi.start(folder), folder / "token")
     try:
-        api = RealApi(cluster, folder / "proxy")
         for namespace in namespaces:
-            api.client.call("POST", "/api/v1/namespaces",
-                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+            rig.api.client.call("POST", "/api/v1/namespaces",
+                                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     except BaseException:
-        cluster.stop()
+        rig.stop()
         raise
-    token_file = folder / "token"
-    token_file.write_text(api.token)
+    rig.token_file.write_text(rig.api.token)
     print(f"set-up: real kube-apiserver and etcd up, CRDs established in {time.monotonic() - began:.1f} s",
           flush=True)
-    return Rig(api, token_file)
+    return rig
 
 
 def load(api: RealApi, routes: dict[str, Any], what: str = "objects") -> list[dict[str, Any]]:

@@ -119,6 +119,12 @@ class NmstateHandler:
     def stop(self) -> None:
         self._stop.set()
 
+    def forget(self) -> None:
+        """What one test left: the nodes' states, what was applied and raised, and every
+        per-node knob (a slow, narrow, failing or silent node is not the next test's)."""
+        for kept in (self.nodes, self.applied, self.errors, self.hold, self.max_mtu, self.failing, self.silent):
+            kept.clear()
+
     def _watch(self) -> None:
         while not self._stop.is_set():
             try:

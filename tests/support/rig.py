@@ -153,12 +153,7 @@ class Rig:
             "apiVersion": "metallb.io/v1beta1", "kind": "MetalLB",
             "metadata": {"name": "metallb", "namespace": "metallb-system"}, "spec": {"bgpBackend": "frr"}})
         self.nmstate.settle()
-        self.nmstate.nodes.clear()
-        self.nmstate.applied.clear()
-        self.nmstate.errors.clear()
-        # a test's slow or narrow node is not the next test's
-        self.nmstate.hold.clear()
-        self.nmstate.max_mtu.clear()
+        self.nmstate.forget()
         self.pods.attempts.clear()
         self.proxy.clear()
 
