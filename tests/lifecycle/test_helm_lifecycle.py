@@ -30,6 +30,12 @@ from tests.support.lifecycle import HELM_TIMEOUT, ROLLBACK_ON_FAILURE, SEED, TEN
 from tests.support.rig import Rig
 
 Values = dict[str, Any]
+# tenant-a's hook Jobs and test pod in namespace test: (namespace, name) as the pod runner
+# keeps their attempts (tests/support/podrunner.py)
+PREFLIGHT_JOB = ("test", "tenant-a-symmetric-routing-preflight")
+PRUNE_JOB = ("test", "tenant-a-symmetric-routing-prune")
+WAIT_JOB = ("test", "tenant-a-symmetric-routing-wait")
+VERIFY_POD = ("test", "tenant-a-symmetric-routing-verify")
 
 
 @pytest.fixture
@@ -210,7 +216,7 @@ def test_a_failed_preflight_stops_the_install_before_any_node_is_touched(cluster
     assert step.returncode != 0
     assert "pre-install" in step.output and "failed" in step.output, step.output
     # backoffLimit 1: two pods, both failed.
-    attempts = cluster.jobs.attempts[("test", "tenant-a-symmetric-routing-preflight")]
+    attempts = cluster.jobs.attempts[PREFLIGHT_JOB]
     assert len(attempts) == 2 and all(a.returncode != 0 for a in attempts)
     cluster.check("failed install")
     assert not cluster.live_policies()
@@ -347,7 +353,7 @@ def test_a_prune_killed_holding_the_lease_is_finished_by_its_retry(cluster: Clus
     prune, and the upgrade ends with the nodes as the new values declare."""
     values = route_added(seed())
     installed(cluster, version, values)
-    prune = ("test", "tenant-a-symmetric-routing-prune")
+    prune = PRUNE_JOB
     held = cluster.nmstate.hold.setdefault("worker-0", threading.Event())
     cluster.jobs.kill_first(*prune, when=lambda: lease_held(cluster))
 
@@ -377,9 +383,6 @@ def test_a_prune_killed_holding_the_lease_is_finished_by_its_retry(cluster: Clus
 
 # -- the wait after a change (issue 21) ----------------------------------------------------------
 
-WAIT_JOB = ("test", "tenant-a-symmetric-routing-wait")
-PRUNE_JOB = ("test", "tenant-a-symmetric-routing-prune")
-VERIFY_POD = ("test", "tenant-a-symmetric-routing-verify")
 # nmstate's own words for a refused MTU (nmstate v2.2.37 rust/src/lib/ifaces/base.rs,
 # validate_mtu), as the node model raises them (tests/support/nodestate.py, Node.apply) and
 # kubernetes-nmstate reports them on the node's enactment (tests/support/nmstatehandler.py).
@@ -450,6 +453,18 @@ def test_a_good_upgrade_waits_for_every_node(cluster: Cluster, version: str) -> 
 CAUGHT_BY = {"prune": (PRUNE_JOB, "pre-upgrade", True), "wait": (WAIT_JOB, "post-upgrade", False)}
 
 
+def installed_before_a_bad_mtu(cluster: Cluster, version: str, prune: bool) -> Values:
+    """tenant-a on three nodes at MTU 1500, worker-1's NIC taking no more (cleanup.onUpgrade
+    as given); returns the values that ask for MTU 9000, which nmstate refuses on worker-1."""
+    cluster.nmstate.max_mtu["worker-1"] = {"ens4": 1500}
+    first = on_three_nodes(1500)
+    first["cleanup"]["onUpgrade"] = prune
+    installed(cluster, version, first)
+    bad = on_three_nodes(9000)
+    bad["cleanup"]["onUpgrade"] = prune
+    return bad
+
+
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)
 @pytest.mark.parametrize("hook", sorted(CAUGHT_BY))
 def test_a_bad_upgrade_fails_naming_the_node_and_nmstates_message(cluster: Cluster, version: str, hook: str) -> None:
@@ -457,13 +472,7 @@ def test_a_bad_upgrade_fails_naming_the_node_and_nmstates_message(cluster: Clust
     on the others. The release fails at the hook that waited, which names worker-1 with
     nmstate's message, and `helm test` (verify, then the live status) says the same."""
     job, phase, prune = CAUGHT_BY[hook]
-    cluster.nmstate.max_mtu["worker-1"] = {"ens4": 1500}
-    first = on_three_nodes(1500)
-    first["cleanup"]["onUpgrade"] = prune
-    installed(cluster, version, first)
-    bad = on_three_nodes(9000)
-    bad["cleanup"]["onUpgrade"] = prune
-    step = cluster.upgrade(version, "tenant-a", bad)
+    step = cluster.upgrade(version, "tenant-a", installed_before_a_bad_mtu(cluster, version, prune))
     assert step.returncode != 0 and f"{phase} hooks failed" in step.output, step.output
     if hook == "wait":
         assert not outputs(cluster, PRUNE_JOB), cluster.log()
@@ -495,13 +504,8 @@ def test_a_bad_upgrade_with_rollback_on_failure_leaves_the_nodes_as_before(clust
     that waited fails on worker-1, Helm rolls back to revision 1, whose state (MTU 1500)
     nmstate applies again on every node; the rollback's own wait sees it applied."""
     job, _, prune = CAUGHT_BY[hook]
-    cluster.nmstate.max_mtu["worker-1"] = {"ens4": 1500}
-    first = on_three_nodes(1500)
-    first["cleanup"]["onUpgrade"] = prune
-    installed(cluster, version, first)
+    bad = installed_before_a_bad_mtu(cluster, version, prune)
     before = cluster.actual_nodes()
-    bad = on_three_nodes(9000)
-    bad["cleanup"]["onUpgrade"] = prune
     step = cluster.upgrade(version, "tenant-a", bad, ROLLBACK_ON_FAILURE[version])
     assert step.returncode != 0 and "rolled back" in step.output, step.output
     assert any(REFUSED_ON_WORKER_1 in out for out in outputs(cluster, job)), cluster.log()
