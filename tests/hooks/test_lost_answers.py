@@ -5,6 +5,8 @@ for a wait, a truncated answer. The nodes are those of kubernetes-nmstate's hand
 
 from __future__ import annotations
 
+import http.client
+import ssl
 import subprocess
 import time
 from collections.abc import Callable
@@ -264,3 +266,27 @@ def test_a_401_mid_run_says_the_lease_stays_held_and_until_when(
             ) in result.stderr
     assert result.stdout.startswith("NOT SENT vrfpolicy: 1 of 1 update(s)\nteardown of release test/tenant-a "
                                     "STOPPED after 0 update(s) written: 401 Unauthorized")
+
+
+def test_the_proxy_keeps_its_server_connection_after_an_answer_without_a_body(proxied: Proxied) -> None:
+    """A 304 (Helm's conditional GET of /openapi/v3) has no body. Before the proxy read it,
+    http.client refused the next answer on that connection after the request had gone out:
+    the server saw each such request twice (once cancelled: a 504 in its audit log)."""
+    api, _ = proxied
+    client = http.client.HTTPSConnection("127.0.0.1", api.proxy.port,
+                                         context=ssl.create_default_context(cafile=str(api.ca_file)))
+    headers = {"Authorization": f"Bearer {api.token}"}
+    client.request("GET", "/openapi/v3", headers=headers)
+    first = client.getresponse()
+    first.read()
+    client.request("GET", "/openapi/v3", headers={**headers, "If-Modified-Since": first.getheader("Last-Modified") or ""})
+    unchanged = client.getresponse()
+    unchanged.read()
+    before = api.proxy.upstream_connections
+    client.request("GET", "/version", headers=headers)
+    after = client.getresponse()
+    after.read()
+    client.close()
+    assert (first.status, unchanged.status, after.status) == (200, 304, 200)
+    assert api.proxy.upstream_connections == before
+    assert [r.path for r in api.requests][-1] == "/version"

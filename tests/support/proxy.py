@@ -115,6 +115,7 @@ class Proxy:
         self.requests: list[Recorded] = []
         self.gates: list[Callable[[str, str, str], None]] = []
         self.faults: list[Fault] = []
+        self.upstream_connections = 0  # opened to the server, over the proxy's life
         self._lock = threading.Lock()
         proxy = self
 
@@ -218,6 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
                     proxy.upstream_host, proxy.upstream_port, context=proxy.upstream_context, timeout=None)
                 try:
                     if upstream.sock is None:
+                        with proxy._lock:
+                            proxy.upstream_connections += 1
                         upstream.connect()
                         upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     upstream.request(self.command, self.path, body=body or None, headers=headers)
@@ -242,7 +245,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if key.lower() not in HOP and key.lower() != "content-length":
                     self.send_header(key, value)
             if not streaming:
-                data = b"" if bodiless else response.read()
+                # read() also for no body: it marks the answer done, so the connection can be kept
+                # (http.client refuses the next answer on it, ResponseNotReady, until then)
+                data = response.read()
                 if breaking:
                     assert fault is not None
                     self._broken(data, fault)
