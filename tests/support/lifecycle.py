@@ -219,7 +219,7 @@ class Cluster:
     def start_helm(self, version: str, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen([str(helm.helm_binary(version)), *args, "--kubeconfig", str(self.kubeconfig)],
                                 cwd=helm.CHART, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={"PATH": "/usr/bin:/bin", "HOME": str(self.folder),
+                                env={"PATH": "/usr/bin:/bin", "HOME": str(self.folder), **helm.GO_GC,
                                      "HELM_CACHE_HOME": str(self.folder / "helm-cache"),
                                      "HELM_CONFIG_HOME": str(self.folder / "helm-config"),
                                      "HELM_DATA_HOME": str(self.folder / "helm-data")})
