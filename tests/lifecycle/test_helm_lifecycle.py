@@ -346,14 +346,13 @@ def test_a_prune_killed_holding_the_lease_is_finished_by_its_retry(cluster: Clus
     prune, and the upgrade ends with the nodes as the new values declare."""
     values = route_added(seed())
     installed(cluster, version, values)
-    prune = PRUNE_JOB
     held = cluster.nmstate.hold.setdefault("worker-0", threading.Event())
-    cluster.jobs.kill_first(*prune, when=lambda: lease_held(cluster))
+    cluster.jobs.kill_first(*PRUNE_JOB, when=lambda: lease_held(cluster))
 
     def release_once_killed() -> None:
         # bounded: an upgrade that never starts the prune must not leave this poller behind
         end = time.monotonic() + 120
-        while not cluster.jobs.attempts.get(prune) and time.monotonic() < end:
+        while not cluster.jobs.attempts.get(PRUNE_JOB) and time.monotonic() < end:
             time.sleep(0.1)
         held.set()
 
@@ -365,7 +364,7 @@ def test_a_prune_killed_holding_the_lease_is_finished_by_its_retry(cluster: Clus
     finally:
         held.set()
         cluster.nmstate.hold.pop("worker-0", None)
-    attempts = cluster.jobs.attempts[prune]
+    attempts = cluster.jobs.attempts[PRUNE_JOB]
     assert [a.returncode for a in attempts] == [137, 0], cluster.log()
     retry = attempts[1].output
     assert "held by this release's own earlier cleanup" in retry, retry

@@ -167,17 +167,22 @@ class Process:
                 self.popen.wait()
 
 
+def _signal_at_parent_death(signum: int) -> None:
+    """In the child: signum when the test process dies, even by SIGKILL (a timeout), so that
+    nothing of a session outlives it on the shared machine (prctl PR_SET_PDEATHSIG = 1)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signum)
+
+
 def die_with_parent() -> None:
-    """In the child: SIGKILL when the test process dies, even by SIGKILL (a timeout), so that
-    no control plane outlives its session on the shared machine (prctl PR_SET_PDEATHSIG).
-    Not SIGTERM: all of them get it at once, etcd goes first, and kube-apiserver's graceful
-    shutdown then waits on it for good."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    """SIGKILL at the test process's death, for the control plane. Not SIGTERM: all of them
+    get it at once, etcd goes first, and kube-apiserver's graceful shutdown then waits on it
+    for good."""
+    _signal_at_parent_death(signal.SIGKILL)
 
 
 def terminate_with_parent() -> None:
-    """As die_with_parent, with SIGTERM: for a wrapper whose handler stops its own children."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    """SIGTERM at the test process's death: for a wrapper whose handler stops its own children."""
+    _signal_at_parent_death(signal.SIGTERM)
 
 
 def start_process(name: str, args: list[str], folder: Path) -> Process:
