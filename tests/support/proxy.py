@@ -209,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         # One upstream connection per client connection, kept alive while answers have a
-        # length; a kept one the server has closed since is replaced once.
+        # length; a kept one the server has closed since is replaced once (below).
         kept: http.client.HTTPSConnection | None = getattr(self, "upstream", None)
         self.upstream = None
         upstream = None
@@ -226,9 +226,13 @@ class _Handler(BaseHTTPRequestHandler):
                     upstream.request(self.command, self.path, body=body or None, headers=headers)
                     response = upstream.getresponse()
                     break
-                except (OSError, http.client.HTTPException):
+                except (OSError, http.client.HTTPException) as error:
                     upstream.close()
-                    if connection is None:
+                    # Only a kept connection the server closed is tried again (the request did
+                    # not reach it). Any other error may come after the server took the request,
+                    # ResponseNotReady from the proxy's own misuse of http.client among them:
+                    # sent again, it would reach the server twice.
+                    if connection is None or not isinstance(error, (ConnectionError, ssl.SSLEOFError)):
                         raise
             record.code = response.status
             if fault is not None and fault.then is not None:
