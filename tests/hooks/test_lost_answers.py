@@ -202,6 +202,27 @@ def test_a_lease_create_whose_answer_is_lost_is_read_back_as_held(
     assert torn_down(nmstate)
 
 
+def test_a_lease_take_over_whose_answer_is_lost_is_read_back_as_held(
+        run_cli: Run, proxied: Proxied) -> None:
+    """A free cleanup Lease (an earlier run released it) is taken with an update whose answer
+    is lost: the Lease read back names this run (put_verified, api.py), so it holds it, with
+    no second update and no wait for itself, and the teardown goes on."""
+    api, nmstate = proxied
+    stamp = "2026-01-01T00:00:00.000000Z"
+    api.client.call("POST", LEASES, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                                     "metadata": {"name": "symmetric-routing-cleanup"},
+                                     "spec": {"holderIdentity": "", "leaseDurationSeconds": 1, "acquireTime": stamp,
+                                              "renewTime": stamp, "leaseTransitions": 3}})
+    api.proxy.clear()
+    api.lose("PUT", f"{LEASES}/symmetric-routing-cleanup", late=3.0)
+    result = run_cli("teardown", "--poll=0.1", "--request-timeout=1", api=api, plan=render_plan([SEED]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting for Lease" not in result.stderr
+    # take-over (its answer lost), the read-back, then the release's read and update
+    assert [r.method for r in api.requests if r.path.startswith(LEASES)] == ["GET", "PUT", "GET", "GET", "PUT"]
+    assert torn_down(nmstate)
+
+
 WEBHOOK = "nodenetworkconfigurationpolicies-progress-validate.nmstate.io"
 
 
