@@ -35,14 +35,10 @@ from typing import Any
 
 from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable, put_verified
 from symrouting.facts import HOSTNAME, selector_matches
-from symrouting.gather import collect, owner_of
+from symrouting.gather import ENACTMENTS, POLICIES, collect, owner_of
 from symrouting.nodeconfig import (Declared, Neighbours, Progress, State, declared, enactment_node, enactment_progress, removal_state,
                                    with_removal)
 from symrouting.plan import Plan
-
-POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
-ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
-
 
 # Updates in flight at once: a release of per-node policies updates hundreds of them.
 PARALLEL_UPDATES = 8

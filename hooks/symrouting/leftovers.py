@@ -23,12 +23,9 @@ from typing import Any
 
 from symrouting.api import Transport
 from symrouting.facts import HOSTNAME
-from symrouting.gather import collect
+from symrouting.gather import ENACTMENTS, NODE_STATES, POLICIES, Declaration, collect, declaration
 from symrouting.nodeconfig import FAMILIES, Declared, Neighbours, State, enactment_progress
 
-POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
-ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
-NODE_STATES = "/apis/nmstate.io/v1beta1/nodenetworkstates"
 # Tables that are the kernel's own, never a release's: unspec, default, main, local
 # (iproute2 etc/iproute2/rt_tables).
 SYSTEM_TABLES = (0, 253, 254, 255)
@@ -143,22 +140,29 @@ def clashes(leftovers: Iterable[Leftover], names: set[str], tables: set[int]) ->
             if (item.kind == "vrf" and item.fields.get("name") in names) or item.table in tables]
 
 
-def read(transport: Transport, malformed: list[str], labels: dict[str, dict[str, str]] | None = None,
-         ) -> tuple[list[Leftover], dict[str, dict[str, str]]] | None:
-    """The cluster's leftovers (None when it serves no NodeNetworkState) and the nodes' labels
-    (read here unless the caller has them: the preflight read the nodes already)."""
+def read_states(transport: Transport, malformed: list[str]) -> dict[str, State] | None:
+    """Each node's currentState from its NodeNetworkState; None when the cluster serves none."""
     states = collect(transport, NODE_STATES, lambda item: (item["metadata"]["name"],
                      ((item.get("status") or {}).get("currentState") or {})), malformed)
+    return None if states is None else dict(states)
+
+
+def read(transport: Transport, malformed: list[str], labels: dict[str, dict[str, str]] | None = None,
+         policies: list[Declaration] | None = None, states: dict[str, State] | None = None,
+         ) -> tuple[list[Leftover], dict[str, dict[str, str]]] | None:
+    """The cluster's leftovers (None when it serves no NodeNetworkState) and the nodes' labels.
+    The states, the labels and the policies' declarations are read here unless the caller has
+    them: the preflight reads them side by side with its other facts."""
     if states is None:
-        return None
-    policies = collect(transport, POLICIES, lambda item: (
-        None if (item.get("metadata") or {}).get("deletionTimestamp") else
-        ((item.get("spec") or {}).get("nodeSelector") or {}, (item.get("spec") or {}).get("desiredState") or {})),
-        malformed) or []
+        states = read_states(transport, malformed)
+        if states is None:
+            return None
+    if policies is None:
+        policies = collect(transport, POLICIES, declaration, malformed) or []
     if labels is None:
         labels = dict(collect(transport, "/api/v1/nodes", lambda item: (item["metadata"]["name"],
                       item["metadata"].get("labels") or {}), malformed, metadata_only=True) or [])
-    return find(dict(states), policies, labels), labels
+    return find(states, policies, labels), labels
 
 
 def by_node(leftovers: Iterable[Leftover]) -> dict[str, list[Leftover]]:

@@ -19,17 +19,13 @@ from typing import Any, TextIO
 
 from symrouting.api import ApiError, Transport
 from symrouting.facts import HOSTNAME, Node, selector_matches
-from symrouting.gather import INSTANCE_LABEL, RELEASE_NAMESPACE_LABEL, collect, owner_of
+from symrouting.gather import ENACTMENTS, INSTANCE_LABEL, NODE_STATES, POLICIES, RELEASE_NAMESPACE_LABEL, collect, owner_of
 from symrouting.plan import EgressService, Peer, Plan, Policy, Vrf
 
 OK, BAD, UNKNOWN = "ok", "bad", "unknown"
 # The shape of --json; raised when a field changes meaning or goes.
 JSON_SCHEMA = 1
 VRF_LABEL = "symmetric-routing/vrf"
-
-POLICIES = "/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"
-ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
-NODE_STATES = "/apis/nmstate.io/v1beta1/nodenetworkstates"
 SESSIONS = "/apis/frrk8s.metallb.io/v1beta1/bgpsessionstates"
 
 # Why a source can be missing, shown in its place. The versions are the first tags that ship

@@ -16,12 +16,11 @@ from symrouting import cidr
 from symrouting.api import Transport
 from symrouting.checks import FAIL, PASS, Result
 from symrouting.facts import condition_true
-from symrouting.gather import collect
+from symrouting.gather import ENACTMENTS, collect
 from symrouting.nodeconfig import enactment_progress
 from symrouting.plan import EgressService, Plan
 
 EGRESS_LABEL = "egress-service.k8s.ovn.org/{namespace}-{name}"
-ENACTMENTS = "/apis/nmstate.io/v1beta1/nodenetworkconfigurationenactments"
 
 
 def failed_nodes(transport: Transport, name: str, generation: int) -> list[str]:

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from symrouting.api import Transport
-from symrouting.cleanup import POLICIES, NodeIndex, Outcome, Step, _wait, standing_step
-from symrouting.gather import collect
+from symrouting.cleanup import NodeIndex, Outcome, Step, _wait, standing_step
+from symrouting.gather import POLICIES, collect
 from symrouting.nodeconfig import Progress
 from symrouting.plan import Plan, Policy
 

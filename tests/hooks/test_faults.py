@@ -200,12 +200,13 @@ def test_the_cli_says_each_retry_burst_on_stderr(run_cli: Run, real_api: RealApi
     api.fail(NODES, 503, times=2)
     api.fail(POLICIES, 429, times=1)
     result = run_cli("preflight", api=api, plan=render_plan([SEED]))
-    retries = [line for line in result.stderr.splitlines() if "retrying" in line]
+    # The preflight reads its lists side by side (gather.in_parallel): one line per burst, in any order.
+    retries = sorted(line for line in result.stderr.splitlines() if "retrying" in line)
     assert retries == [
-        "symrouting: list nodes: 503 Service Unavailable (ServiceUnavailable: ServiceUnavailable /api/v1/nodes); "
-        "retrying for up to 60s",
         "symrouting: list nodenetworkconfigurationpolicies.nmstate.io: 429 Too Many Requests (TooManyRequests: "
-        "TooManyRequests /apis/nmstate.io/v1/nodenetworkconfigurationpolicies); retrying for up to 60s"]
+        "TooManyRequests /apis/nmstate.io/v1/nodenetworkconfigurationpolicies); retrying for up to 60s",
+        "symrouting: list nodes: 503 Service Unavailable (ServiceUnavailable: ServiceUnavailable /api/v1/nodes); "
+        "retrying for up to 60s"]
 
 
 def test_an_unreadable_plan_is_a_broken_hook(run_cli: Run, real_api: RealApi) -> None:
