@@ -412,28 +412,27 @@ def _status_text(status: Any, transport: Transport, plans: list[Plan] | None, ar
         where = f"release {args.release}" if args.release else "any release of the chart"
         return (f"no NodeNetworkConfigurationPolicy of {where} found (labels {status.VRF_LABEL}, "
                 "app.kubernetes.io/instance): check the name, or give --plan\n"), EXIT_FAILED
-    observed = status.observe(transport, plans)
+    as_json = getattr(args, "json", False)
+    observed = status.observe(transport, plans, leftovers=not as_json)  # the text lists them under its table
     statuses = [status.evaluate(plan, observed) for plan in plans]
     code = EXIT_OK if all(s.ok for s in statuses) else EXIT_FAILED
-    if getattr(args, "json", False):
+    if as_json:
         return status.as_json(statuses, observed), code
     text = status.table(statuses, colour, getattr(args, "all", False))
     if "malformed" in observed.unavailable:
         text += f"note: {observed.unavailable['malformed']}\n"
-    return text + _leftover_rows(transport), code
+    return text + _leftover_rows(observed), code
 
 
-def _leftover_rows(transport: Transport) -> str:
+def _leftover_rows(observed: Any) -> str:
     """What the nodes carry that no policy declares, per node, under the status table."""
     from symrouting import leftovers
 
-    try:
-        found = leftovers.read(transport, [])
-    except ApiError as error:
-        return f"leftovers: not checked: {error}\n"
-    if found is None or not found[0]:
+    if observed.leftovers_unread:
+        return f"leftovers: not checked: {observed.leftovers_unread}\n"
+    if not observed.leftovers:
         return ""
-    lines = "".join(f"  {line}\n" for line in leftovers.lines(found[0]))
+    lines = "".join(f"  {line}\n" for line in leftovers.lines(observed.leftovers))
     return ("leftovers on the nodes (no policy declares them; `symrouting leftovers --remove` takes them off):\n"
             + lines)
 

@@ -104,15 +104,22 @@ def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
     return found
 
 
-def find(node_states: dict[str, State], policies: Iterable[tuple[dict[str, str], State]],
-         labels: dict[str, dict[str, str]]) -> list[Leftover]:
-    """Every node's leftovers: what its currentState holds that no policy on it declares."""
+def finder(policies: Iterable[Declaration], labels: dict[str, dict[str, str]]) -> Callable[[str, State], list[Leftover]]:
+    """A node's leftovers from its name and currentState, against these policies: a reader of
+    NodeNetworkStates can find them node by node, as each page comes, and keep no state."""
     # Grouped by selector, each group read once (nodeconfig.Neighbours): 500 nodes x 2,000
     # policies were a million matches.
     neighbours = Neighbours(list(policies))
+    return lambda node, current: on_node(node, current, neighbours.on(node, labels.get(node, {HOSTNAME: node})))
+
+
+def find(node_states: dict[str, State], policies: Iterable[Declaration],
+         labels: dict[str, dict[str, str]]) -> list[Leftover]:
+    """Every node's leftovers: what its currentState holds that no policy on it declares."""
+    on = finder(policies, labels)
     result = []
     for node in sorted(node_states):
-        result += on_node(node, node_states[node], neighbours.on(node, labels.get(node, {HOSTNAME: node})))
+        result += on(node, node_states[node])
     return result
 
 

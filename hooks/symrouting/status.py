@@ -106,6 +106,10 @@ class Observed:
     # (namespace, name) -> status.host ("" when none yet, None when refused); absent: no such object.
     egress_hosts: dict[tuple[str, str], str | None] = field(default_factory=dict)
     nodes: tuple[Node, ...] | None = None
+    # What the nodes carry that no policy declares (leftovers.py), when asked for: None when
+    # the cluster serves no NodeNetworkState; why not, when they could not be read.
+    leftovers: list[Any] | None = None
+    leftovers_unread: str = ""
     # Sources the cluster does not serve (404: an "unknown" row) and sources the API refused
     # (401/403: a failing row, since the reader's rights are wrong), by name: why, in words.
     unavailable: dict[str, str] = field(default_factory=dict)
@@ -442,10 +446,28 @@ def without_frr_k8s(transport: Transport, namespaces: list[str]) -> str:
     return ""
 
 
-def observe(transport: Transport, plans: list[Plan]) -> Observed:
+def _leftover_finder(transport: Transport, observed: Observed) -> Callable[[str, Any], list[Any]] | None:
+    """The leftovers' reader of one node (leftovers.finder), against every policy and the
+    nodes' labels; None, with the reason in observed, when those could not be read."""
+    from symrouting import leftovers
+    from symrouting.gather import declaration
+
+    if observed.nodes is None:
+        observed.leftovers_unread = observed.refused.get("nodes", "the nodes could not be read")
+        return None
+    try:
+        declared = collect(transport, POLICIES, declaration, []) or []
+    except ApiError as error:
+        observed.leftovers_unread = str(error)
+        return None
+    return leftovers.finder(declared, {node.name: node.labels for node in observed.nodes})
+
+
+def observe(transport: Transport, plans: list[Plan], *, leftovers: bool = False) -> Observed:
     """Reads every source once for all the plans. The policies are the one source a status
     cannot do without: their refusal ends the run (ApiError); any other source that is 404 or
-    refused is recorded in unavailable and shown as such."""
+    refused is recorded in unavailable and shown as such. With leftovers, the same read of the
+    NodeNetworkStates finds what the nodes carry that no policy declares, node by node."""
     observed = Observed()
     malformed: list[str] = []
 
@@ -467,7 +489,7 @@ def observe(transport: Transport, plans: list[Plan]) -> Observed:
                               malformed, metadata_only=True) or []
         observed.policies.update(dict(generations))
     policies = [p for plan in plans for p in plan.policies]
-    if any(not p.node for p in policies):
+    if leftovers or any(not p.node for p in policies):
         try:
             observed.nodes = tuple(collect(transport, "/api/v1/nodes", lambda item: Node(
                 str(item["metadata"]["name"]), {str(k): str(v) for k, v in (item["metadata"].get("labels") or {}).items()}),
@@ -480,10 +502,22 @@ def observe(transport: Transport, plans: list[Plan]) -> Observed:
         observed.enactments = [e for e in observed.enactments if e.policy in names]
     wanted = {n for p in policies for n in ([p.node] if p.node else [])}
     wanted |= {e.node for e in observed.enactments or []}
-    wanted |= {n.name for n in observed.nodes or [] for p in policies
-               if not p.node and selector_matches(p.node_selector, n.labels)}
-    states = read("nodestates", NODE_STATES, lambda item: _node_state(item) if item["metadata"]["name"] in wanted else None)
-    observed.node_states = None if states is None else dict(states)
+    # Each distinct selector once: a release of per-node policies has none, yet its nodes are
+    # read for the leftovers (500 nodes x 1,000 policies were half a million tests).
+    selectors = [dict(s) for s in {tuple(sorted(p.node_selector.items())) for p in policies if not p.node}]
+    wanted |= {n.name for n in observed.nodes or [] for s in selectors if selector_matches(s, n.labels)}
+    on_node = _leftover_finder(transport, observed) if leftovers else None
+
+    def node_state(item: dict[str, Any]) -> tuple[tuple[str, NodeState] | None, list[Any]]:
+        name = item["metadata"]["name"]
+        left = [] if on_node is None else on_node(name, (item.get("status") or {}).get("currentState") or {})
+        return (_node_state(item) if name in wanted else None), left
+
+    states = read("nodestates", NODE_STATES, node_state)
+    observed.node_states = None if states is None else dict(state for state, _ in states if state is not None)
+    if on_node is not None:
+        observed.leftovers = None if states is None else [item for _, left in states for item in left]
+        observed.leftovers_unread = observed.refused.get("nodestates", "")
     vrf_names = sorted({vrf.name for plan in plans for vrf in plan.vrfs})
     # FRR-K8s labels each session with its VRF (bgpsessionstate_controller.go, vrfLabel):
     # only the release's VRFs, in FRR-K8s's namespace where the plans name it (the test pod

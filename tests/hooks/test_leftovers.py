@@ -17,7 +17,7 @@ import pytest
 
 from symrouting import gather, leftovers
 from tests.hooks.conftest import render_plan
-from tests.hooks.test_cleanup import SEED, blue_site, policies, seed_with
+from tests.hooks.test_cleanup import SEED, blue_site, per_node_site, policies, seed_with
 from tests.support import clusters
 from tests.support.nmstatehandler import POLICIES, STATES, NmstateHandler
 from tests.support.nodestate import node_after
@@ -143,6 +143,35 @@ def test_status_lists_the_leftovers_per_node(run_cli: Run, left: Left) -> None:
     assert len(tail) == 2, result.stdout + result.stderr
     assert [line.split(":", 1)[0].strip() for line in tail[1].splitlines()] == list(NODES)
     assert all(SEED_LEFT in line for line in tail[1].splitlines())
+
+
+@pytest.mark.parametrize("selected", ["by-selector", "per-node"])
+def test_status_reads_the_node_states_and_the_nodes_once_for_its_table_and_the_leftovers(
+        run_cli: Run, left: Left, tmp_path: Path, selected: str) -> None:
+    """The NodeNetworkStates, the biggest list on a large cluster, serve the status rows and
+    the leftovers in one read (status.observe), as do the nodes' labels: read for the
+    leftovers also when every policy of the release names its node."""
+    api, _, blue = left
+    plan = (render_plan([blue], release="blue", namespace="blue") if selected == "by-selector" else
+            render_plan([per_node_site(tmp_path, list(NODES))]))
+    api.proxy.clear()
+    result = run_cli("status", api=api, plan=plan)
+    assert "leftovers on the nodes" in result.stdout, result.stdout + result.stderr
+    reads = [r.path.split("?", 1)[0] for r in api.requests if r.method == "GET"]
+    assert (reads.count(STATES), reads.count("/api/v1/nodes")) == (1, 1), reads
+
+
+@pytest.mark.parametrize("refused", ["policies", "node states", "nodes"])
+def test_status_says_why_the_leftovers_were_not_checked(run_cli: Run, left: Left, refused: str) -> None:
+    """Every policy, the nodes' labels and the NodeNetworkStates are what the leftovers are
+    read from: when the API refuses one, the status says so under its table."""
+    api, _, blue = left
+    path = {"policies": POLICIES, "node states": STATES, "nodes": "/api/v1/nodes"}[refused]
+    # the release's own policies (a label selector) stay readable: only the cluster-wide list is refused
+    api.fail(path, 403, times=10, when=lambda method, target, body: "labelSelector" not in target)
+    result = run_cli("status", api=api, plan=render_plan([blue], release="blue", namespace="blue"))
+    assert re.search(r"^leftovers: not checked: .*403", result.stdout, re.MULTILINE), result.stdout + result.stderr
+    assert "leftovers on the nodes" not in result.stdout
 
 
 def test_remove_takes_off_exactly_the_leftovers_and_deletes_its_policies(
