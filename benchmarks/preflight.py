@@ -16,7 +16,9 @@
    the same work.
 
 Each prints the wall time (median of runs) and peak memory beside the floor: a bare
-`python3 -c 'import ssl, json, urllib.request'`. Set-up (the control plane, the objects
+`python3 -c 'import ssl, json, urllib.request'`. With no target, each preflight is also
+printed beside a bare client sending its requests one after another (the preflight reads
+side by side on four connections): what the same reads cost without the checks. Set-up (the control plane, the objects
 created 16 at a time) is timed and printed.
 
 Run: .tools/venv/bin/python benchmarks/preflight.py [--runs N] [--profile FILE]
@@ -122,6 +124,7 @@ def main() -> int:
     parser.add_argument("--only-large", action="store_true", help="skip the documentation example's preflight")
     args = parser.parse_args()
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT / "hooks"), "PYTHONDONTWRITEBYTECODE": "1"}
+    realrig.fresh_bytecode(ROOT / "hooks")
     with tempfile.TemporaryDirectory() as folder:
         peak_file = Path(folder) / "peak"
         floor_time, floor_mem, _, floor_cpu = measure(["floor"], env, args.runs, peak_file)
@@ -141,9 +144,12 @@ def small(runs: int, env: dict[str, str], floor_time: float, floor_mem: float) -
         try:
             realrig.load(rig.api, stand_in())
             before = len(rig.api.requests)
-            run_time, run_mem, code, _ = measure(["preflight", "preflight", f"--plan={work / 'plan.json'}", *rig.access],
-                                                 env, runs, work / "peak")
+            run_time, run_mem, code, run_cpu = measure(["preflight", "preflight", f"--plan={work / 'plan.json'}",
+                                                        *rig.access], env, runs, work / "peak")
             requests = (len(rig.api.requests) - before) // runs
+            realrig.requests_file(rig.api, len(rig.api.requests) - requests, work / "requests.json")
+            bare_time, _, _, bare_cpu = measure(["replay", str(rig.api.ca_file), str(work / "requests.json"), rig.api.url],
+                                                {**env, "BARE_CLIENT": BARE_CLIENT}, runs, work / "peak")
         finally:
             rig.stop()
     print("\npreflight against 500 nodes, 300 NNCPs, 300 pools (real kube-apiserver, HTTPS on 127.0.0.1), "
@@ -154,6 +160,9 @@ def small(runs: int, env: dict[str, str], floor_time: float, floor_mem: float) -
     ratio = run_time / floor_time
     print(f"ratio to floor: {ratio:.2f}x (target <= 3x: {'met' if ratio <= 3 else 'MISSED'}); peak memory "
           f"{run_mem:.1f} MiB (target < 40 MiB: {'met' if run_mem < 40 else 'MISSED'}); preflight exit code {code}")
+    print(f"against a bare client sending its {requests} requests one after another (benchmarks/floor.py; no target): "
+          f"wall {run_time * 1000:.0f} ms vs {bare_time * 1000:.0f} ms = {run_time / bare_time:.2f}x, own CPU "
+          f"{run_cpu * 1000:.0f} ms vs {bare_cpu * 1000:.0f} ms = {run_cpu / bare_cpu:.2f}x")
 
 
 def large(runs: int, env: dict[str, str], floor_time: float, floor_cpu: float, profile: str | None) -> None:
@@ -179,7 +188,12 @@ def large(runs: int, env: dict[str, str], floor_time: float, floor_cpu: float, p
                   f"{time.monotonic() - began:.1f} s", flush=True)
             common = [f"--plan={work / 'plan.json'}", *rig.access]
             peak_file = work / "peak"
+            before = len(api.requests)
             preflight = measure(["preflight", "preflight", *common], env, runs, peak_file)
+            asked = (len(api.requests) - before) // runs
+            realrig.requests_file(api, len(api.requests) - asked, work / "requests.json")
+            preflight_bare = measure(["replay", str(api.ca_file), str(work / "requests.json"), api.url],
+                                     {**env, "BARE_CLIENT": BARE_CLIENT}, runs, peak_file)
             teardown_command = ["teardown", "teardown", *common]
             torn, bare, count, restore, looks = [], [], 0, [], []
             for run in range(runs):
@@ -219,6 +233,10 @@ def large(runs: int, env: dict[str, str], floor_time: float, floor_cpu: float, p
     print(f"floor: {floor_time * 1000:.0f} ms wall, {floor_cpu * 1000:.0f} ms CPU; preflight {ratio:.2f}x the floor "
           f"(target <= 3x: {'met' if ratio <= 3 else 'MISSED'}), {peak:.1f} MiB (target <= 64 MiB: "
           f"{'met' if peak <= 64 else 'MISSED'})")
+    print(f"preflight against a bare client sending its {asked} requests one after another (benchmarks/floor.py; "
+          f"no target): wall {preflight[0] * 1000:.0f} ms vs {preflight_bare[0] * 1000:.0f} ms = "
+          f"{preflight[0] / preflight_bare[0]:.2f}x, own CPU {preflight[3] * 1000:.0f} ms vs "
+          f"{preflight_bare[3] * 1000:.0f} ms = {preflight[3] / preflight_bare[3]:.2f}x")
     used, floor = teardown[3], statistics.median(bare)
     ratio = used / floor
     print(f"teardown against a bare client sending its {count} requests (benchmarks/floor.py): own CPU "

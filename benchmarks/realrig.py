@@ -56,6 +56,16 @@ def start(folder: Path, namespaces: tuple[str, ...] = ()) -> Rig:
     return rig
 
 
+def fresh_bytecode(hooks: Path) -> None:
+    """Writes the bytecode caches of the hooks' modules (hooks/symrouting), as an installed
+    package has them: the runs measured do not write them (PYTHONDONTWRITEBYTECODE), and a
+    cache older than its module would have each run compile it again. A zip has none."""
+    import compileall
+
+    if (hooks / "symrouting").is_dir():
+        compileall.compile_dir(str(hooks / "symrouting"), quiet=1)
+
+
 def load(api: RealApi, routes: dict[str, Any], what: str = "objects") -> list[dict[str, Any]]:
     """Writes the objects of a tests/support/clusters.py builder (realapi.to_load), LOADERS at
     a time; returns what the server stored. Prints how long it took."""

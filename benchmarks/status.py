@@ -13,7 +13,7 @@ the chart's labels (as from a laptop). Printed beside a Python start (a bare
 sends the same requests (benchmarks/floor.py), recorded by the proxy in front of the server:
 own CPU at most 1.5x that floor.
 
-The hooks run from hooks/ with the bytecode Python caches there. A Job imports them from
+The hooks run from hooks/ with the bytecode Python caches there, written afresh first. A Job imports them from
 hooks/symrouting.zip, where each module is compiled on every run (about 55-65 ms more on 2
 cores, Python 3.11): `--compare hooks/symrouting.zip` measures that beside.
 
@@ -106,6 +106,8 @@ def main() -> int:
         routes, sessions = stand_in(documents)
         rig = realrig.start(work, namespaces=("apps",))
         env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT / "hooks"), "PYTHONDONTWRITEBYTECODE": "1"}
+        for hooks in (ROOT / "hooks", *([args.compare] if args.compare else [])):
+            realrig.fresh_bytecode(hooks)
         peak_file = work / "peak"
         try:
             realrig.load(rig.api, routes)

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 
 from symrouting.api import ApiError, Transport
 from symrouting.facts import HOSTNAME, Node, selector_matches
-from symrouting.gather import ENACTMENTS, INSTANCE_LABEL, NODE_STATES, POLICIES, RELEASE_NAMESPACE_LABEL, collect, owner_of
+from symrouting.gather import (ENACTMENTS, INSTANCE_LABEL, NODE_STATES, POLICIES, RELEASE_NAMESPACE_LABEL, collect, declaration,
+                               owner_of)
 from symrouting.plan import EgressService, Peer, Plan, Policy, Vrf
 
 OK, BAD, UNKNOWN = "ok", "bad", "unknown"
@@ -450,7 +451,6 @@ def _leftover_finder(transport: Transport, observed: Observed) -> Callable[[str,
     """The leftovers' reader of one node (leftovers.finder), against every policy and the
     nodes' labels; None, with the reason in observed, when those could not be read."""
     from symrouting import leftovers
-    from symrouting.gather import declaration
 
     if observed.nodes is None:
         observed.leftovers_unread = observed.refused.get("nodes", "the nodes could not be read")
