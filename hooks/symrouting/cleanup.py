@@ -36,8 +36,8 @@ from typing import Any
 from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable, put_verified
 from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import ENACTMENTS, POLICIES, collect, owner_of
-from symrouting.nodeconfig import (Declared, Neighbours, Progress, State, declared, enactment_node, enactment_progress, removal_state,
-                                   with_removal)
+from symrouting.nodeconfig import (FIRST_POLL, Declared, Neighbours, Progress, State, declared, enactment_node, enactment_progress,
+                                   removal_state, with_removal)
 from symrouting.plan import Plan
 
 # Updates in flight at once: a release of per-node policies updates hundreds of them.
@@ -46,9 +46,6 @@ PARALLEL_UPDATES = 8
 CONFLICT_TRIES = 3
 # Longest silence while waiting for nodes: a progress line at least this often.
 PROGRESS_EVERY = 10.0
-# The first look after a write waits this long, each next one twice as long up to --poll:
-# a change nmstate applies in a second is seen in a second, a slow one costs few reads.
-FIRST_POLL = 0.25
 # Pending nodes and policies named in a progress line before "and N more".
 SHOWN = 3
 Nodes = list[tuple[str, dict[str, str]]]

@@ -133,9 +133,8 @@ class _ChecksHelp(argparse.HelpFormatter):
 
 
 def _poll_help() -> str:
-    """--poll's help for the commands that wait with the cleanup's _wait (each imports the
-    cleanup on its run anyway); `leftovers --remove` looks at a fixed interval."""
-    from symrouting.cleanup import FIRST_POLL
+    """--poll's help for the commands that wait for the enactments."""
+    from symrouting.nodeconfig import FIRST_POLL
 
     return f"longest wait between looks at the enactments (the first is {FIRST_POLL:g} s, each next twice as long)"
 
@@ -207,7 +206,7 @@ def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.Argum
                                       "waited for, then deleted")
             command.add_argument("--timeout", type=float, default=300.0,
                                  help="seconds to wait for nmstate on all nodes (default 300)")
-            command.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the enactments")
+            command.add_argument("--poll", type=float, default=2.0, help=_poll_help())
         if name == "diagram":
             command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
                                  help="svg runs Graphviz's dot, which must be on PATH")

@@ -24,7 +24,7 @@ from typing import Any
 from symrouting.api import Transport
 from symrouting.facts import HOSTNAME
 from symrouting.gather import ENACTMENTS, NODE_STATES, POLICIES, Declaration, collect, declaration
-from symrouting.nodeconfig import FAMILIES, Declared, Neighbours, State, enactment_progress
+from symrouting.nodeconfig import FAMILIES, FIRST_POLL, Declared, Neighbours, State, enactment_progress
 
 # Tables that are the kernel's own, never a release's: unspec, default, main, local
 # (iproute2 etc/iproute2/rt_tables).
@@ -215,12 +215,14 @@ def remove(transport: Transport, leftovers: list[Leftover], labels: dict[str, di
         generation = int(((created or {}).get("metadata") or {}).get("generation") or 1)
         say(f"{node}: policy {name} sent, taking off {', '.join(i.describe() for i in items)}")
         selector = urllib.parse.quote(f"nmstate.io/policy={name}")
+        interval = min(FIRST_POLL, poll)
         while True:
             enactments = collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, []) or []
             progress = enactment_progress(enactments, generation, [node])
             if progress.finished or clock() >= deadline:
                 break
-            sleep(min(poll, max(deadline - clock(), 0)))
+            sleep(min(interval, max(deadline - clock(), 0)))
+            interval = min(interval * 2, poll)
         transport.delete(f"{POLICIES}/{name}")
         applied = progress.finished and not progress.failed
         detail = ("; ".join(message for _, message in progress.failed) if progress.failed else

@@ -38,6 +38,10 @@ VIRTUAL_TYPES = ("vrf", "vlan", "bond")
 FAMILIES = ("ipv4", "ipv6")
 # What a switch-off entry holds: the name, the type, the state and the families it turns off.
 SWITCH_OFF_KEYS = {"name", "type", "state", *FAMILIES}
+# The first look at the enactments after a write waits this long, each next one twice as
+# long up to --poll: a change nmstate applies in a second is seen in a second, a slow one
+# costs few reads (the cleanup's, the wait's and the leftovers' removal).
+FIRST_POLL = 0.25
 
 
 def _config(state: State | None, section: str) -> list[Entry]:

@@ -144,7 +144,7 @@ def by_key(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def run_adopt(run_cli: Run, api: RealApi, output: Path, version: str = "helm3") -> subprocess.CompletedProcess[str]:
     return run_cli("adopt", "--release", helm.RELEASE, "--namespace", helm.NAMESPACE, "--output", str(output),
-                   "--helm", str(helm.helm_binary(version)), api=api)
+                   "--helm", str(helm.helm_binary(version)), api=api, env=helm.GO_GC)
 
 
 @pytest.mark.parametrize("version", helm.HELM_VERSIONS)

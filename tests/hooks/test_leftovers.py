@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from symrouting import gather, leftovers
+from symrouting.api import HttpsTransport
 from tests.hooks.conftest import render_plan
 from tests.hooks.test_cleanup import SEED, blue_site, per_node_site, policies, seed_with
 from tests.support import clusters
@@ -203,3 +204,21 @@ def test_remove_takes_off_exactly_the_leftovers_and_deletes_its_policies(
     again = run_cli("leftovers", api=api)
     assert again.returncode == 0 and again.stdout.startswith("no leftovers"), again.stdout
     assert len(api.client.items(STATES)) == 3
+
+
+def test_remove_looks_at_a_node_that_never_reports_quick_then_slower_up_to_the_poll(real_api: RealApi) -> None:
+    """No handler answers the one-shot policy: the looks at its enactment wait 0.25 s, then
+    twice as long each time up to --poll, as the cleanup's do (nodeconfig.FIRST_POLL); the
+    last wait ends at the deadline, and the policy is deleted all the same."""
+    item = leftovers.Leftover("worker-0", "vrf", (("name", "ens4vrf"), ("route-table-id", 2)))
+    transport = HttpsTransport(real_api.url, real_api.token, real_api.ca_file, timeout=10.0, deadline_seconds=5.0)
+    now, sleeps = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    [removed] = leftovers.remove(transport, [item], {}, timeout=5.0, poll=2.0, clock=lambda: now[0], sleep=sleep)
+    assert (removed.applied, removed.detail) == (False, "never reported generation 1")
+    assert sleeps == [0.25, 0.5, 1.0, 2.0, 1.25]
+    assert real_api.client.items(POLICIES) == []

@@ -47,7 +47,7 @@ def test_ct_install_on_the_rig(tmp_path: Path, rig: Rig, version: str) -> None:
         cwd=chart, capture_output=True, text=True, check=False, timeout=500,
         env={"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(tmp_path), "KUBECONFIG": str(rig.kubeconfig),
              "HELM_CACHE_HOME": str(tmp_path / "hc"), "HELM_CONFIG_HOME": str(tmp_path / "hcfg"),
-             "HELM_DATA_HOME": str(tmp_path / "hd")})
+             "HELM_DATA_HOME": str(tmp_path / "hd"), **helm.GO_GC})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All charts installed successfully" in result.stdout
     runs = _runs(log.read_text())
