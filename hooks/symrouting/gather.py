@@ -213,18 +213,20 @@ def declaration(item: dict[str, Any]) -> Declaration | None:
     if (item.get("metadata") or {}).get("deletionTimestamp"):
         return None
     spec = item.get("spec") or {}
-    return spec.get("nodeSelector") or {}, spec.get("desiredState") or {}
+    selector, state = spec.get("nodeSelector"), spec.get("desiredState")
+    return (selector if isinstance(selector, dict) else {}), (state if isinstance(state, dict) else {})
 
 
-def _policy_read(item: dict[str, Any], malformed: list[str]) -> tuple[ForeignPolicy | None, Declaration | None]:
+def _policy_read(item: dict[str, Any]) -> tuple[ForeignPolicy | str, Declaration | None]:
     """One list of the policies serves the checks (the policy) and the leftovers (its
-    declaration): a policy the checks cannot read is named in malformed and still declares."""
+    declaration). A policy the checks cannot read still declares; in its place comes its
+    name, for the caller to list as malformed once the list is whole (a list that starts
+    again after a 410 reads it twice)."""
     declared = declaration(item)
     try:
         return _policy(item), declared
     except (KeyError, TypeError, ValueError, AttributeError):
-        malformed.append(f"nodenetworkconfigurationpolicies {_name_of(item)}")
-        return None, declared
+        return _name_of(item), declared
 
 
 def _pool(item: dict[str, Any]) -> ForeignPool:
@@ -339,9 +341,10 @@ def gather(transport: Transport, plan: Plan) -> Facts:
 
     def policies() -> None:
         nonlocal declared
-        found = collect(transport, POLICIES, lambda item: _policy_read(item, facts.malformed), facts.malformed)
-        facts.policies = tuple(p for p, _ in found or [] if p is not None and not plan.owns(p.owner))
-        declared = [d for _, d in found or [] if d is not None]
+        found = collect(transport, POLICIES, _policy_read, facts.malformed) or []
+        facts.policies = tuple(p for p, _ in found if isinstance(p, ForeignPolicy) and not plan.owns(p.owner))
+        facts.malformed.extend(f"nodenetworkconfigurationpolicies {p}" for p, _ in found if isinstance(p, str))
+        declared = [d for _, d in found if d is not None]
 
     def pools() -> None:
         found = collect(transport, f"/apis/metallb.io/v1beta1/namespaces/{plan.metallb_namespace}/ipaddresspools",
@@ -384,18 +387,21 @@ def gather(transport: Transport, plan: Plan) -> Facts:
         attempt("networks", networks)  # first: known networks spare reading the nodes' specs
         attempt("nodes", lambda: read_nodes(transport, facts))
 
-    reads: list[tuple[str, Callable[[], None]]] = [
-        ("leftovers", leftover_states), ("policies", policies), ("kinds", kinds), ("pools", pools), ("peers", peers),
-        ("metallb", lambda: read_metallb_mode(transport, plan, facts)),
-        ("metallb-version", lambda: read_service_selectors(transport, facts)),
-        ("admission", lambda: read_admission_policies(transport, facts))]
+    # In the order the reads had one after another: of two steps that fail (an answer the hook
+    # cannot read, a cluster out of reach), the same one decides the exit code.
+    steps: list[Callable[[], None]] = [functools.partial(attempt, "kinds", kinds), networks_then_nodes,
+                                       functools.partial(attempt, "policies", policies)]
+    reads: list[tuple[str, Callable[[], None]]] = [("pools", pools)]
     if any(vrf.pools for vrf in plan.vrfs):
         reads.append(("services", services))
+    reads += [("peers", peers), ("metallb", lambda: read_metallb_mode(transport, plan, facts)),
+              ("metallb-version", lambda: read_service_selectors(transport, facts)),
+              ("admission", lambda: read_admission_policies(transport, facts)), ("leftovers", leftover_states)]
     if any(peer.password_secret for vrf in plan.vrfs for peer in vrf.peers):
         reads.append(("secrets", secrets))
     if plan.communities:
         reads.append(("communities", communities))
-    in_parallel([networks_then_nodes, *(functools.partial(attempt, name, read) for name, read in reads)], READERS)
+    in_parallel([*steps, *(functools.partial(attempt, name, read) for name, read in reads)], READERS)
     if node_states is not None:  # served and read: the leftovers, against the labels and policies read
         attempt("leftovers", leftovers)
 

@@ -24,7 +24,7 @@ from typing import Any
 from symrouting.api import Transport
 from symrouting.facts import HOSTNAME
 from symrouting.gather import ENACTMENTS, NODE_STATES, POLICIES, Declaration, collect, declaration
-from symrouting.nodeconfig import FAMILIES, FIRST_POLL, Declared, Neighbours, State, enactment_progress
+from symrouting.nodeconfig import FAMILIES, FIRST_POLL, Declared, Neighbours, State, enactment_progress, entries
 
 # Tables that are the kernel's own, never a release's: unspec, default, main, local
 # (iproute2 etc/iproute2/rt_tables).
@@ -81,7 +81,7 @@ def _declared_by(entry: dict[str, Any], wanted: list[dict[str, Any]], ignored: t
 def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
     """The leftovers of one node: its currentState less what the policies on it declare."""
     found = []
-    interfaces = {iface.get("name"): iface for iface in current.get("interfaces") or []}
+    interfaces = {iface.get("name"): iface for iface in current.get("interfaces") or [] if isinstance(iface, dict)}
     for iface in interfaces.values():
         if iface.get("type") == "vrf" and iface.get("name") not in declares.interfaces:
             table = (iface.get("vrf") or {}).get("route-table-id")
@@ -93,12 +93,15 @@ def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
                             (port, family) not in declares.families:
                         kind = (interfaces.get(port) or {}).get("type", "ethernet")
                         found.append(Leftover(node, "address", (("family", family), ("name", port), ("type", kind))))
-    for route in (current.get("routes") or {}).get("config") or []:
-        if int(route.get("table-id") or 254) in SYSTEM_TABLES:
-            continue
+    for route in entries(current, "routes"):
+        try:
+            if int(route.get("table-id") or 254) in SYSTEM_TABLES:
+                continue
+        except (TypeError, ValueError):
+            continue  # a table that is no number: no route nmstate put there
         if not _declared_by(route, declares.routes, ("metric",)):
             found.append(Leftover(node, "route", _items(route)))
-    for rule in (current.get("route-rules") or {}).get("config") or []:
+    for rule in entries(current, "route-rules"):
         if not _declared_by(rule, declares.rules):
             found.append(Leftover(node, "rule", _items(rule)))
     return found

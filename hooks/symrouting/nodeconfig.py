@@ -44,8 +44,10 @@ SWITCH_OFF_KEYS = {"name", "type", "state", *FAMILIES}
 FIRST_POLL = 0.25
 
 
-def _config(state: State | None, section: str) -> list[Entry]:
-    return list(((state or {}).get(section) or {}).get("config") or [])
+def entries(state: State | None, section: str) -> list[Entry]:
+    """A section's entries; what is no mapping is no entry (a policy's desiredState is
+    free-form to the API server, and nmstate refuses such a state before it reaches a node)."""
+    return [entry for entry in ((state or {}).get(section) or {}).get("config") or [] if isinstance(entry, dict)]
 
 
 def _absent(entry: Entry) -> bool:
@@ -91,9 +93,10 @@ class Declared:
         # looked up (an interface entry names a few of them).
         interfaces, families = self.interfaces, self.families
         for iface in (state or {}).get("interfaces") or []:
-            if _absent(iface) or (("ipv4" in iface or "ipv6" in iface) and _switches_off(iface)):
+            if not isinstance(iface, dict) or _absent(iface) or \
+                    (("ipv4" in iface or "ipv6" in iface) and _switches_off(iface)):
                 continue
-            name = iface.get("name")
+            name: Any = iface.get("name")
             interfaces.add(name)
             for key, ports in (("link-aggregation", "port"), ("vrf", "port"), ("vlan", "base-iface")):
                 if key in iface:
@@ -106,11 +109,11 @@ class Declared:
                 if family in iface and _enabled(iface, family):
                     families.add((name, family))
         if state and state.get("routes"):
-            routes = [r for r in _config(state, "routes") if not _absent(r)]
+            routes = [r for r in entries(state, "routes") if not _absent(r)]
             self.routes += routes
             interfaces.update(r["next-hop-interface"] for r in routes if r.get("next-hop-interface"))
         if state and state.get("route-rules"):
-            self.rules += [r for r in _config(state, "route-rules") if not _absent(r)]
+            self.rules += [r for r in entries(state, "route-rules") if not _absent(r)]
         return self
 
     @staticmethod
@@ -206,9 +209,9 @@ def removal_state(current: State, target: State | None, others: Declared | None 
         off = [f for f in families if (name, f) not in keep.families]
         if off:
             interfaces.append({"name": name, "type": kind, "state": "up", **{f: {"enabled": False} for f in off}})
-    routes = [{**route, "state": "absent"} for route in _config(current, "routes")
+    routes = [{**route, "state": "absent"} for route in entries(current, "routes")
               if not any(_match_route(route, other) for other in keep.routes)]
-    rules = [{**rule, "state": "absent"} for rule in _config(current, "route-rules")
+    rules = [{**rule, "state": "absent"} for rule in entries(current, "route-rules")
              if not any(_matches(rule, other) for other in keep.rules)]
     if not (interfaces or routes or rules):
         return None
@@ -233,8 +236,8 @@ def with_removal(new_state: State, removal: State | None) -> State:
     names = {i.get("name") for i in interfaces}
     state = {**new_state, "interfaces": interfaces + [i for i in removed if i["name"] not in names]}
     for section in ("routes", "route-rules"):
-        if _config(removal, section):
-            config = _config(new_state, section) + _config(removal, section)
+        if entries(removal, section):
+            config = entries(new_state, section) + entries(removal, section)
             state[section] = {**(new_state.get(section) or {}), "config": config}
     return state
 

@@ -453,7 +453,7 @@ def _leftover_finder(transport: Transport, observed: Observed) -> Callable[[str,
     from symrouting import leftovers
 
     if observed.nodes is None:
-        observed.leftovers_unread = observed.refused.get("nodes", "the nodes could not be read")
+        observed.leftovers_unread = observed.leftovers_unread or observed.refused.get("nodes", "the nodes could not be read")
         return None
     try:
         declared = collect(transport, POLICIES, declaration, []) or []
@@ -489,13 +489,18 @@ def observe(transport: Transport, plans: list[Plan], *, leftovers: bool = False)
                               malformed, metadata_only=True) or []
         observed.policies.update(dict(generations))
     policies = [p for plan in plans for p in plan.policies]
-    if leftovers or any(not p.node for p in policies):
+    by_selector = any(not p.node for p in policies)
+    if leftovers or by_selector:
         try:
             observed.nodes = tuple(collect(transport, "/api/v1/nodes", lambda item: Node(
                 str(item["metadata"]["name"]), {str(k): str(v) for k, v in (item["metadata"].get("labels") or {}).items()}),
                 malformed, metadata_only=True) or [])
         except ApiError as error:
-            observed.refused["nodes"] = str(error)
+            # a release of per-node policies needs the nodes only for the leftovers
+            if by_selector:
+                observed.refused["nodes"] = str(error)
+            else:
+                observed.leftovers_unread = str(error)
     observed.enactments = read("enactments", ENACTMENTS, _enactment)
     if observed.enactments is not None:
         names = {p.name for p in policies}
@@ -508,16 +513,30 @@ def observe(transport: Transport, plans: list[Plan], *, leftovers: bool = False)
     wanted |= {n.name for n in observed.nodes or [] for s in selectors if selector_matches(s, n.labels)}
     on_node = _leftover_finder(transport, observed) if leftovers else None
 
+    unread_leftovers: set[str] = set()
+
+    def leftovers_on(name: str, item: dict[str, Any]) -> list[Any]:
+        """The node's leftovers; a shape they cannot be read from costs the leftovers of that
+        node (named under the table), never the node's own rows."""
+        if on_node is None:
+            return []
+        try:
+            return on_node(name, (item.get("status") or {}).get("currentState") or {})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            unread_leftovers.add(name)
+            return []
+
     def node_state(item: dict[str, Any]) -> tuple[tuple[str, NodeState] | None, list[Any]]:
         name = item["metadata"]["name"]
-        left = [] if on_node is None else on_node(name, (item.get("status") or {}).get("currentState") or {})
-        return (_node_state(item) if name in wanted else None), left
+        return (_node_state(item) if name in wanted else None), leftovers_on(name, item)
 
     states = read("nodestates", NODE_STATES, node_state)
     observed.node_states = None if states is None else dict(state for state, _ in states if state is not None)
     if on_node is not None:
         observed.leftovers = None if states is None else [item for _, left in states for item in left]
         observed.leftovers_unread = observed.refused.get("nodestates", "")
+        if unread_leftovers and not observed.leftovers_unread:
+            malformed.append(f"leftovers on {', '.join(sorted(unread_leftovers))}")
     vrf_names = sorted({vrf.name for plan in plans for vrf in plan.vrfs})
     # FRR-K8s labels each session with its VRF (bgpsessionstate_controller.go, vrfLabel):
     # only the release's VRFs, in FRR-K8s's namespace where the plans name it (the test pod

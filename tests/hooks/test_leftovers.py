@@ -7,6 +7,7 @@ one-shot policies, never touching what another policy declares."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Callable
@@ -86,14 +87,23 @@ def test_a_policy_the_checks_cannot_read_still_declares_its_state_for_the_leftov
     state = {"interfaces": [{"name": "x", "type": "vrf", "vrf": {}}],
              "route-rules": {"config": [{"ip-to": "10.0.0.0/8", "route-table": 254}]}}
     item = {"metadata": {"name": "broken"}, "spec": {"nodeSelector": {"vrf": "true"}, "desiredState": state}}
-    malformed: list[str] = []
-    assert gather._policy_read(item, malformed) == (None, ({"vrf": "true"}, state))
-    assert malformed == ["nodenetworkconfigurationpolicies broken"]
+    assert gather._policy_read(item) == ("broken", ({"vrf": "true"}, state))
     current = {"route-rules": {"config": [{"ip-to": "10.0.0.0/8", "route-table": 254}]}}
     labels = {"worker-0": {"vrf": "true"}}
     assert leftovers.find({"worker-0": current}, [({"vrf": "true"}, state)], labels) == []
     deleting = {**item, "metadata": {"name": "broken", "deletionTimestamp": "2026-12-06T12:00:00Z"}}
-    assert gather._policy_read(deleting, []) == (None, None)
+    assert gather._policy_read(deleting) == ("broken", None)
+
+
+def test_a_node_state_of_an_unexpected_shape_is_read_as_far_as_it_goes() -> None:
+    """What is no mapping is no entry, and a route whose table is no number is no route in a
+    VRF table: the rest of the node's leftovers are still found."""
+    current = {"interfaces": ["oops", {"name": "t7vrf", "type": "vrf", "vrf": {"route-table-id": 7}}],
+               "routes": {"config": [1, {"destination": "0.0.0.0/0", "table-id": "main"},
+                                     {"destination": "0.0.0.0/0", "next-hop-address": "10.0.0.1", "table-id": "7"}]},
+               "route-rules": {"config": ["oops"]}}
+    found = leftovers.find({"worker-0": current}, [], {})
+    assert sorted((item.kind, item.table) for item in found) == [("route", 7), ("vrf", 7)]
 
 
 def test_a_new_install_with_the_same_vrf_fails_its_preflight_naming_each_node(
@@ -160,6 +170,35 @@ def test_status_reads_the_node_states_and_the_nodes_once_for_its_table_and_the_l
     assert "leftovers on the nodes" in result.stdout, result.stdout + result.stderr
     reads = [r.path.split("?", 1)[0] for r in api.requests if r.method == "GET"]
     assert (reads.count(STATES), reads.count("/api/v1/nodes")) == (1, 1), reads
+
+
+def test_a_policy_of_an_unexpected_shape_costs_the_status_no_node_row(run_cli: Run, left: Left) -> None:
+    """desiredState is free-form to the API server: another release's policy whose interfaces
+    are no mappings (nmstate refuses it on every node) leaves the release's node rows and the
+    leftovers as they were."""
+    api, nmstate, blue = left
+    api.client.call("POST", POLICIES, {
+        "apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy", "metadata": {"name": "odd"},
+        "spec": {"nodeSelector": {"vrf": "true"}, "desiredState": {"interfaces": ["oops"], "routes": {"config": [1]}}}})
+    result = run_cli("status", api=api, plan=render_plan([blue], release="blue", namespace="blue"))
+    assert "no NodeNetworkState for this node" not in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    tail = result.stdout.split("takes them off):\n", 1)
+    assert len(tail) == 2 and all(SEED_LEFT in line for line in tail[1].splitlines()), result.stdout
+
+
+def test_a_per_node_release_whose_reader_may_not_list_nodes_only_loses_the_leftovers(
+        run_cli: Run, left: Left, tmp_path: Path) -> None:
+    """A release of per-node policies needs the nodes only for the leftovers: a refused list
+    of nodes is said on the leftovers' line, not as a failing row of the release."""
+    api, _, _ = left
+    plan = render_plan([per_node_site(tmp_path, list(NODES))])
+    as_json = json.loads(run_cli("status", "--json", api=api, plan=plan).stdout)
+    api.fail("/api/v1/nodes", 403, times=10)
+    result = run_cli("status", api=api, plan=plan)
+    assert re.search(r"^leftovers: not checked: .*403", result.stdout, re.MULTILINE), result.stdout + result.stderr
+    assert result.stdout.count("403") == 1, result.stdout
+    assert json.loads(run_cli("status", "--json", api=api, plan=plan).stdout) == as_json
 
 
 @pytest.mark.parametrize("refused", ["policies", "node states", "nodes"])
