@@ -185,6 +185,13 @@ def test_a_policy_of_an_unexpected_shape_costs_the_status_no_node_row(run_cli: R
     assert result.returncode == 0, result.stdout + result.stderr
     tail = result.stdout.split("takes them off):\n", 1)
     assert len(tail) == 2 and all(SEED_LEFT in line for line in tail[1].splitlines()), result.stdout
+    # the preflight names the policy malformed and still finds the seed's leftovers (exit 1, not 4)
+    preflight = run_cli("preflight", api=api, plan=render_plan([SEED]))
+    assert preflight.returncode == 1, preflight.stdout + preflight.stderr
+    assert "nodenetworkconfigurationpolicies odd" in preflight.stdout and "FAIL  leftovers" in preflight.stdout
+    # the cleanup reads what the odd policy declares on the nodes as nothing
+    teardown = run_cli("teardown", api=api, plan=render_plan([blue], release="blue", namespace="blue"))
+    assert teardown.returncode == 0, teardown.stdout + teardown.stderr
 
 
 def test_a_per_node_release_whose_reader_may_not_list_nodes_only_loses_the_leftovers(
