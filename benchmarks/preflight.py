@@ -18,8 +18,8 @@
 Each prints the wall time (median of runs) and peak memory beside the floor: a bare
 `python3 -c 'import ssl, json, urllib.request'`. With no target, each preflight is also
 printed beside a bare client sending its requests one after another (the preflight reads
-side by side on four connections): what the same reads cost without the checks. Set-up (the control plane, the objects
-created 16 at a time) is timed and printed.
+side by side on four connections): what the same reads cost without the checks. Set-up
+(the control plane, the objects created 16 at a time) is timed and printed.
 
 Run: .tools/venv/bin/python benchmarks/preflight.py [--runs N] [--profile FILE]
 """
@@ -117,6 +117,16 @@ def measure(arguments: list[str], env: dict[str, str], runs: int,
     return statistics.median(times), max(peaks), code, statistics.median(cpu)
 
 
+def measure_bare(api: realrig.RealApi, since: int, env: dict[str, str], runs: int,
+                 peak_file: Path) -> tuple[int, tuple[float, float, int, float]]:
+    """The floor of a hook run: a bare client (benchmarks/floor.py) sending what the proxy saw
+    since the since-th request (realrig.requests_file); how many requests, and measure's figures."""
+    requests = peak_file.with_name("requests.json")
+    count = realrig.requests_file(api, since, requests)
+    return count, measure(["replay", str(api.ca_file), str(requests), api.url], {**env, "BARE_CLIENT": BARE_CLIENT},
+                          runs, peak_file)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -147,9 +157,8 @@ def small(runs: int, env: dict[str, str], floor_time: float, floor_mem: float) -
             run_time, run_mem, code, run_cpu = measure(["preflight", "preflight", f"--plan={work / 'plan.json'}",
                                                         *rig.access], env, runs, work / "peak")
             requests = (len(rig.api.requests) - before) // runs
-            realrig.requests_file(rig.api, len(rig.api.requests) - requests, work / "requests.json")
-            bare_time, _, _, bare_cpu = measure(["replay", str(rig.api.ca_file), str(work / "requests.json"), rig.api.url],
-                                                {**env, "BARE_CLIENT": BARE_CLIENT}, runs, work / "peak")
+            _, (bare_time, _, _, bare_cpu) = measure_bare(rig.api, len(rig.api.requests) - requests, env, runs,
+                                                          work / "peak")
         finally:
             rig.stop()
     print("\npreflight against 500 nodes, 300 NNCPs, 300 pools (real kube-apiserver, HTTPS on 127.0.0.1), "
@@ -191,9 +200,7 @@ def large(runs: int, env: dict[str, str], floor_time: float, floor_cpu: float, p
             before = len(api.requests)
             preflight = measure(["preflight", "preflight", *common], env, runs, peak_file)
             asked = (len(api.requests) - before) // runs
-            realrig.requests_file(api, len(api.requests) - asked, work / "requests.json")
-            preflight_bare = measure(["replay", str(api.ca_file), str(work / "requests.json"), api.url],
-                                     {**env, "BARE_CLIENT": BARE_CLIENT}, runs, peak_file)
+            _, preflight_bare = measure_bare(api, len(api.requests) - asked, env, runs, peak_file)
             teardown_command = ["teardown", "teardown", *common]
             torn, bare, count, restore, looks = [], [], 0, [], []
             for run in range(runs):
@@ -208,9 +215,8 @@ def large(runs: int, env: dict[str, str], floor_time: float, floor_cpu: float, p
                 # The floor: a bare client sending what this run sent, on the policies as the
                 # run left them (benchmarks/floor.py, realrig.requests_file).
                 looks.append(sum(r.method == "GET" and r.path.startswith(ENACTMENTS) for r in api.requests[before:]))
-                count = realrig.requests_file(api, before, work / "requests.json")
-                bare.append(measure(["replay", str(api.ca_file), str(work / "requests.json"), api.url],
-                                    {**env, "BARE_CLIENT": BARE_CLIENT}, 1, peak_file)[3])
+                count, floor_run = measure_bare(api, before, env, 1, peak_file)
+                bare.append(floor_run[3])
             if restore:
                 print(f"set-up between runs: the policies' installed state back and applied in "
                       f"{statistics.median(restore):.1f} s (median)", flush=True)

@@ -13,9 +13,9 @@ the chart's labels (as from a laptop). Printed beside a Python start (a bare
 sends the same requests (benchmarks/floor.py), recorded by the proxy in front of the server:
 own CPU at most 1.5x that floor.
 
-The hooks run from hooks/ with the bytecode Python caches there, written afresh first. A Job imports them from
-hooks/symrouting.zip, where each module is compiled on every run (about 55-65 ms more on 2
-cores, Python 3.11): `--compare hooks/symrouting.zip` measures that beside.
+The hooks run from hooks/ with the bytecode Python caches there, written afresh first. A Job
+imports them from hooks/symrouting.zip, where each module is compiled on every run (about
+55-65 ms more on 2 cores, Python 3.11): `--compare hooks/symrouting.zip` measures that beside.
 
 Run: .tools/venv/bin/python benchmarks/status.py [--runs N] [--compare hooks/symrouting.zip]
 """
@@ -37,8 +37,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from benchmarks import realrig  # noqa: E402
-from benchmarks.floor import BARE_CLIENT  # noqa: E402
-from benchmarks.preflight import measure  # noqa: E402
+from benchmarks.preflight import measure, measure_bare  # noqa: E402
 from benchmarks.render import multi_node_site  # noqa: E402
 from tests.hooks.conftest import render_plan  # noqa: E402
 from tests.support import clusters, helm, livestate  # noqa: E402
@@ -131,9 +130,8 @@ def main() -> int:
                 for _ in range(args.runs):
                     before = len(api.requests)
                     runs.append(measure(command, hook_env, 1, peak_file))
-                    count = realrig.requests_file(api, before, work / "requests.json")
-                    bare.append(measure(["replay", str(api.ca_file), str(work / "requests.json"), api.url],
-                                        {**env, "BARE_CLIENT": BARE_CLIENT}, 1, peak_file)[3])
+                    count, floor_run = measure_bare(api, before, env, 1, peak_file)
+                    bare.append(floor_run[3])
                 rows.append((name, (statistics.median(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2],
                                     statistics.median(r[3] for r in runs))))
                 floors[name] = (statistics.median(bare), count)

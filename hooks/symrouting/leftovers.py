@@ -98,7 +98,9 @@ def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
             if int(route.get("table-id") or 254) in SYSTEM_TABLES:
                 continue
         except (TypeError, ValueError):
-            continue  # a table that is no number: no route nmstate put there
+            # nmstate takes a u32 or its digits (v2.2.62 rust/src/lib/route.rs, RouteEntry.table_id,
+            # option_u32_or_string): anything else is no route it put there
+            continue
         if not _declared_by(route, declares.routes, ("metric",)):
             found.append(Leftover(node, "route", _items(route)))
     for rule in entries(current, "route-rules"):

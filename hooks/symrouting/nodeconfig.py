@@ -45,8 +45,10 @@ FIRST_POLL = 0.25
 
 
 def entries(state: State | None, section: str) -> list[Entry]:
-    """A section's entries; what is no mapping is no entry (a policy's desiredState is
-    free-form to the API server, and nmstate refuses such a state before it reaches a node)."""
+    """A section's entries; what is no mapping is no entry. A policy's desiredState is free-form
+    to the API server (x-kubernetes-preserve-unknown-fields in kubernetes-nmstate v0.86.0
+    deploy/crds/nmstate.io_nodenetworkconfigurationpolicies.yaml), and nmstate refuses such a
+    state before it reaches a node (tests/hooks/test_leftovers.py, with the real nmstate crate)."""
     return [entry for entry in ((state or {}).get(section) or {}).get("config") or [] if isinstance(entry, dict)]
 
 

@@ -509,7 +509,7 @@ def observe(transport: Transport, plans: list[Plan], *, leftovers: bool = False)
     wanted |= {e.node for e in observed.enactments or []}
     # Each distinct selector once: a release of per-node policies has none, yet its nodes are
     # read for the leftovers (500 nodes x 1,000 policies were half a million tests).
-    selectors = [dict(s) for s in {tuple(sorted(p.node_selector.items())) for p in policies if not p.node}]
+    selectors = {tuple(sorted(p.node_selector.items())): p.node_selector for p in policies if not p.node}.values()
     wanted |= {n.name for n in observed.nodes or [] for s in selectors if selector_matches(s, n.labels)}
     on_node = _leftover_finder(transport, observed) if leftovers else None
 

@@ -20,7 +20,7 @@ from symrouting import gather, leftovers
 from symrouting.api import HttpsTransport
 from tests.hooks.conftest import render_plan
 from tests.hooks.test_cleanup import SEED, blue_site, per_node_site, policies, seed_with
-from tests.support import clusters
+from tests.support import clusters, nmstatecheck
 from tests.support.nmstatehandler import POLICIES, STATES, NmstateHandler
 from tests.support.nodestate import node_after
 from tests.support.realapi import RealApi
@@ -177,9 +177,11 @@ def test_a_policy_of_an_unexpected_shape_costs_the_status_no_node_row(run_cli: R
     are no mappings (nmstate refuses it on every node) leaves the release's node rows and the
     leftovers as they were."""
     api, nmstate, blue = left
+    odd = {"interfaces": ["oops"], "routes": {"config": [1]}}
+    assert nmstatecheck.refusal(odd), "the real nmstate refuses it, so no node carries it"
     api.client.call("POST", POLICIES, {
         "apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy", "metadata": {"name": "odd"},
-        "spec": {"nodeSelector": {"vrf": "true"}, "desiredState": {"interfaces": ["oops"], "routes": {"config": [1]}}}})
+        "spec": {"nodeSelector": {"vrf": "true"}, "desiredState": odd}})
     result = run_cli("status", api=api, plan=render_plan([blue], release="blue", namespace="blue"))
     assert "no NodeNetworkState for this node" not in result.stdout, result.stdout + result.stderr
     assert result.returncode == 0, result.stdout + result.stderr
