@@ -22,13 +22,13 @@ import shlex
 import subprocess
 import urllib.parse
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from symrouting.api import ApiError, Transport
 from symrouting.facts import HOSTNAME
 from symrouting.plan import PlanError
+from symrouting.records import field, record
 
 NNCP = ("nmstate.io/v1", "NodeNetworkConfigurationPolicy")
 PEER = ("metallb.io/v1beta2", "BGPPeer")
@@ -81,7 +81,7 @@ MAIN_TABLE = 254
 DEFAULT_RULE_PRIORITY = 998  # values.yaml mainTableRulePriority
 
 
-@dataclass
+@record
 class Adoption:
     """What adopt made of the live objects."""
 
@@ -145,7 +145,7 @@ def _port(iface: dict[str, Any], table: int) -> tuple[dict[str, Any], dict[str, 
     return entry, static
 
 
-@dataclass
+@record
 class _State:
     """One policy's desiredState, split into what the VRF's values say."""
 
@@ -401,7 +401,7 @@ def _without_defaults(spec: dict[str, Any], kind: str, schemas: Schemas) -> dict
             if not (isinstance(properties.get(k), dict) and "default" in properties[k] and properties[k]["default"] == v)}
 
 
-@dataclass
+@record
 class _Reading:
     """What adopt's steps share: the live objects by kind, the release's namespaces, the CRD
     schemas, the Adoption being built, and what the steps found for the later ones."""
@@ -830,7 +830,7 @@ def values_text(result: Adoption, release: str, namespace: str) -> str:
     return head + blockyaml.dump(result.values)
 
 
-@dataclass
+@record
 class Proof:
     clean: bool
     text: str

@@ -7,11 +7,11 @@ for failures the fix in values terms.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
 from symrouting import cidr
 from symrouting.facts import HOSTNAME, Facts, Node, Sourced, selector_matches
 from symrouting.plan import Plan
+from symrouting.records import field, record
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 VRF_BACKENDS = ("frr", "frr-k8s")
@@ -19,7 +19,7 @@ SHOWN_NODES = 5
 BASIC_AUTH = "kubernetes.io/basic-auth"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Result:
     check: str
     status: str
@@ -464,7 +464,7 @@ CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
 }
 
 
-@dataclass
+@record
 class Options:
     skip: frozenset[str] = frozenset()
     warnings_fail: bool = False

@@ -30,7 +30,6 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable, put_verified
@@ -39,6 +38,7 @@ from symrouting.gather import ENACTMENTS, POLICIES, collect, owner_of
 from symrouting.nodeconfig import (FIRST_POLL, Declared, Neighbours, Progress, State, declared, enactment_node, enactment_progress,
                                    removal_state, with_removal)
 from symrouting.plan import Plan
+from symrouting.records import field, record
 
 # Updates in flight at once: a release of per-node policies updates hundreds of them.
 PARALLEL_UPDATES = 8
@@ -51,7 +51,7 @@ SHOWN = 3
 Nodes = list[tuple[str, dict[str, str]]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     """One update of a policy: the removals it carries (empty: none), the nodes that must
     apply it, the nodeSelector sent with it (None: the policy keeps its own), and the
@@ -78,7 +78,7 @@ class Interrupted(Exception):
         self.error, self.outcomes = error, outcomes
 
 
-@dataclass
+@record
 class Outcome:
     policy: str
     steps: list[Step] = field(default_factory=list)

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from symrouting.plan import Plan, Vrf
+from symrouting.records import record
 
 
 SHOWN_NODES = 3
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Port:
     name: str
     kind: str
@@ -109,14 +109,14 @@ def _selector(vrf: Vrf) -> str:
     return labels or "every node"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Node:
     id: str
     shape: str  # port, peer, pool or service
     lines: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edge:
     source: str
     target: str
@@ -124,7 +124,7 @@ class Edge:
     label: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Section:
     """One VRF: its box of ports, then what hangs on it, in drawing order."""
 

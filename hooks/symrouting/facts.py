@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from symrouting.plan import Kind
+from symrouting.records import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sourced:
     """A list of CIDRs and the object it was read from."""
 
@@ -16,14 +16,14 @@ class Sourced:
     source: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Node:
     name: str
     labels: dict[str, str]
     pod_cidrs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ForeignPolicy:
     """A NodeNetworkConfigurationPolicy of another release (or of no release)."""
 
@@ -33,14 +33,14 @@ class ForeignPolicy:
     vrfs: tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ForeignPool:
     name: str
     owner: str
     addresses: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ForeignPeer:
     """A BGPPeer of another release (or of no release) and the VRF it peers in."""
 
@@ -49,7 +49,7 @@ class ForeignPeer:
     vrf: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ForeignCommunity:
     """A MetalLB Community of another release (or of no release) and its alias names."""
 
@@ -58,7 +58,7 @@ class ForeignCommunity:
     aliases: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadBalancerService:
     """A LoadBalancer Service of the cluster, its labels and the addresses MetalLB gave it."""
 
@@ -68,7 +68,7 @@ class LoadBalancerService:
     addresses: tuple[str, ...]
 
 
-@dataclass
+@record
 class Facts:
     service_network: Sourced | None = None
     cluster_network: Sourced | None = None

@@ -35,10 +35,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from symrouting.api import ApiError, Conflict, Transport, Unanswered, Unreachable, put_verified
+from symrouting.records import field, record
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
 # client-go's defaults for controllers are 15 s; a hook that renews every 10 s can miss two.
@@ -74,7 +74,7 @@ def identity(what: str) -> str:
     return f"{what} {socket.gethostname()}_{uuid.uuid4().hex[:8]}"
 
 
-@dataclass
+@record
 class Lease:
     transport: Transport
     namespace: str

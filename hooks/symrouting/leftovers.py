@@ -18,20 +18,20 @@ from __future__ import annotations
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from symrouting.api import Transport
 from symrouting.facts import HOSTNAME
 from symrouting.gather import ENACTMENTS, NODE_STATES, POLICIES, Declaration, collect, declaration
 from symrouting.nodeconfig import FAMILIES, FIRST_POLL, Declared, Neighbours, State, enactment_progress, entries
+from symrouting.records import record
 
 # Tables that are the kernel's own, never a release's: unspec, default, main, local
 # (iproute2 etc/iproute2/rt_tables).
 SYSTEM_TABLES = (0, 253, 254, 255)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Leftover:
     node: str
     kind: str  # vrf | address (on a leftover VRF's port) | route | rule
@@ -192,7 +192,7 @@ def policy_name(node: str) -> str:
     return f"symrouting-leftovers-{node[:30].strip('.-').replace('.', '-')}-{digest}"
 
 
-@dataclass
+@record
 class Removed:
     node: str
     policy: str

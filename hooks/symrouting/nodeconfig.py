@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from symrouting.facts import HOSTNAME, condition_true, selector_matches
+from symrouting.records import field, record
 
 State = dict[str, Any]
 Entry = dict[str, Any]
@@ -79,7 +79,7 @@ def _match_route(absent: Entry, route: Entry) -> bool:
     return _matches(absent, route, ("metric",))
 
 
-@dataclass
+@record
 class Declared:
     """What policies declare, removals aside: the interfaces they use (by name, also as a
     VLAN base, bond port, VRF port or next hop), the address families they set up on each,
@@ -244,7 +244,7 @@ def with_removal(new_state: State, removal: State | None) -> State:
     return state
 
 
-@dataclass
+@record
 class Progress:
     """Where a policy's generation stands on its nodes, from their enactments."""
 

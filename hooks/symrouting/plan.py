@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from symrouting.records import field, record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Pool:
     name: str
     addresses: tuple[str, ...]
@@ -15,7 +16,7 @@ class Pool:
     admits: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Peer:
     name: str
     address: str  # peerAddress, or the interface of an unnumbered session
@@ -27,14 +28,14 @@ class Peer:
     local_asn: int = 0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Advertisement:
     name: str
     pools: tuple[str, ...]
     peers: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EgressService:
     namespace: str
     name: str
@@ -45,7 +46,7 @@ class EgressService:
     service_labels: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Policy:
     """A NodeNetworkConfigurationPolicy of the release: the VRF's only one, or one per node
     of its `nodes` table (node set, nodeSelector holding kubernetes.io/hostname)."""
@@ -68,7 +69,7 @@ class Policy:
                 for address in (iface.get(family) or {}).get("address") or []]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Vrf:
     name: str
     table_id: int
@@ -86,7 +87,7 @@ class Vrf:
         return tuple(policy.node for policy in self.policies if policy.node)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Kind:
     group: str
     version: str
@@ -97,7 +98,7 @@ class Kind:
         return f"{self.group}/{self.version}" if self.group else self.version
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Plan:
     release: str
     namespace: str

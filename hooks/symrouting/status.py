@@ -14,7 +14,6 @@ import ipaddress
 import json
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
 from symrouting.api import ApiError, Transport
@@ -22,6 +21,7 @@ from symrouting.facts import HOSTNAME, Node, selector_matches
 from symrouting.gather import (ENACTMENTS, INSTANCE_LABEL, NODE_STATES, POLICIES, RELEASE_NAMESPACE_LABEL, collect, declaration,
                                owner_of)
 from symrouting.plan import EgressService, Peer, Plan, Policy, Vrf
+from symrouting.records import asdict, field, record
 
 OK, BAD, UNKNOWN = "ok", "bad", "unknown"
 # The shape of --json; raised when a field changes meaning or goes.
@@ -45,7 +45,7 @@ MISSING = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Enactment:
     node: str
     policy: str
@@ -54,14 +54,14 @@ class Enactment:
     true: tuple[tuple[str, str, str], ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VrfState:
     table: int | None
     ports: tuple[str, ...]
     state: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NodeState:
     vrfs: dict[str, VrfState]
     rules: tuple[dict[str, Any], ...]
@@ -69,7 +69,7 @@ class NodeState:
     exact: frozenset[tuple[tuple[str, Any], ...]] = frozenset()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Session:
     node: str
     peer: str
@@ -78,7 +78,7 @@ class Session:
     bfd: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Announcement:
     namespace: str
     service: str
@@ -86,7 +86,7 @@ class Announcement:
     peers: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConfigState:
     name: str
     node: str
@@ -94,7 +94,7 @@ class ConfigState:
     errors: str
 
 
-@dataclass
+@record
 class Observed:
     """What the controllers report; None where the source could not be read (see unavailable)."""
 
@@ -123,7 +123,7 @@ class Observed:
         return UNKNOWN, self.unavailable.get(source) or MISSING.get(source, "not read")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Row:
     vrf: str
     node: str
@@ -132,7 +132,7 @@ class Row:
     detail: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReleaseStatus:
     release: str
     rows: tuple[Row, ...]

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from symrouting.api import Transport
 from symrouting.cleanup import NodeIndex, Outcome, Step, _wait, standing_step
 from symrouting.gather import POLICIES, collect
 from symrouting.nodeconfig import Progress
 from symrouting.plan import Plan, Policy
+from symrouting.records import field, record
 
 
-@dataclass
+@record
 class Wave:
     """The policies of one rollout wave and how each ended: not found (None), or its progress."""
 

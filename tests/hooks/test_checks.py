@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from symrouting import checks
 from symrouting.facts import Facts, ForeignPolicy, ForeignPool, LoadBalancerService, Node, Sourced
 from symrouting.plan import Advertisement, EgressService, Kind, Peer, Plan, Policy, Pool, Vrf
+from symrouting.records import replace
 
 OCP = "network.config.openshift.io/cluster status"
 

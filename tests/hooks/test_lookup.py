@@ -85,7 +85,7 @@ def test_lookup_asks_once_and_the_plan_holds_what_the_policies_hold(real_api: Re
 def test_cleanup_may_update_the_release_policies_lookup_finds(real_api: RealApi, tmp_path: Path) -> None:
     """At upgrade the policy of a renamed or dropped VRF is named by no value: Helm's lookup
     finds it by the release's labels, and only the release's (same release name in another
-    namespace, or another release, stay out)."""
+    namespace, or another release, stay out); a policy both rendered and found is named once."""
     routes = clusters.with_discovery(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))
     routes["/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nodenetworkconfigurationpolicies.nmstate.io"] = {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -98,7 +98,7 @@ def test_cleanup_may_update_the_release_policies_lookup_finds(real_api: RealApi,
 
     routes["/apis/nmstate.io/v1/nodenetworkconfigurationpolicies"] = [
         policy("tenant-a-old-vrf", helm.RELEASE, helm.NAMESPACE), policy("same-name-elsewhere", helm.RELEASE, "other"),
-        policy("blue-vrf", "blue", helm.NAMESPACE)]
+        policy("blue-vrf", "blue", helm.NAMESPACE), policy("vrfpolicy", helm.RELEASE, helm.NAMESPACE)]
     api = real_api
     api.load(routes)
     kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")

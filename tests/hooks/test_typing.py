@@ -1,5 +1,5 @@
 """The hooks package is typed (mypy --strict passes for the oldest Python it supports) and
-imports nothing but the standard library and itself."""
+imports nothing but the standard library and itself when it runs."""
 
 from __future__ import annotations
 
@@ -20,8 +20,14 @@ def test_mypy_strict() -> None:
 
 
 def _imports(path: Path) -> set[str]:
+    """The modules a file imports when it runs: not those under `if TYPE_CHECKING:`, which
+    only type checkers read (symrouting/records.py takes dataclass_transform from there)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            node.body = []
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
