@@ -114,7 +114,8 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
         setattr(cls, "__repr__", _repr)
     if "__eq__" not in cls.__dict__:
         setattr(cls, "__eq__", _eq)
-    setattr(cls, "__hash__", _hash if frozen else None)
+    if cls.__dict__.get("__hash__") is None:  # a class's own __hash__ stays, as in dataclasses
+        setattr(cls, "__hash__", _hash if frozen else None)
     if frozen:
         setattr(cls, "__setattr__", _refuse_set)
         setattr(cls, "__delattr__", _refuse_delete)

@@ -103,6 +103,22 @@ def test_asdict_goes_through_nested_records_lists_and_dicts() -> None:
     assert records.asdict(made[1]) == dataclasses.asdict(made[0])
 
 
+def test_methods_a_class_writes_itself_are_kept() -> None:
+    made = []
+    for decorate in (dataclasses.dataclass(frozen=True), records.record(frozen=True)):
+        class Peer:
+            address: str
+
+            def __repr__(self) -> str:
+                return f"peer {self.address}"
+
+            def __hash__(self) -> int:
+                return 7
+        made.append(decorate(Peer)("10.0.0.1"))
+    assert [repr(value) for value in made] == ["peer 10.0.0.1"] * 2
+    assert [hash(value) for value in made] == [7, 7]
+
+
 def test_replace_refuses_a_field_the_record_has_not() -> None:
     _, got = pair(True)
     with pytest.raises(TypeError, match="colour"):
