@@ -9,6 +9,15 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $errors := list }}
 {{- $root := .root }}
 {{- $egressTargets := dict }}
+{{- /* the node label of each LoadBalancerIP service of the release: OVN-Kubernetes joins the
+namespace and the name with a dash (go-controller/pkg/clustermanager/egressservice/
+egressservice_cluster_node.go nodeLabelForService, v1.3.0), so team-a/web and team/a-web share one */}}
+{{- $nodeLabels := dict }}
+{{- /* OVN-Kubernetes DNATs an externalTrafficPolicy: Local Service's address to its masquerade
+VIP (go-controller/pkg/node/gateway_iptables.go getExternalIPTRules, v1.3.0), which a request
+that came in on a VRF port reaches only through the masquerade subnet's rule to the main table */}}
+{{- $cluster := .v.cluster | default dict }}
+{{- $noMasqueradeRule := and (empty $cluster.masqueradeSubnet) (not $cluster.lookup) }}
 {{- /* the labels of every Network-mode service of the release, which no node ever carries */}}
 {{- $networkModeLabels := dict }}
 {{- range $vrfName, $vrf := .vrfs }}
@@ -47,6 +56,12 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- $errors = append $errors (printf "%s.addressPool: %s has %d address pools; name the one the Service takes its address from" $svcAt $vrfName (len $pools)) }}
 {{- end }}
 {{- if eq $mode "LoadBalancerIP" }}
+{{- with get $nodeLabels $label }}
+{{- if ne .target $target }}
+{{- $errors = append $errors (printf "%s: Service %s gets node label %s from OVN-Kubernetes, as Service %s of %s does (it joins namespace and name with a dash), so each announcement would cover both egress nodes and each Service's replies would leave from one; rename one of the Services" $svcAt $target $label .target .at) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $nodeLabels $label (dict "target" $target "at" $svcAt) }}
 {{- $poolKey := include "symmetric-routing.egressServicePool" $ctx }}
 {{- $entry := dict "label" $label "at" $svcAt }}
 {{- $_ := set $loadBalancerIPServices $poolKey (append (get $loadBalancerIPServices $poolKey | default list) $entry) }}
@@ -56,6 +71,14 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- else }}
 {{- with include "symmetric-routing.egressServicePool" $ctx }}
 {{- $_ := set $networkServices . (append (get $networkServices . | default list) $svcAt) }}
+{{- end }}
+{{- end }}
+{{- /* the EgressService selects the VRF's nodes and the service's own selector both
+(templates/egressservice.yaml): a label both name with two values selects no node */}}
+{{- $vrfLabels := (($vrf.policy | default dict).nodeSelector | default dict) }}
+{{- range $labelKey, $value := (($svc.nodeSelector | default dict).matchLabels | default dict) }}
+{{- if and (hasKey $vrfLabels $labelKey) (ne (toString $value) (toString (get $vrfLabels $labelKey))) }}
+{{- $errors = append $errors (printf "%s.nodeSelector.matchLabels.%s: %q, but the VRF's nodes carry %s=%q (vrfs.%s.policy.nodeSelector), and the EgressService selects among the VRF's nodes only, so it would select none; drop the label or give the VRF's value" $svcAt $labelKey (toString $value) $labelKey (toString (get $vrfLabels $labelKey)) $vrfName) }}
 {{- end }}
 {{- end }}
 {{- if and (ne $mode "LoadBalancerIP") $svc.nodeSelector }}
@@ -135,6 +158,9 @@ when there are several, names unique, port and protocol unique */}}
 {{- end }}
 {{- if and $service.create (empty $service.ports) }}
 {{- $errors = append $errors (printf "%s.service.ports: service.create renders a LoadBalancer Service, which needs at least one port" $svcAt) }}
+{{- end }}
+{{- if and $service.create (eq (toString $service.externalTrafficPolicy) "Local") $noMasqueradeRule }}
+{{- $errors = append $errors (printf "%s.service.externalTrafficPolicy: Local makes OVN-Kubernetes send each request to its masquerade address, which a request that came in on a VRF port reaches only through the masquerade subnet's route rule, and cluster.masqueradeSubnet is empty (cluster.noMasqueradeSubnet); set cluster.masqueradeSubnet (`symrouting discover` prints it), or use Cluster" $svcAt) }}
 {{- end }}
 {{- end }}
 {{- /* a LoadBalancerIP service's pool is announced from its egress node only (narrowed by
