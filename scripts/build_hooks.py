@@ -36,8 +36,9 @@ SOURCE = ROOT / "hooks" / "symrouting"
 ZIP = ROOT / "hooks" / "symrouting.zip"
 
 # Modules only the `symrouting` command runs (pipx install symrouting), never a hook Job, with
-# the cli.py function that imports each; kept out of the zip, so out of every release Secret.
-COMMAND_ONLY = {"adopt": "adopt", "diagram": "draw", "blockyaml": "adopt"}
+# the function that imports each (in cli.py, or in a command-only module); kept out of the zip,
+# so out of every release Secret.
+COMMAND_ONLY = {"commands": "main", "kubectl": "transport_for", "adopt": "adopt", "diagram": "draw", "blockyaml": "adopt"}
 
 _DOC_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 

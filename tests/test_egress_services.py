@@ -86,3 +86,18 @@ def test_local_traffic_policy_renders_beside_the_masquerade_rule(tmp_path: Path,
     [policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
     rules = policy["spec"]["desiredState"]["route-rules"]["config"]
     assert {"ip-to": "169.254.0.0/17", "priority": 998, "route-table": 254} in rules
+
+
+def test_a_requirement_the_vrf_names_too_is_rendered_once(tmp_path: Path, helm_version: str) -> None:
+    """symrouting adopt writes a live selector out whole, the VRF's hostnames with it."""
+    hostnames = {"key": "kubernetes.io/hostname", "operator": "In", "values": ["vrf-infra", "vrf-worker"]}
+    override = {"vrfs": {"ens4vrf": {
+        "ports": {"ens4": {"ipv4": None}},
+        "nodes": {"vrf-worker": {"ens4": "192.168.130.11/24"}, "vrf-infra": {"ens4": "192.168.130.12/24"}},
+        "egressServices": {"server1": {"nodeSelector": {"matchExpressions": [hostnames]}}}}}}
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump(override))
+    result = helm.template(helm_version, [SEED, path])
+    assert result.returncode == 0, result.stderr
+    [egress] = [d for d in result.documents if d["kind"] == "EgressService"]
+    assert egress["spec"]["nodeSelector"]["matchExpressions"] == [hostnames]

@@ -254,6 +254,19 @@ def node_policy_prefix(name: str, node: str) -> str:
     return name[:-len(node) - 1] if name.endswith(f"-{node}") else ""
 
 
+def _beyond_the_vrf(live: dict[str, Any], vrf: dict[str, Any]) -> str:
+    """What of the VRF's own node selector (its policy.nodeSelector, and a nodes table's
+    hostnames) a live EgressService's nodeSelector lacks: the chart adds it
+    (templates/egressservice.yaml), so such a live selector renders narrowed. Empty when none."""
+    vrf_labels = (vrf.get("policy") or {}).get("nodeSelector") or {}
+    vrf_expressions = ([{"key": HOSTNAME, "operator": "In", "values": sorted(vrf["nodes"])}]
+                       if vrf.get("nodes") else [])
+    labels, expressions = live.get("matchLabels") or {}, live.get("matchExpressions") or []
+    lacking = [f"{k}={v}" for k, v in sorted(vrf_labels.items()) if labels.get(k) != v]
+    lacking += [f"{e['key']} {e['operator']} {e['values']}" for e in vrf_expressions if e not in expressions]
+    return ", ".join(lacking)
+
+
 def _vrf_policies(vrf_name: str, policies: list[dict[str, Any]], cidrs: list[str],
                   problems: list[str]) -> dict[str, Any]:
     """The policy, ports, nodes and routes of one VRF from its live policies: one policy, or
@@ -591,6 +604,12 @@ def _adopt_egress_services(reading: _Reading) -> None:
             if "sourceIPBy" in spec:
                 service_entry["sourceIPBy"] = spec["sourceIPBy"]
             service_entry["nodeSelector"] = spec.get("nodeSelector") or {}
+            wider = _beyond_the_vrf(service_entry["nodeSelector"], reading.vrfs[vrf_name])
+            if wider:
+                reading.result.problems.append(
+                    f"EgressService {key_of(egress)}: its nodeSelector also matches nodes without VRF {vrf_name} "
+                    f"(it lacks {wider}), where OVN-Kubernetes may pick the egress node; the chart narrows it to "
+                    "the VRF's nodes")
             service = services.get((meta.get("namespace"), _name(egress))) or {}
             annotations = (service.get("metadata") or {}).get("annotations") or {}
             pool = next((str(annotations[a]) for a in POOL_ANNOTATIONS if annotations.get(a)), "")

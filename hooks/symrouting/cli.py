@@ -26,9 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from symrouting.api import ApiError, HttpsTransport, KubectlTransport, Transport, Unexpected, Unreachable, kubeconfig_paths
-from symrouting.facts import Facts
-from symrouting.gather import gather, read_nodes, read_openshift_networks, read_service_selectors, read_upstream_networks
+from symrouting.api import ApiError, HttpsTransport, Transport, Unexpected, Unreachable
+from symrouting.gather import gather
 from symrouting.plan import Plan, PlanError, parse_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_BROKEN = 0, 1, 2, 3, 4
@@ -228,16 +227,12 @@ def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.Argum
     return parser
 
 
-# The chart this command came with, when run from the chart's source tree.
-CHART = Path(__file__).resolve().parents[2]
-
-
 # The hook each command runs as, for the advice a 403 gives.
 ROLES = {"preflight": "preflight", "prune": "cleanup", "teardown": "cleanup", "wait": "wait", "verify": "verify",
          "discover": "user", "status": "user", "adopt": "user", "leftovers": "user"}
 
 
-def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
+def transport_for(args: argparse.Namespace, env: dict[str, str] | None = None) -> Transport:
     """The credentials, in the order the module's docstring gives."""
     env = dict(os.environ) if env is None else env
     role = ROLES.get(args.command, "preflight")
@@ -251,6 +246,8 @@ def _transport(args: argparse.Namespace, env: dict[str, str] | None = None) -> T
     if not args.kubectl and env.get("KUBERNETES_SERVICE_HOST"):
         return HttpsTransport.in_cluster(env, timeout=args.request_timeout, deadline_seconds=args.deadline, role=role,
                                          notice=notice)
+    from symrouting.kubectl import KubectlTransport, kubeconfig_paths  # the tool's: not in the hooks' zip
+
     if not args.kubectl and not kubeconfig_paths(env, Path(env.get("HOME", "~")).expanduser()):
         raise ApiError("no credentials: not in a pod (KUBERNETES_SERVICE_HOST is unset) and no kubeconfig at "
                        "$KUBECONFIG or ~/.kube/config; point KUBECONFIG at one, or give --server, --token-file "
@@ -277,7 +274,7 @@ def plan_from_manifest(manifest: str) -> str:
     raise UnreadablePlan("no plan.json in the manifest: render with preflight.enabled=true")
 
 
-def _load_plan(args: argparse.Namespace, stdin: TextIO) -> Plan:
+def load_plan(args: argparse.Namespace, stdin: TextIO) -> Plan:
     try:
         if args.plan is not None:
             raw = _read(args.plan, stdin)
@@ -299,12 +296,12 @@ def preflight(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     from symrouting import report
     from symrouting.checks import CHECKS, Options, failed, run_checks
 
-    plan = _load_plan(args, stdin)
+    plan = load_plan(args, stdin)
     skip = frozenset(name.strip() for value in args.skip for name in value.split(",") if name.strip())
     unknown = sorted(skip - set(CHECKS))
     if unknown:
         raise PlanError(f"unknown check(s) to skip: {', '.join(unknown)}; known: {', '.join(CHECKS)}")
-    facts = gather(_transport(args), plan)
+    facts = gather(transport_for(args), plan)
     results = run_checks(plan, facts, Options(skip=skip, warnings_fail=args.warnings_fail))
     bad = failed(results, args.warnings_fail)
     verdict = (f"preflight FAILED for release {plan.namespace}/{plan.release}: nothing was changed on the nodes"
@@ -323,8 +320,8 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
     # enactments are freed as they go: the cyclic collector would sweep thousands of live
     # objects again and again and free nothing (benchmarks/preflight.py, the teardown).
     gc.disable()
-    plan = _load_plan(args, stdin)
-    transport = _transport(args)
+    plan = load_plan(args, stdin)
+    transport = transport_for(args)
     uninstall = args.command == "teardown"
 
     def log(line: str) -> None:
@@ -375,8 +372,8 @@ def clean(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, stderr: TextI
 def wait(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     from symrouting import wait as rollout
 
-    plan = _load_plan(args, stdin)
-    waves = rollout.run(_transport(args), plan, timeout=args.timeout, poll=args.poll, say=notice)
+    plan = load_plan(args, stdin)
+    waves = rollout.run(transport_for(args), plan, timeout=args.timeout, poll=args.poll, say=notice)
     stdout.write(rollout.report(waves, f"{plan.namespace}/{plan.release}"))
     return EXIT_OK if all(wave.ok for wave in waves) else EXIT_FAILED
 
@@ -386,8 +383,8 @@ def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     from symrouting import verify as checks
     from symrouting.checks import failed
 
-    plan = _load_plan(args, stdin)
-    results = checks.verify(_transport(args), plan)
+    plan = load_plan(args, stdin)
+    results = checks.verify(transport_for(args), plan)
     bad = failed(results, warnings_fail=False)
     verdict = f"release {plan.namespace}/{plan.release} " + ("does NOT route symmetrically yet" if bad else "verified")
     stdout.write(report.text(results, verdict))
@@ -396,13 +393,13 @@ def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
         from symrouting import status
 
         stdout.write("\n")
-        text, live = _status_text(status, _transport(args), [plan], args, colour=False)
+        text, live = status_text(status, transport_for(args), [plan], args, colour=False)
         stdout.write(text)
         code = max(code, live)
     return code
 
 
-def _status_text(status: Any, transport: Transport, plans: list[Plan] | None, args: argparse.Namespace,
+def status_text(status: Any, transport: Transport, plans: list[Plan] | None, args: argparse.Namespace,
                  colour: bool) -> tuple[str, int]:
     """One look at the cluster: the text to print and its exit code."""
     if plans is None:
@@ -436,141 +433,6 @@ def _leftover_rows(observed: Any) -> str:
             + lines)
 
 
-def show_leftovers(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from symrouting import leftovers
-
-    transport = _transport(args)
-    found = leftovers.read(transport, [])
-    if found is None:
-        stdout.write("the cluster serves no nmstate.io/v1beta1 NodeNetworkState: leftovers cannot be seen\n")
-        return EXIT_FAILED
-    items, labels = found
-    if not items:
-        stdout.write("no leftovers: every VRF, VRF-table route and route rule on the nodes is declared by a policy\n")
-        return EXIT_OK
-    stdout.write("".join(f"{line}\n" for line in leftovers.lines(items)))
-    if not args.remove:
-        stdout.write("no policy declares these: `symrouting leftovers --remove` takes them off\n")
-        return EXIT_FAILED
-    removed = leftovers.remove(transport, items, labels, timeout=args.timeout, poll=args.poll, say=notice)
-    for done in removed:
-        taken = ", ".join(item.describe() for item in done.taken)
-        stdout.write(f"REMOVED {done.node}: {taken} (policy {done.policy} applied, then deleted)\n" if done.applied else
-                     f"FAIL    {done.node}: {taken} not confirmed: {done.detail} (policy {done.policy} deleted; "
-                     "kubectl get nnce, then run again)\n")
-    return EXIT_OK if all(done.applied for done in removed) else EXIT_FAILED
-
-
-def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: dict[str, str] | None = None,
-                sleep: Any = None) -> int:
-    import gc
-
-    from symrouting import status
-
-    # One pass over many small objects, none in a cycle: the cyclic collector's sweeps would
-    # free nothing and cost a third of the run (benchmarks/status.py). --watch collects
-    # after each look.
-    gc.disable()
-    env = dict(os.environ) if env is None else env
-    plans = [_load_plan(args, stdin)] if (args.plan or args.plan_from_manifest) else None
-    if args.release and plans:
-        raise PlanError("--release picks a release without a plan: give one or the other")
-    if args.release and "/" not in args.release:
-        raise PlanError(f"--release {args.release}: write it as NAMESPACE/NAME, e.g. payments/{args.release}")
-    if args.interval <= 0:
-        raise PlanError("--interval must be more than 0 seconds")
-    transport = _transport(args, env)
-    # Colour only for a person: a terminal, and NO_COLOR unset (https://no-color.org).
-    colour = stdout.isatty() and not env.get("NO_COLOR")
-    if not args.watch:
-        text, code = _status_text(status, transport, plans, args, colour)
-        stdout.write(text)
-        return code
-    import time
-
-    def look() -> tuple[str, int]:
-        gc.collect()
-        return _status_text(status, transport, plans, args, colour)
-
-    return status.watch(look, stdout, sleep or time.sleep,
-                        args.interval, rounds=args.count,
-                        clear=colour)
-
-
-def draw(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
-    from symrouting import diagram
-
-    plan = _load_plan(args, stdin)
-    text = diagram.mermaid(plan) if args.format == "mermaid" else diagram.dot(plan)
-    if args.format == "svg":
-        import shutil
-        import subprocess
-
-        dot = shutil.which("dot")
-        if dot is None:
-            raise PlanError("--format svg needs Graphviz's dot on PATH (Debian: apt-get install graphviz); "
-                            "--format dot writes the graph for any Graphviz")
-        text = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, check=True).stdout
-    if args.output:
-        args.output.write_text(text)
-    else:
-        stdout.write(text)
-    return EXIT_OK
-
-
-def discover(args: argparse.Namespace, stdout: TextIO) -> int:
-    transport = _transport(args)
-    facts = Facts()
-    if not read_openshift_networks(transport, facts):
-        read_upstream_networks(transport, facts)
-    read_nodes(transport, facts)
-    lines = ["# The cluster's own CIDRs, for the site's values file (symrouting discover)."]
-    lines.append("cluster:")
-    for key, sourced in (("serviceNetwork", facts.service_network), ("clusterNetwork", facts.cluster_network),
-                         ("masqueradeSubnet", facts.masquerade_subnet)):
-        if sourced is None:
-            lines.append(f"  # {key}: not found in the cluster; fill it in by hand")
-        else:
-            lines.append(f"  {key}: [{', '.join(sourced.cidrs)}]  # from {sourced.source}")
-    if facts.cluster_network is None and facts.nodes:
-        pod_cidrs = sorted({c for node in facts.nodes for c in node.pod_cidrs})
-        if pod_cidrs:
-            lines.append(f"  # the nodes' podCIDRs are {', '.join(pod_cidrs)}: clusterNetwork must contain them")
-    stdout.write("\n".join(lines) + "\n")
-    return EXIT_OK
-
-
-def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
-    from symrouting import adopt as adoption
-
-    chart = args.chart or (str(CHART) if (CHART / "Chart.yaml").is_file() else "")
-    if not chart:
-        raise PlanError("adopt renders the chart to prove the values: name it with --chart (a directory, a .tgz, "
-                        "or oci://ghcr.io/symmetric-routing/charts/symmetric-routing with --chart-version)")
-    chart_args = [chart, "--version", args.chart_version] if args.chart_version else [chart]
-    transport = _transport(args)
-    facts = Facts()
-    if not read_openshift_networks(transport, facts):
-        read_upstream_networks(transport, facts)
-    read_nodes(transport, facts)
-    read_service_selectors(transport, facts)
-    networks = {key: list(sourced.cidrs) if sourced else [] for key, sourced in (
-        ("serviceNetwork", facts.service_network), ("clusterNetwork", facts.cluster_network),
-        ("masqueradeSubnet", facts.masquerade_subnet))}
-    live = adoption.read_live(transport, args.metallb_namespace)
-    schemas = adoption.read_schemas(transport)
-    # the served CRD says whether MetalLB is 0.16 or later (gather.read_service_selectors)
-    result = adoption.adopt(live, release=args.release, namespace=args.namespace, networks=networks,
-                            metallb_namespace=args.metallb_namespace,
-                            metallb_version="0.16" if facts.service_selectors else None, schemas=schemas)
-    stdout.write(adoption.report(result, args.release, args.namespace))
-    if not result.adopted:
-        return EXIT_FAILED
-    proof = adoption.prove(result, args.helm, chart_args, args.release, args.namespace, args.output, schemas)
-    stdout.write(proof.text)
-    return EXIT_OK if proof.clean else EXIT_FAILED
-
-
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
          stdin: TextIO = sys.stdin) -> int:
     given = sys.argv[1:] if argv is None else argv
@@ -585,15 +447,17 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return wait(args, stdout, stdin)
         if args.command == "verify":
             return verify(args, stdout, stdin)
+        from symrouting import commands  # a person's commands: not in the hooks' zip
+
         if args.command == "diagram":
-            return draw(args, stdout, stdin)
+            return commands.draw(args, stdout, stdin)
         if args.command == "status":
-            return show_status(args, stdout, stdin)
+            return commands.show_status(args, stdout, stdin)
         if args.command == "adopt":
-            return adopt(args, stdout)
+            return commands.adopt(args, stdout)
         if args.command == "leftovers":
-            return show_leftovers(args, stdout, stderr)
-        return discover(args, stdout)
+            return commands.show_leftovers(args, stdout, stderr)
+        return commands.discover(args, stdout)
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")
         return EXIT_USAGE

@@ -9,21 +9,20 @@ route rules of its currentState that no policy selecting the node declares (node
 declared: a policy's entries, its removals aside). A rule or route counts as declared when
 a declared entry's properties are all its own (nmstate route_rule.rs / route.rs is_match:
 the properties a policy leaves out are the node's defaults). removal() is the one-shot
-desiredState that takes a node's leftovers off; remove() sends it as a policy selecting that
-node alone, waits for its enactment, and deletes the policy.
+desiredState that takes a node's leftovers off; `symrouting leftovers --remove` (commands.py,
+which the hook Jobs do without) sends it as a policy selecting that node alone, waits for its
+enactment, and deletes the policy.
 """
 
 from __future__ import annotations
 
-import time
-import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from symrouting.api import Transport
 from symrouting.facts import HOSTNAME
-from symrouting.gather import ENACTMENTS, NODE_STATES, POLICIES, Declaration, collect, declaration
-from symrouting.nodeconfig import FAMILIES, FIRST_POLL, Declared, Neighbours, State, enactment_progress, entries
+from symrouting.gather import NODE_STATES, POLICIES, Declaration, collect, declaration
+from symrouting.nodeconfig import FAMILIES, Declared, Neighbours, State, entries
 from symrouting.records import record
 
 # Tables that are the kernel's own, never a release's: unspec, default, main, local
@@ -182,58 +181,6 @@ def by_node(leftovers: Iterable[Leftover]) -> dict[str, list[Leftover]]:
     for item in leftovers:
         grouped.setdefault(item.node, []).append(item)
     return grouped
-
-
-def policy_name(node: str) -> str:
-    """The one-shot policy's name for a node: a DNS-1123 name within 63 characters."""
-    import hashlib  # only --remove names policies: the status and the preflight do without it
-
-    digest = hashlib.sha256(node.encode()).hexdigest()[:8]
-    return f"symrouting-leftovers-{node[:30].strip('.-').replace('.', '-')}-{digest}"
-
-
-@record
-class Removed:
-    node: str
-    policy: str
-    taken: list[Leftover]
-    applied: bool
-    detail: str = ""
-
-
-def remove(transport: Transport, leftovers: list[Leftover], labels: dict[str, dict[str, str]], *,
-           timeout: float, poll: float = 2.0, say: Callable[[str], None] = lambda line: None,
-           clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> list[Removed]:
-    """Per node: a policy selecting that node alone (kubernetes.io/hostname) with the removal,
-    waited for until nmstate reports it applied, then deleted. A node whose enactment
-    fails or never reports keeps its policy deleted too (it must not stay to fight a
-    release installed later) and is reported, to be looked at by hand."""
-    results = []
-    deadline = clock() + timeout
-    for node, items in sorted(by_node(leftovers).items()):
-        name = policy_name(node)
-        hostname = labels.get(node, {}).get(HOSTNAME, node)
-        body = {"apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy",
-                "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "symrouting"}},
-                "spec": {"nodeSelector": {HOSTNAME: hostname}, "desiredState": removal(items)}}
-        created = transport.post(POLICIES, body)
-        generation = int(((created or {}).get("metadata") or {}).get("generation") or 1)
-        say(f"{node}: policy {name} sent, taking off {', '.join(i.describe() for i in items)}")
-        selector = urllib.parse.quote(f"nmstate.io/policy={name}")
-        interval = min(FIRST_POLL, poll)
-        while True:
-            enactments = collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, []) or []
-            progress = enactment_progress(enactments, generation, [node])
-            if progress.finished or clock() >= deadline:
-                break
-            sleep(min(interval, max(deadline - clock(), 0)))
-            interval = min(interval * 2, poll)
-        transport.delete(f"{POLICIES}/{name}")
-        applied = progress.finished and not progress.failed
-        detail = ("; ".join(message for _, message in progress.failed) if progress.failed else
-                  "" if applied else f"never reported generation {generation}")
-        results.append(Removed(node, name, items, applied, detail))
-    return results
 
 
 def lines(leftovers: list[Leftover]) -> list[str]:

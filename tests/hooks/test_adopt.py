@@ -500,3 +500,22 @@ def test_lists_of_different_lengths_differ() -> None:
     assert adopt.differences([live], [rendered]) == [
         'IPAddressPool m/p: spec.addresses: live ["192.169.10.0/32", "192.169.11.0/32"], '
         'the chart renders ["192.169.10.0/32"]']
+
+
+HOSTNAMES = {"key": "kubernetes.io/hostname", "operator": "In", "values": ["worker-0", "worker-1"]}
+NO_INFRA = {"key": "node-role.kubernetes.io/infra", "operator": "DoesNotExist"}
+
+
+@pytest.mark.parametrize(("live", "lacking"), [
+    ({"matchLabels": {"vrf": "true"}, "matchExpressions": [HOSTNAMES]}, ""),
+    ({"matchLabels": {"vrf": "true", "zone": "a"}, "matchExpressions": [HOSTNAMES, NO_INFRA]}, ""),
+    ({"matchLabels": {"zone": "a"}}, "vrf=true, kubernetes.io/hostname In ['worker-0', 'worker-1']"),
+    ({"matchLabels": {"vrf": "false"}, "matchExpressions": [HOSTNAMES]}, "vrf=true"),
+    ({}, "vrf=true, kubernetes.io/hostname In ['worker-0', 'worker-1']"),
+])
+def test_an_egress_node_selector_wider_than_its_vrf_is_named(live: dict[str, Any], lacking: str) -> None:
+    """templates/egressservice.yaml renders the VRF's node selector and the service's own both:
+    a live selector that lacks part of the VRF's would render narrowed, and adopt says so (an
+    egress node without the VRF: ovn-kubernetes v1.3.0 selectNodeFor picks any node it matches)."""
+    vrf = {"policy": {"nodeSelector": {"vrf": "true"}}, "nodes": {"worker-1": {}, "worker-0": {}}}
+    assert adopt._beyond_the_vrf(live, vrf) == lacking

@@ -74,7 +74,8 @@ def test_kubectl_creates_and_deletes_by_raw_path(real_api: RealApi, kubeconfig: 
     """The laptop path's writes of the Lease and the peers: `kubectl create --raw` and
     `kubectl delete --raw`, the same requests as in a pod, with the server's answers mapped
     as the HTTPS transport maps them (409 AlreadyExists a Conflict, 404 False, 403 named)."""
-    from symrouting.api import ApiError, Conflict, KubectlTransport
+    from symrouting.api import ApiError, Conflict
+    from symrouting.kubectl import KubectlTransport
 
     api = real_api
     api.load(clusters.openshift(service=["172.30.0.0/16"], cluster=["10.132.0.0/14"]))

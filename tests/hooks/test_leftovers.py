@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from symrouting import gather, leftovers
+from symrouting import commands, gather, leftovers
 from symrouting.api import HttpsTransport
 from tests.hooks.conftest import render_plan
 from tests.hooks.test_cleanup import SEED, blue_site, per_node_site, policies, seed_with
@@ -266,7 +266,7 @@ def test_remove_looks_at_a_node_that_never_reports_quick_then_slower_up_to_the_p
         sleeps.append(seconds)
         now[0] += seconds
 
-    [removed] = leftovers.remove(transport, [item], {}, timeout=5.0, poll=2.0, clock=lambda: now[0], sleep=sleep)
+    [removed] = commands.remove_leftovers(transport, [item], {}, timeout=5.0, poll=2.0, clock=lambda: now[0], sleep=sleep)
     assert (removed.applied, removed.detail) == (False, "never reported generation 1")
     assert sleeps == [0.25, 0.5, 1.0, 2.0, 1.25]
     assert real_api.client.items(POLICIES) == []

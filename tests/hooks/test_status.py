@@ -333,7 +333,7 @@ def _args(api: RealApi, tmp_path: Path, *extra: str) -> Any:
 
 
 def test_watch_redraws_on_change_only(serve: Callable[..., Any], tmp_path: Path) -> None:
-    from symrouting import cli
+    from symrouting import commands
 
     api = serve(livestate.healthy())
     slept: list[float] = []
@@ -346,8 +346,8 @@ def test_watch_redraws_on_change_only(serve: Callable[..., Any], tmp_path: Path)
                             content_type="application/merge-patch+json")
 
     out = io.StringIO()
-    code = cli.show_status(_args(api, tmp_path, "--watch", "--interval", "7", "--count", "4"), out, io.StringIO(),
-                           env={}, sleep=sleep)
+    code = commands.show_status(_args(api, tmp_path, "--watch", "--interval", "7", "--count", "4"), out, io.StringIO(),
+                                env={}, sleep=sleep)
     assert code == 1, "the exit code is the last look's"
     assert slept == [7.0, 7.0, 7.0]
     text = out.getvalue()
@@ -357,17 +357,17 @@ def test_watch_redraws_on_change_only(serve: Callable[..., Any], tmp_path: Path)
 
 
 def test_colour_on_a_terminal_unless_no_color(serve: Callable[..., Any], tmp_path: Path) -> None:
-    from symrouting import cli
+    from symrouting import commands
 
     routes = livestate.healthy()
     routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-0"))
     api = serve(routes)
     coloured = Terminal()
-    assert cli.show_status(_args(api, tmp_path), coloured, io.StringIO(), env={}) == 1
+    assert commands.show_status(_args(api, tmp_path), coloured, io.StringIO(), env={}) == 1
     assert "\033[31mFAIL  ens4vrf  worker-1  service test/server1" in coloured.getvalue()
     assert "\033[32mOK  " in coloured.getvalue()
     plain = Terminal()
-    assert cli.show_status(_args(api, tmp_path), plain, io.StringIO(), env={"NO_COLOR": "1"}) == 1
+    assert commands.show_status(_args(api, tmp_path), plain, io.StringIO(), env={"NO_COLOR": "1"}) == 1
     assert "\033[" not in plain.getvalue()
 
 

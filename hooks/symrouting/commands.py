@@ -1,0 +1,214 @@
+"""The subcommands only a person runs (status, leftovers and their removal, diagram, discover,
+adopt), beside cli.py, which parses every command and runs the hook Jobs' own (preflight,
+teardown, prune, wait, verify). Kept out of the hooks' zip (scripts/build_hooks.py COMMAND_ONLY), so out of
+every release Secret: the `symrouting` tool has them, the Jobs never import them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from symrouting.api import Transport
+from symrouting.cli import EXIT_FAILED, EXIT_OK, load_plan, notice, status_text, transport_for
+from symrouting.facts import HOSTNAME, Facts
+from symrouting.gather import (ENACTMENTS, POLICIES, collect, read_nodes, read_openshift_networks, read_service_selectors,
+                               read_upstream_networks)
+from symrouting.leftovers import Leftover, by_node, removal
+from symrouting.nodeconfig import FIRST_POLL, enactment_progress
+from symrouting.plan import PlanError
+from symrouting.records import record
+
+# The chart this command came with, when run from the chart's source tree.
+CHART = Path(__file__).resolve().parents[2]
+
+
+def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: dict[str, str] | None = None,
+                sleep: Any = None) -> int:
+    import gc
+
+    from symrouting import status
+
+    # One pass over many small objects, none in a cycle: the cyclic collector's sweeps would
+    # free nothing and cost a third of the run (benchmarks/status.py). --watch collects
+    # after each look.
+    gc.disable()
+    env = dict(os.environ) if env is None else env
+    plans = [load_plan(args, stdin)] if (args.plan or args.plan_from_manifest) else None
+    if args.release and plans:
+        raise PlanError("--release picks a release without a plan: give one or the other")
+    if args.release and "/" not in args.release:
+        raise PlanError(f"--release {args.release}: write it as NAMESPACE/NAME, e.g. payments/{args.release}")
+    if args.interval <= 0:
+        raise PlanError("--interval must be more than 0 seconds")
+    transport = transport_for(args, env)
+    # Colour only for a person: a terminal, and NO_COLOR unset (https://no-color.org).
+    colour = stdout.isatty() and not env.get("NO_COLOR")
+    if not args.watch:
+        text, code = status_text(status, transport, plans, args, colour)
+        stdout.write(text)
+        return code
+    import time
+
+    def look() -> tuple[str, int]:
+        gc.collect()
+        return status_text(status, transport, plans, args, colour)
+
+    return status.watch(look, stdout, sleep or time.sleep,
+                        args.interval, rounds=args.count,
+                        clear=colour)
+
+
+def show_leftovers(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from symrouting import leftovers
+
+    transport = transport_for(args)
+    found = leftovers.read(transport, [])
+    if found is None:
+        stdout.write("the cluster serves no nmstate.io/v1beta1 NodeNetworkState: leftovers cannot be seen\n")
+        return EXIT_FAILED
+    items, labels = found
+    if not items:
+        stdout.write("no leftovers: every VRF, VRF-table route and route rule on the nodes is declared by a policy\n")
+        return EXIT_OK
+    stdout.write("".join(f"{line}\n" for line in leftovers.lines(items)))
+    if not args.remove:
+        stdout.write("no policy declares these: `symrouting leftovers --remove` takes them off\n")
+        return EXIT_FAILED
+    removed = remove_leftovers(transport, items, labels, timeout=args.timeout, poll=args.poll, say=notice)
+    for done in removed:
+        taken = ", ".join(item.describe() for item in done.taken)
+        stdout.write(f"REMOVED {done.node}: {taken} (policy {done.policy} applied, then deleted)\n" if done.applied else
+                     f"FAIL    {done.node}: {taken} not confirmed: {done.detail} (policy {done.policy} deleted; "
+                     "kubectl get nnce, then run again)\n")
+    return EXIT_OK if all(done.applied for done in removed) else EXIT_FAILED
+
+
+def draw(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    from symrouting import diagram
+
+    plan = load_plan(args, stdin)
+    text = diagram.mermaid(plan) if args.format == "mermaid" else diagram.dot(plan)
+    if args.format == "svg":
+        import shutil
+        import subprocess
+
+        dot = shutil.which("dot")
+        if dot is None:
+            raise PlanError("--format svg needs Graphviz's dot on PATH (Debian: apt-get install graphviz); "
+                            "--format dot writes the graph for any Graphviz")
+        text = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, check=True).stdout
+    if args.output:
+        args.output.write_text(text)
+    else:
+        stdout.write(text)
+    return EXIT_OK
+
+
+def discover(args: argparse.Namespace, stdout: TextIO) -> int:
+    transport = transport_for(args)
+    facts = Facts()
+    if not read_openshift_networks(transport, facts):
+        read_upstream_networks(transport, facts)
+    read_nodes(transport, facts)
+    lines = ["# The cluster's own CIDRs, for the site's values file (symrouting discover)."]
+    lines.append("cluster:")
+    for key, sourced in (("serviceNetwork", facts.service_network), ("clusterNetwork", facts.cluster_network),
+                         ("masqueradeSubnet", facts.masquerade_subnet)):
+        if sourced is None:
+            lines.append(f"  # {key}: not found in the cluster; fill it in by hand")
+        else:
+            lines.append(f"  {key}: [{', '.join(sourced.cidrs)}]  # from {sourced.source}")
+    if facts.cluster_network is None and facts.nodes:
+        pod_cidrs = sorted({c for node in facts.nodes for c in node.pod_cidrs})
+        if pod_cidrs:
+            lines.append(f"  # the nodes' podCIDRs are {', '.join(pod_cidrs)}: clusterNetwork must contain them")
+    stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def adopt(args: argparse.Namespace, stdout: TextIO) -> int:
+    from symrouting import adopt as adoption
+
+    chart = args.chart or (str(CHART) if (CHART / "Chart.yaml").is_file() else "")
+    if not chart:
+        raise PlanError("adopt renders the chart to prove the values: name it with --chart (a directory, a .tgz, "
+                        "or oci://ghcr.io/symmetric-routing/charts/symmetric-routing with --chart-version)")
+    chart_args = [chart, "--version", args.chart_version] if args.chart_version else [chart]
+    transport = transport_for(args)
+    facts = Facts()
+    if not read_openshift_networks(transport, facts):
+        read_upstream_networks(transport, facts)
+    read_nodes(transport, facts)
+    read_service_selectors(transport, facts)
+    networks = {key: list(sourced.cidrs) if sourced else [] for key, sourced in (
+        ("serviceNetwork", facts.service_network), ("clusterNetwork", facts.cluster_network),
+        ("masqueradeSubnet", facts.masquerade_subnet))}
+    live = adoption.read_live(transport, args.metallb_namespace)
+    schemas = adoption.read_schemas(transport)
+    # the served CRD says whether MetalLB is 0.16 or later (gather.read_service_selectors)
+    result = adoption.adopt(live, release=args.release, namespace=args.namespace, networks=networks,
+                            metallb_namespace=args.metallb_namespace,
+                            metallb_version="0.16" if facts.service_selectors else None, schemas=schemas)
+    stdout.write(adoption.report(result, args.release, args.namespace))
+    if not result.adopted:
+        return EXIT_FAILED
+    proof = adoption.prove(result, args.helm, chart_args, args.release, args.namespace, args.output, schemas)
+    stdout.write(proof.text)
+    return EXIT_OK if proof.clean else EXIT_FAILED
+
+
+def leftover_policy_name(node: str) -> str:
+    """The one-shot policy's name for a node: a DNS-1123 name within 63 characters."""
+    import hashlib  # only --remove names policies: the status and the preflight do without it
+
+    digest = hashlib.sha256(node.encode()).hexdigest()[:8]
+    return f"symrouting-leftovers-{node[:30].strip('.-').replace('.', '-')}-{digest}"
+
+
+@record
+class Removed:
+    node: str
+    policy: str
+    taken: list[Leftover]
+    applied: bool
+    detail: str = ""
+
+
+def remove_leftovers(transport: Transport, leftovers: list[Leftover], labels: dict[str, dict[str, str]], *,
+           timeout: float, poll: float = 2.0, say: Callable[[str], None] = lambda line: None,
+           clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> list[Removed]:
+    """Per node: a policy selecting that node alone (kubernetes.io/hostname) with the removal,
+    waited for until nmstate reports it applied, then deleted. A node whose enactment
+    fails or never reports keeps its policy deleted too (it must not stay to fight a
+    release installed later) and is reported, to be looked at by hand."""
+    results = []
+    deadline = clock() + timeout
+    for node, items in sorted(by_node(leftovers).items()):
+        name = leftover_policy_name(node)
+        hostname = labels.get(node, {}).get(HOSTNAME, node)
+        body = {"apiVersion": "nmstate.io/v1", "kind": "NodeNetworkConfigurationPolicy",
+                "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "symrouting"}},
+                "spec": {"nodeSelector": {HOSTNAME: hostname}, "desiredState": removal(items)}}
+        created = transport.post(POLICIES, body)
+        generation = int(((created or {}).get("metadata") or {}).get("generation") or 1)
+        say(f"{node}: policy {name} sent, taking off {', '.join(i.describe() for i in items)}")
+        selector = urllib.parse.quote(f"nmstate.io/policy={name}")
+        interval = min(FIRST_POLL, poll)
+        while True:
+            enactments = collect(transport, f"{ENACTMENTS}?labelSelector={selector}", lambda item: item, []) or []
+            progress = enactment_progress(enactments, generation, [node])
+            if progress.finished or clock() >= deadline:
+                break
+            sleep(min(interval, max(deadline - clock(), 0)))
+            interval = min(interval * 2, poll)
+        transport.delete(f"{POLICIES}/{name}")
+        applied = progress.finished and not progress.failed
+        detail = ("; ".join(message for _, message in progress.failed) if progress.failed else
+                  "" if applied else f"never reported generation {generation}")
+        results.append(Removed(node, name, items, applied, detail))
+    return results
