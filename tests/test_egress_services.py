@@ -33,13 +33,18 @@ NODES = {
 }
 
 
-def egress_candidates(override: dict[str, Any], tmp_path: Path, helm_version: str) -> set[str]:
-    """The nodes the rendered EgressService lets OVN-Kubernetes pick from."""
+def render(override: dict[str, Any], tmp_path: Path, helm_version: str) -> list[dict[str, Any]]:
+    """The seed site with override on top, rendered: its objects."""
     path = tmp_path / "override.yaml"
     path.write_text(yaml.safe_dump(override))
     result = helm.template(helm_version, [SEED, path])
     assert result.returncode == 0, result.stderr
-    [egress] = [d for d in result.documents if d["kind"] == "EgressService"]
+    return result.documents
+
+
+def egress_candidates(override: dict[str, Any], tmp_path: Path, helm_version: str) -> set[str]:
+    """The nodes the rendered EgressService lets OVN-Kubernetes pick from."""
+    [egress] = [d for d in render(override, tmp_path, helm_version) if d["kind"] == "EgressService"]
     selector = egress["spec"].get("nodeSelector", {})
     return {name for name, labels in NODES.items() if selector_matches(selector, {**labels, "kubernetes.io/hostname": name})}
 
@@ -77,13 +82,10 @@ def test_local_traffic_policy_renders_beside_the_masquerade_rule(tmp_path: Path,
                 "vrfs": {"ens4vrf": {"egressServices": {"server1": {"service": {
                     "create": True, "selector": {"app": "server1"}, "ports": [{"port": 80}],
                     "externalTrafficPolicy": "Local"}}}}}}
-    path = tmp_path / "override.yaml"
-    path.write_text(yaml.safe_dump(override))
-    result = helm.template(helm_version, [SEED, path])
-    assert result.returncode == 0, result.stderr
-    [service] = [d for d in result.documents if d["kind"] == "Service"]
+    documents = render(override, tmp_path, helm_version)
+    [service] = [d for d in documents if d["kind"] == "Service"]
     assert service["spec"]["externalTrafficPolicy"] == "Local"
-    [policy] = [d for d in result.documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
+    [policy] = [d for d in documents if d["kind"] == "NodeNetworkConfigurationPolicy"]
     rules = policy["spec"]["desiredState"]["route-rules"]["config"]
     assert {"ip-to": "169.254.0.0/17", "priority": 998, "route-table": 254} in rules
 
@@ -95,9 +97,5 @@ def test_a_requirement_the_vrf_names_too_is_rendered_once(tmp_path: Path, helm_v
         "ports": {"ens4": {"ipv4": None}},
         "nodes": {"vrf-worker": {"ens4": "192.168.130.11/24"}, "vrf-infra": {"ens4": "192.168.130.12/24"}},
         "egressServices": {"server1": {"nodeSelector": {"matchExpressions": [hostnames]}}}}}}
-    path = tmp_path / "override.yaml"
-    path.write_text(yaml.safe_dump(override))
-    result = helm.template(helm_version, [SEED, path])
-    assert result.returncode == 0, result.stderr
-    [egress] = [d for d in result.documents if d["kind"] == "EgressService"]
+    [egress] = [d for d in render(override, tmp_path, helm_version) if d["kind"] == "EgressService"]
     assert egress["spec"]["nodeSelector"]["matchExpressions"] == [hostnames]

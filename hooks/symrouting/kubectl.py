@@ -90,32 +90,28 @@ class KubectlTransport:
             if not backoff.wait():
                 raise Unreachable(f"kubectl get --raw {path} kept failing: {proc.stderr.strip()[:300]}")
 
-    def put(self, path: str, body: dict[str, Any]) -> Any:
+    def _write(self, what: str, arguments: list[str], path: str, method: str, body: dict[str, Any]) -> Any:
+        """`kubectl <what> <arguments> -f -` with body on its stdin: the object the API
+        answered, else the error kubectl said."""
         import subprocess
 
-        proc = subprocess.run([*self.command, "replace", f"--field-manager={FIELD_MANAGER}", "-o", "json", "-f", "-"],
-                              input=json.dumps(body),
+        proc = subprocess.run([*self.command, *what.split(), *arguments, "-f", "-"], input=json.dumps(body),
                               capture_output=True, text=True, check=False)
         if proc.returncode == 0:
-            return decode_answer(proc.stdout.encode(), path, "PUT")
-        final = self._final(proc.stderr, path, "PUT")
+            return decode_answer(proc.stdout.encode(), path, method)
+        final = self._final(proc.stderr, path, method)
         if final is not None:
             raise final
-        raise ApiError(f"kubectl replace could not {describe_request(path, 'PUT')}: {proc.stderr.strip()[:300]}")
+        raise ApiError(f"kubectl {what} could not {describe_request(path, method)}: "
+                       f"{proc.stderr.strip()[:300]}")
+
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        return self._write("replace", [f"--field-manager={FIELD_MANAGER}", "-o", "json"], path, "PUT", body)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        import subprocess
-
         # --raw: the path as the HTTPS transport sends it, with no discovery or schema download.
-        proc = subprocess.run([*self.command, "create", "--raw", f"{path}?fieldManager={FIELD_MANAGER}", "-f", "-"],
-                              input=json.dumps(body), capture_output=True, text=True, check=False)
-        if proc.returncode == 0:
-            return decode_answer(proc.stdout.encode(), path, "POST")
         # AlreadyExists is a 409, a Conflict: another client created the name first.
-        final = self._final(proc.stderr, path, "POST")
-        if final is not None:
-            raise final
-        raise ApiError(f"kubectl create --raw could not {describe_request(path, 'POST')}: {proc.stderr.strip()[:300]}")
+        return self._write("create --raw", [f"{path}?fieldManager={FIELD_MANAGER}"], path, "POST", body)
 
     def delete(self, path: str) -> bool:
         import subprocess

@@ -77,7 +77,7 @@ def _init(cls: type, names: list[str], defaults: dict[str, Any], frozen: bool) -
     order, as dataclasses takes them; a frozen record writes its fields past __setattr__."""
     given: dict[str, Any] = {"_from_factory": _FROM_FACTORY}
     parameters, body = [], []
-    for name in names:
+    for index, name in enumerate(names):
         default = defaults.get(name, _NO_DEFAULT)
         if isinstance(default, _Factory):
             given[f"_factory_{name}"] = default.make
@@ -86,7 +86,7 @@ def _init(cls: type, names: list[str], defaults: dict[str, Any], frozen: bool) -
         elif default is not _NO_DEFAULT:
             given[f"_default_{name}"] = default
             parameters.append(f"{name}=_default_{name}")
-        elif len(given) > 1:
+        elif any(earlier in defaults for earlier in names[:index]):
             raise TypeError(f"{cls.__qualname__}: field {name!r} has no default but follows one that has")
         else:
             parameters.append(name)

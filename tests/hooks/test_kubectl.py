@@ -71,8 +71,8 @@ def test_discover_through_kubectl(run_cli: Any, real_api: RealApi, kubeconfig: A
 
 
 def test_kubectl_creates_and_deletes_by_raw_path(real_api: RealApi, kubeconfig: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The laptop path's writes of the Lease and the peers: `kubectl create --raw` and
-    `kubectl delete --raw`, the same requests as in a pod, with the server's answers mapped
+    """The laptop path's writes of the Lease and the peers: `kubectl create --raw`, `kubectl
+    replace` and `kubectl delete --raw`, the same requests as in a pod, with the server's answers mapped
     as the HTTPS transport maps them (409 AlreadyExists a Conflict, 404 False, 403 named)."""
     from symrouting.api import ApiError, Conflict
     from symrouting.kubectl import KubectlTransport
@@ -94,6 +94,14 @@ def test_kubectl_creates_and_deletes_by_raw_path(real_api: RealApi, kubeconfig: 
     assert [r.method for r in api.requests if r.path.startswith(leases)] == ["POST"]
     with pytest.raises(Conflict):
         kubectl.post(leases, body)
+    # the cleanup's updates of its Lease and the policies: `kubectl replace`, as its own field manager
+    created["spec"]["holderIdentity"] = "you"
+    replaced = kubectl.put(f"{leases}/symmetric-routing-cleanup", created)
+    assert replaced["spec"]["holderIdentity"] == "you"
+    [update] = [r for r in api.requests if r.path.startswith(leases) and r.method == "PUT"]
+    assert "fieldManager=symrouting" in update.path
+    with pytest.raises(Conflict):
+        kubectl.put(f"{leases}/symmetric-routing-cleanup", created)  # the resourceVersion moved on
     assert kubectl.delete(f"{peers}/p1") is True
     assert kubectl.delete(f"{peers}/p1") is False
     api.fail(f"{peers}/p2", status=403, method="DELETE")
