@@ -49,6 +49,10 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- if hasKey $peer "localASN" }}
 {{- $_ := set (last $peers) "localASN" (int64 $peer.localASN) }}
 {{- end }}
+{{- /* the values' own nodeSelectors, [] for every node; unset: the VRF's nodes (bgppeer.yaml) */}}
+{{- if hasKey $peer "nodeSelectors" }}
+{{- $_ := set (last $peers) "nodeSelectors" ($peer.nodeSelectors | default list) }}
+{{- end }}
 {{- end }}
 {{- $advertisements := list }}
 {{- $narrowed := dict }}
@@ -71,6 +75,10 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- $poolName = include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $poolKey "item" (get $vrf.addressPools $poolKey)) }}
 {{- end }}
 {{- $entry := dict "namespace" (include "symmetric-routing.egressServiceNamespace" $ctx) "name" (include "symmetric-routing.egressServiceName" $ctx) "sourceIPBy" (include "symmetric-routing.sourceIPBy" $svc) "addressPool" $poolName }}
+{{- /* its own selector, which egressservice.yaml ANDs with the VRF's nodes */}}
+{{- with $svc.nodeSelector }}
+{{- $_ := set $entry "nodeSelector" . }}
+{{- end }}
 {{- if hasKey $narrowed $key }}
 {{- /* the label its own advertisement selects: the Service must carry it */}}
 {{- $_ := set $entry "serviceLabels" (include "symmetric-routing.egressServiceSelectorLabel" $ctx | fromJson) }}
@@ -79,7 +87,8 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- end }}
 {{- $policies := list }}
 {{- range $derived.policies }}
-{{- $policies = append $policies (omit . "desiredStateYaml") }}
+{{- /* no nodeSelector: the VRF's, with a per-node policy's hostname (plan.py reads it so) */}}
+{{- $policies = append $policies (omit . "desiredStateYaml" "nodeSelector" (.node | empty | ternary "node" "")) }}
 {{- end }}
 {{- /* what every policy of the VRF sends besides its ports, once (per node it would repeat) */}}
 {{- $shared := $derived.shared }}

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from symrouting.api import ApiError, Transport
-from symrouting.facts import HOSTNAME
+from symrouting.labels import HOSTNAME
 from symrouting.plan import PlanError
 from symrouting.records import field, record
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from symrouting import cidr
-from symrouting.facts import HOSTNAME, Facts, Node, Sourced, selector_matches
-from symrouting.plan import Plan
+from symrouting.facts import Facts, Node, Sourced
+from symrouting.labels import HOSTNAME, label_selector_matches, selector_matches, selector_text
+from symrouting.plan import Peer, Plan
 from symrouting.records import field, record
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
@@ -151,6 +152,65 @@ def check_node_selectors(plan: Plan, facts: Facts) -> Result:
         return Result(name, FAIL, f"VRF {', '.join(failing)}: its policies do not land on exactly the nodes meant",
                       tuple(details), "\n".join(fixes))
     return Result(name, PASS, "every VRF's policies land on their nodes", tuple(details))
+
+
+# MetalLB's speaker announces nothing from a node with this label, whatever its value
+# (internal/k8s/nodes/nodes.go IsNodeExcludedFromBalancers, v0.16.1), unless it runs with
+# --ignore-exclude-lb; OVN-Kubernetes still picks such a node for egress.
+EXCLUDED_FROM_BALANCERS = "node.kubernetes.io/exclude-from-external-load-balancers"
+
+
+def _peer_nodes(peer: Peer) -> str:
+    if peer.node_selectors is None:
+        return "the VRF's nodes"
+    return " or ".join(selector_text(s) or "every node" for s in peer.node_selectors) or "every node"
+
+
+def check_egress_sessions(plan: Plan, facts: Facts) -> Result:
+    """Every node OVN-Kubernetes may pick for a LoadBalancerIP egress service runs a BGP
+    session its address is announced to. OVN-Kubernetes picks any Ready node the
+    EgressService's selector matches (clustermanager/egressservice selectNodeFor, v1.3.0);
+    the chart announces the address from that node alone, to the advertisement's peers,
+    and MetalLB opens a session only on the nodes its nodeSelectors match (speaker
+    bgp_controller.go syncPeers, v0.16.1). A picked node without one announces nothing."""
+    name = "egress-sessions"
+    services = [(vrf, egress, vrf.announcing_peers(egress)) for vrf in plan.vrfs for egress in vrf.egress_services
+                if egress.source_ip_by == "LoadBalancerIP"]
+    services = [(vrf, egress, peers) for vrf, egress, peers in services if peers]
+    if not services:
+        return Result(name, SKIP, "no LoadBalancerIP egress service is announced to a BGP peer")
+    if facts.nodes is None:
+        return Result(name, FAIL, "could not read the nodes", (facts.unreadable.get("nodes", ""),))
+    details: list[str] = []
+    fixes: list[str] = []
+    excluded: list[str] = []
+    for vrf, egress, peers in services:
+        candidates = [node for node in facts.nodes
+                      if vrf.carries(node.labels) and label_selector_matches(egress.node_selector, node.labels)]
+        silent = sorted(node.name for node in candidates if not any(peer.runs_on(vrf, node.labels) for peer in peers))
+        service = f"{egress.namespace}/{egress.name}"
+        if silent:
+            details.append(f"{vrf.name}: {service}: OVN-Kubernetes may pick {_shown(silent)} ({len(silent)} of "
+                           f"{len(candidates)} node(s) its EgressService selects), where no session to "
+                           f"{', '.join(peer.name for peer in peers)} runs")
+            where = "; ".join(f"{peer.name} on {_peer_nodes(peer)}" for peer in peers)
+            fixes.append(f"vrfs.{vrf.name}.egressServices entry of {service}: set nodeSelector to nodes the peers "
+                         f"run on ({where}), or widen the nodeSelectors of vrfs.{vrf.name}.bgpPeers to every node "
+                         "of the VRF")
+        unannounced = sorted(node.name for node in candidates if EXCLUDED_FROM_BALANCERS in node.labels)
+        if unannounced:
+            excluded.append(f"{vrf.name}: {service}: OVN-Kubernetes may pick {_shown(unannounced)}, labelled "
+                            f"{EXCLUDED_FROM_BALANCERS}, where MetalLB announces nothing (unless its speaker runs "
+                            "with --ignore-exclude-lb)")
+    if fixes:
+        return Result(name, FAIL, "a LoadBalancerIP egress service may leave from a node that announces its "
+                                  "address to no peer", tuple(details + excluded), "\n".join(fixes))
+    if excluded:
+        return Result(name, WARN, "a LoadBalancerIP egress service may leave from a node MetalLB does not announce "
+                                  "from", tuple(excluded), f"narrow the service's nodeSelector to nodes without "
+                                                           f"{EXCLUDED_FROM_BALANCERS}")
+    return Result(name, PASS, f"every node the {len(services)} LoadBalancerIP egress service(s) may leave from "
+                              "runs a session their address is announced to")
 
 
 def check_vrf_conflicts(plan: Plan, facts: Facts) -> Result:
@@ -451,6 +511,7 @@ CHECKS: dict[str, Callable[[Plan, Facts], Result]] = {
     "crds": check_crds,
     "cluster-cidrs": check_cluster_cidrs,
     "node-selectors": check_node_selectors,
+    "egress-sessions": check_egress_sessions,
     "vrf-conflicts": check_vrf_conflicts,
     "pool-overlaps": check_pool_overlaps,
     "pool-services": check_pool_services,

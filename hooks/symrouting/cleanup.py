@@ -33,8 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from symrouting.api import FIELD_MANAGER, ApiError, Conflict, Transport, Unreachable, put_verified
-from symrouting.facts import HOSTNAME, selector_matches
 from symrouting.gather import ENACTMENTS, POLICIES, collect, owner_of
+from symrouting.labels import HOSTNAME, selector_matches
 from symrouting.nodeconfig import (FIRST_POLL, Declared, Neighbours, Progress, State, declared, enactment_node, enactment_progress,
                                    removal_state, with_removal)
 from symrouting.plan import Plan

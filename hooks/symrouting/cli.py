@@ -23,6 +23,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -393,28 +394,22 @@ def verify(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
         from symrouting import status
 
         stdout.write("\n")
-        text, live = status_text(status, transport_for(args), [plan], args, colour=False)
+        text, live = status_text(status, transport_for(args), [plan], colour=False)
         stdout.write(text)
         code = max(code, live)
     return code
 
 
-def status_text(status: Any, transport: Transport, plans: list[Plan] | None, args: argparse.Namespace,
-                 colour: bool) -> tuple[str, int]:
-    """One look at the cluster: the text to print and its exit code."""
-    if plans is None:
-        plans = status.discover(transport, args.metallb_namespace, args.release)
-    if not plans:
-        where = f"release {args.release}" if args.release else "any release of the chart"
-        return (f"no NodeNetworkConfigurationPolicy of {where} found (labels {status.VRF_LABEL}, "
-                "app.kubernetes.io/instance): check the name, or give --plan\n"), EXIT_FAILED
-    as_json = getattr(args, "json", False)
-    observed = status.observe(transport, plans, leftovers=not as_json)  # the text lists them under its table
+def status_text(status: Any, transport: Transport, plans: list[Plan], colour: bool, every_row: bool = False,
+                as_json: Callable[[list[Any], Any], str] | None = None) -> tuple[str, int]:
+    """One look at the releases of plans: the status table (or the as_json text) to print and
+    its exit code."""
+    observed = status.observe(transport, plans, leftovers=as_json is None)  # the text lists them under its table
     statuses = [status.evaluate(plan, observed) for plan in plans]
     code = EXIT_OK if all(s.ok for s in statuses) else EXIT_FAILED
-    if as_json:
-        return status.as_json(statuses, observed), code
-    text = status.table(statuses, colour, getattr(args, "all", False))
+    if as_json is not None:
+        return as_json(statuses, observed), code
+    text = status.table(statuses, colour, every_row)
     if "malformed" in observed.unavailable:
         text += f"note: {observed.unavailable['malformed']}\n"
     return text + _leftover_rows(observed), code

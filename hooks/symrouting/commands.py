@@ -11,17 +11,24 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from symrouting.api import Transport
 from symrouting.cli import EXIT_FAILED, EXIT_OK, load_plan, notice, status_text, transport_for
-from symrouting.facts import HOSTNAME, Facts
-from symrouting.gather import (ENACTMENTS, POLICIES, collect, read_nodes, read_openshift_networks, read_service_selectors,
-                               read_upstream_networks)
+from symrouting.facts import Facts
+from symrouting.gather import (ENACTMENTS, INSTANCE_LABEL, POLICIES, RELEASE_NAMESPACE_LABEL, collect, owner_of, read_nodes,
+                               read_openshift_networks, read_service_selectors, read_upstream_networks)
+from symrouting.labels import HOSTNAME
 from symrouting.leftovers import Leftover, by_node, removal
 from symrouting.nodeconfig import FIRST_POLL, enactment_progress
-from symrouting.plan import PlanError
-from symrouting.records import record
+from symrouting.plan import EgressService, Peer, Plan, PlanError, Policy, Vrf
+from symrouting.records import asdict, record
+
+if TYPE_CHECKING:
+    from symrouting.status import Observed, ReleaseStatus
+
+# The shape of `status --json`; raised when a field changes meaning or goes.
+JSON_SCHEMA = 1
 
 # The chart this command came with, when run from the chart's source tree.
 CHART = Path(__file__).resolve().parents[2]
@@ -48,19 +55,26 @@ def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: di
     transport = transport_for(args, env)
     # Colour only for a person: a terminal, and NO_COLOR unset (https://no-color.org).
     colour = stdout.isatty() and not env.get("NO_COLOR")
+
+    def look() -> tuple[str, int]:
+        found = discover_plans(transport, args.metallb_namespace, args.release) if plans is None else plans
+        if not found:
+            where = f"release {args.release}" if args.release else "any release of the chart"
+            return (f"no NodeNetworkConfigurationPolicy of {where} found (labels {status.VRF_LABEL}, "
+                    "app.kubernetes.io/instance): check the name, or give --plan\n"), EXIT_FAILED
+        return status_text(status, transport, found, colour, args.all, as_json if args.json else None)
+
     if not args.watch:
-        text, code = status_text(status, transport, plans, args, colour)
+        text, code = look()
         stdout.write(text)
         return code
     import time
 
-    def look() -> tuple[str, int]:
+    def again() -> tuple[str, int]:
         gc.collect()
-        return status_text(status, transport, plans, args, colour)
+        return look()
 
-    return status.watch(look, stdout, sleep or time.sleep,
-                        args.interval, rounds=args.count,
-                        clear=colour)
+    return watch(again, stdout, sleep or time.sleep, args.interval, rounds=args.count, clear=colour)
 
 
 def show_leftovers(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -212,3 +226,101 @@ def remove_leftovers(transport: Transport, leftovers: list[Leftover], labels: di
                   "" if applied else f"never reported generation {generation}")
         results.append(Removed(node, name, items, applied, detail))
     return results
+
+
+# ---- status: what only a person asks of it ------------------------------------------------
+
+def _plan_vrf(name: str, policies: list[dict[str, Any]], peers: list[dict[str, Any]],
+              egress: list[dict[str, Any]]) -> Vrf:
+    table = 0
+    built = []
+    for item in policies:
+        spec = item.get("spec") or {}
+        state = spec.get("desiredState") or {}
+        for iface in state.get("interfaces") or []:
+            if iface.get("type") == "vrf" and iface.get("name") == name:
+                table = int((iface.get("vrf") or {}).get("route-table-id") or 0)
+        selector = {str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()}
+        # A per-node policy selects its node by hostname (templates/_model.tpl, symmetric-routing.model).
+        built.append(Policy(str(item["metadata"]["name"]), selector, state, selector.get(HOSTNAME, "")))
+    return Vrf(name, table, {}, policies=tuple(sorted(built, key=lambda p: p.name)),
+               peers=tuple(Peer(str(p["metadata"]["name"]), str((p.get("spec") or {}).get("peerAddress")
+                                                                or (p.get("spec") or {}).get("interface") or ""), 0, "")
+                           for p in peers),
+               egress_services=tuple(EgressService(str(e["metadata"]["namespace"]), str(e["metadata"]["name"]),
+                                                   str((e.get("spec") or {}).get("sourceIPBy") or ""))
+                                     for e in egress))
+
+
+def discover_plans(transport: Transport, metallb_namespace: str, release: str = "") -> list[Plan]:
+    """The releases of the chart in the cluster, each as a Plan of its live objects: its
+    policies, BGPPeers and EgressServices, which carry the chart's labels (release, release
+    namespace, VRF; templates/_names.tpl, symmetric-routing.labels). release
+    ("<namespace>/<name>") keeps one. MetalLB's namespace is its peers', else metallb_namespace."""
+    from symrouting.status import VRF_LABEL
+
+    selector = urllib.parse.quote(f"{VRF_LABEL},{INSTANCE_LABEL},{RELEASE_NAMESPACE_LABEL}")
+    if release:
+        namespace, _, name = release.partition("/")
+        selector = urllib.parse.quote(f"{VRF_LABEL},{INSTANCE_LABEL}={name},{RELEASE_NAMESPACE_LABEL}={namespace}")
+    malformed: list[str] = []
+    keep: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item
+    policies = collect(transport, f"{POLICIES}?labelSelector={selector}", keep, malformed) or []
+    # Cluster-wide: MetalLB reads BGPPeers in its own namespace only, so theirs says where
+    # it runs (and so where its ServiceBGPStatuses and ConfigurationStates are).
+    peers = collect(transport, f"/apis/metallb.io/v1beta2/bgppeers?labelSelector={selector}", keep, malformed) or []
+    egress = collect(transport, f"/apis/k8s.ovn.org/v1/egressservices?labelSelector={selector}", keep, malformed) or []
+    grouped: dict[str, dict[str, tuple[list[Any], list[Any], list[Any]]]] = {}
+    for index, items in enumerate((policies, peers, egress)):
+        for item in items:
+            meta = item.get("metadata") or {}
+            vrf = (meta.get("labels") or {}).get(VRF_LABEL, "")
+            group = grouped.setdefault(owner_of(meta), {}).setdefault(vrf, ([], [], []))
+            group[index].append(item)
+    plans = []
+    for owner, vrfs in sorted(grouped.items()):
+        namespace, _, name = owner.partition("/")
+        where = next((str(p["metadata"].get("namespace")) for _, found, _ in vrfs.values() for p in found
+                      if p["metadata"].get("namespace")), metallb_namespace)
+        plans.append(Plan(name, namespace, "", where, (), (), (),
+                          tuple(_plan_vrf(vrf, *lists) for vrf, lists in sorted(vrfs.items()) if lists[0])))
+    return plans
+
+
+def as_json(statuses: list[ReleaseStatus], observed: Observed) -> str:
+    """The --json shape (schema 1): {schema, ok, releases: [{release, ok, verdict, rows:
+    [{vrf, node, check, state, detail}]}], unavailable: {source: reason}, refused: {source:
+    reason}}; state is "ok", "bad" or "unknown"."""
+    import json
+
+    from symrouting.status import verdict
+
+    return json.dumps({
+        "schema": JSON_SCHEMA,
+        "ok": all(s.ok for s in statuses),
+        "releases": [{"release": s.release, "ok": s.ok, "verdict": verdict(s), "rows": [asdict(r) for r in s.rows]}
+                     for s in statuses],
+        "unavailable": dict(sorted(observed.unavailable.items())),
+        "refused": dict(sorted(observed.refused.items())),
+    }, indent=2, sort_keys=False) + "\n"
+
+
+
+def watch(snapshot: Callable[[], tuple[str, int]], out: TextIO, sleep: Callable[[float], None],
+          interval: float, rounds: int = 0, clear: bool = False) -> int:
+    """Redraws when the text changes, every interval seconds, until rounds (0: for ever) or
+    Ctrl-C; returns the exit code of the last look."""
+    last, code, done = None, 0, 0
+    try:
+        while True:
+            text, code = snapshot()
+            if text != last:
+                out.write(("\033[H\033[2J" if clear else "") + text)
+                out.flush()
+                last = text
+            done += 1
+            if rounds and done >= rounds:
+                return code
+            sleep(interval)
+    except KeyboardInterrupt:
+        return code

@@ -107,11 +107,3 @@ def condition_true(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
             return condition
     return None
 
-
-# The label a node carries its name in, which per-node policies select by.
-HOSTNAME = "kubernetes.io/hostname"
-
-
-def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
-    """A NNCP nodeSelector (a plain label map) matches a node's labels."""
-    return all(labels.get(key) == value for key, value in selector.items())

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from symrouting.api import Transport
-from symrouting.facts import HOSTNAME
 from symrouting.gather import NODE_STATES, POLICIES, Declaration, collect, declaration
+from symrouting.labels import HOSTNAME
 from symrouting.nodeconfig import FAMILIES, Declared, Neighbours, State, entries
 from symrouting.records import record
 

@@ -29,7 +29,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from symrouting.facts import HOSTNAME, condition_true, selector_matches
+from symrouting.facts import condition_true
+from symrouting.labels import HOSTNAME, selector_matches
 from symrouting.records import field, record
 
 State = dict[str, Any]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from symrouting.labels import HOSTNAME, label_selector_matches, selector_matches
 from symrouting.records import field, record
 
 
@@ -26,6 +27,16 @@ class Peer:
     password_secret: str = ""
     # spec.localASN, 0 when unset.
     local_asn: int = 0
+    # The nodeSelectors the values set (MetalLB opens the session on a node any of them
+    # matches; () on every node); None where unset: the nodes of its VRF.
+    node_selectors: tuple[dict[str, Any], ...] | None = None
+
+    def runs_on(self, vrf: Vrf, labels: dict[str, str]) -> bool:
+        """Whether MetalLB opens this session on a node with these labels (speaker
+        bgp_controller.go syncPeers, v0.16.1: no selector means every node)."""
+        if self.node_selectors is None:
+            return vrf.carries(labels)
+        return not self.node_selectors or any(label_selector_matches(s, labels) for s in self.node_selectors)
 
 
 @record(frozen=True)
@@ -44,6 +55,9 @@ class EgressService:
     address_pool: str = ""
     # Labels the Service must carry: what its own advertisement selects in serviceSelectors.
     service_labels: dict[str, str] = field(default_factory=dict)
+    # The service's own nodeSelector (a label selector), which the EgressService ANDs with
+    # its VRF's nodes; empty when the values set none.
+    node_selector: dict[str, Any] = field(default_factory=dict)
 
 
 @record(frozen=True)
@@ -85,6 +99,18 @@ class Vrf:
     def nodes(self) -> tuple[str, ...]:
         """The nodes of its `nodes` table; empty when one policy selects them by label."""
         return tuple(policy.node for policy in self.policies if policy.node)
+
+    def carries(self, labels: dict[str, str]) -> bool:
+        """Whether a node with these labels is one of the VRF's: symmetric-routing.vrfNodeSelector,
+        its policy.nodeSelector and, with a `nodes` table, its hostname among them."""
+        nodes = self.nodes
+        return selector_matches(self.node_selector, labels) and (not nodes or labels.get(HOSTNAME) in nodes)
+
+    def announcing_peers(self, egress: EgressService) -> tuple[Peer, ...]:
+        """The peers an egress service's address is announced to: those of every
+        advertisement of its pool (a part split off for one service keeps its entry's peers)."""
+        names = {peer for adv in self.advertisements if egress.address_pool in adv.pools for peer in adv.peers}
+        return tuple(peer for peer in self.peers if peer.name in names)
 
 
 @record(frozen=True)
@@ -152,6 +178,27 @@ def _labels(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items()}
 
 
+def _selector(value: Any) -> dict[str, Any]:
+    if not isinstance(value or {}, dict):
+        raise PlanError("a node selector: expected a mapping")
+    return dict(value or {})
+
+
+def _selectors(value: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(value or [], list):
+        raise PlanError("nodeSelectors: expected a list")
+    return tuple(_selector(item) for item in value or [])
+
+
+def _policy_selector(policy: dict[str, Any], vrf: dict[str, Any]) -> dict[str, str]:
+    """A policy's nodeSelector: as it is (a plan of chart 0.1.0 before this), or its VRF's
+    policy.nodeSelector, with a per-node policy's hostname (templates/_model.tpl)."""
+    if "nodeSelector" in policy:
+        return _labels(policy["nodeSelector"])
+    selector = _labels(vrf.get("nodeSelector"))
+    return {**selector, HOSTNAME: str(policy["node"])} if policy.get("node") else selector
+
+
 def _desired_state(policy: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
     """A policy's desiredState: as it is (a plan of chart 0.1.0 before policyState), or the
     VRF interface, the policy's own ports and the extra interfaces, with the routes and
@@ -170,20 +217,21 @@ def parse_plan(data: Any) -> Plan:
                 name=str(vrf["name"]),
                 table_id=int(vrf["tableId"]),
                 node_selector=_labels(vrf.get("nodeSelector")),
-                policies=tuple(Policy(str(p["name"]), _labels(p.get("nodeSelector")), _desired_state(p, vrf.get("policyState") or {}),
+                policies=tuple(Policy(str(p["name"]), _policy_selector(p, vrf), _desired_state(p, vrf.get("policyState") or {}),
                                       str(p.get("node") or ""), int(p.get("wave") or 0))
                                  for p in vrf["policies"]),
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"), _labels(p.get("admits")))
                             for p in vrf.get("pools", [])),
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),
-                                 str(p.get("passwordSecret", "")), int(p.get("localASN", 0)))
+                                 str(p.get("passwordSecret", "")), int(p.get("localASN", 0)),
+                                 _selectors(p["nodeSelectors"]) if "nodeSelectors" in p else None)
                             for p in vrf.get("peers", [])),
                 advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
                                                    _strings(a.get("peers", []), "advertisement peers"))
                                      for a in vrf.get("advertisements", [])),
                 egress_services=tuple(
                     EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]), str(s.get("addressPool", "")),
-                                  _labels(s.get("serviceLabels")))
+                                  _labels(s.get("serviceLabels")), _selector(s.get("nodeSelector")))
                     for s in vrf.get("egressServices", [])
                 ),
             )

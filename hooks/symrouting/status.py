@@ -2,7 +2,9 @@
 
 evaluate() is the pure core: a Plan (what the release made) and the Observed facts in, one
 Row per release, VRF, node and check out. observe() is the thin reader that fills Observed
-through any Transport; discover() builds Plans from the chart's labels on the live objects.
+through any Transport; table() is the text a person and the chart's test pod read. The rest
+of `symrouting status` (discovering releases, --json, --watch) is in commands.py, which no
+hook Job runs.
 A source the cluster does not serve (an older MetalLB, native FRR mode, no FRR-K8s) becomes
 an "unknown" row that says what cannot be shown and why; it never fails the run.
 """
@@ -11,21 +13,18 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 import urllib.parse
 from collections.abc import Callable, Iterable
-from typing import Any, TextIO
+from typing import Any
 
 from symrouting.api import ApiError, Transport
-from symrouting.facts import HOSTNAME, Node, selector_matches
-from symrouting.gather import (ENACTMENTS, INSTANCE_LABEL, NODE_STATES, POLICIES, RELEASE_NAMESPACE_LABEL, collect, declaration,
-                               owner_of)
-from symrouting.plan import EgressService, Peer, Plan, Policy, Vrf
-from symrouting.records import asdict, field, record
+from symrouting.facts import Node
+from symrouting.gather import ENACTMENTS, INSTANCE_LABEL, NODE_STATES, POLICIES, RELEASE_NAMESPACE_LABEL, collect, declaration
+from symrouting.labels import HOSTNAME, selector_matches
+from symrouting.plan import EgressService, Plan, Policy, Vrf
+from symrouting.records import field, record
 
 OK, BAD, UNKNOWN = "ok", "bad", "unknown"
-# The shape of --json; raised when a field changes meaning or goes.
-JSON_SCHEMA = 1
 VRF_LABEL = "symmetric-routing/vrf"
 SESSIONS = "/apis/frrk8s.metallb.io/v1beta1/bgpsessionstates"
 
@@ -581,61 +580,6 @@ def observe(transport: Transport, plans: list[Plan], *, leftovers: bool = False)
     return observed
 
 
-def _plan_vrf(name: str, policies: list[dict[str, Any]], peers: list[dict[str, Any]],
-              egress: list[dict[str, Any]]) -> Vrf:
-    table = 0
-    built = []
-    for item in policies:
-        spec = item.get("spec") or {}
-        state = spec.get("desiredState") or {}
-        for iface in state.get("interfaces") or []:
-            if iface.get("type") == "vrf" and iface.get("name") == name:
-                table = int((iface.get("vrf") or {}).get("route-table-id") or 0)
-        selector = {str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()}
-        # A per-node policy selects its node by hostname (templates/_model.tpl, symmetric-routing.model).
-        built.append(Policy(str(item["metadata"]["name"]), selector, state, selector.get(HOSTNAME, "")))
-    return Vrf(name, table, {}, policies=tuple(sorted(built, key=lambda p: p.name)),
-               peers=tuple(Peer(str(p["metadata"]["name"]), str((p.get("spec") or {}).get("peerAddress")
-                                                                or (p.get("spec") or {}).get("interface") or ""), 0, "")
-                           for p in peers),
-               egress_services=tuple(EgressService(str(e["metadata"]["namespace"]), str(e["metadata"]["name"]),
-                                                   str((e.get("spec") or {}).get("sourceIPBy") or ""))
-                                     for e in egress))
-
-
-def discover(transport: Transport, metallb_namespace: str, release: str = "") -> list[Plan]:
-    """The releases of the chart in the cluster, each as a Plan of its live objects: its
-    policies, BGPPeers and EgressServices, which carry the chart's labels (release, release
-    namespace, VRF; templates/_names.tpl, symmetric-routing.labels). release
-    ("<namespace>/<name>") keeps one. MetalLB's namespace is its peers', else metallb_namespace."""
-    selector = urllib.parse.quote(f"{VRF_LABEL},{INSTANCE_LABEL},{RELEASE_NAMESPACE_LABEL}")
-    if release:
-        namespace, _, name = release.partition("/")
-        selector = urllib.parse.quote(f"{VRF_LABEL},{INSTANCE_LABEL}={name},{RELEASE_NAMESPACE_LABEL}={namespace}")
-    malformed: list[str] = []
-    keep: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item
-    policies = collect(transport, f"{POLICIES}?labelSelector={selector}", keep, malformed) or []
-    # Cluster-wide: MetalLB reads BGPPeers in its own namespace only, so theirs says where
-    # it runs (and so where its ServiceBGPStatuses and ConfigurationStates are).
-    peers = collect(transport, f"/apis/metallb.io/v1beta2/bgppeers?labelSelector={selector}", keep, malformed) or []
-    egress = collect(transport, f"/apis/k8s.ovn.org/v1/egressservices?labelSelector={selector}", keep, malformed) or []
-    grouped: dict[str, dict[str, tuple[list[Any], list[Any], list[Any]]]] = {}
-    for index, items in enumerate((policies, peers, egress)):
-        for item in items:
-            meta = item.get("metadata") or {}
-            vrf = (meta.get("labels") or {}).get(VRF_LABEL, "")
-            group = grouped.setdefault(owner_of(meta), {}).setdefault(vrf, ([], [], []))
-            group[index].append(item)
-    plans = []
-    for owner, vrfs in sorted(grouped.items()):
-        namespace, _, name = owner.partition("/")
-        where = next((str(p["metadata"].get("namespace")) for _, found, _ in vrfs.values() for p in found
-                      if p["metadata"].get("namespace")), metallb_namespace)
-        plans.append(Plan(name, namespace, "", where, (), (), (),
-                          tuple(_plan_vrf(vrf, *lists) for vrf, lists in sorted(vrfs.items()) if lists[0])))
-    return plans
-
-
 # ---- output -----------------------------------------------------------------------------
 
 _COLOURS = {OK: "\033[32m", BAD: "\033[31m", UNKNOWN: "\033[33m"}
@@ -708,37 +652,3 @@ def table(statuses: list[ReleaseStatus], colour: bool = False, every_row: bool =
         lines.append(verdict(status))
         lines.append("")
     return "\n".join(lines)
-
-
-def as_json(statuses: list[ReleaseStatus], observed: Observed) -> str:
-    """The --json shape (schema 1): {schema, ok, releases: [{release, ok, verdict, rows:
-    [{vrf, node, check, state, detail}]}], unavailable: {source: reason}, refused: {source:
-    reason}}; state is "ok", "bad" or "unknown"."""
-    return json.dumps({
-        "schema": JSON_SCHEMA,
-        "ok": all(s.ok for s in statuses),
-        "releases": [{"release": s.release, "ok": s.ok, "verdict": verdict(s), "rows": [asdict(r) for r in s.rows]}
-                     for s in statuses],
-        "unavailable": dict(sorted(observed.unavailable.items())),
-        "refused": dict(sorted(observed.refused.items())),
-    }, indent=2, sort_keys=False) + "\n"
-
-
-def watch(snapshot: Callable[[], tuple[str, int]], out: TextIO, sleep: Callable[[float], None],
-          interval: float, rounds: int = 0, clear: bool = False) -> int:
-    """Redraws when the text changes, every interval seconds, until rounds (0: for ever) or
-    Ctrl-C; returns the exit code of the last look."""
-    last, code, done = None, 0, 0
-    try:
-        while True:
-            text, code = snapshot()
-            if text != last:
-                out.write(("\033[H\033[2J" if clear else "") + text)
-                out.flush()
-                last = text
-            done += 1
-            if rounds and done >= rounds:
-                return code
-            sleep(interval)
-    except KeyboardInterrupt:
-        return code

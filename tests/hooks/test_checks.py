@@ -41,7 +41,7 @@ def statuses(plan: Plan, facts: Facts) -> dict[str, str]:
 
 def test_a_healthy_cluster_passes_every_check() -> None:
     assert statuses(make_plan(), make_facts()) == {
-        "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "vrf-conflicts": "pass",
+        "crds": "pass", "cluster-cidrs": "pass", "node-selectors": "pass", "egress-sessions": "skip", "vrf-conflicts": "pass",
         "pool-overlaps": "pass", "pool-services": "pass", "peer-secrets": "skip", "communities": "skip", "routing-via-host": "skip",
         "metallb-mode": "pass", "metallb-version": "skip", "hook-rights": "pass",
         "leftovers": "skip"}
@@ -309,3 +309,113 @@ def test_the_plan_carries_a_peers_local_asn(tmp_path: Path) -> None:
     values.write_text('metallb: {version: "0.16.1"}\nvrfs: {ens4vrf: {bgpPeers: {frrviavrf: {localASN: 300}}}}\n')
     plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml", values])))
     assert [peer.local_asn for peer in plan.vrfs[0].peers] == [300]
+
+
+# ci/multi-vrf-values.yaml as the chart renders its plan: mgmt's peers run in zone-a (rr-1)
+# and zone-b (rr-2) only; pay-a's and pay-b's peers on every node of their VRF.
+MGMT = {"tenant.example.com/mgmt": "true"}
+ZONE = "topology.kubernetes.io/zone"
+EXCLUDED = "node.kubernetes.io/exclude-from-external-load-balancers"
+
+
+@pytest.fixture(scope="module")
+def multi_vrf() -> Plan:
+    import json
+
+    from symrouting.plan import parse_plan
+    from tests.hooks.conftest import render_plan
+    from tests.support import helm
+
+    return parse_plan(json.loads(render_plan([helm.CHART / "ci" / "multi-vrf-values.yaml"])))
+
+
+@pytest.mark.parametrize(("labels", "status", "silent"), [
+    ({"m-a": {**MGMT, ZONE: "zone-a"}, "m-b": {**MGMT, ZONE: "zone-b"}}, "pass", []),
+    ({"m-a": {**MGMT, ZONE: "zone-a"}, "m-c": {**MGMT, ZONE: "zone-c"}, "m-none": MGMT}, "fail", ["m-c", "m-none"]),
+    # not a node of mgmt: OVN-Kubernetes never picks it for mgmt's service
+    ({"m-a": {**MGMT, ZONE: "zone-a"}, "other": {ZONE: "zone-c"}}, "pass", []),
+    # pay-a's and pay-b's peers run on every node of their VRF, whatever its zone
+    ({"m-a": {**MGMT, ZONE: "zone-a"}, "pay": {"node-role.kubernetes.io/worker": "", "tenant.example.com/payments": "true",
+                                                "kubernetes.io/hostname": "worker-1", ZONE: "zone-c"}}, "pass", []),
+    ({"m-a": {**MGMT, ZONE: "zone-a", EXCLUDED: ""}, "m-b": {**MGMT, ZONE: "zone-b"}}, "warn", []),
+])
+def test_egress_sessions_name_each_node_ovn_may_pick_that_announces_nothing(
+        multi_vrf: Plan, labels: dict[str, dict[str, str]], status: str, silent: list[str]) -> None:
+    """OVN-Kubernetes v1.3.0 picks any Ready node the EgressService selects
+    (clustermanager/egressservice/egressservice_cluster_node.go selectNodeFor); the address is
+    announced from that node only, to the advertisement's peers, whose sessions MetalLB v0.16.1
+    opens only where their nodeSelectors match (speaker/bgp_controller.go syncPeers)."""
+    nodes = tuple(Node(name, {"kubernetes.io/hostname": name, **node_labels}) for name, node_labels in labels.items())
+    result = checks.check_egress_sessions(multi_vrf, make_facts(nodes=nodes))
+    assert result.status == status, result
+    if silent:
+        assert result.details[0] == (
+            f"mgmt: observability/monitoring: OVN-Kubernetes may pick {', '.join(silent)} ({len(silent)} of "
+            f"{len(silent) + 1} node(s) its EgressService selects), where no session to "
+            "tenant-a-symmetric-routing-mgmt-rr-1, tenant-a-symmetric-routing-mgmt-rr-2 runs")
+        assert result.fix.startswith(
+            "vrfs.mgmt.egressServices entry of observability/monitoring: set nodeSelector to nodes the peers run on "
+            f"(tenant-a-symmetric-routing-mgmt-rr-1 on {ZONE}=zone-a; tenant-a-symmetric-routing-mgmt-rr-2 on {ZONE}=zone-b)")
+    if status == "warn":
+        assert result.details == (f"mgmt: observability/monitoring: OVN-Kubernetes may pick m-a, labelled {EXCLUDED}, "
+                                   "where MetalLB announces nothing (unless its speaker runs with --ignore-exclude-lb)",)
+
+
+def _mgmt(plan: Plan, **changes: object) -> Plan:
+    mgmt = next(vrf for vrf in plan.vrfs if vrf.name == "mgmt")
+    return replace(plan, vrfs=(replace(mgmt, **changes),))
+
+
+def test_egress_sessions_follow_the_services_own_selector(multi_vrf: Plan) -> None:
+    """The EgressService selects the VRF's nodes AND the service's own nodeSelector: a
+    zone-c node its own selector leaves out is never picked."""
+    mgmt = next(vrf for vrf in multi_vrf.vrfs if vrf.name == "mgmt")
+    own = {"matchExpressions": [{"key": ZONE, "operator": "In", "values": ["zone-a", "zone-b"]}]}
+    plan = _mgmt(multi_vrf, egress_services=(replace(mgmt.egress_services[0], node_selector=own),))
+    nodes = (Node("m-a", {**MGMT, ZONE: "zone-a"}), Node("m-c", {**MGMT, ZONE: "zone-c"}))
+    assert checks.check_egress_sessions(plan, make_facts(nodes=nodes)).status == "pass"
+    assert checks.check_egress_sessions(multi_vrf, make_facts(nodes=nodes)).status == "fail"
+
+
+def test_egress_sessions_count_only_the_peers_the_address_is_announced_to(multi_vrf: Plan) -> None:
+    """A zone-b node runs rr-2's session, but an advertisement that names rr-1 alone never
+    announces the address to rr-2."""
+    mgmt = next(vrf for vrf in multi_vrf.vrfs if vrf.name == "mgmt")
+    only_rr1 = tuple(replace(adv, peers=(mgmt.peers[0].name,)) for adv in mgmt.advertisements)
+    nodes = (Node("m-a", {**MGMT, ZONE: "zone-a"}), Node("m-b", {**MGMT, ZONE: "zone-b"}))
+    assert checks.check_egress_sessions(multi_vrf, make_facts(nodes=nodes)).status == "pass"
+    result = checks.check_egress_sessions(_mgmt(multi_vrf, advertisements=only_rr1), make_facts(nodes=nodes))
+    assert (result.status, "may pick m-b (1 of 2" in result.details[0]) == ("fail", True), result
+
+
+@pytest.mark.parametrize(("selectors", "status"), [
+    ((), "pass"),  # nodeSelectors: [] in the values: every node opens it
+    (None, "pass"),  # unset: the VRF's nodes, every node OVN-Kubernetes may pick
+    (({"matchLabels": {ZONE: "zone-a"}}, {"matchLabels": {ZONE: "zone-b"}}), "fail"),
+    (({"matchExpressions": [{"key": ZONE, "operator": "NotIn", "values": ["zone-a"]}]},), "pass"),
+])
+def test_egress_sessions_read_a_peers_selectors_as_metallb_does(
+        multi_vrf: Plan, selectors: tuple[dict[str, object], ...] | None, status: str) -> None:
+    mgmt = next(vrf for vrf in multi_vrf.vrfs if vrf.name == "mgmt")
+    plan = _mgmt(multi_vrf, peers=tuple(replace(peer, node_selectors=selectors) for peer in mgmt.peers))
+    nodes = (Node("m-c", {**MGMT, ZONE: "zone-c"}), Node("m-none", MGMT))
+    assert checks.check_egress_sessions(plan, make_facts(nodes=nodes)).status == status
+
+
+def test_egress_sessions_on_a_nodes_table_consider_only_its_nodes(multi_vrf: Plan) -> None:
+    """pay-a lists its nodes: a node with pay-a's labels outside the table is not the VRF's,
+    so a peer restricted to the table's nodes leaves it no gap."""
+    pay_a = next(vrf for vrf in multi_vrf.vrfs if vrf.name == "pay-a")
+    table = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": list(pay_a.nodes)}]}
+    plan = replace(multi_vrf, vrfs=(replace(pay_a, peers=tuple(replace(p, node_selectors=(table,)) for p in pay_a.peers)),))
+    labels = {"node-role.kubernetes.io/worker": "", "tenant.example.com/payments": "true"}
+    inside = Node(pay_a.nodes[0], {**labels, "kubernetes.io/hostname": pay_a.nodes[0]})
+    outside = Node("worker-9", {**labels, "kubernetes.io/hostname": "worker-9"})
+    assert checks.check_egress_sessions(plan, make_facts(nodes=(inside, outside))).status == "pass"
+
+
+def test_egress_sessions_skip_without_an_announced_service_and_fail_without_nodes(multi_vrf: Plan) -> None:
+    assert checks.check_egress_sessions(make_plan(), make_facts()).status == "skip"  # no advertisement
+    unread = make_facts(nodes=None, unreadable={"nodes": "nodes is forbidden"})
+    assert checks.check_egress_sessions(multi_vrf, unread) == checks.Result(
+        "egress-sessions", "fail", "could not read the nodes", ("nodes is forbidden",))

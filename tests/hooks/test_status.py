@@ -473,11 +473,11 @@ def test_verify_with_status_as_helm_test_runs_it(run_cli: Run, serve: Callable[.
 
 
 def test_the_readme_says_what_the_code_does() -> None:
-    from symrouting import status
+    from symrouting import commands, status
 
     readme = " ".join((helm.CHART / "README.md").read_text().split())
     assert f"a release of more than {status.SCREEN} rows counts its OK rows" in readme
-    assert f'`{{"schema": {status.JSON_SCHEMA}, "ok", "releases": [{{"release", "ok", "verdict", "rows": ' \
+    assert f'`{{"schema": {commands.JSON_SCHEMA}, "ok", "releases": [{{"release", "ok", "verdict", "rows": ' \
            '[{"vrf", "node", "check", "state", "detail"}]}], "unavailable": {source: why}, "refused": ' \
            '{source: why}}`' in readme
 

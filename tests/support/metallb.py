@@ -12,26 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# The hooks' matcher, held to the real kube-apiserver's by tests/hooks/test_labels.py.
+from symrouting.labels import label_selector_matches as selector_matches
+
 Labels = dict[str, str]
-
-
-def selector_matches(selector: dict[str, Any], labels: Labels) -> bool:
-    """A metav1.LabelSelector (matchLabels, and matchExpressions with In, NotIn, Exists,
-    DoesNotExist) against labels, as apimachinery's LabelSelectorAsSelector builds it."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
-        if operator == "In" and labels.get(key) not in values:
-            return False
-        if operator == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if operator == "Exists" and key not in labels:
-            return False
-        if operator == "DoesNotExist" and key in labels:
-            return False
-    return True
 
 
 def advertisement_nodes(advertisement: dict[str, Any], nodes: dict[str, Labels]) -> set[str]:
