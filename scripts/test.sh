@@ -17,4 +17,4 @@ if [[ -z ${SYMMETRIC_ROUTING_CRDS:-} && ! -d "$shared/crds" ]]; then
 fi
 # One worker more than cores: the real-cluster tests wait on Jobs and nmstate part of the
 # time (2 cores: 13.5 min with 3 workers, 15.4 with 2). A later -n in "$@" wins.
-exec "$root/.tools/venv/bin/python" -m pytest -n "$(( $(nproc) + 1 ))" --dist loadgroup --durations=15 "$@"
+exec "$root/.tools/venv/bin/python" -m pytest -n "$(( $(nproc) + 1 ))" --dist loadgroup "$@"

@@ -9,6 +9,9 @@ import pytest
 from tests.support import helm, realcluster
 from tests.support.rig import SERVICE_NETWORK, Rig
 
+# The slowest tests and why each takes long (@pytest.mark.slow), printed after every run.
+pytest_plugins = ["tests.support.durations"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -93,3 +93,31 @@ def test_ten_vrfs_are_all_in_detail(tmp_path: Path) -> None:
     notes = _notes_of(tmp_path, site)
     assert re.findall(r"^VRF (\S+) \(table", notes, re.MULTILINE) == sorted(site["vrfs"])  # type: ignore[call-overload]
     assert "more VRFs" not in notes
+
+
+def _with_services(selectors: dict[str, dict[str, str] | None]) -> dict[str, object]:
+    site = yaml.safe_load((helm.CHART / "ci" / "seed-values.yaml").read_text())
+    site["metallb"] = {"version": "0.16.1"}  # services share a pool (serviceSelectors)
+    vrf = next(iter(site["vrfs"].values()))
+    template = next(iter(vrf["egressServices"].values()))
+    vrf["egressServices"] = {}
+    for name, selector in selectors.items():
+        service = {"create": True, "ports": [{"port": 80}], **({"selector": selector} if selector else {})}
+        vrf["egressServices"][name] = {**template, "name": name, "service": service}
+    return site
+
+
+def test_notes_name_the_services_without_a_pod_selector(tmp_path: Path) -> None:
+    """A Service without a selector has endpoints only from EndpointSlices someone writes;
+    OVN-Kubernetes v1.3.0 selects no egress node for a service without endpoints
+    (clustermanager/egressservice/egressservice_cluster.go), and MetalLB v0.16.1 announces
+    nothing (speaker/bgp_controller.go ShouldAnnounce: noEndpoints)."""
+    notes = _notes_of(tmp_path, _with_services({"web": {"app": "web"}, "bare": None, "plain": {}}))
+    assert "Services rendered without service.selector: test/bare, test/plain.\n" \
+           "Until EndpointSlices labelled kubernetes.io/service-name=<name> give them endpoints,\n" \
+           "OVN-Kubernetes picks no egress node for them and MetalLB announces none of their addresses." in notes
+    assert "test/web" not in notes.split("Services rendered without service.selector:")[1]
+
+
+def test_notes_with_every_service_selected_say_nothing_of_it(tmp_path: Path) -> None:
+    assert "without service.selector" not in _notes_of(tmp_path, _with_services({"web": {"app": "web"}}))

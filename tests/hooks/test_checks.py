@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -419,3 +421,25 @@ def test_egress_sessions_skip_without_an_announced_service_and_fail_without_node
     unread = make_facts(nodes=None, unreadable={"nodes": "nodes is forbidden"})
     assert checks.check_egress_sessions(multi_vrf, unread) == checks.Result(
         "egress-sessions", "fail", "could not read the nodes", ("nodes is forbidden",))
+
+
+def test_the_preflight_on_the_real_server_names_the_node_without_a_session(
+        run_cli: Any, serve: Any) -> None:
+    """ci/multi-vrf-values.yaml's plan on the real kube-apiserver: worker-0 carries mgmt but
+    no zone, so neither of mgmt's peers opens a session there; labelled zone-a, it runs rr-1's."""
+    from tests.hooks.conftest import render_plan
+    from tests.support import clusters, helm
+
+    plan = render_plan([helm.CHART / "ci" / "multi-vrf-values.yaml"])
+
+    def cluster(zone: dict[str, str]) -> dict[str, Any]:
+        return clusters.openshift(service=["172.30.0.0/16"], cluster=["10.128.0.0/14"], routing_via_host=True,
+                                  nodes=[clusters.node("worker-0", {**MGMT, **zone}), clusters.node("worker-1", {})])
+
+    result = run_cli("preflight", api=serve(cluster({})), plan=plan)
+    assert re.search(r"^FAIL  egress-sessions +a LoadBalancerIP egress service may leave from a node that "
+                     r"announces its address to no peer$", result.stdout, re.M), result.stdout + result.stderr
+    assert "mgmt: observability/monitoring: OVN-Kubernetes may pick worker-0 (1 of 1 node(s)" in result.stdout
+    result = run_cli("preflight", api=serve(cluster({ZONE: "zone-a"})), plan=plan)
+    assert re.search(r"^PASS  egress-sessions +every node the 5 LoadBalancerIP egress service\(s\) may leave from",
+                     result.stdout, re.M), result.stdout + result.stderr
