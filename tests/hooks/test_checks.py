@@ -443,3 +443,12 @@ def test_the_preflight_on_the_real_server_names_the_node_without_a_session(
     result = run_cli("preflight", api=serve(cluster({ZONE: "zone-a"})), plan=plan)
     assert re.search(r"^PASS  egress-sessions +every node the 5 LoadBalancerIP egress service\(s\) may leave from",
                      result.stdout, re.M), result.stdout + result.stderr
+
+
+def test_egress_sessions_of_a_vrf_on_every_node(multi_vrf: Plan) -> None:
+    """policy.allowAllNodes: a VRF without a nodeSelector is on every node, so OVN-Kubernetes
+    may pick any node for its service."""
+    plan = _mgmt(multi_vrf, node_selector={})
+    nodes = (Node("m-a", {ZONE: "zone-a"}), Node("bare", {}))
+    result = checks.check_egress_sessions(plan, make_facts(nodes=nodes))
+    assert (result.status, "may pick bare (1 of 2 node(s)" in result.details[0]) == ("fail", True), result
