@@ -84,10 +84,21 @@ def test_python_runs_the_hooks_from_the_zip_alone(tmp_path: Path) -> None:
     """`python3 -S -m symrouting` with only the zip on the path, as the Jobs run it: every
     subcommand a Job runs answers --help."""
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ZIP), "PYTHONDONTWRITEBYTECODE": "1"}
-    for command in ("preflight", "prune", "teardown", "wait", "verify", "status", "leftovers"):
+    for command in ("preflight", "prune", "teardown", "wait", "verify"):
         result = subprocess.run([sys.executable, "-S", "-m", "symrouting", command, "--help"], cwd=tmp_path,
                                 capture_output=True, text=True, env=env, check=False)
         assert result.returncode == 0, (command, result.stderr)
         assert "symrouting.zip" in subprocess.run(
             [sys.executable, "-S", "-c", "import symrouting; print(symrouting.__file__)"], cwd=tmp_path,
             capture_output=True, text=True, env=env, check=True).stdout
+
+
+def test_a_persons_command_from_the_zip_says_where_to_get_it(tmp_path: Path) -> None:
+    """The zip leaves commands.py out: `status` runs from the symrouting command, and from the
+    zip it says so (exit 2) instead of an internal error."""
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ZIP), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run([sys.executable, "-S", "-m", "symrouting", "status", "--release", "a/b"], cwd=tmp_path,
+                            capture_output=True, text=True, env=env, check=False)
+    assert (result.returncode, result.stderr) == (2, "symrouting: status: the hooks' code runs the Jobs' commands "
+                                                     "only; install the symrouting command (pipx install symrouting) "
+                                                     "for it\n")

@@ -58,29 +58,12 @@ COMMANDS = {
     "adopt": ("write a site values file from a setup built by hand, and prove it", True, False),
     "leftovers": ("list what the nodes carry that no policy declares; --remove takes it off", True, False),
 }
+# What the hook Jobs run; the other commands, their options and the help's examples are in
+# commands.py, which the hooks' zip leaves out.
+JOB_COMMANDS = ("preflight", "teardown", "prune", "wait", "verify")
 # Commands whose plan may be left out (status then finds the releases by the chart's labels).
 PLAN_OPTIONAL = ("status",)
 
-
-# The chart as the release workflow publishes it (.github/workflows/release.yaml; the owner
-# is Chart.yaml's `home`): the help's examples run as printed.
-CHART_REF = "oci://ghcr.io/symmetric-routing/charts/symmetric-routing"
-
-EXAMPLES = f"""examples:
-  # the cluster's CIDRs as a values override, through your kubeconfig
-  %(prog)s discover > cluster.yaml
-  # check the cluster before installing release payments (nothing is changed)
-  helm template payments {CHART_REF} \\
-    -n payments -f cluster.yaml -f payments.yaml | %(prog)s preflight --plan-from-manifest -
-  # take release payments' VRFs off the nodes by hand (what its pre-delete hook does)
-  helm get hooks payments -n payments | %(prog)s teardown --plan-from-manifest -
-  # values for a setup built by hand, proven by rendering them (nothing is changed)
-  %(prog)s adopt --release payments --namespace payments --output payments.yaml --chart {CHART_REF}
-  # draw the site of release payments
-  helm get hooks payments -n payments | %(prog)s diagram --plan-from-manifest - --format svg > payments.svg
-  # is release payments symmetric right now? (--watch to follow a change, --json for scripts)
-  %(prog)s status --release payments/payments
-"""
 
 
 def prog_name(argv0: str) -> str:
@@ -132,19 +115,20 @@ class _ChecksHelp(argparse.HelpFormatter):
         return f"{action.help}: {', '.join(CHECKS)}"
 
 
-def _poll_help() -> str:
+def poll_help() -> str:
     """--poll's help for the commands that wait for the enactments."""
     from symrouting.nodeconfig import FIRST_POLL
 
     return f"longest wait between looks at the enactments (the first is {FIRST_POLL:g} s, each next twice as long)"
 
 
-def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.ArgumentParser:
+def _parser(prog: str = "symrouting", only: str | None = None, tool: Any = None) -> argparse.ArgumentParser:
     """The command line; with only, the subcommand of that name alone (the others' options
     are never read on its run, and building them all costs each hook run more than a
-    request)."""
+    request). tool, the commands module, adds a person's commands' options and the examples."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
-                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog=tool.EXAMPLES if tool else None,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action=_Version, nargs=0, default=argparse.SUPPRESS,
                         help="show program's version number and exit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,54 +161,23 @@ def _parser(prog: str = "symrouting", only: str | None = None) -> argparse.Argum
                                  help="seconds for the cleanup in all: waiting for another release's cleanup "
                                       "to end (the Lease), then for nmstate to apply the removals on every node "
                                       "(default 600)")
-            command.add_argument("--poll", type=float, default=2.0, help=_poll_help())
+            command.add_argument("--poll", type=float, default=2.0, help=poll_help())
             command.add_argument("--continue-on-failure", action="store_true",
                                  help="exit 0 even when a node did not apply a removal (the report still says so)")
         if name == "wait":
             command.add_argument("--timeout", type=float, default=600.0,
                                  help="seconds to wait for every node, all waves together (default 600)")
-            command.add_argument("--poll", type=float, default=2.0, help=_poll_help())
+            command.add_argument("--poll", type=float, default=2.0, help=poll_help())
         if name == "preflight":
             command.add_argument("--json", action="store_true", help="print the report as JSON")
             command.add_argument("--warnings-fail", action="store_true", help="exit 1 on warnings too")
             command.add_argument("--skip", action="append", default=[], metavar="CHECK",
                                  help="skip a check (repeatable, or comma-separated)")
-        if name == "adopt":
-            command.add_argument("--release", required=True, help="name of the release that will own the objects")
-            command.add_argument("--namespace", required=True, help="namespace of that release")
-            command.add_argument("--output", type=Path, default=Path("adopted-values.yaml"),
-                                 help="values file to write (default adopted-values.yaml)")
-            command.add_argument("--metallb-namespace", default="metallb-system",
-                                 help="namespace of MetalLB's objects (default metallb-system)")
-            command.add_argument("--helm", default="helm", help="Helm binary that renders the proof (default helm)")
-            command.add_argument("--chart", help="chart to render: a directory, a .tgz, or a repo/OCI reference "
-                                 "(default: the chart this command came with, run from its source tree)")
-            command.add_argument("--chart-version", help="version of a repo/OCI chart (helm --version)")
-        if name == "leftovers":
-            command.add_argument("--remove", action="store_true",
-                                 help="take them off: per node a one-shot policy that sets exactly them absent, "
-                                      "waited for, then deleted")
-            command.add_argument("--timeout", type=float, default=300.0,
-                                 help="seconds to wait for nmstate on all nodes (default 300)")
-            command.add_argument("--poll", type=float, default=2.0, help=_poll_help())
-        if name == "diagram":
-            command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
-                                 help="svg runs Graphviz's dot, which must be on PATH")
-            command.add_argument("--output", type=Path, help="write here instead of standard output")
         if name == "verify":
             command.add_argument("--status", action="store_true",
                                  help="then show the release's live status too (helm test); exit 1 if either fails")
-        if name == "status":
-            command.add_argument("--release", default="", metavar="NAMESPACE/NAME",
-                                 help="without a plan, only this release (default: every release of the chart)")
-            command.add_argument("--metallb-namespace", default="metallb-system",
-                                 help="without a plan, where MetalLB runs when a release has no BGPPeer to say so (default metallb-system)")
-            command.add_argument("--json", action="store_true", help="print the status as JSON (README: Live status)")
-            command.add_argument("--all", action="store_true",
-                                 help="list every row (a large release counts its OK rows per VRF and check)")
-            command.add_argument("--watch", action="store_true", help="redraw when the status changes, until Ctrl-C")
-            command.add_argument("--interval", type=float, default=5.0, help="seconds between looks with --watch")
-            command.add_argument("--count", type=int, default=0, help="with --watch, stop after this many looks")
+        if tool is not None:
+            tool.add_options(name, command)
     return parser
 
 
@@ -432,7 +385,17 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
          stdin: TextIO = sys.stdin) -> int:
     given = sys.argv[1:] if argv is None else argv
     # The first word names the command; anything else (--help, --version, a typo) gets them all.
-    args = _parser(prog_name(sys.argv[0]), given[0] if given and given[0] in COMMANDS else None).parse_args(argv)
+    only = given[0] if given and given[0] in COMMANDS else None
+    tool: Any = None
+    if only not in JOB_COMMANDS:  # --help, or a person's command
+        try:
+            from symrouting import commands as tool  # a person's commands: not in the hooks' zip
+        except ImportError:  # the hooks' zip: the Jobs' commands only
+            if only is not None:
+                stderr.write(f"symrouting: {only}: the hooks' code runs the Jobs' commands only; "
+                             "install the symrouting command (pipx install symrouting) for it\n")
+                return EXIT_USAGE
+    args = _parser(prog_name(sys.argv[0]), only, tool).parse_args(argv)
     try:
         if args.command == "preflight":
             return preflight(args, stdout, stdin)
@@ -442,17 +405,15 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
             return wait(args, stdout, stdin)
         if args.command == "verify":
             return verify(args, stdout, stdin)
-        from symrouting import commands  # a person's commands: not in the hooks' zip
-
         if args.command == "diagram":
-            return commands.draw(args, stdout, stdin)
+            return tool.draw(args, stdout, stdin)  # type: ignore[no-any-return]
         if args.command == "status":
-            return commands.show_status(args, stdout, stdin)
+            return tool.show_status(args, stdout, stdin)  # type: ignore[no-any-return]
         if args.command == "adopt":
-            return commands.adopt(args, stdout)
+            return tool.adopt(args, stdout)  # type: ignore[no-any-return]
         if args.command == "leftovers":
-            return commands.show_leftovers(args, stdout, stderr)
-        return commands.discover(args, stdout)
+            return tool.show_leftovers(args, stdout, stderr)  # type: ignore[no-any-return]
+        return tool.discover(args, stdout)  # type: ignore[no-any-return]
     except PlanError as error:
         stderr.write(f"symrouting: {error}\n")
         return EXIT_USAGE

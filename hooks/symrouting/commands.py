@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from symrouting.api import Transport
-from symrouting.cli import EXIT_FAILED, EXIT_OK, load_plan, notice, status_text, transport_for
+from symrouting.cli import EXIT_FAILED, EXIT_OK, load_plan, notice, poll_help, status_text, transport_for
 from symrouting.facts import Facts
 from symrouting.gather import (ENACTMENTS, INSTANCE_LABEL, POLICIES, RELEASE_NAMESPACE_LABEL, collect, owner_of, read_nodes,
                                read_openshift_networks, read_service_selectors, read_upstream_networks)
@@ -30,8 +30,67 @@ if TYPE_CHECKING:
 # The shape of `status --json`; raised when a field changes meaning or goes.
 JSON_SCHEMA = 1
 
+# The chart as the release workflow publishes it (.github/workflows/release.yaml; the owner
+# is Chart.yaml's `home`): the help's examples run as printed.
+CHART_REF = "oci://ghcr.io/symmetric-routing/charts/symmetric-routing"
+
+# The help's examples (`symrouting --help`).
+EXAMPLES = f"""examples:
+  # the cluster's CIDRs as a values override, through your kubeconfig
+  %(prog)s discover > cluster.yaml
+  # check the cluster before installing release payments (nothing is changed)
+  helm template payments {CHART_REF} \\
+    -n payments -f cluster.yaml -f payments.yaml | %(prog)s preflight --plan-from-manifest -
+  # take release payments' VRFs off the nodes by hand (what its pre-delete hook does)
+  helm get hooks payments -n payments | %(prog)s teardown --plan-from-manifest -
+  # values for a setup built by hand, proven by rendering them (nothing is changed)
+  %(prog)s adopt --release payments --namespace payments --output payments.yaml --chart {CHART_REF}
+  # draw the site of release payments
+  helm get hooks payments -n payments | %(prog)s diagram --plan-from-manifest - --format svg > payments.svg
+  # is release payments symmetric right now? (--watch to follow a change, --json for scripts)
+  %(prog)s status --release payments/payments
+"""
+
+
 # The chart this command came with, when run from the chart's source tree.
 CHART = Path(__file__).resolve().parents[2]
+
+
+def add_options(name: str, command: argparse.ArgumentParser) -> None:
+    """The options of a person's command (cli._parser adds the Jobs' own)."""
+    if name == "adopt":
+        command.add_argument("--release", required=True, help="name of the release that will own the objects")
+        command.add_argument("--namespace", required=True, help="namespace of that release")
+        command.add_argument("--output", type=Path, default=Path("adopted-values.yaml"),
+                             help="values file to write (default adopted-values.yaml)")
+        command.add_argument("--metallb-namespace", default="metallb-system",
+                             help="namespace of MetalLB's objects (default metallb-system)")
+        command.add_argument("--helm", default="helm", help="Helm binary that renders the proof (default helm)")
+        command.add_argument("--chart", help="chart to render: a directory, a .tgz, or a repo/OCI reference "
+                             "(default: the chart this command came with, run from its source tree)")
+        command.add_argument("--chart-version", help="version of a repo/OCI chart (helm --version)")
+    if name == "leftovers":
+        command.add_argument("--remove", action="store_true",
+                             help="take them off: per node a one-shot policy that sets exactly them absent, "
+                                  "waited for, then deleted")
+        command.add_argument("--timeout", type=float, default=300.0,
+                             help="seconds to wait for nmstate on all nodes (default 300)")
+        command.add_argument("--poll", type=float, default=2.0, help=poll_help())
+    if name == "diagram":
+        command.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid",
+                             help="svg runs Graphviz's dot, which must be on PATH")
+        command.add_argument("--output", type=Path, help="write here instead of standard output")
+    if name == "status":
+        command.add_argument("--release", default="", metavar="NAMESPACE/NAME",
+                             help="without a plan, only this release (default: every release of the chart)")
+        command.add_argument("--metallb-namespace", default="metallb-system",
+                             help="without a plan, where MetalLB runs when a release has no BGPPeer to say so (default metallb-system)")
+        command.add_argument("--json", action="store_true", help="print the status as JSON (README: Live status)")
+        command.add_argument("--all", action="store_true",
+                             help="list every row (a large release counts its OK rows per VRF and check)")
+        command.add_argument("--watch", action="store_true", help="redraw when the status changes, until Ctrl-C")
+        command.add_argument("--interval", type=float, default=5.0, help="seconds between looks with --watch")
+        command.add_argument("--count", type=int, default=0, help="with --watch, stop after this many looks")
 
 
 def show_status(args: argparse.Namespace, stdout: TextIO, stdin: TextIO, env: dict[str, str] | None = None,

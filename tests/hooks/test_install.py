@@ -75,7 +75,7 @@ def test_console_script_version_is_the_charts_app_version(installed: Path, tmp_p
 
 
 def test_help_shows_examples_that_run_as_printed(installed: Path, tmp_path: Path) -> None:
-    from symrouting import cli
+    from symrouting import commands
 
     result = _run(installed, "--help", env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
     assert result.returncode == 0
@@ -84,8 +84,8 @@ def test_help_shows_examples_that_run_as_printed(installed: Path, tmp_path: Path
     # No placeholder a reader must replace: the chart is the one the release workflow pushes.
     assert not re.search(r"\b(OWNER|VERSION|CHART)\b|<[a-z-]+>", examples), examples
     owner = CHART_YAML["home"].removeprefix("https://github.com/").split("/")[0]
-    assert cli.CHART_REF == f"oci://ghcr.io/{owner}/charts/{CHART_YAML['name']}"
-    assert examples.count(cli.CHART_REF) == 2
+    assert commands.CHART_REF == f"oci://ghcr.io/{owner}/charts/{CHART_YAML['name']}"
+    assert examples.count(commands.CHART_REF) == 2
     # Every subcommand an example names parses with the flags it is given.
     for line in examples.splitlines():
         for command in re.findall(r"symrouting (\w+[^|>]*)", line):

@@ -324,11 +324,11 @@ class Terminal(io.StringIO):
 
 
 def _args(api: RealApi, tmp_path: Path, *extra: str) -> Any:
-    from symrouting import cli
+    from symrouting import cli, commands
 
     token = tmp_path / "token"
     token.write_text(api.token)
-    return cli._parser().parse_args(["status", *RELEASE, f"--server={api.url}", f"--token-file={token}",
+    return cli._parser(tool=commands).parse_args(["status", *RELEASE, f"--server={api.url}", f"--token-file={token}",
                                      f"--ca-file={api.ca_file}", *extra])
 
 
