@@ -49,17 +49,20 @@ def _summary() -> list[str]:
 
 @pytest.mark.usefixtures("calls")
 def test_the_slowest_are_listed_with_why_and_the_unexplained_named() -> None:
-    durations.pytest_runtest_logreport(_report("t::lease", 45.9, LEASE))
-    durations.pytest_runtest_logreport(_report("t::upgrade", 28.7))
-    durations.pytest_runtest_logreport(_report("t::quick", 0.2, LEASE))  # under the limit: no reason shown
-    durations.pytest_runtest_logreport(_report("t::upgrade", 9.0, when="setup"))  # fixtures are not counted
+    durations.pytest_runtest_logreport(_report("l.py::lease", 45.9, LEASE))
+    durations.pytest_runtest_logreport(_report("l.py::rollback", 31.0, LEASE))
+    durations.pytest_runtest_logreport(_report("u.py::upgrade", 28.7))
+    durations.pytest_runtest_logreport(_report("q.py::quick", 0.2, "Slow (never): under the limit, not shown"))
+    durations.pytest_runtest_logreport(_report("u.py::upgrade", 9.0, when="setup"))  # fixtures are not counted
     assert _summary() == [
         "== slowest 15 tests (their calls; a module of tests over 20 s says why)",
-        " 45.90s t::lease", f"         {LEASE}",
-        " 28.70s t::upgrade",
-        "  0.20s t::quick",
+        " 45.90s l.py::lease",
+        " 31.00s l.py::rollback",
+        " 28.70s u.py::upgrade",
+        "  0.20s q.py::quick",
+        f"why l.py: {LEASE}",
         'over 20 s in a module whose docstring says no "Slow":',
-        " 28.70s t::upgrade",
+        " 28.70s u.py::upgrade",
     ]
 
 

@@ -25,6 +25,11 @@ from symrouting.plan import EgressService, Plan, Policy, Vrf
 from symrouting.records import field, record
 
 OK, BAD, UNKNOWN = "ok", "bad", "unknown"
+# kubernetes-nmstate writes a NodeNetworkState of `nmstatectl show` filtered to interfaces,
+# routes, dns-resolver and ovn (v0.86.0 pkg/state/filter.go filterOut, type.go rootState):
+# the route rules are never reported, and the enactment alone says nmstate applied them.
+RULES_UNREPORTED = ("not reported: kubernetes-nmstate leaves route rules out of NodeNetworkState; "
+                    "an Available enactment says nmstate applied them")
 VRF_LABEL = "symmetric-routing/vrf"
 SESSIONS = "/apis/frrk8s.metallb.io/v1beta1/bgpsessionstates"
 
@@ -63,7 +68,9 @@ class VrfState:
 @record(frozen=True)
 class NodeState:
     vrfs: dict[str, VrfState]
-    rules: tuple[dict[str, Any], ...]
+    # None where the currentState has no route-rules: kubernetes-nmstate writes none
+    # (RULES_UNREPORTED).
+    rules: tuple[dict[str, Any], ...] | None
     # The rules as sorted items, which most desired rules match as they are.
     exact: frozenset[tuple[tuple[str, Any], ...]] = frozenset()
 
@@ -241,7 +248,10 @@ def node_state_rows(vrf: Vrf, node: str, policy: Policy, state: NodeState | None
     else:
         rows.append(Row(vrf.name, node, "vrf", OK, f"up, table {vrf.table_id}, ports {', '.join(found.ports) or '-'}"))
     rules = [r for r in ((policy.desired_state.get("route-rules") or {}).get("config") or []) if r.get("state") != "absent"]
-    absent = [r for r in rules if not rule_present(r, state.rules, state.exact)]
+    if rules and state.rules is None:
+        rows.append(Row(vrf.name, node, "rules", UNKNOWN, RULES_UNREPORTED))
+        return rows
+    absent = [r for r in rules if not rule_present(r, state.rules or (), state.exact)]
     if absent:
         rows.append(Row(vrf.name, node, "rules", BAD, "missing: " + "; ".join(_rule_text(r) for r in absent)))
     elif rules:
@@ -394,6 +404,8 @@ def _node_state(item: dict[str, Any]) -> tuple[str, NodeState]:
                                      tuple(str(p) for p in (i.get("vrf") or {}).get("port") or []),
                                      str(i.get("state") or ""))
             for i in current.get("interfaces") or [] if i.get("type") == "vrf"}
+    if "route-rules" not in current:
+        return str(item["metadata"]["name"]), NodeState(vrfs, None)
     rules = tuple(r for r in (current.get("route-rules") or {}).get("config") or [] if isinstance(r, dict))
     return str(item["metadata"]["name"]), NodeState(vrfs, rules, frozenset(tuple(sorted(r.items())) for r in rules))
 

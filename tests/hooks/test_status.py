@@ -5,6 +5,7 @@ pure core on its own."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -52,8 +53,10 @@ def test_a_healthy_site_is_symmetric(run_cli: Run, serve: Callable[..., Any], so
     assert lines[0] == "release test/tenant-a"
     assert "OK  ens4vrf  worker-1  service test/server1  symmetric: announced only from egress host worker-1" in lines
     assert "OK  ens4vrf  worker-0  bgp frrviavrf         192.168.130.1: Established, no BFD" in lines
-    assert "OK  ens4vrf  worker-0  rules                 2 route rules present" in lines
-    assert lines[-1] == "release test/tenant-a: symmetric and healthy"
+    # kubernetes-nmstate writes no route-rules into NodeNetworkState (v0.86.0 pkg/state/filter.go)
+    assert ("??  ens4vrf  worker-0  rules                 not reported: kubernetes-nmstate leaves route rules out "
+            "of NodeNetworkState; an Available enactment says nmstate applied them") in lines
+    assert lines[-1] == "release test/tenant-a: symmetric and healthy (2 not shown)"
     # Not a VRF node: no row speaks of it.
     assert "worker-2" not in result.stdout
     assert "\033[" not in result.stdout, "no colour when stdout is not a terminal"
@@ -68,8 +71,20 @@ def test_json_shape(run_cli: Run, serve: Callable[..., Any]) -> None:
     [release] = document["releases"]
     assert set(release) == {"release", "ok", "verdict", "rows"}
     assert {tuple(sorted(r)) for r in release["rows"]} == {("check", "detail", "node", "state", "vrf")}
-    assert {r["state"] for r in release["rows"]} == {"ok"}
+    assert {(r["check"], r["state"]) for r in release["rows"] if r["state"] != "ok"} == {("rules", "unknown")}
     assert len(release["rows"]) == 10  # 2 nodes x (policy, vrf, rules, bgp), the service, MetalLB
+
+
+def test_rules_a_node_state_reports_are_compared(run_cli: Run, serve: Callable[..., Any]) -> None:
+    """A NodeNetworkState that lists route-rules (`nmstatectl show` has them; kubernetes-nmstate
+    v0.86.0 leaves them out): each desired rule must be among them."""
+    routes = livestate.healthy()
+    rules = copy.deepcopy(livestate.SEED_STATE["route-rules"]["config"])
+    routes[livestate.NODE_STATES][:2] = [livestate.node_state(node, rules=rules) for node in ("worker-0", "worker-1")]
+    result = run_cli("status", *RELEASE, api=serve(routes))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK  ens4vrf  worker-0  rules                 2 route rules present" in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1] == "release test/tenant-a: symmetric and healthy"
 
 
 def test_half_applied(run_cli: Run, serve: Callable[..., Any]) -> None:
@@ -226,7 +241,7 @@ def test_missing_status_crds_are_said_not_failed(run_cli: Run, serve: Callable[.
     assert unknown[("", "metallb config")].startswith("the cluster serves no metallb.io ConfigurationState")
     assert set(json.loads(result.stdout)["unavailable"]) == {"sessions", "announcements", "configstates"}
     text = run_cli("status", *RELEASE, api=api)
-    assert text.stdout.rstrip().endswith("release test/tenant-a: symmetric and healthy (4 not shown)")
+    assert text.stdout.rstrip().endswith("release test/tenant-a: symmetric and healthy (6 not shown)")
 
 
 def test_a_refused_source_fails_with_the_permission(run_cli: Run, serve: Callable[..., Any]) -> None:
@@ -412,6 +427,8 @@ def test_status_through_kubectl(run_cli: Run, serve: Callable[..., Any], tmp_pat
 def test_a_large_release_counts_its_ok_rows(run_cli: Run, serve: Callable[..., Any]) -> None:
     nodes = tuple(f"worker-{i:02d}" for i in range(12))
     routes = livestate.healthy(vrf_nodes=nodes, host="worker-03", others=())
+    rules = livestate.SEED_STATE["route-rules"]["config"]
+    routes[livestate.NODE_STATES] = [livestate.node_state(node, rules=copy.deepcopy(rules)) for node in nodes]
     livestate.replace(routes, livestate.SESSIONS, {"frrk8s.metallb.io/node": "worker-07"}, bgpStatus="Connect")
     api = serve(routes)
     lines = [" ".join(line.split()) for line in run_cli("status", *RELEASE, api=api).stdout.splitlines()]
@@ -440,11 +457,13 @@ def test_a_large_release_in_native_frr_mode_says_so_once(run_cli: Run, serve: Ca
     result = run_cli("status", *RELEASE, api=api)
     assert result.returncode == 0, result.stdout + result.stderr
     unknown = [" ".join(line.split()) for line in result.stdout.splitlines() if line.startswith("??")]
-    assert unknown == ["?? ens4vrf 12 nodes bgp MetalLB metallb-system/metallb runs with spec.bgpBackend frr: only "
+    assert unknown == ["?? ens4vrf 12 nodes rules not reported: kubernetes-nmstate leaves route rules out of "
+                       "NodeNetworkState; an Available enactment says nmstate applied them (12 rows, --all lists them)",
+                       "?? ens4vrf 12 nodes bgp MetalLB metallb-system/metallb runs with spec.bgpBackend frr: only "
                        "FRR-K8s writes BGPSessionState, so sessions cannot be shown (vtysh in a speaker pod shows "
                        "them) (12 rows, --all lists them)"]
     every = run_cli("status", *RELEASE, "--all", api=api).stdout.splitlines()
-    assert len([line for line in every if line.startswith("??")]) == 12
+    assert len([line for line in every if line.startswith("??")]) == 24
 
 def verifiable(routes: dict[str, Any]) -> dict[str, Any]:
     """What `verify` reads besides: the Service, the policy's status, the egress host's label."""
@@ -464,7 +483,7 @@ def test_verify_with_status_as_helm_test_runs_it(run_cli: Run, serve: Callable[.
     result = run_cli("verify", "--status", api=serve(routes), plan=plan)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "release test/tenant-a verified\n\nrelease test/tenant-a\n" in result.stdout
-    assert result.stdout.rstrip().endswith("release test/tenant-a: symmetric and healthy")
+    assert result.stdout.rstrip().endswith("release test/tenant-a: symmetric and healthy (2 not shown)")
     routes[livestate.ANNOUNCEMENTS].append(livestate.announcement("worker-0"))
     asymmetric = run_cli("verify", "--status", api=serve(routes), plan=plan)
     assert asymmetric.returncode == 1, "verify's own checks pass: the status fails it"

@@ -53,7 +53,8 @@ def test_status_reads_what_nmstate_reported(cluster: Cluster) -> None:
     assert step.returncode == 0, step.output
     result = status(cluster)
     table = rows(result.stdout)
-    assert table.get("policy") == "OK" and table.get("vrf") == "OK" and table.get("rules") == "OK", result.stdout
+    # kubernetes-nmstate v0.86.0 writes no route-rules into NodeNetworkState (pkg/state/filter.go)
+    assert table.get("policy") == "OK" and table.get("vrf") == "OK" and table.get("rules") == "??", result.stdout
     # No OVN-Kubernetes runs on the rig: the EgressService has no host, which status reports.
     assert "the EgressService has no host" in result.stdout and result.returncode != 0, result.stdout + result.stderr
 

@@ -48,10 +48,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     slowest = sorted(_calls, reverse=True)
     terminalreporter.section(f"slowest {SHOWN} tests (their calls; a module of tests over {LIMIT:.0f} s says why)")
+    reasons: dict[str, str] = {}
     for duration, nodeid, reason in slowest[:SHOWN]:
         terminalreporter.write_line(f"{duration:6.2f}s {nodeid}")
         if reason and duration > LIMIT:
-            terminalreporter.write_line(f"         {reason}")
+            reasons.setdefault(nodeid.split("::", 1)[0], reason)
+    for module, reason in reasons.items():
+        terminalreporter.write_line(f"why {module}: {reason}")
     unexplained = [(d, n) for d, n, reason in slowest if d > LIMIT and not reason]
     if unexplained:
         terminalreporter.write_line(f"over {LIMIT:.0f} s in a module whose docstring says no \"Slow\":")

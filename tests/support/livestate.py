@@ -80,21 +80,23 @@ def enactment(node: str, generation: int = 1, *, condition: str = "Available", r
 
 def node_state(node: str, *, with_vrf: bool = True, extra_interfaces: int = 0,
                rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """What nmstate shows of a node: its primary NIC and OVN's bridge always, the VRF, its
-    port and the rules where the policy applied."""
+    """A node's NodeNetworkState: its primary NIC and OVN's bridge always, the VRF and its
+    port where the policy applied. No route-rules, as kubernetes-nmstate writes it
+    (nmstatehandler.reported_state); with rules, a reporter that lists them (an empty list:
+    the node has none)."""
     interfaces: list[dict[str, Any]] = [
         {"name": "br-ex", "type": "ovs-interface", "state": "up",
          "ipv4": {"enabled": True, "address": [{"ip": "192.168.1.10", "prefix-length": 24}]}},
         {"name": "ens3", "type": "ethernet", "state": "up", "mtu": 1500, "mac-address": "52:54:00:12:34:56"},
         {"name": "lo", "type": "loopback", "state": "up", "mtu": 65536}]
     interfaces += [{"name": f"ens{10 + i}", "type": "ethernet", "state": "down", "mtu": 1500} for i in range(extra_interfaces)]
-    found_rules: list[dict[str, Any]] = []
     if with_vrf:
         interfaces += copy.deepcopy(SEED_STATE["interfaces"])
-        found_rules = copy.deepcopy(SEED_STATE["route-rules"]["config"]) if rules is None else rules
+    current: dict[str, Any] = {"interfaces": interfaces, "routes": {"config": [], "running": []}}
+    if rules is not None:
+        current["route-rules"] = {"config": rules}
     return {"apiVersion": "nmstate.io/v1beta1", "kind": "NodeNetworkState", "metadata": {"name": node},
-            "status": {"currentState": {"interfaces": interfaces, "route-rules": {"config": found_rules},
-                                        "routes": {"config": [], "running": []}},
+            "status": {"currentState": current,
                        "lastSuccessfulUpdateTime": "2026-11-28T01:00:00Z",
                        "conditions": [{"type": "Available", "status": "True", "reason": "SuccessfullyConfigured"}]}}
 

@@ -81,6 +81,17 @@ def current_state(node: Node) -> Obj:
             "route-rules": {"config": rules}}
 
 
+# What kubernetes-nmstate keeps of `nmstatectl show` in a NodeNetworkState: its rootState
+# (v0.86.0 pkg/state/type.go; filter.go filterOut re-marshals the shown state into it), so
+# route-rules never reach the NodeNetworkState.
+REPORTED = ("interfaces", "routes", "dns-resolver", "ovn")
+
+
+def reported_state(shown: Obj) -> Obj:
+    """The currentState kubernetes-nmstate writes for what nmstate shows (filterOut)."""
+    return {key: value for key, value in shown.items() if key in REPORTED}
+
+
 def _selecting(labels: dict[str, str]) -> str:
     """The labelSelector query of equality on each label (apimachinery pkg/labels/selector.go)."""
     return urllib.parse.urlencode({"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(labels.items()))})
@@ -265,7 +276,7 @@ class NmstateHandler:
             except ApiError as error:
                 if error.code != 409:
                     raise
-        state = current_state(self.nodes.get(name) or Node())
+        state = reported_state(current_state(self.nodes.get(name) or Node()))
         self.client.call("PATCH", f"{STATES}/{name}/status",
                          {"status": {"currentState": state, "lastSuccessfulUpdateTime": now()}},
                          content_type="application/merge-patch+json")
