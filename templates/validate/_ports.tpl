@@ -26,18 +26,27 @@ templates/validate/values.yaml (root, v, fullname, vrfs, addresses, blocks).
 {{- /* OVN-Kubernetes numbers its own tables 1000 + ifindex on every node, whatever the
 platform: ovn-org/ovn-kubernetes go-controller/pkg/util/net.go routingTableIDStart */}}
 {{- if ge (int64 $vrf.tableId) 1000 }}
-{{- $errors = append $errors (printf "%s.tableId: %s is 1000 or more, where OVN-Kubernetes puts its own routing tables (1000 + interface index); pick a table id from 1 to 999 (not 252-255)" $at $table) }}
+{{- $errors = append $errors (printf "%s.tableId: %s is 1000 or more, where OVN-Kubernetes puts its own routing tables (1000 + interface index); pick a table id from 1 to 999 (not 7, 252-255)" $at $table) }}
 {{- end }}
-{{- /* OVN-Kubernetes' egress-service rules sit at 5000 (pkg/node/controllers/egressservice/
-egressservice_node.go IPRulePriority), so the main-table rules must come first; and it
-deletes every rule it did not make at the priorities it owns, 2000 and 6000
-(pkg/node/iprulemanager/ip_rule_manager.go OwnPriority; gateway_udn.go, egressip.go) */}}
+{{- /* and table 7 on every node: its route to the service network through the management port
+(pkg/node/managementport/port_linux.go ovnkubeSvcViaMgmPortRT, v1.3.0) */}}
+{{- if eq (int64 $vrf.tableId) 7 }}
+{{- $errors = append $errors (printf "%s.tableId: 7 is OVN-Kubernetes' table on every node (the service network through its management port, for internalTrafficPolicy: Local); the VRF would share it; pick another id from 1 to 999" $at) }}
+{{- end }}
+{{- /* The main-table rules must come before the kernel's VRF rule at 1000 (linux
+drivers/net/vrf.c FIB_RULE_PREF, "lookup [l3mdev-table]", added with the first VRF): a request
+that arrives on a VRF port and is DNATed to the service, cluster or masquerade network is
+routed by it otherwise, back out of the VRF. So before OVN-Kubernetes' egress-service rules at
+5000 (egressservice_node.go IPRulePriority) and its owned 2000 and 6000 too. And after its rule
+at 30 (pkg/node/managementport/port_linux.go: fwmark 0x1745ec lookup 7, v1.3.0), which sends
+the host's internalTrafficPolicy: Local traffic to the service network through its management
+port: a main-table rule for the service network before it would take that traffic. */}}
 {{- $priorityAt := hasKey $vrf "mainTableRulePriority" | ternary (printf "%s.mainTableRulePriority" $at) "mainTableRulePriority" }}
 {{- $priority := int64 (hasKey $vrf "mainTableRulePriority" | ternary $vrf.mainTableRulePriority $v.mainTableRulePriority) }}
-{{- if ge $priority 5000 }}
-{{- $errors = append $errors (printf "%s: %d does not come before OVN-Kubernetes' egress-service rules at 5000, which would send the cluster's traffic into the VRF; pick a priority below 5000 (default 998)" $priorityAt $priority) }}
-{{- else if eq $priority 2000 }}
-{{- $errors = append $errors (printf "%s: 2000 is a priority OVN-Kubernetes owns and clears of other rules; pick another priority below 5000 (default 998)" $priorityAt) }}
+{{- if ge $priority 1000 }}
+{{- $errors = append $errors (printf "%s: %d does not come before the kernel's VRF rule at 1000 (lookup [l3mdev-table]), which would route requests that arrive on a VRF port and go to the service, cluster or masquerade network by the VRF's table, back out of the VRF; pick a priority from 31 to 999 (default 998)" $priorityAt $priority) }}
+{{- else if le $priority 30 }}
+{{- $errors = append $errors (printf "%s: %d comes before OVN-Kubernetes' rule at 30 (fwmark 0x1745ec lookup 7), which sends the host's internalTrafficPolicy: Local traffic to services through its management port; pick a priority from 31 to 999 (default 998)" $priorityAt $priority) }}
 {{- end }}
 {{- if empty $ports }}
 {{- $errors = append $errors (printf "%s.ports: a VRF needs at least one port, the interface it takes over, e.g. `ports: {ens4: {ipv4: [192.168.130.130/24]}}`" $at) }}
@@ -121,6 +130,12 @@ the traffic goes astray */}}
 needs ip-from, ip-to or family, and a family its addresses agree with */}}
 {{- range $i, $rule := (($vrf.policy | default dict).extraRouteRules | default list) }}
 {{- $ruleAt := printf "%s.policy.extraRouteRules[%d]" $at $i }}
+{{- /* OVN-Kubernetes v1.3.0 deletes the rules it did not make at 2000 and 6000 (iprulemanager
+ip_rule_manager.go OwnPriority, for gateway_udn.go and egressip.go) and at 5000 the ones it
+cannot tie to an egress service's endpoint (egressservice_node.go repairIPRules) */}}
+{{- if and (hasKey $rule "priority") (has (int $rule.priority) (list 2000 5000 6000)) }}
+{{- $errors = append $errors (printf "%s.priority: %d is a priority OVN-Kubernetes owns (2000 user-defined networks, 5000 egress services, 6000 EgressIP) and deletes the rules it did not make there; pick another" $ruleAt (int64 $rule.priority)) }}
+{{- end }}
 {{- if not (or (get $rule "ip-from") (get $rule "ip-to") $rule.family) }}
 {{- $errors = append $errors (printf "%s: a rule needs ip-from, ip-to or family (nmstate refuses it otherwise); add one, e.g. `family: ipv4`" $ruleAt) }}
 {{- end }}
