@@ -101,6 +101,18 @@ that those pools stay announced from every node. Takes a dict: root, vrfName, vr
 {{- $adv := get $vrf.bgpAdvertisements $key }}
 {{- $name := include "symmetric-routing.objectName" (dict "prefix" $prefix "vrf" $vrfName "key" $key "item" $adv) }}
 {{- $base := pick $adv "ipAddressPoolSelectors" "serviceSelectors" "localPref" "aggregationLength" "aggregationLengthV6" }}
+{{- /* MetalLB matches ipAddressPoolSelectors against every IPAddressPool of the cluster
+(internal/config/config.go setBGPAdvertisementsToPools, v0.16.1): each selector is narrowed to
+this VRF's own pools by their labels, or another VRF's or tenant's addresses would be announced
+to this VRF's peers. validate/_pools.tpl refuses a selector that names other ones. */}}
+{{- with $adv.ipAddressPoolSelectors }}
+{{- $scope := merge (dict "symmetric-routing/vrf" $vrfName) (include "symmetric-routing.ownerLabels" $root | fromJson) }}
+{{- $scoped := list }}
+{{- range . }}
+{{- $scoped = append $scoped (merge (dict "matchLabels" (merge (deepCopy $scope) (.matchLabels | default dict))) .) }}
+{{- end }}
+{{- $_ := set $base "ipAddressPoolSelectors" $scoped }}
+{{- end }}
 {{- $_ := set $base "peers" (include "symmetric-routing.objectNames" (dict "prefix" $prefix "vrf" $vrfName "items" $peers "keys" (include "symmetric-routing.advertisedPeers" (dict "adv" $adv "vrf" $vrf) | fromJsonArray)) | fromJsonArray) }}
 {{- with $adv.communities }}
 {{- $_ := set $base "communities" . }}

@@ -130,11 +130,13 @@ def test_my_asn_on_disjoint_nodes_renders_from_metallb_0_16(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(("table", "refused"), [
-    (1, False), (251, False), (252, True), (255, True), (256, False), (999, False), (1000, True),
+    (1, False), (6, False), (7, True), (8, False), (251, False), (252, True), (255, True), (256, False), (999, False),
+    (1000, True),
 ])
 def test_table_id_boundaries(tmp_path: Path, table: int, refused: bool) -> None:
-    """252-255: the kernel's tables (linux include/uapi/linux/rtnetlink.h); 1000 and up:
-    OVN-Kubernetes' (go-controller/pkg/util/net.go routingTableIDStart)."""
+    """252-255: the kernel's tables (linux include/uapi/linux/rtnetlink.h); 7 and 1000 and up:
+    OVN-Kubernetes' (v1.3.0 pkg/node/managementport/port_linux.go ovnkubeSvcViaMgmPortRT,
+    go-controller/pkg/util/net.go routingTableIDStart)."""
     override = f"vrfs: {{ens4vrf: {{tableId: {table}}}}}\n"
     if refused:
         assert f"vrfs.ens4vrf.tableId: {table} " in refusal(tmp_path, override)
@@ -144,18 +146,23 @@ def test_table_id_boundaries(tmp_path: Path, table: int, refused: bool) -> None:
 
 
 @pytest.mark.parametrize(("override", "refused_at"), [
-    ("mainTableRulePriority: 4999\n", None),
-    ("mainTableRulePriority: 1999\n", None),
+    ("mainTableRulePriority: 999\n", None),
+    ("mainTableRulePriority: 31\n", None),
+    ("mainTableRulePriority: 1000\n", "mainTableRulePriority: 1000 does not come before the kernel's VRF rule"),
     ("mainTableRulePriority: 5000\n", "mainTableRulePriority: 5000 "),
     ("mainTableRulePriority: 2000\n", "mainTableRulePriority: 2000 "),
-    ("vrfs: {ens4vrf: {mainTableRulePriority: 2001}}\n", None),
+    ("mainTableRulePriority: 30\n", "mainTableRulePriority: 30 comes before OVN-Kubernetes' rule at 30"),
+    ("vrfs: {ens4vrf: {mainTableRulePriority: 500}}\n", None),
     ("vrfs: {ens4vrf: {mainTableRulePriority: 6000}}\n", "vrfs.ens4vrf.mainTableRulePriority: 6000 "),
+    ("vrfs: {ens4vrf: {mainTableRulePriority: 1}}\n", "vrfs.ens4vrf.mainTableRulePriority: 1 "),
     # a VRF's own priority replaces the top-level one, also when that one is refused
     ("mainTableRulePriority: 5000\nvrfs: {ens4vrf: {mainTableRulePriority: 900}}\n", None),
 ])
 def test_main_table_rule_priority_boundaries(tmp_path: Path, override: str, refused_at: str | None) -> None:
-    """Below 5000, OVN-Kubernetes' egress-service rules (egressservice_node.go IPRulePriority),
-    and not 2000, a priority its iprulemanager owns (ip_rule_manager.go OwnPriority)."""
+    """From 31 to 999: before the kernel's VRF rule at 1000 (linux drivers/net/vrf.c
+    FIB_RULE_PREF, lookup [l3mdev-table]), so before OVN-Kubernetes' egress-service rules at
+    5000 and its owned 2000 and 6000 too; after OVN-Kubernetes v1.3.0's rule at 30
+    (pkg/node/managementport/port_linux.go, fwmark 0x1745ec lookup 7)."""
     if refused_at:
         assert refused_at in refusal(tmp_path, override)
         return

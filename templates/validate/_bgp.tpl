@@ -131,6 +131,10 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- /* the VRF the peer runs in must be one this release creates */}}
 {{- if and $peer.vrf (not (hasKey $vrfs $peer.vrf)) }}
 {{- $errors = append $errors (printf "%s.vrf: %s is not a VRF of this release, which would leave the session outside the VRFs the chart sets up; use one of: %s, or leave it unset" $peerAt $peer.vrf (keys $vrfs | sortAlpha | join ", ")) }}
+{{- else if and $peer.vrf (ne (toString $peer.vrf) $vrfName) }}
+{{- /* MetalLB runs the session in spec.vrf and announces there what the peer is advertised
+(speaker/bgp_controller.go, internal/bgp/frr/frr.go router per VRF, v0.16.1) */}}
+{{- $errors = append $errors (printf "%s.vrf: %s, but the peer is under %s: its session would run in VRF %s and announce %s's pools there; move the peer under vrfs.%s, or leave vrf unset" $peerAt $peer.vrf $at $peer.vrf $at $peer.vrf) }}
 {{- end }}
 {{- $policy := $vrf.policy | default dict }}
 {{- $selectors := $peer.nodeSelectors }}

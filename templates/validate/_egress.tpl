@@ -195,6 +195,13 @@ ALL for sourceIPBy Network), so the two cannot share a pool */}}
 {{- end }}
 {{- else if and (not $advertised) $loadBalancerIPServices }}
 {{- $errors = append $errors (printf "%s: picks its pools by ipAddressPoolSelectors only, so the chart cannot tell which LoadBalancerIP egress services it announces; list them in ipAddressPools, or set nodeSelectors with their egress-service labels" $advAt) }}
+{{- else if $adv.ipAddressPoolSelectors }}
+{{- /* a pool the selectors may pick beside ipAddressPools would be announced from every node */}}
+{{- range $poolKey := keys $loadBalancerIPServices | sortAlpha }}
+{{- if not (has $poolKey $advertised) }}
+{{- $errors = append $errors (printf "%s.ipAddressPoolSelectors: may pick pool %s, which backs %s (sourceIPBy: LoadBalancerIP), and the chart cannot tell; a pool picked so is announced from every node, not only its egress node: list it in ipAddressPools, or leave the selectors out" $advAt $poolKey (first (get $loadBalancerIPServices $poolKey)).at) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- range $i, $selector := ($adv.nodeSelectors | default list) }}
 {{- range $label, $svcAt := $networkModeLabels }}

@@ -113,6 +113,17 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- if and (empty $adv.ipAddressPoolSelectors) (empty $pools) }}
 {{- $errors = append $errors (printf "%s: %s has no addressPools to advertise; add one or set ipAddressPoolSelectors" $advAt $vrfName) }}
 {{- end }}
+{{- /* _advertisements.tpl narrows each selector to this VRF's pools by these labels; one
+that names other values selects pools of another VRF or release, which MetalLB would announce
+to this VRF's peers (config.go setBGPAdvertisementsToPools matches every pool of the cluster) */}}
+{{- $scope := merge (dict "symmetric-routing/vrf" $vrfName) (dict "app.kubernetes.io/instance" $.root.Release.Name "symmetric-routing/release-namespace" $.root.Release.Namespace) }}
+{{- range $i, $selector := ($adv.ipAddressPoolSelectors | default list) }}
+{{- range $label, $value := ($selector.matchLabels | default dict) }}
+{{- if and (hasKey $scope $label) (ne (toString $value) (get $scope $label)) }}
+{{- $errors = append $errors (printf "%s.ipAddressPoolSelectors[%d].matchLabels: %s=%s selects pools outside %s (MetalLB matches the selector against every IPAddressPool of the cluster), which this VRF's peers would announce; list those pools in their own VRF's advertisements, and here only this VRF's (the chart narrows each selector to %s=%s)" $advAt $i $label (toString $value) $at $label (get $scope $label)) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- /* an advertisement without peers goes to every peer: config.go BGPAdvertisement.Peers */}}
 {{- if empty $peers }}
 {{- $errors = append $errors (printf "%s: %s has no bgpPeers; an advertisement without peers would reach every peer in the cluster, other tenants' too" $advAt $vrfName) }}

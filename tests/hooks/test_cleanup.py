@@ -259,7 +259,7 @@ def test_upgrade_without_changes_sends_nothing(run_cli: Run, cluster: Rig) -> No
 def test_upgrade_to_a_new_table_removes_the_old_tables_route(run_cli: Run, cluster: Rig, tmp_path: Path) -> None:
     """The VRF moves to its new table in place (nmstate's NetworkManager backend takes it down
     and up again: nm/query_apply/apply.rs, is_vrf_table_id_changed); the old table's route goes."""
-    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 8\n")
     result = run_cli("prune", "--poll=0.1", api=cluster.api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0, result.stdout
     with_removal, new_state = cluster.updates()
@@ -280,7 +280,7 @@ def test_after_a_prune_the_policy_belongs_again_to_whoever_applied_it(run_cli: R
     (Helm 4) would otherwise conflict with the hook on a later upgrade that changes them
     (test_prune_under_helm.py shows it on the real server)."""
     applied_by = cluster.policy()["metadata"]["managedFields"]
-    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 8\n")
     result = run_cli("prune", "--poll=0.1", api=cluster.api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0, result.stdout
     sent = [r.body for r in cluster.api.requests if r.method == "PUT" and r.path.startswith(POLICY) and r.code == 200]
@@ -311,7 +311,7 @@ def test_the_hand_back_retries_a_conflict(run_cli: Run, cluster: Rig, tmp_path: 
     """nmstate writes the policy's status between the hand-back's read and its update: a real
     409, read again, sent again."""
     once_at(cluster.api, "PUT", 3, lambda: status_write(cluster.api))
-    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 8\n")
     result = run_cli("prune", "--poll=0.1", api=cluster.api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0 and "WARN" not in result.stdout, result.stdout
     requests = to_policy(cluster.api)
@@ -325,7 +325,7 @@ def test_the_hand_back_retries_a_conflict(run_cli: Run, cluster: Rig, tmp_path: 
 def test_a_hand_back_that_is_refused_is_a_warning_that_names_the_way_out(run_cli: Run, cluster: Rig,
                                                                          tmp_path: Path) -> None:
     once_at(cluster.api, "GET", 3, lambda: cluster.api.fail(POLICY, status=403, method="GET"))
-    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 8\n")
     result = run_cli("prune", "--poll=0.1", api=cluster.api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 0, result.stdout + result.stderr
     assert ("WARN  vrfpolicy: field ownership not handed back (403 Forbidden: the cleanup may not get "
@@ -850,7 +850,7 @@ def test_a_prune_whose_removal_fails_on_a_node_keeps_it_in_the_policy(run_cli: R
     (kubernetes-nmstate applies a policy's desiredState as it stands: pkg/client/client.go,
     ApplyDesiredState)."""
     cluster.nmstate.failing["worker-2"] = ROLLED_BACK
-    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 8\n")
     result = run_cli("prune", "--poll=0.1", api=cluster.api, plan=render_plan([SEED, new_table]))
     assert result.returncode == 1, result.stdout
     assert "worker-2: failed" in result.stdout
@@ -925,7 +925,7 @@ def test_a_prune_rerun_after_a_failed_node_fails_naming_it(run_cli: Run, cluster
     naming worker-2 and nmstate's message, as the wait hook does (wait.py, whose per-policy
     step it shares: cleanup.applied_step)."""
     once_at(cluster.api, "PUT", 2, lambda: cluster.nmstate.failing.update({"worker-2": ROLLED_BACK}))
-    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    new_table = override(tmp_path, "table", "vrfs:\n  ens4vrf:\n    tableId: 8\n")
     first = run_cli("prune", "--poll=0.1", api=cluster.api, plan=render_plan([SEED, new_table]))
     assert first.returncode == 1, first.stdout
     assert "worker-2: failed" in first.stdout

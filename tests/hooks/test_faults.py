@@ -379,7 +379,7 @@ def test_a_fault_aimed_by_the_body_refuses_the_first_request_it_holds_for(real_a
 def new_table(tmp_path: Path) -> str:
     """The seed release's plan with another route table: a prune that updates the policy."""
     values = tmp_path / "table.yaml"
-    values.write_text("vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    values.write_text("vrfs:\n  ens4vrf:\n    tableId: 8\n")
     return render_plan([SEED, values])
 
 

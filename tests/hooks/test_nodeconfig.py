@@ -57,7 +57,7 @@ def test_table_id_change_removes_the_old_tables_routes_and_keeps_the_vrf(tmp_pat
     would replace it (one entry per name: ifaces/inter_ifaces.rs, Interfaces::push). The
     old table's routes go; the port keeps its addresses, the main-table rules stay."""
     current = desired_state(tmp_path)
-    target = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    tableId: 7\n")
+    target = desired_state(tmp_path, "vrfs:\n  ens4vrf:\n    tableId: 8\n")
     removal = removal_state(current, target)
     assert removal == {"interfaces": [], "routes": {"config": [{**current["routes"]["config"][0], "state": "absent"}]}}
     assert removal["routes"]["config"][0]["table-id"] == 2

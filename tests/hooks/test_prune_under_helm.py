@@ -188,7 +188,7 @@ def next_values(change: Callable[..., None] | None) -> Callable[[dict[str, Any]]
     def values(given: dict[str, Any]) -> None:
         if change:
             change(given)
-        given["vrfs"]["ens4vrf"]["tableId"] = 7
+        given["vrfs"]["ens4vrf"]["tableId"] = 8
         given["cluster"]["serviceNetwork"] = ["172.29.0.0/16"]
     return values
 
