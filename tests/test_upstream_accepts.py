@@ -180,8 +180,9 @@ def test_main_table_rule_priority_boundaries(tmp_path: Path, override: str, refu
     "vrfs: {ens4vrf: {egressServices: {server1: {service: {loadBalancerIPs: [192.169.10.0]}}}}}\n",
     # the EgressService network equal to the VRF's table, as a string
     "vrfs: {ens4vrf: {egressServices: {server1: {network: \"2\"}}}}\n",
-    # a peer behind a route of the VRF (the seed's default route holds every IPv4 address)
-    "vrfs: {ens4vrf: {bgpPeers: {frrviavrf: {peerAddress: 10.99.0.1}}}}\n",
+    # a peer behind a route of the VRF (the seed's default route holds every IPv4 address);
+    # eBGP there needs multihop (FRR's TTL 1: tests/bad_values/peer-ebgp-behind-a-route.yaml)
+    "vrfs: {ens4vrf: {bgpPeers: {frrviavrf: {peerAddress: 10.99.0.1, ebgpMultiHop: true}}}}\n",
     # a next hop on the port's subnet, at its last address
     "vrfs: {ens4vrf: {routes: [{destination: 0.0.0.0/0, nextHopAddress: 192.168.130.254}]}}\n",
 ])

@@ -28,10 +28,19 @@ reaches the cluster there, not under helm template): enableGracefulRestart is im
 {{- /* the subnets a numbered peer may be on (rule below): each once, the nodes of a table
 mostly share theirs; made once per VRF, for all its peers */}}
 {{- $subnets := dict }}
+{{- $connected := dict }}
 {{- range get $.addresses $vrfName | values }}
 {{- range concat (.ipv4 | default list) (.ipv6 | default list) }}
 {{- $block := get $.blocks . }}
 {{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
+{{- $_ := set $connected (printf "%s|%s" $block.first $block.last) $block }}
+{{- end }}
+{{- end }}
+{{- /* a port addressed by DHCP or autoconf has subnets the values do not say */}}
+{{- $dynamic := false }}
+{{- range $ports }}
+{{- if or (kindIs "string" .ipv4) (kindIs "string" .ipv6) }}
+{{- $dynamic = true }}
 {{- end }}
 {{- end }}
 {{- range $vrf.routes | default list }}
@@ -39,8 +48,26 @@ mostly share theirs; made once per VRF, for all its peers */}}
 {{- $block := get $.blocks .destination }}
 {{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
 {{- end }}
+{{- /* FRR takes a VRF's router-id from the IPv4 addresses in that VRF only, and with none
+(0.0.0.0) opens no session: "BGP identifier is missing" (FRR 10.4 zebra/router-id.c,
+bgpd/bgp_network.c); MetalLB writes bgp router-id only from routerID (internal/bgp/frr/
+templates/frr.tmpl, v0.16.1) */}}
+{{- $hasIPv4 := not (empty ((($vrf.policy | default dict).extraInterfaces) | default list)) }}
+{{- range get $.addresses $vrfName | values }}
+{{- if .ipv4 }}
+{{- $hasIPv4 = true }}
+{{- end }}
+{{- end }}
+{{- range $ports }}
+{{- if kindIs "string" .ipv4 }}
+{{- $hasIPv4 = true }}
+{{- end }}
+{{- end }}
 {{- range $key, $peer := $peers }}
 {{- $peerAt := printf "%s.bgpPeers.%s" $at $key }}
+{{- if and (not $hasIPv4) (not $peer.routerID) }}
+{{- $errors = append $errors (printf "%s.routerID: %s has no IPv4 address on any port, where FRR takes the VRF's router ID from, so the session would never open (router ID 0.0.0.0); set routerID to an IPv4 address (MetalLB wants the same routerID on every peer that can share a node), or give a port an IPv4 address" $peerAt $vrfName) }}
+{{- end }}
 {{- /* config.go peerFromCR: "missing local ASN" */}}
 {{- if not (or (hasKey $peer "myASN") (hasKey $vrf "myASN")) }}
 {{- $errors = append $errors (printf "%s.myASN: no local ASN; set myASN on the peer or on %s" $peerAt $at) }}
@@ -126,6 +153,21 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- end }}
 {{- if not $reachable }}
 {{- $errors = append $errors (printf "%s.peerAddress: %s is on no port subnet and no route of %s, so the session could not leave the VRF; add a route to it under %s.routes, or fix the address" $peerAt . $vrfName $at) }}
+{{- else if and (not $dynamic) (not $peer.ebgpMultiHop) }}
+{{- /* FRR sends eBGP with TTL 1 and waits for a connected next hop to the peer (bgpd.c
+BGP_DEFAULT_TTL, bgp_fsm.c "Waiting for NHT, no path to neighbor present"; MetalLB v0.16.1
+writes ebgp-multihop only when set: internal/bgp/frr/templates/neighborsession.tmpl) */}}
+{{- $onPort := false }}
+{{- range values $connected }}
+{{- if and (eq (toString .family) $family) (le .first $target.first) (ge .last $target.last) }}
+{{- $onPort = true }}
+{{- end }}
+{{- end }}
+{{- $peerMyASN := hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN }}
+{{- $ebgp := or (eq (toString $peer.dynamicASN) "external") (and (hasKey $peer "peerASN") $peerMyASN (ne (int64 $peer.peerASN) (int64 $peerMyASN))) }}
+{{- if and $ebgp (not $onPort) }}
+{{- $errors = append $errors (printf "%s.peerAddress: %s is an eBGP peer on no port subnet of %s, only behind a route, and FRR sends eBGP with TTL 1 to a directly connected peer only, so the session would never open; set %s.ebgpMultiHop: true, or peer with an address on a port subnet" $peerAt . $vrfName $peerAt) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- /* the VRF the peer runs in must be one this release creates */}}

@@ -128,6 +128,18 @@ the traffic goes astray */}}
 {{- end }}
 {{- /* nmstate 2.2.62 rust/src/lib/route_rule.rs, RouteRuleEntry::validate_ip_from_to and validate_fwmark_and_fwmask: a rule
 needs ip-from, ip-to or family, and a family its addresses agree with */}}
+{{- /* the verbatim nmstate entries: nmstate 2.2.62 refuses a field it does not know
+(serde deny_unknown_fields, kebab-case: ifaces/base.rs, route.rs, route_rule.rs), on each node
+at apply time; a key no nmstate field can have is said here */}}
+{{- range $list := list "extraInterfaces" "extraRoutes" "extraRouteRules" }}
+{{- range $i, $entry := (get ($vrf.policy | default dict) $list | default list) }}
+{{- range $field := keys ($entry | default dict) | sortAlpha }}
+{{- if not (regexMatch "^[a-z0-9][a-z0-9.-]*$" $field) }}
+{{- $errors = append $errors (printf "%s.policy.%s[%d]: %q is no nmstate key (they are lower case, digits, dots and dashes, e.g. mac-address), and nmstate refuses a field it does not know on every node; fix its spelling" $at $list $i $field) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- range $i, $rule := (($vrf.policy | default dict).extraRouteRules | default list) }}
 {{- $ruleAt := printf "%s.policy.extraRouteRules[%d]" $at $i }}
 {{- /* OVN-Kubernetes v1.3.0 deletes the rules it did not make at 2000 and 6000 (iprulemanager
