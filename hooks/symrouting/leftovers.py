@@ -28,6 +28,16 @@ from symrouting.records import record
 # Tables that are the kernel's own, never a release's: unspec, default, main, local
 # (iproute2 etc/iproute2/rt_tables).
 SYSTEM_TABLES = (0, 253, 254, 255)
+# OVN-Kubernetes' own, on every node, which the chart refuses (templates/validate/_ports.tpl):
+# table 7, its route to the service network through the management port (v1.3.0
+# pkg/node/managementport/port_linux.go ovnkubeSvcViaMgmPortRT), and 1000 up, its EgressIP
+# tables and user-defined networks' VRFs (pkg/util/net.go routingTableIDStart).
+OVN_KUBERNETES_TABLE = 7
+OVN_KUBERNETES_TABLES_FROM = 1000
+
+
+def _never_a_releases(table: int) -> bool:
+    return table in SYSTEM_TABLES or table == OVN_KUBERNETES_TABLE or table >= OVN_KUBERNETES_TABLES_FROM
 
 
 @record(frozen=True)
@@ -84,6 +94,8 @@ def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
     for iface in interfaces.values():
         if iface.get("type") == "vrf" and iface.get("name") not in declares.interfaces:
             table = (iface.get("vrf") or {}).get("route-table-id")
+            if isinstance(table, int) and _never_a_releases(table):
+                continue  # OVN-Kubernetes' VRF of a user-defined network
             found.append(Leftover(node, "vrf", (("name", iface.get("name")), ("route-table-id", table))))
             # Its ports keep their addresses when it goes: those no policy sets up are leftovers too.
             for port in (iface.get("vrf") or {}).get("port") or []:
@@ -94,7 +106,7 @@ def on_node(node: str, current: State, declares: Declared) -> list[Leftover]:
                         found.append(Leftover(node, "address", (("family", family), ("name", port), ("type", kind))))
     for route in entries(current, "routes"):
         try:
-            if int(route.get("table-id") or 254) in SYSTEM_TABLES:
+            if _never_a_releases(int(route.get("table-id") or 254)):
                 continue
         except (TypeError, ValueError):
             # nmstate takes a u32 or its digits (v2.2.62 rust/src/lib/route.rs, RouteEntry.table_id,

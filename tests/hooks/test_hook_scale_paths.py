@@ -18,8 +18,8 @@ from tests.support import helm
 HOST = "kubernetes.io/hostname"
 PORT_UP = {"interfaces": [{"name": "ens9", "type": "ethernet", "state": "up",
                            "ipv4": {"enabled": True, "address": [{"ip": "10.9.0.2", "prefix-length": 24}]}}]}
-RACK_VRF = {"interfaces": [{"name": "t2vrf", "type": "vrf", "state": "up", "vrf": {"port": ["ens8"], "route-table-id": 7}}],
-            "route-rules": {"config": [{"ip-from": "10.8.0.0/24", "route-table": 7}]}}
+RACK_VRF = {"interfaces": [{"name": "t2vrf", "type": "vrf", "state": "up", "vrf": {"port": ["ens8"], "route-table-id": 6}}],
+            "route-rules": {"config": [{"ip-from": "10.8.0.0/24", "route-table": 6}]}}
 OWN_VRF = {"interfaces": [{"name": "t3vrf", "type": "vrf", "state": "up", "vrf": {"port": ["ens7"], "route-table-id": 8}}]}
 
 
@@ -34,7 +34,7 @@ def test_a_group_declares_on_each_node_it_selects_and_no_other() -> None:
     for found in (first, second):
         assert ("ens9", "ipv4") in found.families
         assert {"ens9", "t2vrf", "ens8"} <= found.interfaces and "t3vrf" not in found.interfaces
-        assert found.rules == [{"ip-from": "10.8.0.0/24", "route-table": 7}]
+        assert found.rules == [{"ip-from": "10.8.0.0/24", "route-table": 6}]
     alone = neighbours.on("worker-2", labels("worker-2", rack="r2"))
     assert alone.interfaces == {"t3vrf", "ens7"} and not alone.families and not alone.rules
     # what worker-2 holds did not leak into the group read for worker-0 and worker-1
@@ -50,10 +50,10 @@ def test_a_node_selector_that_is_no_plain_label_map_is_grouped_and_selects_nothi
 
 def test_leftovers_of_nodes_a_shared_group_selects_are_read_against_it_on_each() -> None:
     current = {"interfaces": [{"name": "t2vrf", "type": "vrf", "state": "up",
-                               "vrf": {"port": ["ens8"], "route-table-id": 7}},
+                               "vrf": {"port": ["ens8"], "route-table-id": 6}},
                               {"name": "t9vrf", "type": "vrf", "state": "up",
                                "vrf": {"port": [], "route-table-id": 9}}],
-               "route-rules": {"config": [{"ip-from": "10.8.0.0/24", "route-table": 7, "priority": 100},
+               "route-rules": {"config": [{"ip-from": "10.8.0.0/24", "route-table": 6, "priority": 100},
                                           {"ip-from": "10.9.0.0/24", "route-table": 9}]}}
     nodes = {"worker-0": current, "worker-1": current, "worker-2": current}
     found = leftovers.find(nodes, [({"rack": "r1"}, RACK_VRF), ({HOST: "worker-2"}, OWN_VRF)],
@@ -62,8 +62,8 @@ def test_leftovers_of_nodes_a_shared_group_selects_are_read_against_it_on_each()
     by_node = {node: sorted(item.describe() for item in items) for node, items in leftovers.by_node(found).items()}
     # the group's rule leaves out the priority: it matches the node's rule all the same
     assert by_node["worker-0"] == by_node["worker-1"] == ["VRF t9vrf (table 9)", "rule ip-from 10.9.0.0/24 to table 9"]
-    assert by_node["worker-2"] == ["VRF t2vrf (table 7)", "VRF t9vrf (table 9)",
-                                   "rule ip-from 10.8.0.0/24, priority 100 to table 7",
+    assert by_node["worker-2"] == ["VRF t2vrf (table 6)", "VRF t9vrf (table 9)",
+                                   "rule ip-from 10.8.0.0/24, priority 100 to table 6",
                                    "rule ip-from 10.9.0.0/24 to table 9"]
 
 

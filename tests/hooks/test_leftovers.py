@@ -98,12 +98,12 @@ def test_a_policy_the_checks_cannot_read_still_declares_its_state_for_the_leftov
 def test_a_node_state_of_an_unexpected_shape_is_read_as_far_as_it_goes() -> None:
     """What is no mapping is no entry, and a route whose table is no number is no route in a
     VRF table: the rest of the node's leftovers are still found."""
-    current = {"interfaces": ["oops", {"name": "t7vrf", "type": "vrf", "vrf": {"route-table-id": 7}}],
+    current = {"interfaces": ["oops", {"name": "t6vrf", "type": "vrf", "vrf": {"route-table-id": 6}}],
                "routes": {"config": [1, {"destination": "0.0.0.0/0", "table-id": "main"},
-                                     {"destination": "0.0.0.0/0", "next-hop-address": "10.0.0.1", "table-id": "7"}]},
+                                     {"destination": "0.0.0.0/0", "next-hop-address": "10.0.0.1", "table-id": "6"}]},
                "route-rules": {"config": ["oops"]}}
     found = leftovers.find({"worker-0": current}, [], {})
-    assert sorted((item.kind, item.table) for item in found) == [("route", 7), ("vrf", 7)]
+    assert sorted((item.kind, item.table) for item in found) == [("route", 6), ("vrf", 6)]
 
 
 def test_a_new_install_with_the_same_vrf_fails_its_preflight_naming_each_node(
@@ -270,3 +270,23 @@ def test_remove_looks_at_a_node_that_never_reports_quick_then_slower_up_to_the_p
     assert (removed.applied, removed.detail) == (False, "never reported generation 1")
     assert sleeps == [0.25, 0.5, 1.0, 2.0, 1.25]
     assert real_api.client.items(POLICIES) == []
+
+
+def test_ovn_kubernetes_own_tables_and_vrfs_are_never_leftovers() -> None:
+    """OVN-Kubernetes v1.3.0 writes table 7 on every node (pkg/node/managementport/port_linux.go
+    ovnkubeSvcViaMgmPortRT: the service network through ovn-k8s-mp0) and numbers its EgressIP
+    tables and user-defined networks' VRFs from 1000 (pkg/util/net.go routingTableIDStart);
+    the chart refuses those tables, so they are never a release's leftovers, and
+    `leftovers --remove` must never set them absent."""
+    current = {"interfaces": [{"name": "mp1-udn-vrf", "type": "vrf", "state": "up", "vrf": {"route-table-id": 1012}},
+                              {"name": "oldvrf", "type": "vrf", "state": "up", "vrf": {"route-table-id": 5}}],
+               "routes": {"config": [
+                   {"destination": "172.30.0.0/16", "next-hop-address": "10.132.2.1",
+                    "next-hop-interface": "ovn-k8s-mp0", "table-id": 7},
+                   {"destination": "0.0.0.0/0", "next-hop-interface": "breth0", "table-id": 1012},
+                   {"destination": "0.0.0.0/0", "next-hop-address": "10.0.5.1", "table-id": 5}]}}
+    found = leftovers.find({"worker-0": current}, [], {})
+    assert sorted((item.kind, item.table) for item in found) == [("route", 5), ("vrf", 5)]
+    absent = leftovers.removal(found)
+    assert [i["name"] for i in absent["interfaces"]] == ["oldvrf"]
+    assert [r["table-id"] for r in absent["routes"]["config"]] == [5]
