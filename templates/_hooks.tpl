@@ -29,8 +29,10 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- $poolName := include "symmetric-routing.objectName" (dict "prefix" $fullname "vrf" $vrfName "key" $key "item" $pool) }}
 {{- $poolEntry := dict "name" $poolName "addresses" $pool.addresses }}
 {{- if not (hasKey $pool "serviceAllocation") }}
-{{- /* the label its default serviceAllocation admits (templates/ipaddresspool.yaml) */}}
-{{- $_ := set $poolEntry "admits" (include "symmetric-routing.poolServiceLabel" $poolName | fromJson) }}
+{{- /* the label value its default serviceAllocation admits (templates/ipaddresspool.yaml),
+under the plan's poolServiceLabel key: true where it is the pool's name (most are) */}}
+{{- $value := values (include "symmetric-routing.poolServiceLabel" $poolName | fromJson) | first }}
+{{- $_ := set $poolEntry "admits" (eq $value $poolName | ternary true $value) }}
 {{- end }}
 {{- $pools = append $pools $poolEntry }}
 {{- end }}
@@ -54,12 +56,21 @@ the cleanup removes and the test verifies exactly what is applied.
 {{- $_ := set (last $peers) "nodeSelectors" ($peer.nodeSelectors | default list) }}
 {{- end }}
 {{- end }}
+{{- $peerNames := list }}
+{{- range $peers }}
+{{- $peerNames = append $peerNames .name }}
+{{- end }}
 {{- $advertisements := list }}
 {{- $narrowed := dict }}
 {{- $derived := get $model.vrfs $vrfName }}
 {{- range $derived.advertisements }}
 {{- $_ := set $has "BGPAdvertisement" true }}
-{{- $advertisements = append $advertisements (dict "name" .name "pools" (.spec.ipAddressPools | default list) "peers" .spec.peers) }}
+{{- $advertisement := dict "name" .name "pools" (.spec.ipAddressPools | default list) }}
+{{- /* no peers: every peer of the VRF, as most advertisements (plan.py reads it so) */}}
+{{- if ne (toJson .spec.peers) (toJson $peerNames) }}
+{{- $_ := set $advertisement "peers" .spec.peers }}
+{{- end }}
+{{- $advertisements = append $advertisements $advertisement }}
 {{- with .service }}
 {{- $_ := set $narrowed . true }}
 {{- end }}
@@ -114,6 +125,7 @@ the cleanup removes and the test verifies exactly what is applied.
   "cluster" $model.networks
   "vrfs" $vrfs
   "kinds" $kinds
+  "poolServiceLabel" (include "symmetric-routing.poolServiceLabel" "" | fromJson | keys | first)
   "cleanupLease" (include "symmetric-routing.cleanupLease" .)
   "frrK8sNamespace" (include "symmetric-routing.frrK8sNamespace" .)
   "hookAdmissionPolicy" (ne (include "symmetric-routing.hookAdmission" .) "" | ternary (include "symmetric-routing.hooksClusterName" (dict "root" . "role" "hooks")) "") }}

@@ -43,6 +43,7 @@ class Peer:
 class Advertisement:
     name: str
     pools: tuple[str, ...]
+    # The peers it names; a plan leaves them out where they are every peer of the VRF.
     peers: tuple[str, ...]
 
 
@@ -190,6 +191,14 @@ def _selectors(value: Any) -> tuple[dict[str, Any], ...]:
     return tuple(_selector(item) for item in value or [])
 
 
+def _admits(value: Any, name: str, key: str) -> dict[str, str]:
+    """The Service label a pool admits: as it is (a plan of chart 0.1.0 before this), or its
+    value under the plan's poolServiceLabel key, true for the pool's own name."""
+    if isinstance(value, dict) or not value:
+        return _labels(value)
+    return {key: name if value is True else str(value)}
+
+
 def _policy_selector(policy: dict[str, Any], vrf: dict[str, Any]) -> dict[str, str]:
     """A policy's nodeSelector: as it is (a plan of chart 0.1.0 before this), or its VRF's
     policy.nodeSelector, with a per-node policy's hostname (templates/_model.tpl)."""
@@ -220,14 +229,16 @@ def parse_plan(data: Any) -> Plan:
                 policies=tuple(Policy(str(p["name"]), _policy_selector(p, vrf), _desired_state(p, vrf.get("policyState") or {}),
                                       str(p.get("node") or ""), int(p.get("wave") or 0))
                                  for p in vrf["policies"]),
-                pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"), _labels(p.get("admits")))
+                pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"),
+                                 _admits(p.get("admits"), str(p["name"]), str(data.get("poolServiceLabel") or "")))
                             for p in vrf.get("pools", [])),
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),
                                  str(p.get("passwordSecret", "")), int(p.get("localASN", 0)),
                                  _selectors(p["nodeSelectors"]) if "nodeSelectors" in p else None)
                             for p in vrf.get("peers", [])),
                 advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
-                                                   _strings(a.get("peers", []), "advertisement peers"))
+                                                   _strings(a["peers"], "advertisement peers") if "peers" in a
+                                                   else tuple(str(p["name"]) for p in vrf.get("peers", [])))
                                      for a in vrf.get("advertisements", [])),
                 egress_services=tuple(
                     EgressService(str(s["namespace"]), str(s["name"]), str(s["sourceIPBy"]), str(s.get("addressPool", "")),

@@ -64,3 +64,18 @@ def test_plan_is_what_renders(site: Path) -> None:
 def test_malformed_plans_are_refused(broken: dict[str, object]) -> None:
     with pytest.raises(PlanError):
         parse_plan(broken)
+
+
+def test_a_pool_whose_label_is_cut_agrees(tmp_path: Path) -> None:
+    """A pool name over 63 characters: its Service label value is cut (symmetric-routing.shortName),
+    so the plan gives that value instead of `true` for the pool's own name."""
+    override = tmp_path / "long.yaml"
+    long_key = "p" * 63
+    override.write_text(f"vrfs:\n  ens4vrf:\n    addressPools:\n      first-pool: null\n"
+                        f"      {long_key}: {{addresses: [192.169.10.0/32]}}\n"
+                        f"    egressServices:\n      server1: {{addressPool: {long_key}}}\n")
+    result = helm.template("helm4", [helm.CHART / "ci" / "seed-values.yaml", override])
+    assert result.returncode == 0, result.stderr
+    [pool] = [d for d in result.documents if d["kind"] == "IPAddressPool"]
+    assert len(pool["metadata"]["name"]) > 63
+    assert plan_disagreements(result.documents) == []

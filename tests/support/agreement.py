@@ -28,14 +28,16 @@ def plan_disagreements(docs: list[dict[str, Any]]) -> list[str]:
             {name: (doc["spec"]["desiredState"], doc["spec"].get("nodeSelector", {}))
              for name, doc in by_kind.get("NodeNetworkConfigurationPolicy", {}).items()}),
         "pools": (
-            {pool["name"]: pool["addresses"] for vrf in vrfs for pool in vrf["pools"]},
-            {name: doc["spec"]["addresses"] for name, doc in by_kind.get("IPAddressPool", {}).items()}),
+            # as the hooks read them: the addresses, and the Service label a default
+            # serviceAllocation admits (the plan says it once, under poolServiceLabel)
+            {pool.name: (list(pool.addresses), pool.admits) for vrf in parse_plan(plan).vrfs for pool in vrf.pools},
+            {name: (doc["spec"]["addresses"], _admitted(doc, plan)) for name, doc in by_kind.get("IPAddressPool", {}).items()}),
         "peers": (
             {peer["name"]: (peer["myASN"], peer["address"]) for vrf in vrfs for peer in vrf["peers"]},
             {name: (doc["spec"]["myASN"], doc["spec"].get("peerAddress", doc["spec"].get("interface")))
              for name, doc in by_kind.get("BGPPeer", {}).items()}),
         "advertisements": (
-            {adv["name"]: (adv["pools"], adv["peers"]) for vrf in vrfs for adv in vrf["advertisements"]},
+            {adv.name: (list(adv.pools), list(adv.peers)) for vrf in parse_plan(plan).vrfs for adv in vrf.advertisements},
             {name: (doc["spec"].get("ipAddressPools", []), doc["spec"]["peers"])
              for name, doc in by_kind.get("BGPAdvertisement", {}).items()}),
         "egress services": (
@@ -46,6 +48,14 @@ def plan_disagreements(docs: list[dict[str, Any]]) -> list[str]:
     pairs.update(_node_choices(parse_plan(plan), by_kind, docs))
     return [f"{what}: plan {planned!r} != rendered {rendered!r}"
             for what, (planned, rendered) in pairs.items() if planned != rendered]
+
+
+def _admitted(pool: dict[str, Any], plan: dict[str, Any]) -> dict[str, str]:
+    """The label a rendered pool's serviceAllocation admits, where it is the chart's default
+    (one selector on the plan's poolServiceLabel key); {} for the values' own."""
+    selectors = (pool["spec"].get("serviceAllocation") or {}).get("serviceSelectors") or []
+    labels = (selectors[0].get("matchLabels") or {}) if len(selectors) == 1 else {}
+    return dict(labels) if list(labels) == [plan.get("poolServiceLabel")] else {}
 
 
 def _mentioned(selectors: list[dict[str, Any]]) -> dict[str, set[str]]:
