@@ -106,7 +106,7 @@ that those pools stay announced from every node. Takes a dict: root, vrfName, vr
 this VRF's own pools by their labels, or another VRF's or tenant's addresses would be announced
 to this VRF's peers. validate/_pools.tpl refuses a selector that names other ones. */}}
 {{- with $adv.ipAddressPoolSelectors }}
-{{- $scope := merge (dict "symmetric-routing/vrf" $vrfName) (include "symmetric-routing.ownerLabels" $root | fromJson) }}
+{{- $scope := include "symmetric-routing.vrfPoolLabels" (dict "root" $root "vrfName" $vrfName) | fromJson }}
 {{- $scoped := list }}
 {{- range . }}
 {{- $scoped = append $scoped (merge (dict "matchLabels" (merge (deepCopy $scope) (.matchLabels | default dict))) .) }}
@@ -169,6 +169,15 @@ to this VRF's peers. validate/_pools.tpl refuses a selector that names other one
 {{- end }}
 {{- end }}
 {{- toJson $objects }}
+{{- end }}
+
+{{/*
+symmetric-routing.vrfPoolLabels: the labels every pool of a VRF carries and no other release's
+or VRF's does (symmetric-routing/vrf and symmetric-routing.ownerLabels), as JSON: what narrows
+an advertisement's ipAddressPoolSelectors to the VRF's own pools. Takes a dict: root, vrfName.
+*/}}
+{{- define "symmetric-routing.vrfPoolLabels" -}}
+{{- merge (dict "symmetric-routing/vrf" .vrfName) (include "symmetric-routing.ownerLabels" .root | fromJson) | toJson }}
 {{- end }}
 
 {{/*

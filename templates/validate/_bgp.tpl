@@ -28,21 +28,16 @@ reaches the cluster there, not under helm template): enableGracefulRestart is im
 {{- /* the subnets a numbered peer may be on (rule below): each once, the nodes of a table
 mostly share theirs; made once per VRF, for all its peers */}}
 {{- $subnets := dict }}
+{{- /* the subnets of the ports themselves, by the same key: a peer there is directly connected */}}
 {{- $connected := dict }}
 {{- range get $.addresses $vrfName | values }}
 {{- range concat (.ipv4 | default list) (.ipv6 | default list) }}
 {{- $block := get $.blocks . }}
 {{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
-{{- $_ := set $connected (printf "%s|%s" $block.first $block.last) $block }}
+{{- $_ := set $connected (printf "%s|%s" $block.first $block.last) true }}
 {{- end }}
 {{- end }}
-{{- /* a port addressed by DHCP or autoconf has subnets the values do not say */}}
-{{- $dynamic := false }}
-{{- range $ports }}
-{{- if or (kindIs "string" .ipv4) (kindIs "string" .ipv6) }}
-{{- $dynamic = true }}
-{{- end }}
-{{- end }}
+
 {{- range $vrf.routes | default list }}
 {{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (list .destination)) }}
 {{- $block := get $.blocks .destination }}
@@ -58,9 +53,14 @@ templates/frr.tmpl, v0.16.1) */}}
 {{- $hasIPv4 = true }}
 {{- end }}
 {{- end }}
+{{- /* a port addressed by DHCP or autoconf has subnets the values do not say */}}
+{{- $dynamic := false }}
 {{- range $ports }}
 {{- if kindIs "string" .ipv4 }}
 {{- $hasIPv4 = true }}
+{{- end }}
+{{- if or (kindIs "string" .ipv4) (kindIs "string" .ipv6) }}
+{{- $dynamic = true }}
 {{- end }}
 {{- end }}
 {{- range $key, $peer := $peers }}
@@ -145,10 +145,14 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- $target := get $.blocks . }}
 {{- $family := toString $target.family }}
 {{- $reachable := false }}
-{{- range values $subnets }}
+{{- $onPort := false }}
+{{- range $subnetKey, $subnet := $subnets }}
 {{- /* symmetric-routing.blockHolds, written out: it runs per peer and subnet */}}
-{{- if and (eq (toString .family) $family) (le .first $target.first) (ge .last $target.last) }}
+{{- if and (eq (toString $subnet.family) $family) (le $subnet.first $target.first) (ge $subnet.last $target.last) }}
 {{- $reachable = true }}
+{{- if hasKey $connected $subnetKey }}
+{{- $onPort = true }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if not $reachable }}
@@ -157,12 +161,6 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- /* FRR sends eBGP with TTL 1 and waits for a connected next hop to the peer (bgpd.c
 BGP_DEFAULT_TTL, bgp_fsm.c "Waiting for NHT, no path to neighbor present"; MetalLB v0.16.1
 writes ebgp-multihop only when set: internal/bgp/frr/templates/neighborsession.tmpl) */}}
-{{- $onPort := false }}
-{{- range values $connected }}
-{{- if and (eq (toString .family) $family) (le .first $target.first) (ge .last $target.last) }}
-{{- $onPort = true }}
-{{- end }}
-{{- end }}
 {{- $peerMyASN := hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN }}
 {{- $ebgp := or (eq (toString $peer.dynamicASN) "external") (and (hasKey $peer "peerASN") $peerMyASN (ne (int64 $peer.peerASN) (int64 $peerMyASN))) }}
 {{- if and $ebgp (not $onPort) }}

@@ -116,7 +116,7 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- /* _advertisements.tpl narrows each selector to this VRF's pools by these labels; one
 that names other values selects pools of another VRF or release, which MetalLB would announce
 to this VRF's peers (config.go setBGPAdvertisementsToPools matches every pool of the cluster) */}}
-{{- $scope := merge (dict "symmetric-routing/vrf" $vrfName) (dict "app.kubernetes.io/instance" $.root.Release.Name "symmetric-routing/release-namespace" $.root.Release.Namespace) }}
+{{- $scope := include "symmetric-routing.vrfPoolLabels" (dict "root" $.root "vrfName" $vrfName) | fromJson }}
 {{- range $i, $selector := ($adv.ipAddressPoolSelectors | default list) }}
 {{- range $label, $value := ($selector.matchLabels | default dict) }}
 {{- if and (hasKey $scope $label) (ne (toString $value) (get $scope $label)) }}
