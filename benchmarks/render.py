@@ -18,14 +18,21 @@ Targets: at most 1.5x the floor at 100 nodes, under both Helms, and the cost per
 linear (the ms per node between 25 and 50 nodes and between 50 and 100 agree).
 
 With --profile SITE (seed, a number of VRFs such as 500, or NxV for N nodes of V VRFs), prints
-instead where this chart's render time goes: the CPU time (user + system, so that the other
+instead where this chart's render time goes, read inside Helm 4's engine by
+.tools/bin/render-profile (rig/go/renderprofile): the values and schema, the parsing of the
+templates, each named template's and file's own time and calls, and the template functions
+(toYaml, dict, ...) and garbage collector the CPU went to.
+
+With --knockouts SITE, the older bisection: the CPU time (user + system, so that the other
 work of a shared machine weighs less than on wall time; Go's garbage collector off) each template and each validation
 concern costs, measured as what emptying it saves (one at a time, the rest kept), and the
 model's cost: what a template that only builds it adds to a chart of the validation alone.
+It runs whole `helm template` processes, so it counts Helm's output work too, but rows overlap
+where templates share the model one of them builds.
 
 With --cpu, CPU time (user + system) instead of wall time, for a machine others load.
 
-Run: .tools/venv/bin/python benchmarks/render.py [--runs N] [--cpu] [--suite] [--profile SITE]
+Run: .tools/venv/bin/python benchmarks/render.py [--runs N] [--cpu] [--suite] [--profile SITE | --knockouts SITE]
 """
 
 from __future__ import annotations
@@ -184,7 +191,19 @@ def profile_site(name: str) -> dict[str, object] | Path:
     return generated_site(int(name))
 
 
-def profile(site_name: str, runs: int) -> None:
+def engine_profile(site_name: str, runs: int) -> None:
+    """Where render time goes, read inside Helm's engine: each named template's own time, and
+    the template functions the CPU samples fall in (rig/go/renderprofile)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        site = profile_site(site_name)
+        values = site if isinstance(site, Path) else Path(tmp) / "values.yaml"
+        if not isinstance(site, Path):
+            values.write_text(yaml.safe_dump(site))
+        subprocess.run([str(ROOT / ".tools" / "bin" / "render-profile"), "-chart", str(ROOT), "-f", str(values),
+                        "-runs", str(runs)], check=True)
+
+
+def knockouts(site_name: str, runs: int) -> None:
     """Where render time goes: each knockout (a template emptied, a validation concern left
     out, the model alone) against the whole chart, CPU time, median of runs each."""
     concerns_line = re.compile(r'range \$concern := list ([^}]*)}}')
@@ -250,9 +269,13 @@ def main() -> int:
     parser.add_argument("--suite", action="store_true", help="also time scripts/test.sh")
     parser.add_argument("--cpu", action="store_true", help="CPU time (user + system) instead of wall time")
     parser.add_argument("--profile", metavar="SITE", help="seed, N (VRFs) or NxV (nodes x VRFs): where time goes")
+    parser.add_argument("--knockouts", metavar="SITE", help="the same, by emptying one template at a time")
     args = parser.parse_args()
     if args.profile:
-        profile(args.profile, args.runs)
+        engine_profile(args.profile, args.runs)
+        return 0
+    if args.knockouts:
+        knockouts(args.knockouts, args.runs)
         return 0
     cases: list[tuple[str, Path | dict[str, object]]] = [("seed", ROOT / "ci" / "seed-values.yaml")]
     cases += [(f"{n} VRFs", generated_site(n)) for n in (1, 10, 100, 500)]
