@@ -51,6 +51,9 @@ under the plan's poolServiceLabel key: true where it is the pool's name (most ar
 {{- if hasKey $peer "localASN" }}
 {{- $_ := set (last $peers) "localASN" (int64 $peer.localASN) }}
 {{- end }}
+{{- with $peer.sourceAddress }}
+{{- $_ := set (last $peers) "sourceAddress" . }}
+{{- end }}
 {{- /* the values' own nodeSelectors, [] for every node; unset: the VRF's nodes (bgppeer.yaml) */}}
 {{- if hasKey $peer "nodeSelectors" }}
 {{- $_ := set (last $peers) "nodeSelectors" ($peer.nodeSelectors | default list) }}

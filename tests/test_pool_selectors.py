@@ -31,7 +31,8 @@ def test_a_selector_picks_only_its_vrfs_own_pools(tmp_path: Path) -> None:
     named mgmt too. Only this release's mgmt pools are picked."""
     values = yaml.safe_load(SITE.read_text())
     values["vrfs"]["mgmt"]["bgpAdvertisements"]["everything"] = {"ipAddressPools": ["mgmt"],
-                                                                  "ipAddressPoolSelectors": [{}]}
+                                                                  "ipAddressPoolSelectors": [{}],
+                                                                  "localPref": 200}
     ours = _documents(values, tmp_path)
     theirs = _documents(yaml.safe_load(SITE.read_text()), tmp_path, release="tenant-b")
     pools = {(doc["metadata"]["name"], doc["metadata"]["labels"]["app.kubernetes.io/instance"]): doc["metadata"]["labels"]

@@ -246,3 +246,142 @@ def test_a_cpu_request_just_above_its_limit_is_refused(tmp_path: Path) -> None:
     """kubernetes pkg/apis/core/validation/validation.go ValidateResourceRequirements."""
     stderr = refusal(tmp_path, "hooks: {resources: {requests: {cpu: 501m}, limits: {cpu: 0.5}}}\n")
     assert "hooks.resources.requests.cpu: 501m is above the limit 0.5" in stderr
+
+
+DUAL_PORT = ('ports: {ens4: {ipv4: [192.168.130.130/24], ipv6: ["2001:db8:130::130/64"]}}, '
+             'addressPools: {first-pool: {addresses: [192.169.10.0/32, "2001:db8:169::/128"]}}, ')
+DUAL_ROUTES = ('routes: [{destination: 0.0.0.0/0, nextHopAddress: 192.168.130.1}, '
+               '{destination: "::/0", nextHopAddress: "2001:db8:130::1"}], ')
+
+
+@pytest.mark.parametrize("override", [
+    # a numbered peer with dualStackAddressFamily carries both families (MetalLB v0.16.1
+    # internal/bgp/frr/frr.go), so its IPv6 prefixes go out
+    pytest.param("vrfs: {ens4vrf: {" + DUAL_PORT + DUAL_ROUTES
+                 + "bgpPeers: {frrviavrf: {dualStackAddressFamily: true}}}}", id="dual-stack-peer"),
+    # an unnumbered peer (interface) carries both too
+    pytest.param("vrfs: {ens4vrf: {" + DUAL_PORT + DUAL_ROUTES + "bgpPeers: {frrviavrf: null, unnumbered: {myASN: 100, "
+                 "peerASN: 200, interface: ens4, nodeSelectors: []}}}}", id="unnumbered-peer"),
+    # a second, IPv6 peer carries the IPv6 prefixes
+    pytest.param("vrfs: {ens4vrf: {" + DUAL_PORT + DUAL_ROUTES + "bgpPeers: {v6: {myASN: 100, peerASN: 200, "
+                 'peerAddress: "2001:db8:130::1", nodeSelectors: []}}}}', id="ipv6-peer-beside"),
+])
+def test_a_pool_family_a_peer_carries_renders(tmp_path: Path, override: str) -> None:
+    render("helm3", tmp_path, override)
+
+
+def test_a_pool_family_no_peer_carries_is_refused(tmp_path: Path) -> None:
+    """MetalLB skips the other family's prefixes for a single-family peer: the IPv6 half of
+    the pool would never be announced (internal/bgp/frr/frr.go, frrk8s/frrk8s.go, v0.16.1)."""
+    stderr = refusal(tmp_path, "vrfs: {ens4vrf: {" + DUAL_PORT + DUAL_ROUTES + "}}")
+    assert "pool first-pool has IPv6 addresses, and none of the peers it goes to (frrviavrf) carries IPv6" in stderr
+    assert "IPv4 addresses" not in stderr
+
+
+@pytest.mark.parametrize("override", [
+    # iBGP: the seed's peer with its own AS
+    pytest.param("vrfs: {ens4vrf: {bgpPeers: {frrviavrf: {peerASN: 100}}, "
+                 "bgpAdvertisements: {first-adv: {localPref: 200}}}}", id="ibgp"),
+    pytest.param("vrfs: {ens4vrf: {bgpPeers: {frrviavrf: null, dyn: {myASN: 100, dynamicASN: internal, "
+                 "peerAddress: 192.168.130.1, nodeSelectors: []}}, "
+                 "bgpAdvertisements: {first-adv: {localPref: 200}}}}", id="dynamic-internal"),
+    # one iBGP peer beside the eBGP one is enough for LOCAL_PREF to reach someone
+    pytest.param("vrfs: {ens4vrf: {bgpPeers: {rr: {myASN: 100, peerASN: 100, peerAddress: 192.168.130.2, "
+                 "nodeSelectors: []}}, bgpAdvertisements: {first-adv: {localPref: 200}}}}", id="mixed"),
+])
+def test_local_pref_to_an_ibgp_peer_renders(tmp_path: Path, override: str) -> None:
+    documents = render("helm3", tmp_path, override)
+    assert {doc["spec"].get("localPref") for doc in documents if doc["kind"] == "BGPAdvertisement"} == {200}
+
+
+def test_local_pref_to_external_dynamic_asn_is_refused(tmp_path: Path) -> None:
+    """FRR sends LOCAL_PREF to iBGP peers only (FRR 10.4.3 bgpd/bgp_attr.c)."""
+    stderr = refusal(tmp_path, "vrfs: {ens4vrf: {bgpPeers: {frrviavrf: null, dyn: {myASN: 100, "
+                               "dynamicASN: external, peerAddress: 192.168.130.1, nodeSelectors: []}}, "
+                               "bgpAdvertisements: {first-adv: {localPref: 200}}}}")
+    assert "first-adv.localPref: 200, but every peer it goes to (dyn) is eBGP" in stderr
+
+
+def communities(count: int, alias_twice: bool = False) -> str:
+    values = [f'"64512:{i}"' for i in range(1, count + 1)]
+    aliases = ""
+    if alias_twice:
+        # an alias of a value already listed counts once (the speaker gets distinct values)
+        aliases = 'communities: {aliases: {again: "64512:1"}}\n'
+        values.append("again")
+    return aliases + "vrfs: {ens4vrf: {bgpAdvertisements: {first-adv: {communities: [" + ", ".join(values) + "]}}}}"
+
+
+def test_63_communities_render(tmp_path: Path) -> None:
+    """MetalLB's speaker takes up to 63 (internal/bgp/frr/frr.go, v0.16.1)."""
+    documents = render("helm3", tmp_path, communities(63, alias_twice=True))
+    assert len(one(documents, "BGPAdvertisement")["spec"]["communities"]) == 64
+
+
+def test_64_communities_are_refused(tmp_path: Path) -> None:
+    assert "first-adv.communities: 64 communities" in refusal(tmp_path, communities(64))
+
+
+RANGE_POOL = ("vrfs: {ens4vrf: {addressPools: {extra: {addresses: [%s]}, "
+              "neighbours: {addresses: [192.169.20.0/31, 192.169.20.14/31]}}, "
+              "bgpAdvertisements: {extra-adv: {ipAddressPools: [extra], aggregationLength: 30}}, "
+              "egressServices: {server1: {addressPool: first-pool}}}}")
+
+
+@pytest.mark.parametrize(("addresses", "refused"), [
+    # the /30 blocks of .4-.11 are .4-.7 and .8-.11, inside the range
+    ("192.169.20.4-192.169.20.11", False),
+    ("192.169.20.4-192.169.20.7", False),
+    # .3's block is .0-.3, which holds the neighbours' .0-.1
+    ("192.169.20.3-192.169.20.7", True),
+    # .4's block is fine, .13's is .12-.15, which holds the neighbours' .14-.15
+    ("192.169.20.4-192.169.20.13", True),
+    # .9's block ends at .11, which no pool holds: MetalLB accepts it and nothing breaks
+    ("192.169.20.4-192.169.20.9", False),
+])
+def test_aggregation_on_a_range_covers_no_other_pool(tmp_path: Path, addresses: str, refused: bool) -> None:
+    """The speaker announces each address masked to the length (MetalLB v0.16.1
+    speaker/bgp_controller.go): a block beyond the range must hold no other pool."""
+    override = RANGE_POOL % addresses
+    if refused:
+        stderr = refusal(tmp_path, override)
+        assert f"aggregationLength: 30 on the range {addresses} of pool extra" in stderr
+        assert stderr.count("\n  vrfs.") == 1, stderr
+    else:
+        render("helm3", tmp_path, override)
+
+
+@pytest.mark.parametrize("override", [
+    pytest.param(PEER % "{sourceAddress: 192.168.130.130}", id="port-address"),
+    # the same IPv6 address written another way
+    pytest.param("vrfs: {ens4vrf: {ports: {ens4: {ipv6: [\"2001:db8:130::130/64\"]}}, "
+                 "bgpPeers: {frrviavrf: {sourceAddress: \"2001:db8:130:0:0::130\"}}}}", id="ipv6-spelled-out"),
+    # a loopback among extraInterfaces may hold it
+    pytest.param("vrfs: {ens4vrf: {policy: {extraInterfaces: [{name: lo-bgp, type: dummy, state: up, "
+                 "ipv4: {enabled: true, address: [{ip: 10.255.0.1, prefix-length: 32}]}}]}, "
+                 "bgpPeers: {frrviavrf: {sourceAddress: 10.255.0.1, ebgpMultiHop: true}}}}", id="extra-interface"),
+])
+def test_a_source_address_of_the_vrf_renders(tmp_path: Path, override: str) -> None:
+    render("helm3", tmp_path, override)
+
+
+def test_local_asn_other_than_my_asn_renders(tmp_path: Path) -> None:
+    documents = render("helm3", tmp_path, 'metallb: {version: "0.16.1"}\n' + PEER % "{localASN: 300}")
+    assert one(documents, "BGPPeer")["spec"]["localASN"] == 300
+
+
+@pytest.mark.parametrize("override", [
+    # a SingleStack Service the chart renders on an IPv4 cluster uses IPv4 only, whatever its pool
+    pytest.param("vrfs: {ens4vrf: {" + DUAL_PORT + "bgpPeers: {frrviavrf: {dualStackAddressFamily: true}}, "
+                 "egressServices: {server1: {service: {create: true, ports: [{port: 80}]}}}}}", id="single-stack"),
+    # autoconf learns the IPv6 default route into the VRF table (nmstate auto-route-table-id)
+    pytest.param("vrfs: {ens4vrf: {ports: {ens4: {ipv4: [192.168.130.130/24], ipv6: autoconf}}, "
+                 'addressPools: {first-pool: {addresses: [192.169.10.0/32, "2001:db8:169::/128"]}}, '
+                 "bgpPeers: {frrviavrf: {dualStackAddressFamily: true}}}}", id="autoconf"),
+    # policy.extraRoutes count as the VRF's routes
+    pytest.param("vrfs: {ens4vrf: {" + DUAL_PORT + "bgpPeers: {frrviavrf: {dualStackAddressFamily: true}}, "
+                 'policy: {extraRoutes: [{destination: "::/0", next-hop-address: "2001:db8:130::1", '
+                 "next-hop-interface: ens4, table-id: 2}]}}}", id="extra-route"),
+])
+def test_an_egress_family_with_a_way_out_renders(tmp_path: Path, override: str) -> None:
+    render("helm3", tmp_path, override)

@@ -400,14 +400,18 @@ def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
         return Result(name, SKIP, "no BGP peers in this release")
     if facts.metallb_mode == "frr-k8s":
         # metallb internal/bgp/frrk8s/frrk8s.go (v0.15.3, v0.16.1): the FRRConfiguration's
-        # Neighbor it builds has the peer's ASN and the router's myASN, never localASN
-        local = [f"vrfs.{vrf.name} peer {peer.name}: localASN {peer.local_asn}"
-                 for vrf in plan.vrfs for peer in vrf.peers if peer.local_asn]
-        if local:
-            return Result(name, WARN, "MetalLB runs frr-k8s, which ignores a peer's localASN: those sessions "
-                                      f"open with myASN ({facts.metallb_mode_source})", tuple(local),
-                          "drop localASN and peer with myASN, or run MetalLB with bgpBackend: frr "
-                          "(README: FRR-K8s mode)")
+        # Neighbor it builds has the peer's ASN and the router's myASN, never localASN nor
+        # sourceAddress (FRR-K8s would write update-source from it; MetalLB leaves it empty)
+        dropped = [f"vrfs.{vrf.name} peer {peer.name}: " + ", ".join(
+                       part for part in (f"localASN {peer.local_asn}" if peer.local_asn else "",
+                                         f"sourceAddress {peer.source_address}" if peer.source_address else "") if part)
+                   for vrf in plan.vrfs for peer in vrf.peers if peer.local_asn or peer.source_address]
+        if dropped:
+            return Result(name, WARN, "MetalLB runs frr-k8s, which ignores a peer's localASN and sourceAddress: "
+                                      "those sessions open with myASN, from the address the kernel picks in the VRF "
+                                      f"({facts.metallb_mode_source})", tuple(dropped),
+                          "drop localASN and peer with myASN, give the VRF a route whose source is the address "
+                          "(routes[].source), or run MetalLB with bgpBackend: frr (README: FRR-K8s mode)")
     if facts.metallb_mode in VRF_BACKENDS:
         return Result(name, PASS, f"MetalLB runs {facts.metallb_mode}, which peers in VRFs ({facts.metallb_mode_source})")
     if facts.metallb_mode:

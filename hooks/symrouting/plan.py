@@ -30,6 +30,8 @@ class Peer:
     # The nodeSelectors the values set (MetalLB opens the session on a node any of them
     # matches; () on every node); None where unset: the nodes of its VRF.
     node_selectors: tuple[dict[str, Any], ...] | None = None
+    # spec.sourceAddress, "" when unset.
+    source_address: str = ""
 
     def runs_on(self, vrf: Vrf, labels: dict[str, str]) -> bool:
         """Whether MetalLB opens this session on a node with these labels (speaker
@@ -234,7 +236,8 @@ def parse_plan(data: Any) -> Plan:
                             for p in vrf.get("pools", [])),
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),
                                  str(p.get("passwordSecret", "")), int(p.get("localASN", 0)),
-                                 _selectors(p["nodeSelectors"]) if "nodeSelectors" in p else None)
+                                 _selectors(p["nodeSelectors"]) if "nodeSelectors" in p else None,
+                                 str(p.get("sourceAddress", "")))
                             for p in vrf.get("peers", [])),
                 advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
                                                    _strings(a["peers"], "advertisement peers") if "peers" in a

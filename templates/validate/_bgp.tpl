@@ -129,6 +129,34 @@ whole seconds, 1 to 65535 */}}
 {{- end }}
 {{- /* config.go peerFromCR: "invalid ebgp-multihop parameter set for an ibgp peer" */}}
 {{- $myASN := hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN }}
+{{- /* FRR refuses a local-as equal to its router's AS, "Cannot have local-as same as BGP AS
+number" (FRR 10.5.3 bgpd/bgpd.c peer_local_as_set), which MetalLB v0.16.1 writes as it is
+(internal/bgp/frr/templates/neighborsession.tmpl) */}}
+{{- if and (hasKey $peer "localASN") $myASN (eq (int64 $peer.localASN) (int64 $myASN)) }}
+{{- $errors = append $errors (printf "%s.localASN: %d is the session's own AS (myASN), and FRR refuses a local-as equal to it, so the session would not be configured; drop localASN, or set the AS the peer expects to see" $peerAt (int64 $peer.localASN)) }}
+{{- end }}
+{{- /* FRR binds the session to sourceAddress inside the VRF (update-source: MetalLB v0.16.1
+internal/bgp/frr/templates/neighborsession.tmpl; FRR 10.5.3 bgpd/bgp_network.c
+bgp_update_source, connect_error when the bind fails), and the kernel binds a VRF's socket
+only to an address of that VRF. Extra interfaces (a loopback) may hold it; a nodes table
+has its own rule (_nodes.tpl). */}}
+{{- if and $peer.sourceAddress (not $dynamic) (not $vrf.nodes) (empty (($vrf.policy | default dict).extraInterfaces)) }}
+{{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (list $peer.sourceAddress)) }}
+{{- $source := (get $.blocks $peer.sourceAddress).first }}
+{{- $own := list }}
+{{- $found := false }}
+{{- range get $.addresses $vrfName | values }}
+{{- range concat (.ipv4 | default list) (.ipv6 | default list) }}
+{{- $own = append $own (split "/" .)._0 }}
+{{- if eq (toString (get $.blocks .).address) (toString $source) }}
+{{- $found = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $found }}
+{{- $errors = append $errors (printf "%s.sourceAddress: %s is no address of a port of %s, and FRR binds the session to it inside the VRF, which the kernel refuses, so the session would never open; use one of: %s, or leave it unset" $peerAt $peer.sourceAddress $vrfName ($own | uniq | join ", " | default "(no static address)")) }}
+{{- end }}
+{{- end }}
 {{- if and $peer.ebgpMultiHop (hasKey $peer "peerASN") $myASN (eq (int64 $peer.peerASN) (int64 $myASN)) }}
 {{- $errors = append $errors (printf "%s.ebgpMultiHop: the peer is iBGP (peerASN %d = myASN), and MetalLB refuses eBGP multihop there; drop ebgpMultiHop" $peerAt (int64 $peer.peerASN)) }}
 {{- end }}

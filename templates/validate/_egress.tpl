@@ -39,6 +39,8 @@ that came in on a VRF port reaches only through the masquerade subnet's rule to 
 {{- $pools := $vrf.addressPools | default dict }}
 {{- $loadBalancerIPServices := dict }}
 {{- $networkServices := dict }}
+{{- /* family -> the egress services whose traffic uses it */}}
+{{- $needRoute := dict }}
 {{- range $key, $svc := ($vrf.egressServices | default dict) }}
 {{- $svcAt := printf "%s.egressServices.%s" $at $key }}
 {{- $ctx := dict "root" $root "key" $key "svc" $svc "vrf" $vrf }}
@@ -89,6 +91,19 @@ that came in on a VRF port reaches only through the masquerade subnet's rule to 
 {{- /* MetalLB gives a Service only addresses of the pool it names
 (metallb internal/allocator/allocator.go Assign: "is not allowed in config") */}}
 {{- $poolKey := include "symmetric-routing.egressServicePool" $ctx }}
+{{- /* the families its traffic uses: its pool's, narrowed to the cluster's default family
+for a SingleStack Service the chart renders */}}
+{{- $used := dict }}
+{{- range ((get $pools $poolKey | default dict).addresses | default list) }}
+{{- $_ := set $used (contains ":" . | ternary "6" "4") true }}
+{{- end }}
+{{- if and $service.create $serviceFamilies (eq (toString ($service.ipFamilyPolicy | default "SingleStack")) "SingleStack") }}
+{{- $only := eq (first $serviceFamilies) "IPv6" | ternary "6" "4" }}
+{{- $used = pick $used $only }}
+{{- end }}
+{{- range $family := keys $used }}
+{{- $_ := set $needRoute $family (append (get $needRoute $family | default list) $key) }}
+{{- end }}
 {{- with (get $pools $poolKey | default dict).addresses }}
 {{- $poolAddresses := . }}
 {{- range $i, $ip := ($service.loadBalancerIPs | default list) }}
@@ -161,6 +176,31 @@ when there are several, names unique, port and protocol unique */}}
 {{- end }}
 {{- if and $service.create (eq (toString $service.externalTrafficPolicy) "Local") $noMasqueradeRule }}
 {{- $errors = append $errors (printf "%s.service.externalTrafficPolicy: Local makes OVN-Kubernetes send each request to its masquerade address, which a request that came in on a VRF port reaches only through the masquerade subnet's route rule, and cluster.masqueradeSubnet is empty (cluster.noMasqueradeSubnet); set cluster.masqueradeSubnet (`symrouting discover` prints it), or use Cluster" $svcAt) }}
+{{- end }}
+{{- end }}
+{{- /* OVN-Kubernetes steers each endpoint's traffic of a family with `ip -4`/`ip -6 rule
+from <endpoint> lookup <table>` (go-controller/pkg/node/controllers/egressservice/
+egressservice_node.go, v1.3.0); where the table has no route to the client, the kernel goes
+on to the next rule, the main table (net/ipv4/fib_rules.c fib4_rule_action, net/ipv6/
+fib6_rules.c: -EAGAIN), and replies leave outside the VRF. A route of each family used, or
+DHCP or autoconf, which learn one into the table */}}
+{{- $routed := dict }}
+{{- range concat ($vrf.routes | default list) ((($vrf.policy | default dict).extraRoutes) | default list) }}
+{{- $_ := set $routed (contains ":" (toString .destination) | ternary "6" "4") true }}
+{{- end }}
+{{- /* a family no port has is refused by the pools' rule already (_pools.tpl) */}}
+{{- $ported := dict }}
+{{- range get $.addresses $vrfName | values }}
+{{- range (.dynamic | default list) }}
+{{- $_ := set $routed (eq . "ipv6" | ternary "6" "4") true }}
+{{- $_ := set $ported (eq . "ipv6" | ternary "6" "4") true }}
+{{- end }}
+{{- if .ipv4 }}{{ $_ := set $ported "4" true }}{{ end }}
+{{- if .ipv6 }}{{ $_ := set $ported "6" true }}{{ end }}
+{{- end }}
+{{- range $family := keys $needRoute | sortAlpha }}
+{{- if and (hasKey $ported $family) (not (hasKey $routed $family)) }}
+{{- $errors = append $errors (printf "%s.routes: egress services %s use IPv%s, but %s has no IPv%s route, so OVN-Kubernetes' rules (from <endpoint> lookup %d) find no way to off-link clients in the VRF table and the kernel falls through to the main table: replies and egress would leave outside the VRF; add a route of that family, e.g. {destination: %s, nextHopAddress: <the VRF's gateway>}" $at (get $needRoute $family | sortAlpha | join ", ") $family $vrfName $family (int64 $vrf.tableId) (eq $family "6" | ternary "\"::/0\"" "0.0.0.0/0")) }}
 {{- end }}
 {{- end }}
 {{- /* a LoadBalancerIP service's pool is announced from its egress node only (narrowed by

@@ -143,8 +143,64 @@ to this VRF's peers (config.go setBGPAdvertisementsToPools matches every pool of
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* speaker/bgp_controller.go refuses more than 63 communities per advertisement when it
+sets a session's routes (internal/bgp/frr/frr.go, frrk8s/frrk8s.go: "max supported
+communities is 63"), and stops there: peers after it in its loop, other tenants' too, keep
+stale routes (MetalLB v0.16.1) */}}
+{{- $communities := dict }}
+{{- range ($adv.communities | default list) }}
+{{- $_ := set $communities (hasKey $aliases . | ternary (get $aliases . | toString) (toString .)) true }}
+{{- end }}
+{{- if gt (len $communities) 63 }}
+{{- $errors = append $errors (printf "%s.communities: %d communities (aliases resolved), and MetalLB's speaker refuses more than 63 on one advertisement, which also stops the updates of other peers on the node; split them over two advertisements" $advAt (len $communities)) }}
+{{- end }}
+{{- /* the families its peers carry: a numbered peer carries its address's family, unless
+dualStackAddressFamily or interface makes it carry both; MetalLB skips the other family's
+prefixes for it (internal/bgp/frr/frr.go, internal/bgp/frrk8s/frrk8s.go, v0.16.1) */}}
+{{- $advPeers := include "symmetric-routing.advertisedPeers" (dict "adv" $adv "vrf" $vrf) | fromJsonArray }}
+{{- $carried := dict }}
+{{- $ebgpOnly := true }}
+{{- $peersKnown := true }}
+{{- range $peerKey := $advPeers }}
+{{- $peer := get $peers $peerKey | default dict }}
+{{- if not (hasKey $peers $peerKey) }}
+{{- $peersKnown = false }}
+{{- else if or $peer.interface $peer.dualStackAddressFamily }}
+{{- $_ := set $carried "4" true }}
+{{- $_ := set $carried "6" true }}
+{{- else if $peer.peerAddress }}
+{{- $_ := set $carried (contains ":" (toString $peer.peerAddress) | ternary "6" "4") true }}
+{{- end }}
+{{- $peerMyASN := hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN }}
+{{- if not (or (eq (toString $peer.dynamicASN) "external") (and (hasKey $peer "peerASN") $peerMyASN (ne (int64 $peer.peerASN) (int64 $peerMyASN)))) }}
+{{- $ebgpOnly = false }}
+{{- end }}
+{{- end }}
+{{- if and $advPeers $peersKnown }}
+{{- range $poolKey := get $poolsOf $key }}
+{{- $families := dict }}
+{{- range ((get $pools $poolKey | default dict).addresses | default list) }}
+{{- $_ := set $families (contains ":" . | ternary "6" "4") true }}
+{{- end }}
+{{- range $family := keys $families | sortAlpha }}
+{{- if not (hasKey $carried $family) }}
+{{- $errors = append $errors (printf "%s: pool %s has IPv%s addresses, and none of the peers it goes to (%s) carries IPv%s: MetalLB announces a prefix only to peers of its family, so they would never be announced; add an IPv%s peer, or set dualStackAddressFamily: true on one of them" $advAt $poolKey $family (join ", " $advPeers) $family $family) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* BGP sends LOCAL_PREF to iBGP peers only (FRR 10.4.3 bgpd/bgp_attr.c
+bgp_packet_attribute; MetalLB config.go BGPAdvertisement.LocalPref: "Used only when
+advertising to IBGP peers") */}}
+{{- if and $adv.localPref $ebgpOnly }}
+{{- $errors = append $errors (printf "%s.localPref: %d, but every peer it goes to (%s) is eBGP, and BGP sends LOCAL_PREF to iBGP peers only, so it would have no effect; drop it, or set a community the peers map to a preference" $advAt (int64 $adv.localPref) (join ", " $advPeers)) }}
+{{- end }}
+{{- end }}
 {{- /* config.go validateBGPAdvPerPool: the aggregation length is no shorter than the
-prefix of a pool's CIDR (ranges are left to MetalLB) */}}
+prefix of a pool's CIDR (ranges are left to MetalLB). On a range, the speaker announces each
+Service address masked to it (speaker/bgp_controller.go, v0.16.1), so a range that does not
+start and end on its boundaries announces addresses beyond the pool; where another pool of
+the release holds them, its traffic would be routed into this VRF (other releases' pools
+are the preflight's pool-overlaps check) */}}
 {{- range $poolKey := get $poolsOf $key }}
 {{- range $address := ((get $pools $poolKey | default dict).addresses | default list) }}
 {{- $block := get $.blocks $address }}
@@ -152,8 +208,21 @@ prefix of a pool's CIDR (ranges are left to MetalLB) */}}
 {{- if and (hasKey $adv $field) (le $block.first $block.last) }}
 {{- /* a CIDR's own prefix; a range's shortest, over the CIDRs it splits into */}}
 {{- $prefix := contains "-" $address | ternary (include "symmetric-routing.rangeLowestMask" $block | int64) (int64 $block.prefix) }}
-{{- if lt (int64 (get $adv $field)) $prefix }}
-{{- $errors = append $errors (printf "%s.%s: %d is shorter than the /%d of %s in pool %s, which MetalLB refuses; set it to %d or more" $advAt $field (int64 (get $adv $field)) $prefix $address $poolKey $prefix) }}
+{{- $length := int64 (get $adv $field) }}
+{{- if lt $length $prefix }}
+{{- $errors = append $errors (printf "%s.%s: %d is shorter than the /%d of %s in pool %s, which MetalLB refuses; set it to %d or more" $advAt $field $length $prefix $address $poolKey $prefix) }}
+{{- else if contains "-" $address }}
+{{- $bits := len $block.first }}
+{{- $low := printf "%s%s" (substr 0 (int $length) $block.first) (repeat (sub $bits $length | int) "0") }}
+{{- $high := printf "%s%s" (substr 0 (int $length) $block.last) (repeat (sub $bits $length | int) "1") }}
+{{- if or (lt $low $block.first) (gt $high $block.last) }}
+{{- $own := printf "vrfs.%s.addressPools.%s.addresses" $vrfName $poolKey }}
+{{- range $blocks }}
+{{- if and .pool (not (hasPrefix $own .at)) (eq (toString .block.family) (toString $block.family)) (le .block.first $high) (ge .block.last $low) }}
+{{- $errors = append $errors (printf "%s.%s: %d on the range %s of pool %s announces /%d prefixes that reach beyond the range, over %s (%s), whose traffic would then come into %s; start and end the range on /%d boundaries, or use a longer length" $advAt $field $length $address $poolKey $length .address .at $vrfName $length) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

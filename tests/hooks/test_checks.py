@@ -300,6 +300,39 @@ def test_frr_k8s_mode_warns_for_a_peer_with_local_asn() -> None:
     assert checks.check_metallb_mode(replace(plan, vrfs=(vrf,)), make_facts(metallb_mode="frr")).status == "pass"
 
 
+def test_frr_k8s_mode_warns_for_a_peer_with_source_address() -> None:
+    """metallb internal/bgp/frrk8s/frrk8s.go (v0.16.1) builds the Neighbor without
+    SourceAddress (its golden TestSingleEBGPSessionGracefullRestart has none although the test
+    sets one), so FRR-K8s writes no update-source: the kernel picks the session's source."""
+    plan = make_plan()
+    vrf = replace(plan.vrfs[0], peers=(Peer("frrviavrf", "192.168.130.1", 100, "200", local_asn=300,
+                                            source_address="192.168.130.130"),))
+    result = checks.check_metallb_mode(replace(plan, vrfs=(vrf,)), make_facts(metallb_mode="frr-k8s"))
+    assert result.status == "warn"
+    assert result.details == ("vrfs.ens4vrf peer frrviavrf: localASN 300, sourceAddress 192.168.130.130",)
+    assert "routes[].source" in result.fix
+    alone = replace(plan.vrfs[0], peers=(Peer("frrviavrf", "192.168.130.1", 100, "200",
+                                              source_address="192.168.130.130"),))
+    result = checks.check_metallb_mode(replace(plan, vrfs=(alone,)), make_facts(metallb_mode="frr-k8s"))
+    assert result.details == ("vrfs.ens4vrf peer frrviavrf: sourceAddress 192.168.130.130",)
+    assert checks.check_metallb_mode(replace(plan, vrfs=(alone,)), make_facts(metallb_mode="frr")).status == "pass"
+
+
+def test_the_plan_carries_a_peers_source_address(tmp_path: Path) -> None:
+    import json
+
+    from symrouting.plan import parse_plan
+    from tests.hooks.conftest import render_plan
+    from tests.support import helm
+
+    values = tmp_path / "v.yaml"
+    values.write_text("vrfs: {ens4vrf: {bgpPeers: {frrviavrf: {sourceAddress: 192.168.130.130}}}}\n")
+    plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml", values])))
+    assert [peer.source_address for peer in plan.vrfs[0].peers] == ["192.168.130.130"]
+    seed = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml"])))
+    assert [peer.source_address for peer in seed.vrfs[0].peers] == [""]
+
+
 def test_the_plan_carries_a_peers_local_asn(tmp_path: Path) -> None:
     import json
 

@@ -47,8 +47,13 @@ def new_table_id(site: Site, rng: random.Random) -> bool:
 
 
 def drop_a_route(site: Site, rng: random.Random) -> bool:
+    """The last route goes; where it was its family's only one, a narrower route of that
+    family takes its place (an egress service needs a route of each family it uses)."""
     vrf = site["vrfs"][rng.choice(sorted(site["vrfs"]))]
-    vrf["routes"].pop()
+    dropped = vrf["routes"].pop()
+    family = ":" in dropped["destination"]
+    if not any((":" in route["destination"]) == family for route in vrf["routes"]):
+        vrf["routes"].append(dict(dropped, destination="2001:db8:ffff::/64" if family else "192.0.2.0/24"))
     return True
 
 

@@ -82,7 +82,11 @@ def generate_site(seed: int) -> dict[str, Any]:
             if rng.random() < 0.2:
                 peer["dynamicASN"] = "external"
             else:
-                peer["peerASN"] = 65000 + index
+                # a third peer is iBGP, the only kind LOCAL_PREF reaches (FRR bgpd/bgp_attr.c)
+                peer["peerASN"] = vrf["myASN"] if peer_index == 2 else 65000 + index
+            if dual_stack and "peerAddress" in peer:
+                # MetalLB announces a family only to a peer that carries it (internal/bgp/frr/frr.go)
+                peer["dualStackAddressFamily"] = True
             if rng.random() < 0.3:
                 peer.update(holdTime="9s", keepaliveTime="3s")
             if bfd and rng.random() < 0.5:
@@ -105,8 +109,9 @@ def generate_site(seed: int) -> dict[str, Any]:
         if rng.random() < 0.6:
             chosen_pools = rng.sample(sorted(pools), rng.randint(1, len(pools)))
             chosen_peers = rng.sample(sorted(peers), rng.randint(1, len(peers)))
-            explicit: dict[str, Any] = {"ipAddressPools": sorted(chosen_pools), "peers": sorted(chosen_peers),
-                                        "localPref": 150}
+            explicit: dict[str, Any] = {"ipAddressPools": sorted(chosen_pools), "peers": sorted(chosen_peers)}
+            if any(peers[key].get("peerASN") == vrf["myASN"] for key in chosen_peers):
+                explicit["localPref"] = 150
             communities = ["64512:100"] + (["no-export"] if aliases else [])
             explicit["communities"] = communities
             if rng.random() < 0.5:
@@ -114,7 +119,8 @@ def generate_site(seed: int) -> dict[str, Any]:
             advertisements["explicit"] = explicit
             # MetalLB refuses two localPrefs for one pool, peer and aggregation length
             # (metallb internal/config/config.go BGPAdvertisementsHaveCompatibleLocalPref)
-            advertisements["all"]["localPref"] = explicit["localPref"]
+            if "localPref" in explicit:
+                advertisements["all"]["localPref"] = explicit["localPref"]
         vrf["bgpAdvertisements"] = advertisements
         egress: dict[str, Any] = {}
         modes: dict[str, str] = {}
