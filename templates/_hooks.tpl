@@ -104,9 +104,10 @@ under the plan's poolServiceLabel key: true where it is the pool's name (most ar
 {{- /* no nodeSelector: the VRF's, with a per-node policy's hostname (plan.py reads it so) */}}
 {{- $policies = append $policies (omit . "desiredStateYaml" "nodeSelector" (.node | empty | ternary "node" "")) }}
 {{- end }}
-{{- /* what every policy of the VRF sends besides its ports, once (per node it would repeat) */}}
+{{- /* what every policy of the VRF sends besides its ports, once (per node it would repeat);
+not the VRF interface, which plan.py makes from the name, tableId and ports, as _model.tpl does */}}
 {{- $shared := $derived.shared }}
-{{- $state := dict "vrfInterface" $shared.head "extraInterfaces" $shared.extras "routing" $shared.rest }}
+{{- $state := dict "extraInterfaces" $shared.extras "routing" $shared.rest }}
 {{- $vrfs = append $vrfs (dict "name" $vrfName "tableId" (int64 $vrf.tableId) "nodeSelector" (($vrf.policy | default dict).nodeSelector | default dict) "policyState" $state "policies" $policies "pools" $pools "peers" $peers "advertisements" $advertisements "egressServices" $egress) }}
 {{- end }}
 {{- if $v.bfdProfiles }}

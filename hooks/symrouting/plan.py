@@ -210,13 +210,28 @@ def _policy_selector(policy: dict[str, Any], vrf: dict[str, Any]) -> dict[str, s
     return {**selector, HOSTNAME: str(policy["node"])} if policy.get("node") else selector
 
 
-def _desired_state(policy: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+def _vrf_interface(vrf: dict[str, Any], ports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The VRF interface of a policy, as templates/_model.tpl (desiredState) makes it: the
+    VRF's name and table, and as its ports the policy's interfaces that are no bond's member
+    (a bond's members follow it in the list, each a port of the bond), sorted."""
+    members = {str(member) for port in ports
+               for member in (port.get("link-aggregation") or {}).get("port") or []}
+    names = sorted(str(port["name"]) for port in ports if str(port["name"]) not in members)
+    return {"name": str(vrf["name"]), "type": "vrf", "state": "up",
+            "vrf": {"port": names, "route-table-id": int(vrf["tableId"])}}
+
+
+def _desired_state(policy: dict[str, Any], vrf: dict[str, Any]) -> dict[str, Any]:
     """A policy's desiredState: as it is (a plan of chart 0.1.0 before policyState), or the
-    VRF interface, the policy's own ports and the extra interfaces, with the routes and
-    rules every policy of the VRF shares, in the order the policy itself lists them."""
+    VRF interface (as the plan gives it, or made as the template makes it), the policy's own
+    ports and the extra interfaces, with the routes and rules every policy of the VRF shares,
+    in the order the policy itself lists them."""
     if "desiredState" in policy:
         return dict(policy["desiredState"] or {})
-    interfaces = [shared["vrfInterface"], *policy["ports"], *(shared.get("extraInterfaces") or [])]
+    shared = vrf.get("policyState") or {}
+    ports = list(policy["ports"])
+    head = shared.get("vrfInterface") or _vrf_interface(vrf, ports)
+    interfaces = [head, *ports, *(shared.get("extraInterfaces") or [])]
     return {"interfaces": interfaces, **(shared.get("routing") or {})}
 
 
@@ -228,7 +243,7 @@ def parse_plan(data: Any) -> Plan:
                 name=str(vrf["name"]),
                 table_id=int(vrf["tableId"]),
                 node_selector=_labels(vrf.get("nodeSelector")),
-                policies=tuple(Policy(str(p["name"]), _policy_selector(p, vrf), _desired_state(p, vrf.get("policyState") or {}),
+                policies=tuple(Policy(str(p["name"]), _policy_selector(p, vrf), _desired_state(p, vrf),
                                       str(p.get("node") or ""), int(p.get("wave") or 0))
                                  for p in vrf["policies"]),
                 pools=tuple(Pool(str(p["name"]), _strings(p["addresses"], "pool addresses"),
