@@ -189,9 +189,7 @@ namespaces) feeds config.go passwordFromSecretForPeer */}}
 {{- /* FRR sends eBGP with TTL 1 and waits for a connected next hop to the peer (bgpd.c
 BGP_DEFAULT_TTL, bgp_fsm.c "Waiting for NHT, no path to neighbor present"; MetalLB v0.16.1
 writes ebgp-multihop only when set: internal/bgp/frr/templates/neighborsession.tmpl) */}}
-{{- $peerMyASN := hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN }}
-{{- $ebgp := or (eq (toString $peer.dynamicASN) "external") (and (hasKey $peer "peerASN") $peerMyASN (ne (int64 $peer.peerASN) (int64 $peerMyASN))) }}
-{{- if and $ebgp (not $onPort) }}
+{{- if and (not $onPort) (eq (include "symmetric-routing.peerIsEBGP" (dict "peer" $peer "vrf" $vrf)) "true") }}
 {{- $errors = append $errors (printf "%s.peerAddress: %s is an eBGP peer on no port subnet of %s, only behind a route, and FRR sends eBGP with TTL 1 to a directly connected peer only, so the session would never open; set %s.ebgpMultiHop: true, or peer with an address on a port subnet" $peerAt . $vrfName $peerAt) }}
 {{- end }}
 {{- end }}
@@ -279,4 +277,19 @@ ID, by VRF and address, by VRF and local ASN (one pass each, not every pair of t
 {{- end }}
 {{- end }}
 {{- toJson $errors }}
+{{- end }}
+
+{{/*
+symmetric-routing.peerIsEBGP: "true" when a peer's session is eBGP: dynamicASN external, or
+a peerASN other than its myASN (its own, else its VRF's); dynamicASN internal is iBGP (metallb
+v0.16.1 api/v1beta2/bgppeer_types.go DynamicASN). The eBGP-only rules read it: TTL 1 to a
+directly connected peer (validate.bgp), LOCAL_PREF to iBGP peers only (validate.pools).
+Takes a dict: peer, vrf.
+*/}}
+{{- define "symmetric-routing.peerIsEBGP" -}}
+{{- $myASN := hasKey .peer "myASN" | ternary .peer.myASN .vrf.myASN }}
+{{- if eq (toString .peer.dynamicASN) "external" }}true
+{{- else if and (hasKey .peer "peerASN") $myASN (ne (int64 .peer.peerASN) (int64 $myASN)) }}true
+{{- else }}false
+{{- end }}
 {{- end }}

@@ -171,8 +171,7 @@ prefixes for it (internal/bgp/frr/frr.go, internal/bgp/frrk8s/frrk8s.go, v0.16.1
 {{- else if $peer.peerAddress }}
 {{- $_ := set $carried (contains ":" (toString $peer.peerAddress) | ternary "6" "4") true }}
 {{- end }}
-{{- $peerMyASN := hasKey $peer "myASN" | ternary $peer.myASN $vrf.myASN }}
-{{- if not (or (eq (toString $peer.dynamicASN) "external") (and (hasKey $peer "peerASN") $peerMyASN (ne (int64 $peer.peerASN) (int64 $peerMyASN)))) }}
+{{- if ne (include "symmetric-routing.peerIsEBGP" (dict "peer" $peer "vrf" $vrf)) "true" }}
 {{- $ebgpOnly = false }}
 {{- end }}
 {{- end }}
