@@ -402,16 +402,22 @@ def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
         # metallb internal/bgp/frrk8s/frrk8s.go (v0.15.3, v0.16.1): the FRRConfiguration's
         # Neighbor it builds has the peer's ASN and the router's myASN, never localASN nor
         # sourceAddress (FRR-K8s would write update-source from it; MetalLB leaves it empty)
+        # FRR-K8s v0.0.25 merge.go cleanNeighborDefaults: a timer pair with one default value
+        # loses both (the plan's frrK8sDrops, templates/_hooks.tpl)
         dropped = [f"vrfs.{vrf.name} peer {peer.name}: " + ", ".join(
                        part for part in (f"localASN {peer.local_asn}" if peer.local_asn else "",
-                                         f"sourceAddress {peer.source_address}" if peer.source_address else "") if part)
-                   for vrf in plan.vrfs for peer in vrf.peers if peer.local_asn or peer.source_address]
+                                         f"sourceAddress {peer.source_address}" if peer.source_address else "",
+                                         *peer.frr_k8s_drops) if part)
+                   for vrf in plan.vrfs for peer in vrf.peers
+                   if peer.local_asn or peer.source_address or peer.frr_k8s_drops]
         if dropped:
-            return Result(name, WARN, "MetalLB runs frr-k8s, which ignores a peer's localASN and sourceAddress: "
-                                      "those sessions open with myASN, from the address the kernel picks in the VRF "
+            return Result(name, WARN, "MetalLB runs frr-k8s, which ignores a peer's localASN and sourceAddress, and "
+                                      "a timer pair with one default value (FRR's own timers apply): those sessions "
+                                      "open with myASN, from the address the kernel picks in the VRF "
                                       f"({facts.metallb_mode_source})", tuple(dropped),
                           "drop localASN and peer with myASN, give the VRF a route whose source is the address "
-                          "(routes[].source), or run MetalLB with bgpBackend: frr (README: FRR-K8s mode)")
+                          "(routes[].source), set both timers off their defaults (180s hold, 60s keepalive, "
+                          "60s connect) or leave them out, or run MetalLB with bgpBackend: frr (README: FRR-K8s mode)")
     if facts.metallb_mode in VRF_BACKENDS:
         return Result(name, PASS, f"MetalLB runs {facts.metallb_mode}, which peers in VRFs ({facts.metallb_mode_source})")
     if facts.metallb_mode:

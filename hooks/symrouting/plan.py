@@ -32,6 +32,8 @@ class Peer:
     node_selectors: tuple[dict[str, Any], ...] | None = None
     # spec.sourceAddress, "" when unset.
     source_address: str = ""
+    # The timers FRR-K8s would drop (templates/_hooks.tpl says which and why).
+    frr_k8s_drops: tuple[str, ...] = ()
 
     def runs_on(self, vrf: Vrf, labels: dict[str, str]) -> bool:
         """Whether MetalLB opens this session on a node with these labels (speaker
@@ -252,7 +254,8 @@ def parse_plan(data: Any) -> Plan:
                 peers=tuple(Peer(str(p["name"]), str(p.get("address", "")), int(p.get("myASN", 0)), str(p.get("peerASN", "")),
                                  str(p.get("passwordSecret", "")), int(p.get("localASN", 0)),
                                  _selectors(p["nodeSelectors"]) if "nodeSelectors" in p else None,
-                                 str(p.get("sourceAddress", "")))
+                                 str(p.get("sourceAddress", "")),
+                                 _strings(p.get("frrK8sDrops", []), "peer frrK8sDrops"))
                             for p in vrf.get("peers", [])),
                 advertisements=tuple(Advertisement(str(a["name"]), _strings(a.get("pools", []), "advertisement pools"),
                                                    _strings(a["peers"], "advertisement peers") if "peers" in a

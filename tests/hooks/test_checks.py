@@ -333,6 +333,40 @@ def test_the_plan_carries_a_peers_source_address(tmp_path: Path) -> None:
     assert [peer.source_address for peer in seed.vrfs[0].peers] == [""]
 
 
+@pytest.mark.parametrize(("timers", "dropped"), [
+    # FRR-K8s v0.0.25 merge.go cleanNeighborDefaults unsets 180s hold, 60s keepalive and 60s
+    # connect, and neighborsession.tmpl writes timers only with both: one default loses both
+    ("{holdTime: 240s, keepaliveTime: 60s}", ["keepaliveTime 60s and holdTime 240s"]),
+    ("{holdTime: 180s, keepaliveTime: 10s}", ["keepaliveTime 10s and holdTime 180s"]),
+    # MetalLB parseTimers derives the keepalive as a third of the hold time: 60.33s, 60 whole seconds
+    ("{holdTime: 181s}", ["keepaliveTime 60s and holdTime 181s"]),
+    ("{connectTime: 60s}", ["connectTime 60s"]),
+    ("{holdTime: 2m, keepaliveTime: 1m, connectTime: 1m}", ["keepaliveTime 60s and holdTime 120s", "connectTime 60s"]),
+    # both defaults, or neither: FRR-K8s writes what was meant (FRR's defaults are 60s and 180s)
+    ("{holdTime: 180s}", []),
+    ("{keepaliveTime: 60s}", []),
+    ("{holdTime: 90s, keepaliveTime: 30s, connectTime: 10s}", []),
+])
+def test_the_plan_says_which_timers_frr_k8s_drops(tmp_path: Path, timers: str, dropped: list[str]) -> None:
+    import json
+
+    from symrouting.plan import parse_plan
+    from tests.hooks.conftest import render_plan
+    from tests.support import helm
+
+    values = tmp_path / "v.yaml"
+    values.write_text("vrfs: {ens4vrf: {bgpPeers: {frrviavrf: %s}}}\n" % timers)
+    plan = parse_plan(json.loads(render_plan([helm.CHART / "ci" / "seed-values.yaml", values])))
+    assert [list(peer.frr_k8s_drops) for peer in plan.vrfs[0].peers] == [dropped]
+    result = checks.check_metallb_mode(plan, make_facts(metallb_mode="frr-k8s"))
+    if dropped:
+        assert result.status == "warn"
+        assert result.details == ("vrfs.ens4vrf peer frrviavrf: " + ", ".join(dropped),)
+    else:
+        assert result.status == "pass"
+    assert checks.check_metallb_mode(plan, make_facts(metallb_mode="frr")).status == "pass"
+
+
 def test_the_plan_carries_a_peers_local_asn(tmp_path: Path) -> None:
     import json
 
