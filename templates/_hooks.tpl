@@ -57,21 +57,12 @@ under the plan's poolServiceLabel key: true where it is the pool's name (most ar
 {{- /* FRR-K8s v0.0.25 unsets a hold time of 180s, a keepalive of 60s and a connect time of
 60s (internal/controller/merge.go cleanNeighborDefaults, which validateRouterConfig runs on
 every router) and writes `timers` only with both of the first two (internal/frr/templates/
-neighborsession.tmpl): a pair with one default is lost whole. MetalLB v0.16.1 derives the
-missing one of the pair (internal/config/config.go parseTimers); FRR-K8s counts seconds. */}}
+neighborsession.tmpl): a pair with one default is lost whole. The pair is MetalLB's
+(symmetric-routing.peerTimers); FRR-K8s counts whole seconds. */}}
 {{- $lost := list }}
-{{- if or $peer.holdTime $peer.keepaliveTime }}
-{{- $ka := 0 }}
-{{- if $peer.keepaliveTime }}
-{{- $ka = include "symmetric-routing.durationMs" $peer.keepaliveTime | int64 }}
-{{- end }}
-{{- $hold := mul $ka 3 }}
-{{- if $peer.holdTime }}
-{{- $hold = include "symmetric-routing.durationMs" $peer.holdTime | int64 }}
-{{- end }}
-{{- if not $peer.keepaliveTime }}
-{{- $ka = div $hold 3 }}
-{{- end }}
+{{- with include "symmetric-routing.peerTimers" $peer | fromJson }}
+{{- $ka := int64 .keepaliveMs }}
+{{- $hold := int64 .holdMs }}
 {{- if ne (eq (div $hold 1000) 180) (eq (div $ka 1000) 60) }}
 {{- $lost = append $lost (printf "keepaliveTime %ds and holdTime %ds" (div $ka 1000) (div $hold 1000)) }}
 {{- end }}

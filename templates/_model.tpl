@@ -149,6 +149,32 @@ milliseconds, for comparing BGP timers. The schema has already checked the form.
 {{- end }}
 
 {{/*
+symmetric-routing.peerTimers: a peer's hold and keepalive times as MetalLB v0.16.1 makes the
+pair (internal/config/config.go parseTimers: an unset hold time is 3 keepalives, an unset
+keepalive a third of the hold time), as JSON {"holdMs", "keepaliveMs"} in whole
+milliseconds; {} when neither is set. The timer rules (validate.bgp) and the plan's
+FRR-K8s timers (hooksPlan) read it. Takes the peer.
+*/}}
+{{- define "symmetric-routing.peerTimers" -}}
+{{- if or .holdTime .keepaliveTime }}
+{{- $keepalive := 0 }}
+{{- with .keepaliveTime }}
+{{- $keepalive = include "symmetric-routing.durationMs" . | int64 }}
+{{- end }}
+{{- $hold := mul $keepalive 3 }}
+{{- with .holdTime }}
+{{- $hold = include "symmetric-routing.durationMs" . | int64 }}
+{{- end }}
+{{- if not .keepaliveTime }}
+{{- $keepalive = div $hold 3 }}
+{{- end }}
+{{- dict "holdMs" $hold "keepaliveMs" $keepalive | toJson }}
+{{- else }}
+{{- dict | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
 symmetric-routing.selectorsDisjoint: "true" when no node can match both lists of label
 selectors, judged on matchLabels only (two selectors are disjoint when they require
 different values for one key). An empty list matches every node. Takes a dict: a, b.

@@ -30,14 +30,16 @@ mostly share theirs; made once per VRF, for all its peers */}}
 {{- $subnets := dict }}
 {{- /* the subnets of the ports themselves, by the same key: a peer there is directly connected */}}
 {{- $connected := dict }}
+{{- /* the ports' own addresses (ipBits -> the address as written), for sourceAddress */}}
+{{- $hosts := dict }}
 {{- range get $.addresses $vrfName | values }}
 {{- range concat (.ipv4 | default list) (.ipv6 | default list) }}
 {{- $block := get $.blocks . }}
 {{- $_ := set $subnets (printf "%s|%s" $block.first $block.last) $block }}
 {{- $_ := set $connected (printf "%s|%s" $block.first $block.last) true }}
+{{- $_ := set $hosts (toString $block.address) (split "/" .)._0 }}
 {{- end }}
 {{- end }}
-
 {{- range $vrf.routes | default list }}
 {{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (list .destination)) }}
 {{- $block := get $.blocks .destination }}
@@ -47,22 +49,10 @@ mostly share theirs; made once per VRF, for all its peers */}}
 (0.0.0.0) opens no session: "BGP identifier is missing" (FRR 10.4 zebra/router-id.c,
 bgpd/bgp_network.c); MetalLB writes bgp router-id only from routerID (internal/bgp/frr/
 templates/frr.tmpl, v0.16.1) */}}
-{{- $hasIPv4 := not (empty ((($vrf.policy | default dict).extraInterfaces) | default list)) }}
-{{- range get $.addresses $vrfName | values }}
-{{- if .ipv4 }}
-{{- $hasIPv4 = true }}
-{{- end }}
-{{- end }}
+{{- $families := get $.families $vrfName }}
+{{- $hasIPv4 := or (hasKey $families.any "4") (not (empty ((($vrf.policy | default dict).extraInterfaces) | default list))) }}
 {{- /* a port addressed by DHCP or autoconf has subnets the values do not say */}}
-{{- $dynamic := false }}
-{{- range $ports }}
-{{- if kindIs "string" .ipv4 }}
-{{- $hasIPv4 = true }}
-{{- end }}
-{{- if or (kindIs "string" .ipv4) (kindIs "string" .ipv6) }}
-{{- $dynamic = true }}
-{{- end }}
-{{- end }}
+{{- $dynamic := not (empty $families.dynamic) }}
 {{- range $key, $peer := $peers }}
 {{- $peerAt := printf "%s.bgpPeers.%s" $at $key }}
 {{- if and (not $hasIPv4) (not $peer.routerID) }}
@@ -93,15 +83,9 @@ templates/frr.tmpl, v0.16.1) */}}
 {{- end }}
 {{- /* config.go parseTimers: an unset hold time is 3 keepalives, an unset keepalive a third
 of the hold time; the hold time in whole seconds is 0 or at least 3; keepalive <= hold */}}
-{{- if or $peer.holdTime $peer.keepaliveTime }}
-{{- $kaMs := 0 }}
-{{- if $peer.keepaliveTime }}
-{{- $kaMs = include "symmetric-routing.durationMs" $peer.keepaliveTime | int64 }}
-{{- end }}
-{{- $holdMs := mul $kaMs 3 }}
-{{- if $peer.holdTime }}
-{{- $holdMs = include "symmetric-routing.durationMs" $peer.holdTime | int64 }}
-{{- end }}
+{{- with include "symmetric-routing.peerTimers" $peer | fromJson }}
+{{- $kaMs := int64 .keepaliveMs }}
+{{- $holdMs := int64 .holdMs }}
 {{- $holdS := div $holdMs 1000 }}
 {{- if and (gt $holdS 0) (lt $holdS 3) }}
 {{- $field := ternary "holdTime" "keepaliveTime" (not (empty $peer.holdTime)) }}
@@ -142,19 +126,8 @@ only to an address of that VRF. Extra interfaces (a loopback) may hold it; a nod
 has its own rule (_nodes.tpl). */}}
 {{- if and $peer.sourceAddress (not $dynamic) (not $vrf.nodes) (empty (($vrf.policy | default dict).extraInterfaces)) }}
 {{- include "symmetric-routing.ipBlocks" (dict "blocks" $.blocks "addresses" (list $peer.sourceAddress)) }}
-{{- $source := (get $.blocks $peer.sourceAddress).first }}
-{{- $own := list }}
-{{- $found := false }}
-{{- range get $.addresses $vrfName | values }}
-{{- range concat (.ipv4 | default list) (.ipv6 | default list) }}
-{{- $own = append $own (split "/" .)._0 }}
-{{- if eq (toString (get $.blocks .).address) (toString $source) }}
-{{- $found = true }}
-{{- end }}
-{{- end }}
-{{- end }}
-{{- if not $found }}
-{{- $errors = append $errors (printf "%s.sourceAddress: %s is no address of a port of %s, and FRR binds the session to it inside the VRF, which the kernel refuses, so the session would never open; use one of: %s, or leave it unset" $peerAt $peer.sourceAddress $vrfName ($own | uniq | join ", " | default "(no static address)")) }}
+{{- if not (hasKey $hosts (toString (get $.blocks $peer.sourceAddress).first)) }}
+{{- $errors = append $errors (printf "%s.sourceAddress: %s is no address of a port of %s, and FRR binds the session to it inside the VRF, which the kernel refuses, so the session would never open; use one of: %s, or leave it unset" $peerAt $peer.sourceAddress $vrfName (values $hosts | sortAlpha | join ", " | default "(no static address)")) }}
 {{- end }}
 {{- end }}
 {{- if and $peer.ebgpMultiHop (hasKey $peer "peerASN") $myASN (eq (int64 $peer.peerASN) (int64 $myASN)) }}

@@ -184,22 +184,14 @@ egressservice_node.go, v1.3.0); where the table has no route to the client, the 
 on to the next rule, the main table (net/ipv4/fib_rules.c fib4_rule_action, net/ipv6/
 fib6_rules.c: -EAGAIN), and replies leave outside the VRF. A route of each family used, or
 DHCP or autoconf, which learn one into the table */}}
-{{- $routed := dict }}
+{{- $families := get $.families $vrfName }}
+{{- $routed := merge dict $families.dynamic }}
 {{- range concat ($vrf.routes | default list) ((($vrf.policy | default dict).extraRoutes) | default list) }}
 {{- $_ := set $routed (contains ":" (toString .destination) | ternary "6" "4") true }}
 {{- end }}
-{{- /* a family no port has is refused by the pools' rule already (_pools.tpl) */}}
-{{- $ported := dict }}
-{{- range get $.addresses $vrfName | values }}
-{{- range (.dynamic | default list) }}
-{{- $_ := set $routed (eq . "ipv6" | ternary "6" "4") true }}
-{{- $_ := set $ported (eq . "ipv6" | ternary "6" "4") true }}
-{{- end }}
-{{- if .ipv4 }}{{ $_ := set $ported "4" true }}{{ end }}
-{{- if .ipv6 }}{{ $_ := set $ported "6" true }}{{ end }}
-{{- end }}
 {{- range $family := keys $needRoute | sortAlpha }}
-{{- if and (hasKey $ported $family) (not (hasKey $routed $family)) }}
+{{- /* a family no port has is refused by the pools' rule already (_pools.tpl) */}}
+{{- if and (hasKey $families.any $family) (not (hasKey $routed $family)) }}
 {{- $errors = append $errors (printf "%s.routes: egress services %s use IPv%s, but %s has no IPv%s route, so OVN-Kubernetes' rules (from <endpoint> lookup %d) find no way to off-link clients in the VRF table and the kernel falls through to the main table: replies and egress would leave outside the VRF; add a route of that family, e.g. {destination: %s, nextHopAddress: <the VRF's gateway>}" $at (get $needRoute $family | sortAlpha | join ", ") $family $vrfName $family (int64 $vrf.tableId) (eq $family "6" | ternary "\"::/0\"" "0.0.0.0/0")) }}
 {{- end }}
 {{- end }}

@@ -58,11 +58,7 @@ as the numbers do), instead of comparing every pair of the release */}}
 {{- end }}
 {{- end }}
 {{- range $vrfName, $vrf := .vrfs }}
-{{- $families := dict }}
-{{- range get $.addresses $vrfName | values }}
-{{- if or .ipv4 (has "ipv4" .dynamic) }}{{ $_ := set $families "4" true }}{{ end }}
-{{- if or .ipv6 (has "ipv6" .dynamic) }}{{ $_ := set $families "6" true }}{{ end }}
-{{- end }}
+{{- $families := (get $.families $vrfName).any }}
 {{- range $key, $pool := ($vrf.addressPools | default dict) }}
 {{- range $i, $address := ($pool.addresses | default list) }}
 {{- $addressAt := printf "vrfs.%s.addressPools.%s.addresses[%d]" $vrfName $key $i }}
