@@ -394,6 +394,13 @@ def check_routing_via_host(plan: Plan, facts: Facts) -> Result:
                   tuple(v for v in (facts.unreadable.get("networks"),) if v))
 
 
+def _frr_k8s_drops(peer: Peer) -> list[str]:
+    """What of a peer's spec MetalLB in FRR-K8s mode does not carry into the session."""
+    return [*([f"localASN {peer.local_asn}"] if peer.local_asn else []),
+            *([f"sourceAddress {peer.source_address}"] if peer.source_address else []),
+            *peer.frr_k8s_drops]
+
+
 def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
     name = "metallb-mode"
     if not any(vrf.peers for vrf in plan.vrfs):
@@ -404,12 +411,8 @@ def check_metallb_mode(plan: Plan, facts: Facts) -> Result:
         # sourceAddress (FRR-K8s would write update-source from it; MetalLB leaves it empty)
         # FRR-K8s v0.0.25 merge.go cleanNeighborDefaults: a timer pair with one default value
         # loses both (the plan's frrK8sDrops, templates/_hooks.tpl)
-        dropped = [f"vrfs.{vrf.name} peer {peer.name}: " + ", ".join(
-                       part for part in (f"localASN {peer.local_asn}" if peer.local_asn else "",
-                                         f"sourceAddress {peer.source_address}" if peer.source_address else "",
-                                         *peer.frr_k8s_drops) if part)
-                   for vrf in plan.vrfs for peer in vrf.peers
-                   if peer.local_asn or peer.source_address or peer.frr_k8s_drops]
+        dropped = [f"vrfs.{vrf.name} peer {peer.name}: " + ", ".join(parts)
+                   for vrf in plan.vrfs for peer in vrf.peers if (parts := _frr_k8s_drops(peer))]
         if dropped:
             return Result(name, WARN, "MetalLB runs frr-k8s, which ignores a peer's localASN and sourceAddress, and "
                                       "a timer pair with one default value (FRR's own timers apply): those sessions "
